@@ -1,0 +1,10 @@
+// Original file: proto/embedder.proto
+
+
+export interface EmbedTextsRequest {
+  'texts'?: (string)[];
+}
+
+export interface EmbedTextsRequest__Output {
+  'texts': (string)[];
+}

@@ -1,0 +1,113 @@
+// Original file: proto/embedder.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface InfoResponse {
+  /**
+   * e.g. "ViT-B-16-SigLIP/webli"
+   */
+  'modelId'?: (string);
+  /**
+   * "clip" or "siglip"
+   */
+  'family'?: (string);
+  'embeddingDim'?: (number);
+  /**
+   * outputs are L2-normalised
+   */
+  'normalized'?: (boolean);
+  /**
+   * text tokens per query
+   */
+  'contextLength'?: (number);
+  /**
+   * model input side in pixels
+   */
+  'imageSize'?: (number);
+  /**
+   * "cpu" or "cuda" (what actually runs)
+   */
+  'executionProvider'?: (string);
+  /**
+   * the most items one inference batch holds
+   */
+  'maxBatchSize'?: (number);
+  /**
+   * how long the batcher waits to fill a batch
+   */
+  'maxBatchWaitMs'?: (number);
+  /**
+   * the most items one RPC may carry
+   */
+  'maxRequestItems'?: (number);
+  'maxImageBytes'?: (number | string | Long);
+  'maxImagePixels'?: (number | string | Long);
+  /**
+   * "fp32", "fp16" or "quantized"
+   */
+  'variant'?: (string);
+  /**
+   * "hf" (transformers.js) or "immich"
+   */
+  'layout'?: (string);
+  /**
+   * items the batch queue holds before RESOURCE_EXHAUSTED
+   */
+  'queueCapacity'?: (number);
+  'modelDir'?: (string);
+}
+
+export interface InfoResponse__Output {
+  /**
+   * e.g. "ViT-B-16-SigLIP/webli"
+   */
+  'modelId': (string);
+  /**
+   * "clip" or "siglip"
+   */
+  'family': (string);
+  'embeddingDim': (number);
+  /**
+   * outputs are L2-normalised
+   */
+  'normalized': (boolean);
+  /**
+   * text tokens per query
+   */
+  'contextLength': (number);
+  /**
+   * model input side in pixels
+   */
+  'imageSize': (number);
+  /**
+   * "cpu" or "cuda" (what actually runs)
+   */
+  'executionProvider': (string);
+  /**
+   * the most items one inference batch holds
+   */
+  'maxBatchSize': (number);
+  /**
+   * how long the batcher waits to fill a batch
+   */
+  'maxBatchWaitMs': (number);
+  /**
+   * the most items one RPC may carry
+   */
+  'maxRequestItems': (number);
+  'maxImageBytes': (string);
+  'maxImagePixels': (string);
+  /**
+   * "fp32", "fp16" or "quantized"
+   */
+  'variant': (string);
+  /**
+   * "hf" (transformers.js) or "immich"
+   */
+  'layout': (string);
+  /**
+   * items the batch queue holds before RESOURCE_EXHAUSTED
+   */
+  'queueCapacity': (number);
+  'modelDir': (string);
+}

@@ -1,0 +1,44 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+
+/** Repository root (for spawning apps and tools by path). */
+export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+
+/** A child process under test, with its combined output kept for assertions and failure messages. */
+export interface TestProcess {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the exit code (or signal name) once the process exits. */
+  exited: Promise<number | string>;
+  /** Sends a signal and waits for exit, killing with SIGKILL after `timeoutMs`. */
+  stop: (signal?: NodeJS.Signals, timeoutMs?: number) => Promise<number | string>;
+}
+
+/**
+ * Starts a TypeScript entry point (an app's main.ts or a tool) with tsx in its own process,
+ * as production would run it. `env` is added to the current environment.
+ */
+export function startTsProcess(entry: string, env: Record<string, string | undefined>, args: string[] = []): TestProcess {
+  const tsx = resolve(REPO_ROOT, 'node_modules/.bin/tsx');
+  const child = spawn(tsx, [resolve(REPO_ROOT, entry), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? -1)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    stop: async (signal = 'SIGTERM', timeoutMs = 15_000) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
