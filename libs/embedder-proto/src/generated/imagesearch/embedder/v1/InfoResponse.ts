@@ -55,6 +55,14 @@ export interface InfoResponse {
    */
   'queueCapacity'?: (number);
   'modelDir'?: (string);
+  /**
+   * the largest request message the server accepts
+   */
+  'maxMessageBytes'?: (number | string | Long);
+  /**
+   * longer texts are a per-item INPUT_TOO_LARGE
+   */
+  'maxTextChars'?: (number);
 }
 
 export interface InfoResponse__Output {
@@ -110,4 +118,12 @@ export interface InfoResponse__Output {
    */
   'queueCapacity': (number);
   'modelDir': (string);
+  /**
+   * the largest request message the server accepts
+   */
+  'maxMessageBytes': (string);
+  /**
+   * longer texts are a per-item INPUT_TOO_LARGE
+   */
+  'maxTextChars': (number);
 }
