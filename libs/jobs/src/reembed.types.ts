@@ -1,0 +1,79 @@
+/** States of a re-embedding run (stored in Redis, shared by every replica and the gateway). */
+export const RUN_STATES = ['idle', 'planning', 'running', 'paused', 'verifying', 'completed', 'failed', 'cancelled'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+/** States in which a run still has work in flight (a new `start` joins it instead of starting another). */
+export const ACTIVE_STATES: readonly RunState[] = ['planning', 'running', 'paused', 'verifying'];
+
+/** Why an item could not be re-embedded. */
+export type ItemFailureReason =
+  | 'FILE_MISSING'
+  | 'PATH_NOT_ALLOWED'
+  | 'NO_PATH'
+  | 'READ_FAILED'
+  | 'EMPTY_INPUT'
+  | 'INPUT_TOO_LARGE'
+  | 'NOT_AN_IMAGE'
+  | 'UNSUPPORTED_FORMAT'
+  | 'CORRUPT_IMAGE'
+  | 'TOO_MANY_PIXELS'
+  | 'INFERENCE_FAILED'
+  | 'BATCH_FAILED'
+  | 'UNSPECIFIED';
+
+/** One item recorded in a run's failed set. */
+export interface FailedItem {
+  asset_id: string;
+  reason: ItemFailureReason | string;
+  message: string;
+  batch?: number;
+  at?: string;
+}
+
+/** Outcome of a verification: the seed's count check plus id sets and vector checks. */
+export interface VerificationReport {
+  passed: boolean;
+  checked_at: string;
+  source_collection: string;
+  target_collection: string;
+  source_count: number;
+  target_count: number;
+  counts_equal: boolean;
+  /** Ids in the source (CLIP) missing from the target (SigLIP): first N and the count. */
+  missing: { count: number; sample: string[] };
+  /** Ids in the target that the source lacks. */
+  extra: { count: number; sample: string[] };
+  /** How many of the missing ids are recorded item failures of the run (the rest are unexplained). */
+  missing_recorded_failures: number;
+  vectors: { expected_dim: number; checked: number; bad: number; bad_sample: { asset_id: string; problem: string }[] };
+  /** One line per problem, for people. */
+  problems: string[];
+}
+
+/** What `status` returns: the run's progress as the CLI and the gateway show it. */
+export interface ReembedStatus {
+  run_id: string | null;
+  state: RunState;
+  total: number;
+  done: number;
+  failed: number;
+  skipped: number;
+  /** SigLIP points / CLIP points (null when the store is not reachable from here). */
+  coverage: number | null;
+  source_count: number | null;
+  target_count: number | null;
+  rate_per_s: number;
+  eta_s: number | null;
+  started_at: string | null;
+  updated_at: string | null;
+  finished_at: string | null;
+  last_error: string | null;
+  failed_sample: FailedItem[];
+  batch_size: number | null;
+  only_missing: boolean;
+  batches_total: number;
+  batches_done: number;
+  batches_failed: number;
+  planning_done: boolean;
+  verification: VerificationReport | null;
+}
