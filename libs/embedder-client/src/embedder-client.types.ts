@@ -20,6 +20,12 @@ export interface EmbedderInfo {
   variant: string;
   layout: string;
   queueCapacity: number;
+  /** The largest request message the server accepts (older servers: absent). */
+  maxMessageBytes?: number;
+  /** Longer texts are a per-item INPUT_TOO_LARGE (older servers: absent). */
+  maxTextChars?: number;
+  /** The model folder on the server. */
+  modelDir?: string;
 }
 
 /** Options for one call. */

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { env } from '@image-search/service-kit';
+import type { ModelFamily } from '@image-search/collection-schema';
+import { DEFAULT_MODELS, resolveModelDir, type DeviceRequest } from '@image-search/embedding';
+
+/** What differs between the two embedder apps; everything else is shared. */
+export const FAMILY_DEFAULTS: Record<ModelFamily, { grpcPort: number; metricsPort: number; dim: number }> = {
+  clip: { grpcPort: 50051, metricsPort: 9464, dim: 512 },
+  siglip: { grpcPort: 50052, metricsPort: 9465, dim: 768 },
+};
+
+const MiB = 1024 * 1024;
+
+const device = () =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v, ctx): DeviceRequest => {
+      if (v === undefined || v === '') return 'cpu';
+      if (v === 'cpu' || v === 'cuda' || v === 'auto' || /^cuda:\d+$/.test(v)) return v as DeviceRequest;
+      ctx.addIssue({ code: 'custom', message: 'expected cpu, cuda, cuda:N or auto' });
+      return z.NEVER;
+    });
+
+/** Variables every embedder shares, whatever its family. */
+function commonShape(family: ModelFamily) {
+  const d = FAMILY_DEFAULTS[family];
+  return {
+    // 0.0.0.0 because the service runs in a container behind a Service; set 127.0.0.1 for a laptop.
+    EMBEDDER_HOST: env.str('0.0.0.0'),
+    EMBEDDER_PORT: env.port(d.grpcPort),
+    METRICS_PORT: env.port(d.metricsPort),
+    MODELS_DIR: env.str('./models'),
+    MODEL_DIR: env.optStr(),
+    DEVICE: device(),
+    GPU_BATCH_SIZE: env.int(32, 1, 1024),
+    MAX_BATCH_WAIT_MS: env.int(5, 0, 10_000),
+    // Text queries are latency-bound (a person waits): by default they dispatch as soon as the
+    // text tower is idle and only batch up while it is busy.
+    TEXT_BATCH_WAIT_MS: env.int(0, 0, 10_000),
+    MODEL_VARIANT: env.oneOf(['fp32', 'fp16', 'quantized'] as const, 'fp32'),
+    // 0 = let the embedding lib pick (the number of physical cores).
+    INTRA_OP_THREADS: env.int(0, 0, 256),
+    MAX_IMAGE_BYTES: env.int(20 * MiB, 1024, 2 ** 31 - 1),
+    MAX_IMAGE_PIXELS: env.int(50_000_000, 1024, 2 ** 40),
+    MAX_TEXT_CHARS: env.int(2000, 1, 1_000_000),
+    QUEUE_CAPACITY: env.int(512, 1, 1_000_000),
+    MAX_REQUEST_ITEMS: env.int(64, 1, 100_000),
+    MAX_MESSAGE_BYTES: env.int(64 * MiB, 4 * MiB, 2 ** 31 - 1),
+    MAX_CONNECTION_AGE_MS: env.int(300_000, 1000, 2 ** 31 - 1),
+    MAX_CONNECTION_AGE_GRACE_MS: env.int(30_000, 0, 2 ** 31 - 1),
+    KEEPALIVE_TIME_MS: env.int(30_000, 1000, 2 ** 31 - 1),
+    LOG_LEVEL: env.logLevel(),
+    SHUTDOWN_TIMEOUT_MS: env.int(20_000, 100, 600_000),
+  };
+}
+
+function clipShape() {
+  const m = DEFAULT_MODELS.clip;
+  return { CLIP_MODEL_NAME: env.str(m.name), CLIP_PRETRAINED: env.str(m.pretrained), CLIP_EMBEDDING_DIM: env.int(FAMILY_DEFAULTS.clip.dim, 0, 65_536) };
+}
+
+function siglipShape() {
+  const m = DEFAULT_MODELS.siglip;
+  return { SIGLIP_MODEL_NAME: env.str(m.name), SIGLIP_PRETRAINED: env.str(m.pretrained), SIGLIP_EMBEDDING_DIM: env.int(FAMILY_DEFAULTS.siglip.dim, 0, 65_536) };
+}
+
+function withFamily<S extends z.ZodRawShape>(family: ModelFamily, own: S) {
+  return z.object({ ...commonShape(family), ...own }).refine(
+    (c) => {
+      const v = c as unknown as { QUEUE_CAPACITY: number; MAX_REQUEST_ITEMS: number };
+      return v.QUEUE_CAPACITY >= v.MAX_REQUEST_ITEMS;
+    },
+    { message: 'QUEUE_CAPACITY must be at least MAX_REQUEST_ITEMS, or a full-size request could never be queued', path: ['QUEUE_CAPACITY'] },
+  );
+}
+
+const clipSchema = () => withFamily('clip', clipShape());
+const siglipSchema = () => withFamily('siglip', siglipShape());
+
+/**
+ * The embedder's environment schema for one model family. Both apps share it; only the
+ * `<FAMILY>_*` variable names (model name, pretrained tag, expected dimension; 0 turns the
+ * dimension check off, e.g. for tiny test models) and the defaults (ports, model) differ.
+ */
+export function embedderConfigSchema(family: 'clip'): ReturnType<typeof clipSchema>;
+export function embedderConfigSchema(family: 'siglip'): ReturnType<typeof siglipSchema>;
+export function embedderConfigSchema(family: ModelFamily): ReturnType<typeof clipSchema> | ReturnType<typeof siglipSchema> {
+  return family === 'clip' ? clipSchema() : siglipSchema();
+}
+
+/** Parsed embedder configuration (family-specific keys included). */
+export type EmbedderEnv = z.infer<ReturnType<typeof clipSchema>> | z.infer<ReturnType<typeof siglipSchema>>;
+
+/** The configuration the server runs with, independent of the family's variable names. */
+export interface EmbedderSettings {
+  family: ModelFamily;
+  host: string;
+  port: number;
+  metricsPort: number;
+  modelDir: string;
+  modelId: string;
+  /** Expected embedding dimension; 0 skips the check. */
+  expectedDim: number;
+  /** Name of the variable that set expectedDim, for error messages. */
+  dimVariable: string;
+  device: DeviceRequest;
+  maxBatchSize: number;
+  maxBatchWaitMs: number;
+  textBatchWaitMs: number;
+  variant: 'fp32' | 'fp16' | 'quantized';
+  intraOpThreads: number | undefined;
+  maxImageBytes: number;
+  maxImagePixels: number;
+  maxTextChars: number;
+  queueCapacity: number;
+  maxRequestItems: number;
+  maxMessageBytes: number;
+  maxConnectionAgeMs: number;
+  maxConnectionAgeGraceMs: number;
+  keepaliveTimeMs: number;
+  shutdownTimeoutMs: number;
+}
+
+/** Turns the parsed environment of one family into server settings. */
+export function toEmbedderSettings(family: ModelFamily, c: EmbedderEnv): EmbedderSettings {
+  const F = family.toUpperCase();
+  const get = (k: string) => (c as unknown as Record<string, unknown>)[`${F}_${k}`];
+  const name = String(get('MODEL_NAME'));
+  const pretrained = String(get('PRETRAINED'));
+  return {
+    family,
+    host: c.EMBEDDER_HOST,
+    port: c.EMBEDDER_PORT,
+    metricsPort: c.METRICS_PORT,
+    modelDir: resolveModelDir({ modelDir: c.MODEL_DIR, modelsDir: c.MODELS_DIR, name, pretrained }),
+    modelId: `${name}/${pretrained}`,
+    expectedDim: Number(get('EMBEDDING_DIM')),
+    dimVariable: `${F}_EMBEDDING_DIM`,
+    device: c.DEVICE,
+    maxBatchSize: c.GPU_BATCH_SIZE,
+    maxBatchWaitMs: c.MAX_BATCH_WAIT_MS,
+    textBatchWaitMs: c.TEXT_BATCH_WAIT_MS,
+    variant: c.MODEL_VARIANT,
+    intraOpThreads: c.INTRA_OP_THREADS === 0 ? undefined : c.INTRA_OP_THREADS,
+    maxImageBytes: c.MAX_IMAGE_BYTES,
+    maxImagePixels: c.MAX_IMAGE_PIXELS,
+    maxTextChars: c.MAX_TEXT_CHARS,
+    queueCapacity: c.QUEUE_CAPACITY,
+    maxRequestItems: c.MAX_REQUEST_ITEMS,
+    maxMessageBytes: c.MAX_MESSAGE_BYTES,
+    maxConnectionAgeMs: c.MAX_CONNECTION_AGE_MS,
+    maxConnectionAgeGraceMs: c.MAX_CONNECTION_AGE_GRACE_MS,
+    keepaliveTimeMs: c.KEEPALIVE_TIME_MS,
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+  };
+}

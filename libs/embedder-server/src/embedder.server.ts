@@ -1,0 +1,140 @@
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { AppError, HealthState, startHealthServer, type Logger } from '@image-search/service-kit';
+import { EMBEDDER_SERVICE_NAME, loadEmbedderProto } from '@image-search/embedder-proto';
+import type { EmbeddingModel, LoadModelOptions } from '@image-search/embedding';
+import type { EmbedderSettings } from './embedder.config.js';
+import { EmbedderMetrics } from './embedder.metrics.js';
+import { EmbedderService } from './embedder.service.js';
+
+/** What an EmbedderServer needs; `loadModel` is the embedding lib's loader (injected so tests can gate warm-up). */
+export interface EmbedderServerOptions {
+  settings: EmbedderSettings;
+  logger: Logger;
+  loadModel: (opts: LoadModelOptions) => Promise<EmbeddingModel>;
+  /** Adds Node process metrics (CPU, RSS, event loop) to /metrics; off in tests that run several servers. */
+  processMetrics?: boolean;
+}
+
+/**
+ * One embedder: gRPC (Embedder + grpc.health.v1) and an HTTP metrics/health port. Health says
+ * NOT_SERVING until the model is loaded and warmed up, and again from the start of shutdown.
+ */
+export class EmbedderServer {
+  readonly health = new HealthState();
+  readonly metrics: EmbedderMetrics;
+  private readonly grpcHealth = new HealthImplementation({ '': 'NOT_SERVING', [EMBEDDER_SERVICE_NAME]: 'NOT_SERVING' });
+  private readonly service: EmbedderService;
+  private readonly server: grpc.Server;
+  private metricsServer: { port: number; close: () => Promise<void> } | undefined;
+  private model: EmbeddingModel | undefined;
+  private stopping: Promise<void> | undefined;
+  /** The bound gRPC port (after listen). */
+  port = 0;
+  /** The bound metrics port (after listen). */
+  metricsPort = 0;
+
+  constructor(private readonly opts: EmbedderServerOptions) {
+    const s = opts.settings;
+    this.metrics = new EmbedderMetrics({ family: s.family }, { processMetrics: opts.processMetrics, maxBatch: s.maxBatchSize });
+    this.service = new EmbedderService(s, this.metrics, opts.logger);
+    this.health.onChange((ready) => {
+      const status = ready ? 'SERVING' : 'NOT_SERVING';
+      this.grpcHealth.setStatus('', status);
+      this.grpcHealth.setStatus(EMBEDDER_SERVICE_NAME, status);
+    });
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': s.maxMessageBytes,
+      // Long-lived HTTP/2 connections would pin a client to one pod forever; closing them after
+      // an age makes clients reconnect and the load balancer spread them over new replicas.
+      'grpc.max_connection_age_ms': s.maxConnectionAgeMs,
+      'grpc.max_connection_age_grace_ms': s.maxConnectionAgeGraceMs,
+      'grpc.keepalive_time_ms': s.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': 20_000,
+    });
+    this.server.addService(loadEmbedderProto().imagesearch.embedder.v1.Embedder.service, this.service.handlers());
+    this.grpcHealth.addToServer(this.server);
+  }
+
+  /** Binds the gRPC and metrics ports (health NOT_SERVING until `loadModel` finishes). */
+  async listen(): Promise<void> {
+    const s = this.opts.settings;
+    this.port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(`${s.host}:${s.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(new AppError('UNAVAILABLE', `cannot listen on ${s.host}:${s.port} (EMBEDDER_HOST/EMBEDDER_PORT): ${err.message}`, { cause: err })) : resolve(p),
+      ),
+    );
+    this.metricsServer = await startHealthServer({ host: s.host, port: s.metricsPort, health: this.health, registry: this.metrics.registry });
+    this.metricsPort = this.metricsServer.port;
+    this.opts.logger.info({ grpc_port: this.port, metrics_port: this.metricsPort }, 'embedder listening; loading the model');
+  }
+
+  /** Loads the model, checks it against the configuration, warms it up, then reports SERVING. */
+  async loadModel(): Promise<void> {
+    const s = this.opts.settings;
+    const started = Date.now();
+    const model = await this.opts.loadModel({
+      modelDir: s.modelDir,
+      family: s.family,
+      modelId: s.modelId,
+      variant: s.variant,
+      device: s.device,
+      intraOpThreads: s.intraOpThreads,
+      limits: { maxBytes: s.maxImageBytes, maxPixels: s.maxImagePixels },
+    });
+    this.model = model;
+    const i = model.info;
+    if (i.family !== s.family) {
+      throw new AppError('INVALID_CONFIG', `the model at ${s.modelDir} is a ${i.family} model, but this is the ${s.family} embedder; point MODEL_DIR (or MODELS_DIR and ${s.dimVariable.replace('EMBEDDING_DIM', 'MODEL_NAME')}) at a ${s.family} model`);
+    }
+    if (s.expectedDim !== 0 && i.dim !== s.expectedDim) {
+      throw new AppError(
+        'INVALID_CONFIG',
+        `${s.dimVariable} is ${s.expectedDim}, but the model at ${s.modelDir} produces ${i.dim}-dimensional embeddings; set ${s.dimVariable}=${i.dim} if this model is intended (the collections must match it), or point MODEL_DIR at the right model`,
+        { details: { expected: s.expectedDim, actual: i.dim } },
+      );
+    }
+    await model.warmUp();
+    this.service.attach(model);
+    if (this.stopping) return;
+    this.health.setReady(true);
+    this.opts.logger.info({ model_id: i.modelId, dim: i.dim, provider: i.executionProvider, variant: i.variant, layout: i.layout, took_ms: Date.now() - started }, 'model loaded and warmed up; SERVING');
+  }
+
+  /** listen() then loadModel(). */
+  async start(): Promise<void> {
+    await this.listen();
+    await this.loadModel();
+  }
+
+  /**
+   * Graceful stop: NOT_SERVING, refuse new calls (UNAVAILABLE, so clients retry elsewhere),
+   * finish queued and running batches, close the ports, release the model.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const log = this.opts.logger;
+    this.health.setReady(false);
+    this.service.startDraining();
+    await this.service.drained();
+    log.info('in-flight batches drained');
+    await new Promise<void>((resolve) => {
+      // Answers already computed are flushed by tryShutdown; a client that never reads them must not hold us up.
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 5000);
+      force.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    await this.metricsServer?.close();
+    await this.model?.close();
+  }
+}

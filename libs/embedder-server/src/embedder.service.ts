@@ -1,0 +1,209 @@
+import type * as grpc from '@grpc/grpc-js';
+import { AppError, CORRELATION_HEADER, currentCorrelationId, sanitizeCorrelationId, toGrpcError, withCorrelationId, type Logger } from '@image-search/service-kit';
+import { ItemFailure, type EmbeddingModel } from '@image-search/embedding';
+import type { EmbedderHandlers, EmbedImagesRequest__Output, EmbedResponse, EmbedResult, EmbedTextsRequest__Output, InfoResponse } from '@image-search/embedder-proto';
+import { DynamicBatcher, type ItemOutcome } from './batcher.js';
+import type { EmbedderMetrics } from './embedder.metrics.js';
+import type { EmbedderSettings } from './embedder.config.js';
+
+type Call = grpc.ServerUnaryCall<unknown, unknown>;
+
+/** gRPC status names for the latency metric's `code` label. */
+const CODE_NAMES: Record<number, string> = { 0: 'OK', 1: 'CANCELLED', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 8: 'RESOURCE_EXHAUSTED', 13: 'INTERNAL', 14: 'UNAVAILABLE' };
+
+/**
+ * The Embedder RPCs: validation, per-item errors, and one dynamic batcher per tower.
+ * Errors are mapped to gRPC statuses in one place (`unary`).
+ */
+export class EmbedderService {
+  private model: EmbeddingModel | undefined;
+  private text: DynamicBatcher<BigInt64Array> | undefined;
+  private image: DynamicBatcher<Float32Array> | undefined;
+  private draining = false;
+
+  constructor(
+    private readonly settings: EmbedderSettings,
+    private readonly metrics: EmbedderMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts answering embed calls with a loaded, warmed-up model. */
+  attach(model: EmbeddingModel): void {
+    const s = this.settings;
+    this.model = model;
+    const ctx = model.info.contextLength;
+    this.text = new DynamicBatcher<BigInt64Array>({
+      name: 'text',
+      maxBatch: s.maxBatchSize,
+      maxWaitMs: s.textBatchWaitMs,
+      capacity: s.queueCapacity,
+      observer: this.metrics.observer('text'),
+      run: (rows) => {
+        const ids = new BigInt64Array(rows.length * ctx);
+        rows.forEach((row, i) => ids.set(row, i * ctx));
+        return model.embedTokens(ids, rows.length);
+      },
+    });
+    this.image = new DynamicBatcher<Float32Array>({
+      name: 'image',
+      maxBatch: s.maxBatchSize,
+      maxWaitMs: s.maxBatchWaitMs,
+      capacity: s.queueCapacity,
+      observer: this.metrics.observer('image'),
+      run: (pixels) => model.embedPixels(pixels),
+    });
+  }
+
+  /** New calls get UNAVAILABLE from now on; queued and running batches still finish. */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  /** Resolves when both batchers are empty and idle. */
+  async drained(): Promise<void> {
+    await Promise.all([this.text?.drained(), this.image?.drained()]);
+  }
+
+  /** The gRPC handler table for the Embedder service. */
+  handlers(): EmbedderHandlers {
+    return {
+      EmbedTexts: this.unary('EmbedTexts', (req: EmbedTextsRequest__Output, call) => this.embedTexts(req, call)),
+      EmbedImages: this.unary('EmbedImages', (req: EmbedImagesRequest__Output, call) => this.embedImages(req, call)),
+      Info: this.unary('Info', () => Promise.resolve(this.info())),
+    };
+  }
+
+  private unary<Req, Res>(rpc: string, fn: (req: Req, call: Call) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const raw = call.metadata.get(CORRELATION_HEADER)[0];
+      withCorrelationId(sanitizeCorrelationId(typeof raw === 'string' ? raw : raw?.toString()), () => {
+        const started = performance.now();
+        const observe = (code: number) => this.metrics.rpcSeconds.observe({ rpc, code: CODE_NAMES[code] ?? String(code) }, (performance.now() - started) / 1000);
+        fn(call.request, call as Call).then(
+          (res) => {
+            observe(0);
+            callback(null, res);
+          },
+          (err: unknown) => {
+            const mapped = toGrpcError(err, currentCorrelationId());
+            observe(mapped.code);
+            if (err instanceof AppError) {
+              this.metrics.errors.inc({ reason: err.code });
+              this.logger.warn({ rpc, code: err.code, err: err.message }, 'call failed');
+            } else {
+              this.metrics.errors.inc({ reason: 'INTERNAL' });
+              this.logger.error({ rpc, err }, 'call failed with an unexpected error');
+            }
+            callback({ code: mapped.code, details: mapped.details });
+            return;
+          },
+        );
+      });
+    };
+  }
+
+  private ready(): { model: EmbeddingModel; text: DynamicBatcher<BigInt64Array>; image: DynamicBatcher<Float32Array> } {
+    if (this.draining) throw new AppError('UNAVAILABLE', 'embedder is shutting down; retry on another replica');
+    if (!this.model || !this.text || !this.image) throw new AppError('UNAVAILABLE', 'embedder is still loading its model; retry shortly');
+    return { model: this.model, text: this.text, image: this.image };
+  }
+
+  private checkCount(what: string, n: number): void {
+    if (n === 0) throw new AppError('INVALID_ARGUMENT', `the request has no ${what}; send at least one`);
+    if (n > this.settings.maxRequestItems) {
+      throw new AppError('INVALID_ARGUMENT', `the request carries ${n} ${what}, over the limit of ${this.settings.maxRequestItems} (max_request_items in Info); split it into smaller requests`, {
+        details: { items: n, max_request_items: this.settings.maxRequestItems },
+      });
+    }
+  }
+
+  private async embedTexts(req: EmbedTextsRequest__Output, call: Call): Promise<EmbedResponse> {
+    const { model, text } = this.ready();
+    const texts = req.texts ?? [];
+    this.checkCount('texts', texts.length);
+    const alive = aliveCheck(call);
+    const max = this.settings.maxTextChars;
+    const prepared = texts.map((t) => () => {
+      if (t.trim() === '') throw new ItemFailure('EMPTY_INPUT', 'the text is empty');
+      if (t.length > max) throw new ItemFailure('INPUT_TOO_LARGE', `the text has ${t.length} characters, over the limit of ${max}`);
+      return Promise.resolve(model.tokenize([t]));
+    });
+    return this.respond('texts', await text.submit(prepared, alive), call);
+  }
+
+  private async embedImages(req: EmbedImagesRequest__Output, call: Call): Promise<EmbedResponse> {
+    const { model, image } = this.ready();
+    const images = req.images ?? [];
+    this.checkCount('images', images.length);
+    const alive = aliveCheck(call);
+    const max = this.settings.maxImageBytes;
+    const prepared = images.map((img) => () => {
+      const bytes = img.data;
+      if (!bytes || bytes.length === 0) throw new ItemFailure('EMPTY_INPUT', 'the image has zero bytes');
+      if (bytes.length > max) throw new ItemFailure('INPUT_TOO_LARGE', `the image has ${bytes.length} bytes, over the limit of ${max} (MAX_IMAGE_BYTES)`);
+      return model.preprocessImage(bytes);
+    });
+    const outcomes = await image.submit(prepared, alive);
+    outcomes.forEach((o, i) => {
+      if (!o.ok && 'failure' in o) this.logger.debug({ image_id: images[i]?.id, reason: o.failure.reason, err: o.failure.message }, 'image rejected');
+    });
+    return this.respond('images', outcomes, call);
+  }
+
+  private respond(what: string, outcomes: ItemOutcome[], call: Call): EmbedResponse {
+    const dropped = outcomes.filter((o) => !o.ok && 'dropped' in o).length;
+    if (dropped > 0) {
+      const cancelled = call.cancelled && !deadlinePassed(call);
+      throw new AppError(cancelled ? 'CANCELLED' : 'DEADLINE_EXCEEDED', `${dropped} of ${outcomes.length} ${what} were dropped before inference because the call was ${cancelled ? 'cancelled' : 'past its deadline'}`);
+    }
+    const results: EmbedResult[] = outcomes.map((o) => {
+      if (o.ok) return { embedding: Buffer.from(o.vector.buffer, o.vector.byteOffset, o.vector.byteLength) };
+      const failure = (o as { failure: ItemFailure }).failure;
+      this.metrics.errors.inc({ reason: failure.reason });
+      return { error: { reason: failure.reason, message: failure.message } };
+    });
+    return { results, modelId: this.model?.info.modelId ?? '', dim: this.model?.info.dim ?? 0 };
+  }
+
+  private info(): InfoResponse {
+    const { model } = this.ready();
+    const i = model.info;
+    const s = this.settings;
+    return {
+      modelId: i.modelId,
+      family: i.family,
+      embeddingDim: i.dim,
+      normalized: true,
+      contextLength: i.contextLength,
+      imageSize: i.imageSize,
+      executionProvider: i.executionProvider,
+      maxBatchSize: s.maxBatchSize,
+      maxBatchWaitMs: s.maxBatchWaitMs,
+      maxRequestItems: s.maxRequestItems,
+      maxImageBytes: String(s.maxImageBytes),
+      maxImagePixels: String(s.maxImagePixels),
+      variant: i.variant,
+      layout: i.layout,
+      queueCapacity: s.queueCapacity,
+      modelDir: i.modelDir,
+      maxMessageBytes: String(s.maxMessageBytes),
+      maxTextChars: s.maxTextChars,
+    };
+  }
+}
+
+function deadlineMs(call: Call): number {
+  const d = call.getDeadline();
+  return d instanceof Date ? d.getTime() : d;
+}
+
+function deadlinePassed(call: Call): boolean {
+  return Date.now() >= deadlineMs(call);
+}
+
+/** Whether the caller still waits: not cancelled and within its deadline. Checked again right before inference. */
+function aliveCheck(call: Call): () => boolean {
+  const alive = () => !call.cancelled && !deadlinePassed(call);
+  if (!alive()) throw new AppError(call.cancelled && !deadlinePassed(call) ? 'CANCELLED' : 'DEADLINE_EXCEEDED', 'the call was already past its deadline or cancelled when it arrived');
+  return alive;
+}
