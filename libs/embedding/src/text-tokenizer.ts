@@ -1,0 +1,87 @@
+import { Tokenizer } from '@huggingface/tokenizers';
+import { decodeHTML } from 'entities';
+import type { ModelFamily } from '@image-search/collection-schema';
+import { AppError } from '@image-search/service-kit';
+
+// Python's `\s` / str.isspace() set (differs from JS `\s`: adds \x1c-\x1f and \x85, lacks \uFEFF).
+const PY_WS = '\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const WS_RUN = new RegExp(`[${PY_WS}]+`, 'g');
+const WS_EDGES = new RegExp(`^[${PY_WS}]+|[${PY_WS}]+$`, 'g');
+// Python's string.punctuation: !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~
+const PY_PUNCT = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
+
+/**
+ * OpenAI CLIP's `basic_clean` + `whitespace_clean` + lower(): HTML entities unescaped twice (as
+ * `html.unescape(html.unescape(text))`), whitespace runs collapsed, trimmed, lowercased.
+ * ftfy.fix_text is not reproduced (no JS port); it is the identity on ordinary text.
+ */
+export function clipCleanText(text: string): string {
+  const unescaped = decodeHTML(decodeHTML(text));
+  return unescaped.replace(WS_EDGES, '').replace(WS_RUN, ' ').replace(WS_EDGES, '').toLowerCase();
+}
+
+/** big_vision / HF SiglipTokenizer canonicalisation, then lowercase: ASCII punctuation removed, whitespace collapsed, trimmed. */
+export function siglipCanonicalize(text: string): string {
+  return text.replace(PY_PUNCT, '').replace(WS_RUN, ' ').replace(WS_EDGES, '').toLowerCase();
+}
+
+/** Turns texts into fixed-length id rows exactly as the model's reference tokenizer does. */
+export interface TextTokenizer {
+  readonly contextLength: number;
+  /** Writes the ids of `text` into `out` at `offset` (contextLength ids); returns the number before padding. */
+  encodeInto(text: string, out: BigInt64Array, offset: number): number;
+}
+
+function specialId(tok: Tokenizer, token: unknown, what: string, file: string): number {
+  const content = typeof token === 'string' ? token : token && typeof token === 'object' ? (token as { content?: unknown }).content : undefined;
+  const id = typeof content === 'string' ? tok.token_to_id(content) : undefined;
+  if (id === undefined) throw new AppError('INVALID_CONFIG', `${file}: the ${what} token ${JSON.stringify(content)} is not in the vocabulary`);
+  return id;
+}
+
+/**
+ * Builds the family's tokenizer from `tokenizer.json` (+ `tokenizer_config.json`) with
+ * @huggingface/tokenizers; only the reference's cleaning, special tokens, truncation and padding are ours.
+ */
+export function createTextTokenizer(opts: {
+  family: ModelFamily;
+  tokenizerJson: object;
+  tokenizerConfig: Record<string, unknown>;
+  contextLength: number;
+  file: string;
+}): TextTokenizer {
+  const tok = new Tokenizer(opts.tokenizerJson, opts.tokenizerConfig);
+  const ctx = opts.contextLength;
+  const cfg = opts.tokenizerConfig;
+  if (opts.family === 'clip') {
+    const sot = specialId(tok, cfg['bos_token'] ?? '<|startoftext|>', 'start', opts.file);
+    const eot = specialId(tok, cfg['eos_token'] ?? '<|endoftext|>', 'end', opts.file);
+    return {
+      contextLength: ctx,
+      encodeInto(text, out, offset) {
+        const ids = tok.encode(clipCleanText(text), { add_special_tokens: false }).ids;
+        // clip.tokenize(truncate=True): [sot] + ids + [eot], cut to ctx with eot forced last, zero padding.
+        const n = Math.min(ids.length + 2, ctx);
+        out[offset] = BigInt(sot);
+        for (let i = 1; i < n - 1; i++) out[offset + i] = BigInt(ids[i - 1] as number);
+        out[offset + n - 1] = BigInt(eot);
+        out.fill(0n, offset + n, offset + ctx);
+        return n;
+      },
+    };
+  }
+  const eos = specialId(tok, cfg['eos_token'] ?? '</s>', 'end', opts.file);
+  const pad = specialId(tok, cfg['pad_token'] ?? cfg['eos_token'] ?? '</s>', 'padding', opts.file);
+  return {
+    contextLength: ctx,
+    encodeInto(text, out, offset) {
+      const ids = tok.encode(siglipCanonicalize(text), { add_special_tokens: false }).ids;
+      // The SigLIP text tower has no mask and pools the last position: always exactly ctx ids.
+      const n = Math.min(ids.length, ctx - 1);
+      for (let i = 0; i < n; i++) out[offset + i] = BigInt(ids[i] as number);
+      out[offset + n] = BigInt(eos);
+      out.fill(BigInt(pad), offset + n + 1, offset + ctx);
+      return n + 1;
+    },
+  };
+}
