@@ -1,1 +1,8 @@
-export {};
+/** Writes a complete tiny CLIP- or SigLIP-shaped model folder (tokenizer, configs, ONNX graphs). */
+export { writeTinyModel, TINY_MODEL_VERSION, TINY_EMBEDDING_DIM, type TinyModelOptions } from './tiny-model.js';
+/** Colour words the 'colour' models understand and the sRGB colour each stands for. */
+export { COLOUR_WORDS, COLOUR_RGB, COLOUR_ALIASES, type ColourWord } from './colours.js';
+/** Architectures: real full-size configs, tiny test configs, and their parameter counts. */
+export { CLIP_VIT_B32, SIGLIP_B16_224, tinyClipArch, tinySiglipArch, paramCounts, embeddingDim, type ClipArch, type SiglipArch, type ModelArch } from './configs.js';
+/** Model families the builder writes. */
+export type { Family } from './model-files.js';

@@ -4,3 +4,4 @@ export { freePort, waitFor } from './ports.js';
 export { fixturesAvailable, fixturePath, announceFixtureSkip } from './fixtures.js';
 export { startTsProcess, REPO_ROOT, type TestProcess } from './process.js';
 export { httpGet, grpcHealthCheck } from './serve.js';
+export { tinyModelDir } from './models.js';

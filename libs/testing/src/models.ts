@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { TINY_MODEL_VERSION, writeTinyModel, type Family } from '@image-search/model-builder';
+
+const BUILDER_SRC = resolve(import.meta.dirname, '../../model-builder/src');
+
+/** Short hash of the model builder's sources, so an edited builder never reuses stale cached models. */
+async function builderHash(): Promise<string> {
+  const h = createHash('sha256');
+  const files = (await readdir(BUILDER_SRC)).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')).sort();
+  for (const f of files) h.update(f).update(await readFile(join(BUILDER_SRC, f)));
+  return h.digest('hex').slice(0, 8);
+}
+
+const pending = new Map<string, Promise<string>>();
+
+/**
+ * A generated tiny model folder (see @image-search/model-builder `writeTinyModel`), built once per
+ * machine under `os.tmpdir()/image-search-test-models/` and reused. Built in a temporary sibling
+ * folder and renamed into place, so parallel test processes never see a half-written model.
+ */
+export function tinyModelDir(family: Family, kind: 'colour' | 'random' = 'colour', layout: 'hf' | 'immich' = 'hf'): Promise<string> {
+  const key = `${family}-${kind}-${layout}`;
+  let p = pending.get(key);
+  if (!p) {
+    p = build(family, kind, layout);
+    pending.set(key, p);
+    void p.catch(() => pending.delete(key));
+  }
+  return p;
+}
+
+async function build(family: Family, kind: 'colour' | 'random', layout: 'hf' | 'immich'): Promise<string> {
+  const root = join(tmpdir(), 'image-search-test-models');
+  const dir = join(root, `${family}-${kind}-${layout}-v${TINY_MODEL_VERSION}-${await builderHash()}`);
+  if (existsSync(dir)) return dir;
+  const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  try {
+    await writeTinyModel(tmp, { family, kind, layout });
+    await rename(tmp, dir);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    // Another process finished first: its folder is complete, use it.
+    if (existsSync(dir)) return dir;
+    throw err;
+  }
+  return dir;
+}
