@@ -1,0 +1,69 @@
+// Real parts: the embedded engine (LanceDB on a temp data folder); no mocks.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@image-search/service-kit';
+import { LanceVectorStore } from './lance-vector-store.js';
+import { vectorStoreContract } from './test/vector-store.contract.js';
+import { cosine, makePoints, rng, testSchema, unitVector } from './test/contract-data.js';
+
+const logger = createLogger('vector-store-test', 'warn');
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'vs-lance-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+vectorStoreContract('embedded engine (LanceDB)', () => LanceVectorStore.open({ dataDir: tempDir(), logger }));
+
+describe('embedded engine: index, persistence', () => {
+  it('builds the HNSW int8 index at the threshold, keeps it current, and still finds the nearest neighbours', async () => {
+    const dataDir = tempDir();
+    const store = await LanceVectorStore.open({ dataDir, logger, policy: { indexThreshold: 300, reindexMinRows: 50, checkIntervalMs: 0 } });
+    const schema = testSchema('index');
+    await store.ensureCollection(schema);
+    const pts = makePoints(400, 11);
+    await store.upsert(schema.name, pts.slice(0, 200));
+    await store.idle();
+    expect((await store.info(schema.name)).indexed).toBe(false);
+    await store.upsert(schema.name, pts.slice(200));
+    await store.idle();
+    await store.optimize(schema.name);
+    const info = await store.info(schema.name);
+    expect(info).toMatchObject({ indexed: true, status: 'green', pointCount: 400, quantization: { type: 'int8' }, hnsw: { m: 16, efConstruct: 100 } });
+    // New points are searchable at once (scanned next to the index) and folded in by the next optimize.
+    const extra = makePoints(100, 12, 'late');
+    await store.upsert(schema.name, extra);
+    const hit = await store.search(schema.name, { vector: extra[5]!.vector, limit: 1 });
+    expect(hit[0]!.assetId).toBe('late-5');
+    expect((await store.info(schema.name)).status).toBe('yellow');
+    await store.idle();
+    await store.optimize(schema.name);
+    expect((await store.info(schema.name)).status).toBe('green');
+    const all = [...pts, ...extra];
+    const rand = rng(5);
+    let found = 0;
+    for (let q = 0; q < 20; q++) {
+      const v = unitVector(rand);
+      const truth = new Set(all.map((p) => ({ id: p.assetId, s: cosine(v, p.vector) })).sort((a, b) => b.s - a.s).slice(0, 10).map((t) => t.id));
+      found += (await store.search(schema.name, { vector: v, limit: 10 })).filter((h) => truth.has(h.assetId)).length;
+    }
+    expect(found / 200).toBeGreaterThanOrEqual(0.9);
+    await store.close();
+  });
+
+  it('keeps collections, configuration and points across reopening the data folder', async () => {
+    const dataDir = tempDir();
+    const schema = testSchema('reopen');
+    const a = await LanceVectorStore.open({ dataDir, logger });
+    await a.ensureCollection(schema);
+    await a.upsert(schema.name, makePoints(10));
+    await a.close();
+    const b = await LanceVectorStore.open({ dataDir, logger });
+    expect(await b.ensureCollection(schema)).toMatchObject({ created: false, info: { pointCount: 10, hnsw: { m: 16, efConstruct: 100 } } });
+    await b.close();
+  });
+});

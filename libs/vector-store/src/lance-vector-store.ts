@@ -1,0 +1,299 @@
+import * as lancedb from '@lancedb/lancedb';
+import type { Connection, Table } from '@lancedb/lancedb';
+import type { Schema } from 'apache-arrow';
+import { AppError, isAppError, type Logger } from '@image-search/service-kit';
+import { describeDifferences, diffCollection, type CollectionSchema } from '@image-search/collection-schema';
+import type { CollectionInfo, IdSetDifference, PayloadFilter, ScrollPage, SearchHit, SearchParams, StoredPoint, UpsertPoint, VectorStore } from './vector-store.port.js';
+import { assertCollectionName, validateBatch, validateIds, validatePageLimit, validateSearch } from './validation.js';
+import { checkFilter, toLanceSql } from './payload-filter.js';
+import { arrowSchema, pointsToArrow, readConfig, storedConfig, VECTOR_INDEX, type StoredConfig } from './lance-table.js';
+import { DEFAULT_POLICY, LanceMaintenance, type MaintenancePolicy, type MaintenanceResult } from './lance-maintenance.js';
+import { pointIdFor } from './point-id.js';
+import { diffIdSets, isCommitConflict, retry, sqlIdList } from './lance-util.js';
+
+/** Options of the embedded engine. */
+export interface LanceVectorStoreOptions {
+  dataDir: string;
+  logger: Logger;
+  /** Index build / refresh policy; defaults in DEFAULT_POLICY. */
+  policy?: Partial<MaintenancePolicy>;
+  /** HNSW search breadth when a search gives none (recall/latency curve in docs/benchmarks/vector-store.md). */
+  defaultEf?: number;
+}
+
+/** Default HNSW `ef`: recall@10 >= 0.95 at 100k x 768 in the benchmark. */
+export const DEFAULT_EF = 128;
+
+interface OpenTable {
+  table: Table;
+  config: StoredConfig;
+  schema: Schema;
+}
+
+/**
+ * The embedded engine: LanceDB tables in a data folder, one per collection. Reads use strong
+ * consistency (every read sees the latest committed version, including other processes' writes);
+ * writes are merge-inserts on the point id, committed atomically, so an acknowledged upsert is on disk.
+ */
+export class LanceVectorStore implements VectorStore {
+  private readonly maintenance: LanceMaintenance;
+  private readonly tables = new Map<string, Promise<OpenTable>>();
+  private readonly pinned = new Map<string, Promise<Table>>();
+  private readonly defaultEf: number;
+
+  private constructor(
+    private readonly db: Connection,
+    private readonly opts: LanceVectorStoreOptions,
+  ) {
+    this.maintenance = new LanceMaintenance({ ...DEFAULT_POLICY, ...opts.policy }, opts.logger);
+    this.defaultEf = opts.defaultEf ?? DEFAULT_EF;
+  }
+
+  /** Opens (creating when missing) the data folder. */
+  static async open(opts: LanceVectorStoreOptions): Promise<LanceVectorStore> {
+    // readConsistencyInterval 0: check for newer versions on every read, so another process's writes are seen at once.
+    const db = await lancedb.connect(opts.dataDir, { readConsistencyInterval: 0 });
+    return new LanceVectorStore(db, opts);
+  }
+
+  async ensureCollection(schema: CollectionSchema): Promise<{ created: boolean; info: CollectionInfo }> {
+    assertCollectionName(schema.name);
+    let created = false;
+    if (!(await this.exists(schema.name))) {
+      const config = storedConfig(schema);
+      // existOk: when another process creates it first, we verify theirs below instead of failing.
+      await this.db.createEmptyTable(schema.name, arrowSchema(config), { mode: 'create', existOk: true });
+      created = true;
+      this.opts.logger.info({ collection: schema.name, dataDir: this.opts.dataDir }, 'collection created');
+    }
+    const { config } = await this.open(schema.name);
+    const diffs = diffCollection(schema, config);
+    if (diffs.length) {
+      throw new AppError('SCHEMA_MISMATCH', describeDifferences(schema.name, diffs), { details: { collection: schema.name, differences: diffs } });
+    }
+    return { created, info: await this.info(schema.name) };
+  }
+
+  async exists(collection: string): Promise<boolean> {
+    assertCollectionName(collection);
+    return (await this.db.tableNames()).includes(collection);
+  }
+
+  async info(collection: string): Promise<CollectionInfo> {
+    const { table, config } = await this.open(collection);
+    return this.guard(collection, async () => {
+      const [pointCount, pending, vectorIndex] = await Promise.all([table.countRows(), this.maintenance.pending(table), table.indexStats(VECTOR_INDEX)]);
+      return {
+        name: collection,
+        status: pending ? 'yellow' : 'green',
+        pointCount,
+        vectorSize: config.vectorSize,
+        distance: config.distance,
+        quantization: { ...config.quantization },
+        hnsw: { ...config.hnsw },
+        location: this.opts.dataDir,
+        indexed: vectorIndex !== undefined,
+      } satisfies CollectionInfo;
+    });
+  }
+
+  async upsert(collection: string, points: UpsertPoint[]): Promise<void> {
+    const { table, config, schema } = await this.open(collection);
+    const valid = validateBatch(points, config.vectorSize);
+    if (valid.length === 0) return;
+    const data = pointsToArrow(schema, valid, config.vectorSize);
+    await this.guard(collection, () =>
+      retry(() => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data), isCommitConflict),
+    );
+    this.maintenance.schedule(collection, table, config);
+  }
+
+  async search(collection: string, params: SearchParams): Promise<SearchHit[]> {
+    const { table, config } = await this.open(collection);
+    const vector = validateSearch(params, config.vectorSize);
+    const where = toLanceSql(checkFilter(params.filter));
+    const offset = params.offset ?? 0;
+    const window = offset + params.limit;
+    return this.guard(collection, async () => {
+      let q = table.vectorSearch(vector).distanceType('cosine').select(['asset_id', 'payload', '_distance']).limit(window);
+      if (where) q = q.where(where);
+      q = params.exact ? q.bypassVectorIndex() : q.ef(Math.max(params.ef ?? this.defaultEf, window));
+      const rows = (await q.toArray()) as { asset_id: string; payload: string; _distance: number }[];
+      const hits: SearchHit[] = [];
+      for (const r of rows.slice(offset)) {
+        // Lance's cosine distance is 1 - cosine similarity; Qdrant reports the similarity itself.
+        const score = 1 - r._distance;
+        if (params.minScore !== undefined && score < params.minScore) break;
+        hits.push({ assetId: r.asset_id, score, payload: JSON.parse(r.payload) as SearchHit['payload'] });
+      }
+      return hits;
+    });
+  }
+
+  async retrieve(collection: string, assetIds: string[], opts: { withVectors?: boolean } = {}): Promise<StoredPoint[]> {
+    const { table } = await this.open(collection);
+    const ids = validateIds(assetIds, 'retrieve');
+    const found = new Map<string, StoredPoint>();
+    await this.guard(collection, async () => {
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        const cols = opts.withVectors ? ['asset_id', 'payload', 'vector'] : ['asset_id', 'payload'];
+        const rows = (await table.query().where(`id IN (${sqlIdList(chunk.map(pointIdFor))})`).select(cols).toArray()) as { asset_id: string; payload: string; vector?: { toArray(): Float32Array } }[];
+        for (const r of rows) {
+          found.set(r.asset_id, {
+            assetId: r.asset_id,
+            payload: JSON.parse(r.payload) as StoredPoint['payload'],
+            ...(opts.withVectors && r.vector ? { vector: Float32Array.from(r.vector.toArray()) } : {}),
+          });
+        }
+      }
+    });
+    return ids.flatMap((id) => found.get(id) ?? []);
+  }
+
+  async scrollIds(collection: string, opts: { limit: number; cursor?: string; filter?: PayloadFilter }): Promise<ScrollPage> {
+    const { table } = await this.open(collection);
+    validatePageLimit(opts.limit);
+    const where = toLanceSql(checkFilter(opts.filter));
+    let version: number;
+    let after: bigint | undefined;
+    if (opts.cursor !== undefined) {
+      const m = /^v(\d+)\.r(\d+)$/.exec(opts.cursor);
+      if (!m) throw new AppError('INVALID_ARGUMENT', `scroll cursor ${JSON.stringify(opts.cursor)} is malformed; pass back the 'next' value of the previous page`);
+      version = Number(m[1]);
+      after = BigInt(m[2]!);
+    } else {
+      version = await this.guard(collection, () => table.version());
+    }
+    // Every page reads the version the scroll started at: a consistent snapshot, whatever is written meanwhile.
+    const snapshot = await this.pinnedTable(collection, version);
+    return this.guard(collection, async () => {
+      const cond = [after === undefined ? '_rowid >= 0' : `_rowid > ${after.toString()}`, ...(where ? [`(${where})`] : [])].join(' AND ');
+      const rows = (await snapshot.query().select(['asset_id']).withRowId().where(cond).limit(opts.limit).toArray()) as { asset_id: string; _rowid: bigint }[];
+      rows.sort((a, b) => (a._rowid < b._rowid ? -1 : a._rowid > b._rowid ? 1 : 0));
+      const last = rows.at(-1);
+      return { assetIds: rows.map((r) => r.asset_id), next: rows.length === opts.limit && last ? `v${version}.r${last._rowid.toString()}` : undefined };
+    });
+  }
+
+  async count(collection: string, opts: { filter?: PayloadFilter } = {}): Promise<number> {
+    const { table } = await this.open(collection);
+    const where = toLanceSql(checkFilter(opts.filter));
+    return this.guard(collection, () => table.countRows(where));
+  }
+
+  async deleteIds(collection: string, assetIds: string[]): Promise<void> {
+    const { table, config } = await this.open(collection);
+    const ids = validateIds(assetIds, 'delete');
+    await this.guard(collection, async () => {
+      for (let i = 0; i < ids.length; i += 500) {
+        const pred = `id IN (${sqlIdList(ids.slice(i, i + 500).map(pointIdFor))})`;
+        await retry(() => table.delete(pred), isCommitConflict);
+      }
+    });
+    this.maintenance.schedule(collection, table, config);
+  }
+
+  async deleteByFilter(collection: string, filter: PayloadFilter): Promise<void> {
+    const { table } = await this.open(collection);
+    const where = toLanceSql(checkFilter(filter));
+    if (!where) throw new AppError('INVALID_ARGUMENT', 'deleteByFilter needs a non-empty filter; an empty one would delete every point (use dropCollection)');
+    await this.guard(collection, () => retry(() => table.delete(where), isCommitConflict));
+  }
+
+  async diffIds(a: string, b: string, opts: { sampleLimit?: number } = {}): Promise<IdSetDifference> {
+    const [ta, tb] = await Promise.all([this.open(a), this.open(b)]);
+    const read = (name: string, t: Table) =>
+      this.guard(name, async () => {
+        const arrow = await t.query().select(['asset_id']).toArrow();
+        return arrow.getChild('asset_id')!.toArray() as string[];
+      });
+    const [ia, ib] = await Promise.all([read(a, ta.table), read(b, tb.table)]);
+    return diffIdSets(ia, ib, opts.sampleLimit);
+  }
+
+  async dropCollection(collection: string): Promise<void> {
+    assertCollectionName(collection);
+    await this.maintenance.idle();
+    const cached = this.tables.get(collection);
+    this.tables.delete(collection);
+    if (cached) (await cached.catch(() => undefined))?.table.close();
+    if (await this.exists(collection)) await this.db.dropTable(collection);
+  }
+
+  async close(): Promise<void> {
+    await this.maintenance.idle();
+    for (const t of this.tables.values()) (await t.catch(() => undefined))?.table.close();
+    for (const t of this.pinned.values()) (await t.catch(() => undefined))?.close();
+    this.tables.clear();
+    this.pinned.clear();
+    this.db.close();
+  }
+
+  /** Builds or refreshes the index now and waits for it (tools, benchmarks, tests); `force` indexes any size. */
+  async optimize(collection: string, opts: { force?: boolean } = {}): Promise<MaintenanceResult> {
+    const { table, config } = await this.open(collection);
+    return this.maintenance.run(collection, table, config, opts);
+  }
+
+  /** Waits for background index maintenance to finish. */
+  async idle(): Promise<void> {
+    await this.maintenance.idle();
+  }
+
+  private open(collection: string): Promise<OpenTable> {
+    assertCollectionName(collection);
+    let p = this.tables.get(collection);
+    if (!p) {
+      p = (async () => {
+        if (!(await this.exists(collection))) throw notFound(collection);
+        const table = await this.db.openTable(collection);
+        const config = readConfig(collection, await table.schema());
+        // Rebuilt with our own Arrow module: the engine's schema object may come from another Arrow instance.
+        return { table, schema: arrowSchema(config), config };
+      })();
+      this.tables.set(collection, p);
+      // A failed open is not cached: the collection may be created later.
+      p.catch(() => this.tables.delete(collection));
+    }
+    return p;
+  }
+
+  private pinnedTable(collection: string, version: number): Promise<Table> {
+    const key = `${collection}@${version}`;
+    let p = this.pinned.get(key);
+    if (!p) {
+      p = this.db.openTable(collection, undefined, { version }).catch((err: unknown) => {
+        this.pinned.delete(key);
+        throw new AppError('FAILED_PRECONDITION', `scroll cursor for version ${version} of '${collection}' has expired (old versions are cleaned up); start the scroll again`, { cause: err });
+      });
+      this.pinned.set(key, p);
+      // Few scrolls run at once; keep the handles of the latest few snapshots only.
+      while (this.pinned.size > 8) {
+        const [oldest] = this.pinned.keys();
+        const old = this.pinned.get(oldest!);
+        this.pinned.delete(oldest!);
+        void old?.then((t) => t.close()).catch(() => undefined);
+      }
+    }
+    return p;
+  }
+
+  /** Maps engine errors: a table dropped underneath us is NOT_FOUND; anything else is UNAVAILABLE with the cause. */
+  private async guard<T>(collection: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isAppError(err)) throw err;
+      if (!(await this.exists(collection).catch(() => true))) {
+        this.tables.delete(collection);
+        throw notFound(collection);
+      }
+      throw new AppError('UNAVAILABLE', `embedded vector store (${this.opts.dataDir}) failed on '${collection}': ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
+
+function notFound(collection: string): AppError {
+  return new AppError('NOT_FOUND', `collection '${collection}' does not exist; create it with: npx nx run tools:create-collection -- --model clip|siglip`, { details: { collection } });
+}
