@@ -1,18 +1,10 @@
-import { z } from 'zod';
-import { env, parseConfig } from '@image-search/service-kit';
+import { parseConfig } from '@image-search/service-kit';
+import { embedderConfigSchema, type EmbedderEnv } from '@image-search/embedder-server';
 
-/** clip-embedder configuration schema. */
-export const embedderConfigSchema = z.object({
-  EMBEDDER_HOST: env.str('127.0.0.1'),
-  EMBEDDER_PORT: env.port(50051),
-  METRICS_PORT: env.port(9464),
-  LOG_LEVEL: env.logLevel(),
-  SHUTDOWN_TIMEOUT_MS: env.int(20_000, 100, 600_000),
-});
-
-export type EmbedderConfig = z.infer<typeof embedderConfigSchema>;
+/** clip-embedder configuration schema: the shared embedder schema with the CLIP_* variables and clip defaults. */
+export const clipEmbedderConfigSchema = embedderConfigSchema('clip');
 
 /** Parses the embedder's configuration from the environment, once. */
-export function loadEmbedderConfig(source?: Record<string, string | undefined>): EmbedderConfig {
-  return parseConfig(embedderConfigSchema, source);
+export function loadEmbedderConfig(source?: Record<string, string | undefined>): EmbedderEnv {
+  return parseConfig(clipEmbedderConfigSchema, source);
 }

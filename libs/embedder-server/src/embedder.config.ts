@@ -101,7 +101,8 @@ export interface EmbedderSettings {
   port: number;
   metricsPort: number;
   modelDir: string;
-  modelId: string;
+  /** `NAME/PRETRAINED` when the model was named; undefined when MODEL_DIR points at a folder (the loader then names it). */
+  modelId: string | undefined;
   /** Expected embedding dimension; 0 skips the check. */
   expectedDim: number;
   /** Name of the variable that set expectedDim, for error messages. */
@@ -136,7 +137,7 @@ export function toEmbedderSettings(family: ModelFamily, c: EmbedderEnv): Embedde
     port: c.EMBEDDER_PORT,
     metricsPort: c.METRICS_PORT,
     modelDir: resolveModelDir({ modelDir: c.MODEL_DIR, modelsDir: c.MODELS_DIR, name, pretrained }),
-    modelId: `${name}/${pretrained}`,
+    modelId: c.MODEL_DIR ? undefined : `${name}/${pretrained}`,
     expectedDim: Number(get('EMBEDDING_DIM')),
     dimVariable: `${F}_EMBEDDING_DIM`,
     device: c.DEVICE,

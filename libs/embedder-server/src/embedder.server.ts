@@ -11,7 +11,7 @@ import { EmbedderService } from './embedder.service.js';
 export interface EmbedderServerOptions {
   settings: EmbedderSettings;
   logger: Logger;
-  loadModel: (opts: LoadModelOptions) => Promise<EmbeddingModel>;
+  loadModel: (opts: LoadModelOptions & { logger?: { warn(obj: object, msg: string): void } }) => Promise<EmbeddingModel>;
   /** Adds Node process metrics (CPU, RSS, event loop) to /metrics; off in tests that run several servers. */
   processMetrics?: boolean;
 }
@@ -81,6 +81,7 @@ export class EmbedderServer {
       device: s.device,
       intraOpThreads: s.intraOpThreads,
       limits: { maxBytes: s.maxImageBytes, maxPixels: s.maxImagePixels },
+      logger: this.opts.logger,
     });
     this.model = model;
     const i = model.info;
