@@ -4,7 +4,7 @@ import { DEFAULT_IMAGE_LIMITS, ImagePreprocessor, type PreparedPixels } from './
 import { readModelFolder, type ModelFolder } from './model-folder.js';
 import type { EmbeddingModel, ImageLimits, LoadModelOptions, ModelInfo } from './model.types.js';
 import { createSession, declaredInputs, defaultIntraOpThreads, ort, parseDevice, pickOutput, type DeviceChoice } from './onnx-session.js';
-import { fromHalf, l2Normalized, toHalf } from './tensor-utils.js';
+import { attentionMask, fromHalf, l2Normalized, toHalf } from './tensor-utils.js';
 import { createTextTokenizer, type TextTokenizer } from './text-tokenizer.js';
 
 /** Batch size reported for graphs with a dynamic batch axis. */
@@ -143,9 +143,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       const feeds: Record<string, ort.Tensor> = { [tw.input]: idTensor(tw.inputType, rows, [n, ctx]) };
       if (tw.mask) {
         // 1 up to and including the end token, 0 on padding (the reference pools at the end token).
-        const mask = new BigInt64Array(n * ctx);
-        for (let r = 0; r < n; r++) mask.fill(1n, r * ctx, r * ctx + this.tokenCount(rows, r));
-        feeds[tw.mask.name] = idTensor(tw.mask.type, mask, [n, ctx]);
+        feeds[tw.mask.name] = idTensor(tw.mask.type, attentionMask(rows, n, ctx, this.eotId), [n, ctx]);
       }
       results.push(...(await this.run(tw, feeds, n, normalize)));
     }

@@ -11,6 +11,26 @@ export function l2Normalized(src: ArrayLike<number>, offset: number, n: number):
   return out;
 }
 
+/**
+ * Attention mask for `n` rows of `ctx` ids: 1 up to and including the first `endId` of each row, 0 after
+ * (the padding). A row without `endId` (cannot happen after our tokenizer) is all ones.
+ */
+export function attentionMask(ids: BigInt64Array, n: number, ctx: number, endId: bigint): BigInt64Array {
+  const mask = new BigInt64Array(n * ctx);
+  for (let r = 0; r < n; r++) {
+    const base = r * ctx;
+    let len = ctx;
+    for (let i = 0; i < ctx; i++) {
+      if (ids[base + i] === endId) {
+        len = i + 1;
+        break;
+      }
+    }
+    mask.fill(1n, base, base + len);
+  }
+  return mask;
+}
+
 /** Cosine similarity of two vectors of equal length. */
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let ab = 0;
