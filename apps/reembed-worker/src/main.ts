@@ -1,22 +1,133 @@
 import { Redis } from 'ioredis';
-import { createLogger, GracefulShutdown, HealthState, startHealthServer } from '@image-search/service-kit';
+import { createLogger, GracefulShutdown, HealthState, isAppError, startHealthServer } from '@image-search/service-kit';
+import { EmbedderClient } from '@image-search/embedder-client';
+import { createVectorStore } from '@image-search/vector-store';
+import { createCatalogueQueue, createCatalogueWorker, defaultJobOptions, ReembedRunStore, type CatalogueJob } from '@image-search/jobs';
 import { loadWorkerConfig } from './config.js';
+import { resolveRoots } from './asset-reader.js';
+import { EmbedPacer } from './embed-pacer.js';
+import { createWorkerMetrics } from './metrics.js';
+import { finalizeFailedBatch, processReembedBatch } from './reembed-batch.job.js';
+import { processPlan, processVerify } from './reembed-control.jobs.js';
+import { cachedLimits } from './embedder-limits.js';
 
 const config = loadWorkerConfig();
 const logger = createLogger('reembed-worker', config.LOG_LEVEL);
 const health = new HealthState();
-const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
-redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+
+const { roots, missing } = await resolveRoots(config.ASSET_ROOTS);
+if (roots.length === 0) {
+  logger.fatal({ ASSET_ROOTS: config.ASSET_ROOTS, missing }, 'no usable ASSET_ROOTS: set ASSET_ROOTS to the comma-separated folders that hold the images');
+  process.exit(2);
+}
+if (missing.length > 0) logger.warn({ missing }, 'some ASSET_ROOTS do not exist; assets under them will fail with FILE_MISSING');
+
+// One connection for the worker (BullMQ needs maxRetriesPerRequest null so commands wait through a Redis restart).
+const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error (reconnecting)'));
+const runs = new ReembedRunStore(redis, config.QUEUE_PREFIX);
+const jobOptions = defaultJobOptions(config.REEMBED_ATTEMPTS, { baseMs: config.REEMBED_BACKOFF_MS, capMs: config.REEMBED_BACKOFF_MAX_MS });
+const queue = createCatalogueQueue('reembed', { connection: redis, prefix: config.QUEUE_PREFIX, defaultJobOptions: jobOptions });
+const store = await createVectorStore({ qdrantUrl: config.QDRANT_URL, qdrantApiKey: config.QDRANT_API_KEY, dataDir: config.DATA_DIR, logger });
+const embedder = new EmbedderClient({ address: config.SIGLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS });
+const metrics = createWorkerMetrics(() => queue.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'paused', 'prioritized'));
+const pacer = new EmbedPacer({
+  maxInflight: config.REEMBED_MAX_INFLIGHT,
+  ratePerS: config.REEMBED_RATE_PER_S,
+  onLimitChange: (limit) => {
+    metrics.inflightLimit.set(limit);
+    logger.info({ inflight_limit: limit }, 'embedder back-pressure: adjusted requests in flight');
+  },
+  onThrottled: (waitMs) => {
+    metrics.throttled.inc();
+    logger.warn({ wait_ms: waitMs }, 'embedder answered RESOURCE_EXHAUSTED: slowing down');
+  },
+});
+metrics.inflightLimit.set(pacer.currentLimit);
+const stopping = new AbortController();
+const limits = cachedLimits(embedder, config.SIGLIP_EMBEDDING_DIM, logger);
+const runDeps = { runs, queue, store, logger, source: config.CLIP_COLLECTION, target: config.SIGLIP_COLLECTION, dim: config.SIGLIP_EMBEDDING_DIM, vectorSample: config.REEMBED_VERIFY_SAMPLE };
+const batchDeps = {
+  ...runDeps,
+  embedder,
+  pacer,
+  metrics,
+  roots,
+  maxImageBytes: config.MAX_IMAGE_BYTES,
+  readConcurrency: config.REEMBED_READ_CONCURRENCY,
+  embedDeadlineMs: config.EMBEDDER_DEADLINE_MS,
+  limits,
+  stopping: stopping.signal,
+};
+
+const worker = createCatalogueWorker(
+  'reembed',
+  {
+    'reembed.plan': (job) => processPlan(job, runDeps),
+    'reembed.batch': (job, token) => processReembedBatch(job, token, batchDeps),
+    'reembed.verify': (job) => processVerify(job, runDeps),
+  },
+  {
+    connection: redis,
+    prefix: config.QUEUE_PREFIX,
+    backoff: { baseMs: config.REEMBED_BACKOFF_MS, capMs: config.REEMBED_BACKOFF_MAX_MS },
+    workerOptions: {
+      concurrency: config.REEMBED_CONCURRENCY,
+      // A batch whose worker died is re-queued once (stalled-job recovery), then failed: at most two runs of it.
+      maxStalledCount: 1,
+      lockDuration: config.REEMBED_LOCK_MS,
+      stalledInterval: config.REEMBED_STALLED_INTERVAL_MS,
+      autorun: false,
+    },
+  },
+);
+
+worker.on('failed', (job, err) => {
+  if (!job) return;
+  const final = job.finishedOn !== undefined || err.name === 'UnrecoverableError';
+  const runId = (job.data as { runId?: string }).runId;
+  logger.warn({ job_id: job.id, job: job.name, attempt: job.attemptsMade, final, err: err.message }, final ? 'job failed for good' : 'job failed; retrying with backoff');
+  void (async () => {
+    if (!runId) return;
+    if (!final) {
+      await runs.setError(runId, `${job.name} ${job.id} attempt ${job.attemptsMade} failed (retrying): ${err.message}`);
+      return;
+    }
+    if (job.name === 'reembed.batch') {
+      await finalizeFailedBatch(job as CatalogueJob<'reembed', 'reembed.batch'>, err, batchDeps);
+    } else {
+      await runs.setError(runId, `${job.name} failed for good: ${err.message}${job.name === 'reembed.plan' ? ' (fix the cause, then retry-failed resumes planning from its checkpoint)' : ''}`);
+      await runs.transition(runId, ['planning', 'running', 'paused', 'verifying'], 'failed');
+    }
+  })().catch((e: unknown) => logger.error({ err: e, job_id: job.id }, 'could not record a job failure in the run state'));
+});
+worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
+worker.on('stalled', (jobId) => logger.warn({ job_id: jobId }, 'job stalled (its worker died?); re-queued'));
+
 health.addCheck('redis', async () => (await redis.ping()) === 'PONG');
-await redis.connect();
-const server = await startHealthServer({ host: config.WORKER_HEALTH_HOST, port: config.WORKER_HEALTH_PORT, health });
+const server = await startHealthServer({ host: config.WORKER_HEALTH_HOST, port: config.WORKER_HEALTH_PORT, health, registry: metrics.registry });
+void worker.run().catch((err: unknown) => logger.error({ err }, 'worker loop stopped'));
 health.setReady(true);
-logger.info({ health_port: server.port }, 'reembed-worker started');
+logger.info(
+  { health_port: server.port, queue: `${config.QUEUE_PREFIX}:reembed`, embedder: config.SIGLIP_EMBEDDER_URL, concurrency: config.REEMBED_CONCURRENCY, rate_per_s: config.REEMBED_RATE_PER_S, roots },
+  'reembed-worker started',
+);
+// Learn the embedder's limits early so a wrong model (dimension) shows in the log at start.
+void limits().catch((err: unknown) => logger.warn({ err: isAppError(err) ? err.message : String(err) }, 'SigLIP embedder not reachable yet; batches wait and retry'));
 
 new GracefulShutdown(logger, config.SHUTDOWN_TIMEOUT_MS)
   .add('readiness off', () => health.setReady(false))
+  .add('finish or return active batches', async () => {
+    // Let active batches finish; past half the deadline, hand them back to the queue at their next chunk.
+    const timer = setTimeout(() => stopping.abort(), Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2));
+    await worker.close();
+    clearTimeout(timer);
+  })
+  .add('queue', () => queue.close())
+  .add('embedder client', () => embedder.close())
+  .add('vector store', () => store.close())
   .add('health server', () => server.close())
   .add('redis', async () => {
-    await redis.quit();
+    await redis.quit().catch(() => redis.disconnect());
   })
   .listen();

@@ -36,7 +36,7 @@ const COUNT_CACHE_MS = 2_000;
 export class ReembedControl {
   readonly runs: ReembedRunStore;
   readonly queue: CatalogueQueue<'reembed'>;
-  private counts: { at: number; source: number | null; target: number | null } | undefined;
+  private counts: { at: number; key: string; source: number | null; target: number | null } | undefined;
 
   constructor(private readonly opts: ReembedControlOptions) {
     const prefix = opts.prefix ?? DEFAULT_QUEUE_PREFIX;
@@ -145,7 +145,9 @@ export class ReembedControl {
   /** The current run's status (state `idle` before the first run). */
   async status(): Promise<ReembedStatus> {
     const id = await this.runs.currentId();
-    const [run, counts] = await Promise.all([id ? this.runs.get(id) : Promise.resolve(null), this.collectionCounts()]);
+    const run = id ? await this.runs.get(id) : null;
+    // Counts are cached briefly, but never across a change of the run (a finished run shows final counts).
+    const counts = await this.collectionCounts(`${run?.id}:${run?.state}:${run?.done}:${run?.verification?.checked_at}`);
     const coverage = counts.source === null || counts.target === null ? null : counts.source === 0 ? (counts.target === 0 ? 1 : Infinity) : counts.target / counts.source;
     const base = { coverage: coverage === Infinity ? null : coverage, source_count: counts.source, target_count: counts.target };
     if (!run) {
@@ -198,13 +200,13 @@ export class ReembedControl {
     return new AppError('FAILED_PRECONDITION', `cannot ${action}: run ${run.id} is ${run.state} (${action} needs ${allowed.join(' or ')})`, { details: { run_id: run.id, state: run.state } });
   }
 
-  private async collectionCounts(): Promise<{ source: number | null; target: number | null }> {
+  private async collectionCounts(key: string): Promise<{ source: number | null; target: number | null }> {
     const store = this.opts.store;
     if (!store) return { source: null, target: null };
-    if (this.counts && Date.now() - this.counts.at < COUNT_CACHE_MS) return this.counts;
+    if (this.counts && this.counts.key === key && Date.now() - this.counts.at < COUNT_CACHE_MS) return this.counts;
     const safeCount = async (c: string) => ((await store.exists(c)) ? store.count(c) : 0);
     const [source, target] = await Promise.all([safeCount(this.opts.sourceCollection).catch(() => null), safeCount(this.opts.targetCollection).catch(() => null)]);
-    this.counts = { at: Date.now(), source, target };
+    this.counts = { at: Date.now(), key, source, target };
     return this.counts;
   }
 }

@@ -148,6 +148,11 @@ export class ReembedRunStore {
     };
   }
 
+  /** The run's state only (one round trip; null when unknown). */
+  async state(id: string): Promise<RunState | null> {
+    return (await this.redis.hget(this.runKey(id), 'state')) as RunState | null;
+  }
+
   /** Moves the run from one of `from` to `to`; returns the previous state, or null when not allowed. */
   async transition(id: string, from: readonly RunState[], to: RunState): Promise<RunState | null> {
     const terminal = to === 'completed' || to === 'failed' || to === 'cancelled';
@@ -195,12 +200,19 @@ export class ReembedRunStore {
     return (await this.redis.eval(MAYBE_FINISH, 1, this.runKey(id), new Date().toISOString())) === 2;
   }
 
-  /** Records item failures in the run's failed set (idempotent per asset id). */
-  async recordFailures(id: string, items: FailedItem[]): Promise<void> {
+  /** Records item failures in the run's failed set (idempotent per asset id); `keepExisting` keeps an earlier, more specific reason. */
+  async recordFailures(id: string, items: FailedItem[], opts: { keepExisting?: boolean } = {}): Promise<void> {
     if (items.length === 0) return;
     const at = new Date().toISOString();
-    const args = items.flatMap((it) => [it.asset_id, JSON.stringify({ reason: it.reason, message: it.message.slice(0, 500), batch: it.batch, at })]);
-    await this.redis.hset(this.runKey(id, 'failed'), ...args);
+    const key = this.runKey(id, 'failed');
+    const value = (it: FailedItem) => JSON.stringify({ reason: it.reason, message: it.message.slice(0, 500), batch: it.batch, at });
+    if (opts.keepExisting) {
+      const m = this.redis.multi();
+      for (const it of items) m.hsetnx(key, it.asset_id, value(it));
+      await m.exec();
+      return;
+    }
+    await this.redis.hset(key, ...items.flatMap((it) => [it.asset_id, value(it)]));
   }
 
   /** Counts a batch once (see FINALIZE); `succeeded` ids leave the failed set. */
