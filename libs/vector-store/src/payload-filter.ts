@@ -62,6 +62,8 @@ function checkScalar(key: string, kind: FieldKind, v: unknown, where: string): s
   }
   if (typeof v !== 'string') throw bad(`${where}: '${key}' is text, got ${JSON.stringify(v) ?? String(v)}`);
   if (v.length > 4096) throw bad(`${where}: value for '${key}' is longer than 4096 characters`);
+  // NUL could truncate the predicate text in the embedded engine; both engines refuse it alike.
+  if (v.includes('\u0000')) throw bad(`${where}: value for '${key}' contains a NUL character`);
   return v;
 }
 

@@ -71,3 +71,19 @@ export function makePoints(n: number, seed = 1, prefix = 'asset'): UpsertPoint[]
     },
   }));
 }
+
+/** The point a test writer process writes for (writer, batch, index): regenerable by the checker. */
+export function writerPoint(prefix: string, batch: number, size: number, j: number, dim = DIM): UpsertPoint {
+  const rand = rng(batch * 1000 + j + prefix.length * 7919 + 1);
+  return {
+    assetId: `${prefix}-b${batch}-n${size}-${j}`,
+    vector: unitVector(rand, dim),
+    payload: { category: prefix, width: batch, height: j, path: `/w/${prefix}/${batch}/${j}.jpg` },
+  };
+}
+
+/** Parses a writer asset id back to its batch and batch size. */
+export function parseWriterId(id: string): { prefix: string; batch: number; size: number } | undefined {
+  const m = /^(.+)-b(\d+)-n(\d+)-\d+$/.exec(id);
+  return m ? { prefix: m[1]!, batch: Number(m[2]), size: Number(m[3]) } : undefined;
+}
