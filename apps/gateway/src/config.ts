@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { env, parseConfig } from '@image-search/service-kit';
+import { AppError, env, parseConfig } from '@image-search/service-kit';
+import { DEFAULT_COLLECTION_NAMES } from '@image-search/collection-schema';
+import { FlagError, readFlags, DEFAULT_FLAGS } from '@image-search/rollout-router';
 
 /** Gateway configuration schema (every variable is documented in the README). */
 export const gatewayConfigSchema = z.object({
@@ -7,11 +9,57 @@ export const gatewayConfigSchema = z.object({
   GATEWAY_PORT: env.port(8000),
   LOG_LEVEL: env.logLevel(),
   SHUTDOWN_TIMEOUT_MS: env.int(10_000, 100, 600_000),
+  CLIP_EMBEDDER_URL: env.str('127.0.0.1:50051'),
+  /** Empty string disables SigLIP entirely (every request then falls back to CLIP). */
+  SIGLIP_EMBEDDER_URL: env.str('127.0.0.1:50052'),
+  EMBEDDER_DEADLINE_MS: env.int(10_000, 100, 600_000),
+  // The rollout flags are validated by the rollout router (below) so its messages name the variable.
+  USE_SIGLIP: env.optStr(),
+  SIGLIP_ROLLOUT_PERCENTAGE: env.optStr(),
+  SIGLIP_MIN_COVERAGE: env.optStr(),
+  FLAGS_FILE: env.optStr(),
+  FLAGS_POLL_MS: env.int(1000, 50, 600_000),
+  COVERAGE_REFRESH_MS: env.int(5000, 100, 600_000),
+  ADMIN_TOKEN: env.optStr(),
+  ASSET_ROOTS: env.list([]),
+  DATA_DIR: env.str('./data'),
+  QDRANT_URL: env.optStr(),
+  QDRANT_API_KEY: env.optStr(),
+  CLIP_COLLECTION: env.str(DEFAULT_COLLECTION_NAMES.clip),
+  SIGLIP_COLLECTION: env.str(DEFAULT_COLLECTION_NAMES.siglip),
+  REDIS_URL: env.str('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: env.str('isearch'),
+  INGEST_WORKER: env.bool(true),
+  INGEST_CONCURRENCY: env.int(1, 1, 64),
+  INGEST_BATCH_SIZE: env.int(32, 1, 1000),
+  THUMBNAIL_DIR: env.optStr(),
+  THUMBNAIL_SIZE: env.int(256, 16, 2048),
+  QUERY_CACHE_SIZE: env.int(10_000, 0, 10_000_000),
+  QUERY_CACHE_TTL_MS: env.int(600_000, 0, 86_400_000),
+  RATE_LIMIT_SEARCH_PER_MIN: env.int(600, 0, 10_000_000),
+  RATE_LIMIT_UPLOAD_PER_MIN: env.int(60, 0, 10_000_000),
+  TRUST_PROXY: env.bool(false),
+  JSON_BODY_LIMIT: env.str('64kb'),
+  MAX_UPLOAD_BYTES: env.int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  BREAKER_FAILURES: env.int(3, 1, 1000),
+  BREAKER_COOLDOWN_MS: env.int(10_000, 100, 600_000),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
-/** Parses the gateway's configuration from the environment, once. */
-export function loadGatewayConfig(source?: Record<string, string | undefined>): GatewayConfig {
-  return parseConfig(gatewayConfigSchema, source);
+/** Parses the gateway's configuration from the environment, once; bad rollout flags are start-up errors naming the variable. */
+export function loadGatewayConfig(source: Record<string, string | undefined> = process.env): GatewayConfig {
+  const config = parseConfig(gatewayConfigSchema, source);
+  try {
+    readFlags(rolloutEnv(config), DEFAULT_FLAGS, 'env');
+  } catch (err) {
+    if (err instanceof FlagError) throw new AppError('INVALID_CONFIG', `Invalid configuration:\n  ${err.message}`, { details: { variables: err.variable.split(', ') } });
+    throw err;
+  }
+  return config;
+}
+
+/** The rollout flags as the environment gave them (for FlagsSource). */
+export function rolloutEnv(config: GatewayConfig): Record<string, string | undefined> {
+  return { USE_SIGLIP: config.USE_SIGLIP, SIGLIP_ROLLOUT_PERCENTAGE: config.SIGLIP_ROLLOUT_PERCENTAGE, SIGLIP_MIN_COVERAGE: config.SIGLIP_MIN_COVERAGE };
 }

@@ -1,0 +1,176 @@
+// The search page: vanilla JS, no build step. Talks to the gateway's REST API only.
+const $ = (sel) => document.querySelector(sel);
+const api = '/api/v1';
+
+function sessionId() {
+  // An anonymous session id keeps this browser on one model across searches (rollout bucketing).
+  let id = localStorage.getItem('isearch_sid');
+  if (!id) {
+    id = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)).replace(/[^A-Za-z0-9-]/g, '');
+    localStorage.setItem('isearch_sid', id);
+  }
+  return id;
+}
+
+async function call(path, opts = {}) {
+  const res = await fetch(api + path, { ...opts, headers: { 'x-session-id': sessionId(), ...(opts.headers || {}) } });
+  const text = await res.text();
+  let body;
+  try { body = JSON.parse(text); } catch { body = { error: { message: text } }; }
+  if (!res.ok) {
+    const e = new Error(body?.error?.message || `HTTP ${res.status}`);
+    e.status = res.status;
+    throw e;
+  }
+  return body;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') n.className = v; else if (k === 'text') n.textContent = v; else n.setAttribute(k, v);
+  }
+  for (const c of children) n.append(c);
+  return n;
+}
+
+function showResults(out, label) {
+  const status = $('#status');
+  status.replaceChildren();
+  const badge = el('span', { class: `badge ${out.model}`, id: 'model-badge', text: out.model });
+  status.append(el('span', { text: `${out.total} results for ${label} · answered by ` }), badge);
+  if (out.rollout.fallback) status.append(' ', el('span', { class: 'badge fallback', title: out.rollout.reason, text: out.rollout.reason }));
+  status.append(el('span', { class: 'muted', text: ` · bucket ${out.rollout.bucket} · ${out.timing_ms ? out.timing_ms.total.toFixed(1) + ' ms' : ''}` }));
+  const grid = $('#results');
+  grid.replaceChildren();
+  for (const r of out.results) {
+    const card = el('div', { class: 'card', 'data-asset-id': r.asset.id, title: r.asset.path || r.asset.id });
+    card.append(
+      el('img', { src: r.asset.thumbnail_url, alt: r.asset.category || 'image', loading: 'lazy' }),
+      el('div', { class: 'meta' }, el('span', { class: 'cat', text: r.asset.category || '' }), el('span', { class: 'score', text: r.score.toFixed(3) }), el('span', { class: `badge ${out.model}`, text: out.model })),
+    );
+    card.addEventListener('click', () => void similar(r.asset.id));
+    grid.append(card);
+  }
+}
+
+function showError(err) {
+  const status = $('#status');
+  status.replaceChildren(el('span', { class: 'error', text: err.message }));
+}
+
+async function search(ev) {
+  ev?.preventDefault();
+  const query = $('#query').value.trim();
+  if (!query) return;
+  $('#status').textContent = 'Searching…';
+  try {
+    const out = await call('/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, limit: Number($('#limit').value) || 24 }) });
+    showResults(out, `“${query}”`);
+  } catch (err) { showError(err); }
+}
+
+async function uploadSearch(ev) {
+  ev.preventDefault();
+  const file = $('#upload').files[0];
+  if (!file) { showError(new Error('Choose an image first')); return; }
+  const fd = new FormData();
+  fd.append('image', file);
+  fd.append('limit', String(Number($('#limit').value) || 24));
+  $('#status').textContent = 'Searching by image…';
+  try {
+    showResults(await call('/search/image', { method: 'POST', body: fd }), `image ${file.name}`);
+  } catch (err) { showError(err); }
+}
+
+async function similar(id) {
+  $('#status').textContent = 'Finding similar images…';
+  try {
+    showResults(await call(`/search/similar/${id}?limit=${Number($('#limit').value) || 24}`), 'similar images');
+  } catch (err) { showError(err); }
+}
+
+// --- admin view ---
+let adminTimer;
+const token = () => sessionStorage.getItem('isearch_admin_token') || '';
+const adminCall = (path, opts = {}) => call(path, { ...opts, headers: { authorization: `Bearer ${token()}`, ...(opts.headers || {}) } });
+
+function rows(tbody, pairs) {
+  tbody.replaceChildren(...pairs.map(([k, v]) => el('tr', {}, el('td', { text: k }), el('td', { text: v === null || v === undefined ? '—' : String(v) }))));
+}
+
+async function refreshAdmin() {
+  try {
+    const r = await adminCall('/admin/rollout');
+    $('#admin-error').textContent = '';
+    $('#admin-panels').hidden = false;
+    rows($('#rollout-table tbody'), [
+      ['USE_SIGLIP', r.flags.use_siglip],
+      ['SIGLIP_ROLLOUT_PERCENTAGE', `${r.flags.siglip_rollout_percentage}%`],
+      ['SIGLIP_MIN_COVERAGE', r.flags.siglip_min_coverage],
+      ['Source', `${r.source} (${Object.entries(r.origins).map(([k, v]) => `${k}: ${v}`).join(', ')})`],
+      ['Flags file', r.flags_file ? `${r.flags_file.path}${r.flags_file.last_error ? ' — ' + r.flags_file.last_error : ''}` : 'none'],
+      ['SigLIP servable', r.siglip_servable ? 'yes' : `no (${r.siglip_blocker})`],
+      ['Breakers', `clip ${r.breakers.clip}, siglip ${r.breakers.siglip}`],
+    ]);
+    const c = r.coverage;
+    $('#coverage-table tbody').replaceChildren(
+      el('tr', {}, el('td', { text: 'CLIP' }), el('td', { text: c.clip_collection }), el('td', { text: String(c.clip_points) }), el('td', { text: c.clip_exists ? 'yes' : 'no' })),
+      el('tr', {}, el('td', { text: 'SigLIP' }), el('td', { text: c.siglip_collection }), el('td', { text: String(c.siglip_points) }), el('td', { text: c.siglip_exists ? 'yes' : 'no' })),
+    );
+    $('#coverage-bar').style.width = `${Math.min(100, c.ratio * 100)}%`;
+    $('#coverage-text').textContent = `Coverage ${(c.ratio * 100).toFixed(1)}% (minimum ${(r.flags.siglip_min_coverage * 100).toFixed(0)}%) · counted ${c.refreshed_at || 'never'}`;
+  } catch (err) {
+    $('#admin-error').textContent = err.message;
+    $('#admin-panels').hidden = err.status === 401 || err.status === 403 || err.status === 404;
+    return;
+  }
+  try {
+    const s = await adminCall('/admin/siglip/status');
+    $('#reembed-error').textContent = '';
+    rows($('#reembed-table tbody'), [
+      ['State', s.state],
+      ['Done / total', `${s.done ?? 0} / ${s.total ?? 0}`],
+      ['Failed / skipped', `${s.failed ?? 0} / ${s.skipped ?? 0}`],
+      ['Rate', s.rate_per_s != null ? `${Number(s.rate_per_s).toFixed(1)} /s` : null],
+      ['ETA', s.eta_s != null ? `${Math.round(s.eta_s)} s` : null],
+      ['Coverage', s.coverage != null ? `${(s.coverage * 100).toFixed(1)}%` : null],
+      ['Updated', s.updated_at],
+      ['Last error', s.last_error],
+    ]);
+    $('#reembed-bar').style.width = s.total ? `${Math.min(100, (100 * (s.done ?? 0)) / s.total)}%` : '0';
+  } catch (err) {
+    $('#reembed-error').textContent = `Re-embedding status unavailable: ${err.message}`;
+  }
+  $('#admin-updated').textContent = new Date().toLocaleTimeString();
+}
+
+function showTab(which) {
+  $('#search-view').hidden = which !== 'search';
+  $('#admin-view').hidden = which !== 'admin';
+  $('#tab-search').classList.toggle('active', which === 'search');
+  $('#tab-admin').classList.toggle('active', which === 'admin');
+  clearInterval(adminTimer);
+  if (which === 'admin' && token()) {
+    void refreshAdmin();
+    adminTimer = setInterval(() => void refreshAdmin(), 2000);
+  }
+}
+
+$('#search-form').addEventListener('submit', (ev) => void search(ev));
+$('#upload-form').addEventListener('submit', (ev) => void uploadSearch(ev));
+$('#tab-search').addEventListener('click', () => showTab('search'));
+$('#tab-admin').addEventListener('click', () => showTab('admin'));
+$('#token-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  sessionStorage.setItem('isearch_admin_token', $('#token').value.trim());
+  showTab('admin');
+});
+for (const b of document.querySelectorAll('.actions button')) {
+  b.addEventListener('click', async () => {
+    try {
+      await adminCall(`/admin/siglip/${b.dataset.action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      void refreshAdmin();
+    } catch (err) { $('#reembed-error').textContent = err.message; }
+  });
+}

@@ -1,0 +1,48 @@
+import { resolve } from 'node:path';
+import express, { type Express, type RequestHandler } from 'express';
+import type { GatewayDeps } from './app.types.js';
+import { correlationMiddleware } from './http/correlation.middleware.js';
+import { errorMiddleware, notFound } from './http/errors.middleware.js';
+import { adminRouter } from './routes/admin.router.js';
+import { assetsRouter } from './routes/assets.router.js';
+import { imagesRouter } from './routes/images.router.js';
+import { searchRouter } from './routes/search.router.js';
+import { systemRouter } from './routes/system.router.js';
+
+/** The search page's static files (HTML/CSS/vanilla JS, no build step). */
+export const PUBLIC_DIR = resolve(import.meta.dirname, '../public');
+
+/** Counts and times every request by route template and the model that answered. */
+function metricsMiddleware(deps: GatewayDeps): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const routePath = (req.route as { path?: string } | undefined)?.path;
+      const route = routePath ? `${req.baseUrl}${routePath}` : res.statusCode === 404 ? 'unmatched' : req.path.startsWith('/api/') ? 'unmatched' : 'static';
+      const model = typeof res.locals['model'] === 'string' ? (res.locals['model'] as string) : 'none';
+      deps.metrics.requests.inc({ route, method: req.method, status: String(res.statusCode), model });
+      deps.metrics.latency.observe({ route, method: req.method, model }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  };
+}
+
+/** Builds the express app from its dependencies (main.ts wires real ones; tests may wire fakes). */
+export function createApp(deps: GatewayDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.settings.trustProxy);
+  app.set('etag', false);
+  app.use(correlationMiddleware);
+  app.use(metricsMiddleware(deps));
+  app.use(systemRouter(deps));
+  app.use('/api/v1', searchRouter(deps));
+  app.use('/api/v1', assetsRouter(deps));
+  app.use('/api/v1', imagesRouter(deps));
+  app.use('/api/v1', adminRouter(deps));
+  app.use('/api', notFound);
+  app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+  app.use(notFound);
+  app.use(errorMiddleware(deps.logger));
+  return app;
+}

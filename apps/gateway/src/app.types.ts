@@ -1,0 +1,38 @@
+import type { Router } from 'express';
+import type { HealthState, Logger } from '@image-search/service-kit';
+import type { VectorStore } from '@image-search/vector-store';
+import type { CoverageMonitor, FlagsSource, RolloutRouter } from '@image-search/rollout-router';
+import type { CircuitBreaker } from './search/circuit-breaker.js';
+import type { SearchService } from './search/search.service.js';
+import type { ImageFiles } from './images/image-files.js';
+import type { IngestService } from './ingest/ingest.service.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { QueryCache } from './search/query-cache.js';
+
+/** Everything the HTTP app needs, wired by main.ts (or by a test with fakes). */
+export interface GatewayDeps {
+  logger: Logger;
+  metrics: GatewayMetrics;
+  health: HealthState;
+  store: VectorStore;
+  collections: { clip: string; siglip: string };
+  router: RolloutRouter;
+  flags: FlagsSource;
+  coverage: CoverageMonitor;
+  breakers: { clip: CircuitBreaker; siglip: CircuitBreaker };
+  search: SearchService;
+  queryCache: QueryCache;
+  images: ImageFiles;
+  ingest: IngestService;
+  /** The re-embedding admin router (mounted at /api/v1/admin/siglip behind admin auth), when Redis is configured. */
+  adminSiglipRouter?: Router | undefined;
+  settings: {
+    adminToken: string | undefined;
+    jsonBodyLimit: string;
+    maxUploadBytes: number;
+    rateLimitSearchPerMin: number;
+    rateLimitUploadPerMin: number;
+    trustProxy: boolean;
+    embedders: { clip: string; siglip: string | undefined };
+  };
+}

@@ -1,0 +1,54 @@
+import type { Worker } from 'bullmq';
+import type { Logger } from '@image-search/service-kit';
+import { createCatalogueWorker, type CatalogueHandlers, type CatalogueQueue, type QueueContext } from '@image-search/jobs';
+import { discoverImages } from './discover.js';
+import { ingestBatch, type IngestContext } from './ingest-batch.js';
+import type { IngestProgress } from './ingest-progress.js';
+import type { GatewayMetrics } from '../metrics.js';
+
+/** Handlers of the `ingest` queue: scan (discover files, enqueue batches) and batch (embed + upsert). */
+export function ingestHandlers(deps: { ctx: IngestContext; queue: CatalogueQueue<'ingest'>; progress: IngestProgress; batchSize: number; logger: Logger; metrics?: GatewayMetrics }): CatalogueHandlers<'ingest'> {
+  return {
+    'ingest.scan': async (job) => {
+      const { ingestId, rootPath, recursive, extensions, correlationId } = job.data;
+      await deps.progress.setState(ingestId, 'scanning');
+      // Re-check the root: the job may run long after the request, on another replica.
+      if (!deps.ctx.roots.contains(rootPath)) {
+        await deps.progress.setState(ingestId, 'failed', `${rootPath} is outside ASSET_ROOTS`);
+        return { refused: true };
+      }
+      const found = await discoverImages(rootPath, { recursive, extensions, roots: deps.ctx.roots });
+      const batches: string[][] = [];
+      for (let i = 0; i < found.files.length; i += deps.batchSize) batches.push(found.files.slice(i, i + deps.batchSize));
+      await deps.progress.planned(ingestId, found.files.length, batches.length, found.refused);
+      // Deterministic job ids: a re-run scan adds no duplicate batches.
+      await deps.queue.addBulk(batches.map((paths, batchNo) => ({ name: 'ingest.batch' as const, data: { ingestId, batchNo, paths, ...(correlationId ? { correlationId } : {}) }, opts: { jobId: `batch-${ingestId}-${batchNo}` } })));
+      deps.logger.info({ ingest_id: ingestId, files: found.files.length, batches: batches.length, refused: found.refused.length }, 'ingest scan done');
+      return { files: found.files.length, batches: batches.length };
+    },
+    'ingest.batch': async (job) => {
+      const { ingestId, batchNo, paths } = job.data;
+      const outcome = await ingestBatch(paths, deps.ctx);
+      deps.metrics?.ingestFiles.inc({ outcome: 'done' }, outcome.done);
+      deps.metrics?.ingestFiles.inc({ outcome: 'skipped' }, outcome.skipped);
+      deps.metrics?.ingestFiles.inc({ outcome: 'failed' }, outcome.failed.length);
+      await deps.progress.batchDone(ingestId, batchNo, outcome);
+      await job.updateProgress({ done: outcome.done, skipped: outcome.skipped, failed: outcome.failed.length });
+      return { done: outcome.done, skipped: outcome.skipped, failed: outcome.failed.length };
+    },
+  };
+}
+
+/** Starts the in-process BullMQ worker of the `ingest` queue; a batch that exhausts its retries marks the run's last error. */
+export function startIngestWorker(deps: Parameters<typeof ingestHandlers>[0] & { connection: QueueContext['connection']; prefix: string; concurrency: number }): Worker {
+  const worker = createCatalogueWorker('ingest', ingestHandlers(deps), { connection: deps.connection, prefix: deps.prefix, workerOptions: { concurrency: deps.concurrency } });
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1);
+    deps.logger.warn({ job: job.id, attempts: job.attemptsMade, exhausted, err: err.message }, 'ingest job failed');
+    const ingestId = (job.data as { ingestId?: string }).ingestId;
+    if (exhausted && ingestId) void deps.progress.setState(ingestId, 'failed', `${job.name} ${job.id}: ${err.message}`).catch(() => undefined);
+  });
+  worker.on('error', (err) => deps.logger.warn({ err: err.message }, 'ingest worker error'));
+  return worker;
+}

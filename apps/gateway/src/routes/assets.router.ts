@@ -1,0 +1,92 @@
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { AppError, isAppError } from '@image-search/service-kit';
+import type { StoredPoint } from '@image-search/vector-store';
+import type { GatewayDeps } from '../app.types.js';
+import { adminAuth } from '../http/admin-auth.js';
+import { rateLimit } from '../http/rate-limit.js';
+import { validate } from '../http/validate.js';
+import { toAssetView } from '../search/asset-view.js';
+import { assetIdSchema, intParam, queryOf } from './params.js';
+
+const ingestBodySchema = z
+  .object({
+    root_path: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).min(1, 'must not be empty').max(4096),
+    recursive: z.boolean().default(true),
+    extensions: z
+      .array(z.string().regex(/^\.?[A-Za-z0-9]{1,10}$/, 'must be file extensions like "jpg"'))
+      .min(1)
+      .max(50)
+      .optional(),
+    dry_run: z.boolean().default(false),
+  })
+  .strict();
+
+const listQuerySchema = z
+  .object({
+    limit: intParam(50, 1, 500),
+    cursor: z.string().min(1).max(512).optional(),
+    category: z.string().min(1).max(256).optional(),
+  })
+  .strict();
+
+/** Retrieves points, treating a missing collection as empty. */
+async function retrieveOrEmpty(deps: GatewayDeps, collection: string, ids: string[]): Promise<StoredPoint[]> {
+  try {
+    return await deps.store.retrieve(collection, ids);
+  } catch (err) {
+    if (isAppError(err, 'NOT_FOUND')) return [];
+    throw err;
+  }
+}
+
+/** GET /assets, GET /assets/:id, POST /assets/ingest (admin), GET /assets/ingest/:id (admin). */
+export function assetsRouter(deps: GatewayDeps): Router {
+  const r = express.Router();
+  const admin = adminAuth(deps.settings.adminToken);
+  const ingestLimit = rateLimit({ name: 'upload', perMinute: deps.settings.rateLimitUploadPerMin, onLimited: (n) => deps.metrics.rateLimited.inc({ limit: n }) });
+
+  r.get('/assets', async (req, res) => {
+    const q = validate(listQuerySchema, queryOf(req), 'query');
+    const filter = q.category ? { must: [{ key: 'category', match: { value: q.category } }] } : undefined;
+    const collection = deps.collections.clip;
+    if (!(await deps.store.exists(collection))) {
+      res.json({ assets: [], total: 0, next_cursor: null, collection });
+      return;
+    }
+    let page;
+    try {
+      page = await deps.store.scrollIds(collection, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}), ...(filter ? { filter } : {}) });
+    } catch (err) {
+      if (isAppError(err, 'INVALID_ARGUMENT')) throw new AppError('INVALID_ARGUMENT', `cursor: ${err.message}`, { details: { field: 'cursor' } });
+      throw err;
+    }
+    const [points, total] = await Promise.all([deps.store.retrieve(collection, page.assetIds), deps.store.count(collection, filter ? { filter } : {})]);
+    const byId = new Map(points.map((p) => [p.assetId, p]));
+    const assets = page.assetIds.flatMap((id) => {
+      const p = byId.get(id);
+      return p ? [toAssetView({ ...p.payload, asset_id: p.payload.asset_id ?? id })] : [];
+    });
+    res.json({ assets, total, next_cursor: page.next ?? null, collection });
+  });
+
+  r.post('/assets/ingest', admin, ingestLimit, express.json({ limit: deps.settings.jsonBodyLimit }), async (req, res) => {
+    const body = validate(ingestBodySchema, req.body);
+    const out = await deps.ingest.start({ rootPath: body.root_path, recursive: body.recursive, extensions: body.extensions?.map((e) => e.replace(/^\./, '').toLowerCase()), dryRun: body.dry_run });
+    res.status('dry_run' in out ? 200 : 202).json(out);
+  });
+
+  r.get('/assets/ingest/:ingest_id', admin, async (req, res) => {
+    const id = validate(z.object({ ingest_id: z.uuid('must be a UUID') }), req.params, 'params').ingest_id;
+    res.json(await deps.ingest.status(id));
+  });
+
+  r.get('/assets/:asset_id', async (req, res) => {
+    const id = validate(z.object({ asset_id: assetIdSchema }), req.params, 'params').asset_id;
+    const [clip, siglip] = await Promise.all([retrieveOrEmpty(deps, deps.collections.clip, [id]), retrieveOrEmpty(deps, deps.collections.siglip, [id])]);
+    const p = clip[0] ?? siglip[0];
+    if (!p) throw new AppError('NOT_FOUND', `no asset with id ${id}`, { details: { field: 'asset_id' } });
+    res.json({ asset: toAssetView({ ...p.payload, asset_id: p.payload.asset_id ?? id }), collections: { clip: clip.length > 0, siglip: siglip.length > 0 } });
+  });
+  return r;
+}

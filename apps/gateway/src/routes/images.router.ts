@@ -1,0 +1,28 @@
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import type { GatewayDeps } from '../app.types.js';
+import { validate } from '../http/validate.js';
+import { assetIdSchema } from './params.js';
+
+/** GET /images/:id/thumbnail and GET /images/:id/file. */
+export function imagesRouter(deps: GatewayDeps): Router {
+  const r = express.Router();
+  const idOf = (params: unknown) => validate(z.object({ asset_id: assetIdSchema }), params, 'params').asset_id;
+
+  r.get('/images/:asset_id/thumbnail', async (req, res) => {
+    const t = await deps.images.thumbnail(idOf(req.params));
+    if (req.get('if-none-match') === t.etag) {
+      res.status(304).end();
+      return;
+    }
+    res.set({ 'content-type': 'image/jpeg', 'cache-control': 'public, max-age=86400', etag: t.etag, 'x-thumbnail-cache': t.cached ? 'hit' : 'miss' }).send(t.data);
+  });
+
+  r.get('/images/:asset_id/file', async (req, res) => {
+    const f = await deps.images.locate(idOf(req.params));
+    await new Promise<void>((resolve, reject) => {
+      res.sendFile(f.path, { headers: { 'content-type': f.mime, 'cache-control': 'private, max-age=3600' }, dotfiles: 'allow' }, (err) => (err ? reject(err) : resolve()));
+    });
+  });
+  return r;
+}

@@ -1,0 +1,104 @@
+import express, { type Router } from 'express';
+import multer from 'multer';
+import sharp from 'sharp';
+import { z } from 'zod';
+import { AppError } from '@image-search/service-kit';
+import type { GatewayDeps } from '../app.types.js';
+import { rateLimit } from '../http/rate-limit.js';
+import { validate } from '../http/validate.js';
+import { assetIdSchema, intParam, numParam, queryOf, sessionIdOf, userIdSchema } from './params.js';
+
+const isoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()], { error: 'must be an ISO 8601 date or date-time' });
+
+/** Search filters (all optional). */
+export const filtersSchema = z
+  .object({
+    category: z.union([z.string().min(1).max(256), z.array(z.string().min(1).max(256)).min(1).max(100)]).optional(),
+    date_from: isoDate.optional(),
+    date_to: isoDate.optional(),
+  })
+  .strict();
+
+/** Body of POST /api/v1/search. */
+export const searchBodySchema = z
+  .object({
+    query: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters'),
+    limit: z.number().int().min(1).max(200).default(50),
+    offset: z.number().int().min(0).max(10_000).default(0),
+    user_id: userIdSchema.optional(),
+    filters: filtersSchema.optional(),
+    min_score: z.number().min(-1).max(1).optional(),
+  })
+  .strict();
+
+const imageFieldsSchema = z
+  .object({
+    limit: intParam(50, 1, 200),
+    offset: intParam(0, 0, 10_000),
+    user_id: z.string().trim().min(1).max(256).optional(),
+    min_score: numParam(-1, 1),
+    category: z.string().min(1).max(256).optional(),
+  })
+  .strict();
+
+const similarQuerySchema = z
+  .object({
+    limit: intParam(50, 1, 200),
+    offset: intParam(0, 0, 10_000),
+    user_id: z.string().trim().min(1).max(256).optional(),
+    min_score: numParam(-1, 1),
+  })
+  .strict();
+
+/** POST /search, POST /search/image, GET /search/similar/:asset_id. */
+export function searchRouter(deps: GatewayDeps): Router {
+  const r = express.Router();
+  const onLimited = (name: string) => deps.metrics.rateLimited.inc({ limit: name });
+  const searchLimit = rateLimit({ name: 'search', perMinute: deps.settings.rateLimitSearchPerMin, onLimited });
+  const uploadLimit = rateLimit({ name: 'upload', perMinute: deps.settings.rateLimitUploadPerMin, onLimited });
+  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: deps.settings.maxUploadBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12 } });
+
+  r.post('/search', searchLimit, express.json({ limit: deps.settings.jsonBodyLimit }), async (req, res) => {
+    const body = validate(searchBodySchema, req.body);
+    const out = await deps.search.text(body.query, {
+      limit: body.limit,
+      offset: body.offset,
+      filters: body.filters,
+      minScore: body.min_score,
+      subject: { userId: body.user_id, sessionId: sessionIdOf(req) },
+    });
+    res.locals['model'] = out.model;
+    res.json(out);
+  });
+
+  r.post('/search/image', uploadLimit, upload.single('image'), async (req, res) => {
+    const fields = validate(imageFieldsSchema, { ...(req.body as object) });
+    const file = req.file;
+    if (!file) throw new AppError('INVALID_ARGUMENT', "image: required; send multipart/form-data with the image in a field named 'image'", { details: { field: 'image' } });
+    if (file.size === 0) throw new AppError('INVALID_ARGUMENT', 'image: the uploaded file is empty', { details: { field: 'image' } });
+    try {
+      const meta = await sharp(file.buffer, { failOn: 'error' }).metadata();
+      if (!meta.width || !meta.height) throw new Error('no dimensions');
+    } catch {
+      throw new AppError('INVALID_ARGUMENT', `image: the upload is not an image sharp can read (${file.mimetype}, ${file.size} bytes); send a JPEG, PNG, WebP, GIF, TIFF or AVIF`, { details: { field: 'image', reason: 'NOT_AN_IMAGE' } });
+    }
+    const out = await deps.search.image(file.buffer, {
+      limit: fields.limit,
+      offset: fields.offset,
+      minScore: fields.min_score,
+      filters: fields.category ? { category: fields.category } : undefined,
+      subject: { userId: fields.user_id, sessionId: sessionIdOf(req) },
+    });
+    res.locals['model'] = out.model;
+    res.json(out);
+  });
+
+  r.get('/search/similar/:asset_id', searchLimit, async (req, res) => {
+    const assetId = validate(z.object({ asset_id: assetIdSchema }), req.params, 'params').asset_id;
+    const q = validate(similarQuerySchema, queryOf(req), 'query');
+    const out = await deps.search.similar(assetId, { limit: q.limit, offset: q.offset, minScore: q.min_score, subject: { userId: q.user_id, sessionId: sessionIdOf(req) } });
+    res.locals['model'] = out.model;
+    res.json(out);
+  });
+  return r;
+}

@@ -1,0 +1,28 @@
+import express, { type Router } from 'express';
+import type { GatewayDeps } from '../app.types.js';
+import { openApiDocument } from '../openapi/openapi.js';
+
+/** GET /health (liveness), /ready (embedders and store reachable), /metrics, /api/v1/openapi.json. */
+export function systemRouter(deps: GatewayDeps): Router {
+  const r = express.Router();
+  r.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  r.get('/ready', async (_req, res) => {
+    const p = await deps.health.probe();
+    res.status(p.ready ? 200 : 503).json({ status: p.ready ? 'ready' : 'not_ready', checks: p.checks });
+  });
+  r.get('/metrics', async (_req, res) => {
+    const c = deps.coverage.snapshot;
+    deps.metrics.coverage.set(c.coverage);
+    deps.metrics.points.set({ model: 'clip' }, c.clipPoints);
+    deps.metrics.points.set({ model: 'siglip' }, c.siglipPoints);
+    deps.metrics.breaker.set({ model: 'clip' }, deps.breakers.clip.state === 'closed' ? 0 : 1);
+    deps.metrics.breaker.set({ model: 'siglip' }, deps.breakers.siglip.state === 'closed' ? 0 : 1);
+    res.set('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  r.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
+  return r;
+}

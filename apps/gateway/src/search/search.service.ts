@@ -1,0 +1,128 @@
+import { AppError, isAppError } from '@image-search/service-kit';
+import type { PayloadFilter, SearchHit, VectorStore } from '@image-search/vector-store';
+import type { RolloutDecision, RolloutRouter, RolloutSubject } from '@image-search/rollout-router';
+import { toAssetView, type AssetView } from './asset-view.js';
+import type { EmbeddingService } from './embedding.service.js';
+import type { GatewayMetrics } from '../metrics.js';
+
+/** Filters a search accepts (all optional). */
+export interface SearchFilters {
+  category?: string | string[] | undefined;
+  date_from?: string | undefined;
+  date_to?: string | undefined;
+}
+
+/** One page of search options. */
+export interface SearchOptions {
+  limit: number;
+  offset: number;
+  filters?: SearchFilters | undefined;
+  minScore?: number | undefined;
+  subject: RolloutSubject;
+}
+
+/** A search response body (the OpenAPI SearchResponse). */
+export interface SearchResponse {
+  results: { asset: AssetView; score: number }[];
+  total: number;
+  query: string | null;
+  model: string;
+  collection: string;
+  rollout: { bucket: number; reason: string; bucket_source: string; fallback: boolean };
+  timing_ms: { embed: number; search: number; total: number };
+  cached_embedding: boolean;
+}
+
+/** Builds the store filter from the API's filters. */
+export function toPayloadFilter(f: SearchFilters | undefined, excludeId?: string): PayloadFilter | undefined {
+  const must: NonNullable<PayloadFilter['must']> = [];
+  if (f?.category !== undefined) {
+    const cats = Array.isArray(f.category) ? f.category : [f.category];
+    must.push(cats.length === 1 ? { key: 'category', match: { value: cats[0]! } } : { key: 'category', match: { any: cats } });
+  }
+  if (f?.date_from !== undefined || f?.date_to !== undefined) {
+    must.push({ key: 'date_taken', range: { ...(f.date_from ? { gte: f.date_from } : {}), ...(f.date_to ? { lte: f.date_to } : {}) } });
+  }
+  const must_not: NonNullable<PayloadFilter['must_not']> = excludeId ? [{ key: 'asset_id', match: { value: excludeId } }] : [];
+  if (must.length === 0 && must_not.length === 0) return undefined;
+  return { ...(must.length ? { must } : {}), ...(must_not.length ? { must_not } : {}) };
+}
+
+/** Text, image and similar-asset search over the routed collection. */
+export class SearchService {
+  constructor(
+    private readonly deps: { router: RolloutRouter; embedding: EmbeddingService; store: VectorStore; metrics: GatewayMetrics },
+  ) {}
+
+  /** Routes, embeds the text and searches. */
+  async text(query: string, opts: SearchOptions): Promise<SearchResponse> {
+    const t0 = performance.now();
+    const routed = this.route(opts.subject);
+    const e = await this.deps.embedding.embedText(routed, query);
+    return this.finish('text', query, e.vector, e.decision, opts, t0, performance.now(), e.cached);
+  }
+
+  /** Routes, embeds the uploaded image and searches. */
+  async image(data: Uint8Array, opts: SearchOptions): Promise<SearchResponse> {
+    const t0 = performance.now();
+    const routed = this.route(opts.subject);
+    const e = await this.deps.embedding.embedImage(routed, data);
+    return this.finish('image', null, e.vector, e.decision, opts, t0, performance.now(), false);
+  }
+
+  /** Searches with the asset's own stored vector in the routed collection (404 when it has none there). */
+  async similar(assetId: string, opts: SearchOptions): Promise<SearchResponse> {
+    const t0 = performance.now();
+    const d = this.route(opts.subject);
+    const [point] = await this.storeCall(d, () => this.deps.store.retrieve(d.collection, [assetId], { withVectors: true }));
+    if (!point?.vector) {
+      throw new AppError('NOT_FOUND', `asset ${assetId} has no vector in collection '${d.collection}' (model ${d.model}); it was never ingested${d.model === 'siglip' ? ' or not re-embedded yet' : ''}`, {
+        details: { field: 'asset_id', reason: 'no_vector_in_routed_collection', collection: d.collection, model: d.model },
+      });
+    }
+    return this.finish('similar', null, point.vector, d, opts, t0, performance.now(), false, assetId);
+  }
+
+  private route(subject: RolloutSubject): RolloutDecision {
+    return this.deps.router.decide(subject);
+  }
+
+  private async finish(kind: string, query: string | null, vector: Float32Array, d: RolloutDecision, opts: SearchOptions, t0: number, tEmbed: number, cached: boolean, excludeId?: string): Promise<SearchResponse> {
+    const filter = toPayloadFilter(opts.filters, excludeId);
+    const hits: SearchHit[] = await this.storeCall(d, () =>
+      this.deps.store.search(d.collection, { vector, limit: opts.limit, offset: opts.offset, ...(filter ? { filter } : {}), ...(opts.minScore !== undefined ? { minScore: opts.minScore } : {}) }),
+    );
+    const t1 = performance.now();
+    const m = this.deps.metrics;
+    m.decisions.inc({ model: d.model, reason: d.reason });
+    if (d.reason.startsWith('fallback:')) m.fallbacks.inc({ reason: d.reason.slice('fallback:'.length) });
+    m.results.observe({ model: d.model, kind }, hits.length);
+    return {
+      results: hits.map((h) => ({ asset: toAssetView({ ...h.payload, asset_id: h.payload.asset_id ?? h.assetId }), score: h.score })),
+      total: hits.length,
+      query,
+      model: d.model,
+      collection: d.collection,
+      rollout: { bucket: d.bucket, reason: d.reason, bucket_source: d.bucketSource, fallback: d.reason.startsWith('fallback:') },
+      timing_ms: { embed: round(tEmbed - t0), search: round(t1 - tEmbed), total: round(t1 - t0) },
+      cached_embedding: cached,
+    };
+  }
+
+  private async storeCall<T>(d: RolloutDecision, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isAppError(err, 'NOT_FOUND')) {
+        throw new AppError('UNAVAILABLE', `collection '${d.collection}' does not exist yet: create it (npx nx run tools:create-collection) or ingest images first`, { retryAfterS: 30, cause: err });
+      }
+      if (isAppError(err) && (err.code === 'INVALID_ARGUMENT' || err.code === 'SCHEMA_MISMATCH')) throw err;
+      if (isAppError(err)) throw err;
+      throw new AppError('UNAVAILABLE', `vector store failed: ${(err as Error).message}`, { retryAfterS: 5, cause: err });
+    }
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,86 @@
+import sharp from 'sharp';
+import { AppError } from '@image-search/service-kit';
+import type { CallOptions, EmbedderApi, EmbedderInfo, EmbedItemResult } from '@image-search/embedder-client';
+
+const COLOURS: Record<string, [number, number, number]> = { red: [255, 0, 0], green: [0, 160, 0], blue: [0, 0, 255], yellow: [255, 255, 0], black: [0, 0, 0], white: [255, 255, 255] };
+
+function unit(v: number[]): Float32Array {
+  const n = Math.hypot(...v) || 1;
+  return Float32Array.from(v.map((x) => x / n));
+}
+
+/** Colour vector in 4 dims: r, g, b (centred) and a constant, so black and white differ. */
+function colourVector([r, g, b]: [number, number, number], family: string): Float32Array {
+  const v = [r / 255 - 0.33, g / 255 - 0.33, b / 255 - 0.33, 0.2];
+  // SigLIP's fake space is a permutation of CLIP's, so a CLIP vector searched in SigLIP would be wrong.
+  return unit(family === 'siglip' ? [v[2]!, v[0]!, v[1]!, v[3]!] : v);
+}
+
+/**
+ * An in-process fake of the embedder client (the real one needs an embedder process): texts
+ * naming a colour and images of a colour map to nearby vectors. `down` makes every call
+ * reject with UNAVAILABLE, as a stopped embedder would.
+ */
+export class FakeEmbedder implements EmbedderApi {
+  down = false;
+  calls = 0;
+  lastDeadlineMs: number | undefined;
+
+  constructor(readonly family: 'clip' | 'siglip') {}
+
+  private check(opts?: CallOptions): void {
+    this.calls++;
+    this.lastDeadlineMs = opts?.deadlineMs;
+    if (this.down) throw new AppError('UNAVAILABLE', `${this.family} embedder (fake) is down`);
+  }
+
+  async embedTexts(texts: string[], opts?: CallOptions): Promise<EmbedItemResult[]> {
+    this.check(opts);
+    return texts.map((t) => {
+      if (t.trim() === '') return { ok: false, reason: 'EMPTY_INPUT', message: 'empty text' };
+      const word = Object.keys(COLOURS).find((c) => t.toLowerCase().includes(c));
+      return { ok: true, vector: colourVector(word ? COLOURS[word]! : [128, 128, 128], this.family) };
+    });
+  }
+
+  async embedImages(images: { data: Uint8Array }[], opts?: CallOptions): Promise<EmbedItemResult[]> {
+    this.check(opts);
+    return Promise.all(
+      images.map(async ({ data }): Promise<EmbedItemResult> => {
+        try {
+          const { channels } = await sharp(Buffer.from(data)).stats();
+          return { ok: true, vector: colourVector([channels[0]!.mean, channels[1]!.mean, channels[2]!.mean], this.family) };
+        } catch {
+          return { ok: false, reason: 'NOT_AN_IMAGE', message: 'not an image' };
+        }
+      }),
+    );
+  }
+
+  async info(opts?: CallOptions): Promise<EmbedderInfo> {
+    this.check(opts);
+    return {
+      modelId: `fake-${this.family}`,
+      family: this.family,
+      embeddingDim: 4,
+      normalized: true,
+      contextLength: 77,
+      imageSize: 32,
+      executionProvider: 'cpu',
+      maxBatchSize: 8,
+      maxBatchWaitMs: 1,
+      maxRequestItems: 8,
+      maxImageBytes: 1 << 24,
+      maxImagePixels: 1 << 26,
+      variant: 'fp32',
+      layout: 'hf',
+      queueCapacity: 64,
+    };
+  }
+
+  async isServing(): Promise<boolean> {
+    return !this.down;
+  }
+
+  close(): void {}
+}
