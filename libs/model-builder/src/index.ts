@@ -6,3 +6,5 @@ export { COLOUR_WORDS, COLOUR_RGB, COLOUR_ALIASES, type ColourWord } from './col
 export { CLIP_VIT_B32, SIGLIP_B16_224, tinyClipArch, tinySiglipArch, paramCounts, embeddingDim, type ClipArch, type SiglipArch, type ModelArch } from './configs.js';
 /** Model families the builder writes. */
 export type { Family } from './model-files.js';
+/** Full-size (or any architecture's) random-weight models, fp32 and int8, in the transformers.js layout. */
+export { writeBenchModel, writeArchModel, archModelPlan, benchArch, type BenchVariant, type BenchProgress, type BenchModelOptions } from './bench-model.js';
