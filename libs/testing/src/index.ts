@@ -5,3 +5,4 @@ export { fixturesAvailable, fixturePath, announceFixtureSkip } from './fixtures.
 export { startTsProcess, REPO_ROOT, type TestProcess } from './process.js';
 export { httpGet, grpcHealthCheck } from './serve.js';
 export { tinyModelDir } from './models.js';
+export { startTsNodeProcess } from './node-process.js';
