@@ -123,6 +123,18 @@ describe('image decoding', () => {
     expect(await meanRgb(clip, rgba, { x0: 0, y0: 0, x1: 90, y1: 224 })).toEqual([255, 0, 0]);
   });
 
+  it('handles 16-bit RGBA and grey+alpha inputs on both alpha paths', async () => {
+    const rgba16 = await sharp(halves(300, 300, [255, 0, 0, 255], [0, 0, 255, 255], 4), { raw: { width: 300, height: 300, channels: 4 } }).toColourspace('rgb16').png().toBuffer();
+    expect((await sharp(rgba16).metadata()).depth).toBe('ushort');
+    const greyAlpha = await sharp(rawImage(300, 300, 4, () => [90, 90, 90, 255]), { raw: { width: 300, height: 300, channels: 4 } }).toColourspace('b-w').png().toBuffer();
+    expect((await sharp(greyAlpha).metadata()).channels).toBe(2);
+    for (const p of [clip, siglip]) {
+      expect(await meanRgb(p, rgba16, { x0: 0, y0: 0, x1: 40, y1: 224 })).toEqual([255, 0, 0]);
+      expect(await meanRgb(p, rgba16, { x0: 184, y0: 0, x1: 224, y1: 224 })).toEqual([0, 0, 255]);
+      expect(await meanRgb(p, greyAlpha, { x0: 0, y0: 0, x1: 224, y1: 224 })).toEqual([90, 90, 90]);
+    }
+  });
+
   it('takes the first frame of an animated GIF', async () => {
     const frames = rawImage(32, 64, 3, (_x, y) => (y < 32 ? [255, 0, 0] : [0, 0, 255]));
     const gif = await sharp(frames, { raw: { width: 32, height: 64, channels: 3, pageHeight: 32 } }).gif().toBuffer();

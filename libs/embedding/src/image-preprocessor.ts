@@ -97,7 +97,8 @@ export class ImagePreprocessor {
     let source: Sharp;
     if (this.spec.dropAlpha === 'before' && meta.hasAlpha) {
       // sharp drops alpha only after resizing (premultiplied); the reference drops it first, so do that in a pass of its own.
-      const flat = await this.decode(sharp(bytes, this.inputOptions()).removeAlpha().raw().toBuffer({ resolveWithObject: true }));
+      // srgb here also turns 16-bit and grey+alpha inputs into plain 8-bit RGB, which the raw reload below expects.
+      const flat = await this.decode(sharp(bytes, this.inputOptions()).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }));
       source = sharp(flat.data, { raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels } });
     } else {
       source = sharp(bytes, this.inputOptions());
