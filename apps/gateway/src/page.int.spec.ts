@@ -1,0 +1,104 @@
+// End-to-end: the search page in REAL headless Chromium (Debian chromium + playwright-core) against
+// the gateway in-process, REAL clip and siglip embedder processes (tiny 'colour' models), the REAL
+// embedded store and REAL Redis. Screenshots go to apps/gateway/test-output/ (gitignored).
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeys, freePort, grpcHealthCheck, startTsProcess, testEnv, testRedis, tinyModelDir, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
+import { call } from '../test/http.js';
+import { killTree } from '../test/kill-tree.js';
+import { startTestGateway, type RunningGateway } from '../test/test-gateway.js';
+
+const hasChromium = existsSync(testEnv.chromiumPath);
+if (!hasChromium) console.log(`[e2e] SKIPPED search page test: no Chromium at ${testEnv.chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`);
+
+const OUT = resolve(import.meta.dirname, '../test-output');
+const root = mkdtempSync(join(tmpdir(), 'gw-page-'));
+const photos = join(root, 'photos');
+const prefix = uniqueName('gw-page');
+const TOKEN = 'page-token';
+const COLOURS: Record<string, [number, number, number]> = { red: [230, 20, 20], blue: [20, 50, 230], green: [20, 170, 40], yellow: [250, 230, 20], purple: [120, 30, 170] };
+const procs: TestProcess[] = [];
+let gw: RunningGateway | undefined;
+let browser: Browser | undefined;
+
+async function startEmbedder(family: 'clip' | 'siglip'): Promise<string> {
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const proc = startTsProcess(`apps/${family}-embedder/src/main.ts`, { EMBEDDER_HOST: '127.0.0.1', EMBEDDER_PORT: String(port), METRICS_PORT: String(metricsPort), MODEL_DIR: await tinyModelDir(family, 'colour'), [family === 'clip' ? 'CLIP_EMBEDDING_DIM' : 'SIGLIP_EMBEDDING_DIM']: '0' });
+  procs.push(proc);
+  const addr = `127.0.0.1:${port}`;
+  await waitFor(`${family} embedder`, async () => (await grpcHealthCheck(addr, 'imagesearch.embedder.v1.Embedder')) === 'SERVING', 90_000, 200);
+  return addr;
+}
+
+describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
+  beforeAll(async () => {
+    mkdirSync(OUT, { recursive: true });
+    for (const [name, [r, g, b]] of Object.entries(COLOURS)) {
+      mkdirSync(join(photos, name), { recursive: true });
+      for (let i = 0; i < 4; i++) await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: Math.min(255, r + i * 6), g, b } } }).jpeg().toFile(join(photos, name, `${name}-${i}.jpg`));
+    }
+    await sharp({ create: { width: 50, height: 50, channels: 3, background: { r: 25, g: 55, b: 225 } } }).png().toFile(join(root, 'query-blue.png'));
+    const [clipAddr, siglipAddr] = await Promise.all([startEmbedder('clip'), startEmbedder('siglip')]);
+    gw = await startTestGateway({ CLIP_EMBEDDER_URL: clipAddr, SIGLIP_EMBEDDER_URL: siglipAddr, SIGLIP_ROLLOUT_PERCENTAGE: '25', ASSET_ROOTS: photos, DATA_DIR: join(root, 'data'), QUEUE_PREFIX: prefix, ADMIN_TOKEN: TOKEN });
+    const started = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', { json: { root_path: photos }, token: TOKEN });
+    await waitFor('ingest', async () => (await call(gw!.url, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, { token: TOKEN })).body.state === 'completed', 60_000, 100);
+    await call(gw.url, '/api/v1/admin/rollout/refresh', 'POST', '/api/v1/admin/rollout/refresh', { token: TOKEN });
+    browser = await chromium.launch({
+      executablePath: testEnv.chromiumPath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.close();
+    for (const p of procs) await killTree(p);
+    const redis = testRedis();
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('searches by text and by uploaded image, shows thumbnails, scores and the model badge, and the admin view', async () => {
+    const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${gw!.url}/`);
+    await page.fill('#query', 'red');
+    await page.click('#search-button');
+    await page.waitForSelector('.card img');
+    await page.waitForFunction(() => [...document.querySelectorAll('.card img')].slice(0, 4).every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+    expect(await page.textContent('#model-badge')).toBe('clip');
+    const cats = await page.$$eval('.card .cat', (els) => els.slice(0, 4).map((e) => e.textContent));
+    expect(cats).toEqual(['red', 'red', 'red', 'red']);
+    const score = Number(await page.textContent('.card .score'));
+    expect(score).toBeGreaterThan(0);
+    await page.screenshot({ path: join(OUT, 'search-text.png'), fullPage: true });
+
+    await page.setInputFiles('#upload', join(root, 'query-blue.png'));
+    await page.click('#upload-button');
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.includes('image query-blue.png'));
+    expect(await page.$$eval('.card .cat', (els) => els.slice(0, 4).map((e) => e.textContent))).toEqual(['blue', 'blue', 'blue', 'blue']);
+    await page.screenshot({ path: join(OUT, 'search-image.png'), fullPage: true });
+
+    await page.click('#tab-admin');
+    await page.fill('#token', 'wrong-token');
+    await page.click('#token-button');
+    await page.waitForFunction(() => (document.querySelector('#admin-error')?.textContent ?? '').includes('admin token is wrong'));
+    await page.fill('#token', TOKEN);
+    await page.click('#token-button');
+    await page.waitForSelector('#reembed-table tbody tr');
+    const rollout = await page.textContent('#rollout-table');
+    expect(rollout).toContain('SIGLIP_ROLLOUT_PERCENTAGE');
+    expect(rollout).toContain('25%');
+    expect(rollout).toContain('siglip_collection_missing');
+    expect(await page.textContent('#coverage-table')).toMatch(/CLIP\s*image_assets\s*20/);
+    expect(await page.textContent('#reembed-table')).toContain('State');
+    await page.screenshot({ path: join(OUT, 'admin.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+});
