@@ -2,18 +2,13 @@ import { basename, resolve } from 'node:path';
 import { AppError } from '@image-search/service-kit';
 import { DEFAULT_IMAGE_LIMITS, ImagePreprocessor, type PreparedPixels } from './image-preprocessor.js';
 import { readModelFolder, type ModelFolder } from './model-folder.js';
-import type { EmbeddingModel, ImageLimits, LoadModelOptions, ModelInfo } from './model.types.js';
+import type { EmbeddingModel, ImageLimits, LoadModelOptions, ModelInfo, ModelLogger } from './model.types.js';
 import { createSession, declaredInputs, defaultIntraOpThreads, ort, parseDevice, pickOutput, type DeviceChoice } from './onnx-session.js';
 import { attentionMask, fromHalf, l2Normalized, toHalf } from './tensor-utils.js';
 import { createTextTokenizer, type TextTokenizer } from './text-tokenizer.js';
 
 /** Batch size reported for graphs with a dynamic batch axis. */
 export const DYNAMIC_BATCH_LIMIT = 65_536;
-
-/** Where loud warnings go when the caller passes no logger. */
-export interface ModelLogger {
-  warn(obj: object, msg: string): void;
-}
 
 const consoleLogger: ModelLogger = { warn: (obj, msg) => console.warn(`[embedding] WARN ${msg}`, obj) };
 
@@ -52,7 +47,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
   ) {}
 
   /** Loads the folder, creates both sessions on the requested device and reads the dimension from the graphs. */
-  static async load(opts: LoadModelOptions & { logger?: ModelLogger }): Promise<OnnxEmbeddingModel> {
+  static async load(opts: LoadModelOptions): Promise<OnnxEmbeddingModel> {
     const dir = resolve(opts.modelDir);
     const folder = readModelFolder(dir, { family: opts.family, variant: opts.variant });
     const logger = opts.logger ?? consoleLogger;
@@ -235,6 +230,6 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 /** Loads a CLIP or SigLIP model folder (transformers.js or immich layout) ready to embed. */
-export function loadEmbeddingModel(opts: LoadModelOptions & { logger?: ModelLogger }): Promise<OnnxEmbeddingModel> {
+export function loadEmbeddingModel(opts: LoadModelOptions): Promise<OnnxEmbeddingModel> {
   return OnnxEmbeddingModel.load(opts);
 }

@@ -42,6 +42,11 @@ export interface ImageLimits {
   maxPixels: number;
 }
 
+/** Where the loader sends loud warnings (a pino Logger fits); e.g. DEVICE=auto falling back to CPU. */
+export interface ModelLogger {
+  warn(obj: object, msg: string): void;
+}
+
 /** Options for loading a model folder. */
 export interface LoadModelOptions {
   modelDir: string;
@@ -51,6 +56,8 @@ export interface LoadModelOptions {
   device?: DeviceRequest;
   intraOpThreads?: number;
   limits?: Partial<ImageLimits>;
+  /** Defaults to console.warn. */
+  logger?: ModelLogger;
 }
 
 /**
