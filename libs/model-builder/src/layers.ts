@@ -1,15 +1,19 @@
 import { F, type Graph } from './graph.js';
 import { Rng } from './rng.js';
 
-/** How random weights are drawn; every tensor is seeded by (seed, its name). */
+/**
+ * How weights are made: seeded random per tensor name, unless `source` supplies real values
+ * (used to load a reference model's weights into these graphs and compare outputs).
+ */
 export interface WeightInit {
   seed: number;
+  source?: (name: string, dims: number[]) => Float32Array | undefined;
 }
 
 /** Normal(mean, std) initializer, generated lazily from (seed, name). */
 export function normalParam(g: Graph, w: WeightInit, name: string, dims: number[], std: number, mean = 0): string {
   const n = dims.reduce((a, b) => a * b, 1);
-  return g.init(name, 'FLOAT', dims, () => Rng.for(w.seed, name).normals(n, std, mean));
+  return g.init(name, 'FLOAT', dims, () => w.source?.(name, dims) ?? Rng.for(w.seed, name).normals(n, std, mean));
 }
 
 /** Activation functions of the supported architectures. */

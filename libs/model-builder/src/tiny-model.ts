@@ -5,6 +5,7 @@ import { colourDirections, colourTextGraph, colourTokenTable, colourVisionGraph 
 import { COLOUR_ALIASES, COLOUR_WORDS } from './colours.js';
 import { embeddingDim, tinyClipArch, tinySiglipArch, type ModelArch } from './configs.js';
 import type { Graph } from './graph.js';
+import type { WeightInit } from './layers.js';
 import { relabelIo } from './io-adapt.js';
 import { hfConfig, immichPreprocessCfg, openClipConfig, pixelNorm, preprocessorConfig, writeJson, writeTokenizerFiles, type BuildInfo, type Family } from './model-files.js';
 import { writeOnnx } from './onnx-writer.js';
@@ -79,8 +80,8 @@ function colourTowers(family: Family, tok: GeneratedTokenizer, seed: number, imm
 }
 
 /** Vision and text graphs of an architecture (the same builders make the full-size models). */
-export function archTowers(arch: ModelArch, seed: number): Towers {
-  const w = { seed };
+export function archTowers(arch: ModelArch, seed: number, source?: WeightInit['source']): Towers {
+  const w: WeightInit = source ? { seed, source } : { seed };
   if (arch.family === 'clip') return { arch, vision: clipVisionGraph(arch, w), text: clipTextGraph(arch, w), visionOut: 'image_embeds', textOut: 'text_embeds' };
   return { arch, vision: siglipVisionGraph(arch, w), text: siglipTextGraph(arch, w), visionOut: 'pooler_output', textOut: 'pooler_output' };
 }
