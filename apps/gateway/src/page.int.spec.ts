@@ -71,7 +71,8 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     await page.fill('#query', 'red');
     await page.click('#search-button');
     await page.waitForSelector('.card img');
-    await page.waitForFunction(() => [...document.querySelectorAll('.card img')].slice(0, 4).every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+    // Page-side expressions are strings: this project's TypeScript has no DOM types.
+    await page.waitForFunction("[...document.querySelectorAll('.card img')].slice(0, 4).every((i) => i.complete && i.naturalWidth > 0)");
     expect(await page.textContent('#model-badge')).toBe('clip');
     const cats = await page.$$eval('.card .cat', (els) => els.slice(0, 4).map((e) => e.textContent));
     expect(cats).toEqual(['red', 'red', 'red', 'red']);
@@ -81,14 +82,14 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
 
     await page.setInputFiles('#upload', join(root, 'query-blue.png'));
     await page.click('#upload-button');
-    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.includes('image query-blue.png'));
+    await page.waitForFunction("document.querySelector('#status')?.textContent?.includes('image query-blue.png')");
     expect(await page.$$eval('.card .cat', (els) => els.slice(0, 4).map((e) => e.textContent))).toEqual(['blue', 'blue', 'blue', 'blue']);
     await page.screenshot({ path: join(OUT, 'search-image.png'), fullPage: true });
 
     await page.click('#tab-admin');
     await page.fill('#token', 'wrong-token');
     await page.click('#token-button');
-    await page.waitForFunction(() => (document.querySelector('#admin-error')?.textContent ?? '').includes('admin token is wrong'));
+    await page.waitForFunction("(document.querySelector('#admin-error')?.textContent ?? '').includes('admin token is wrong')");
     await page.fill('#token', TOKEN);
     await page.click('#token-button');
     await page.waitForSelector('#reembed-table tbody tr');
