@@ -52,6 +52,13 @@ describe('embedded engine: index, persistence', () => {
       found += (await store.search(schema.name, { vector: v, limit: 10 })).filter((h) => truth.has(h.assetId)).length;
     }
     expect(found / 200).toBeGreaterThanOrEqual(0.9);
+    // Filters apply before the index search (prefilter): only matching points, still the nearest ones.
+    const filter = { must: [{ key: 'category', match: { value: 'beach' } }] };
+    const v = unitVector(rand);
+    const approx = await store.search(schema.name, { vector: v, limit: 10, filter });
+    const exact = await store.search(schema.name, { vector: v, limit: 10, filter, exact: true });
+    expect(approx.every((h) => h.payload.category === 'beach')).toBe(true);
+    expect(approx.filter((h) => exact.some((e) => e.assetId === h.assetId)).length).toBeGreaterThanOrEqual(8);
     await store.close();
   });
 

@@ -236,6 +236,15 @@ export class LanceVectorStore implements VectorStore {
     return this.maintenance.run(collection, table, config, opts);
   }
 
+  /** Storage figures of one collection's table: live bytes (data + indexes), rows, fragments, versions. */
+  async storageStats(collection: string): Promise<{ totalBytes: number; numRows: number; numFragments: number; numSmallFragments: number; versions: number }> {
+    const { table } = await this.open(collection);
+    return this.guard(collection, async () => {
+      const s = await table.stats();
+      return { totalBytes: s.totalBytes, numRows: s.numRows, numFragments: s.fragmentStats.numFragments, numSmallFragments: s.fragmentStats.numSmallFragments, versions: (await table.listVersions()).length };
+    });
+  }
+
   /** Waits for background index maintenance to finish. */
   async idle(): Promise<void> {
     await this.maintenance.idle();

@@ -1,0 +1,218 @@
+// Benchmark of the embedded vector engine (LanceDB IVF_HNSW_SQ through LanceVectorStore): bulk upsert rate,
+// index build time, data folder size, and the recall@10 / latency curve over HNSW ef against exact search.
+//   npx tsx bench/vector-store.bench.ts            full run: 100,000 x 768, 1,000 queries (~10 min on 2 vCPUs)
+//   npx tsx bench/vector-store.bench.ts --quick    20,000 x 768, 200 queries (development)
+// Options: --n N --queries Q --dim D --keep (leave the data folder). Not a test: it prints figures and the machine.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger } from '@image-search/service-kit';
+import { collectionSchema } from '@image-search/collection-schema';
+import { DEFAULT_EF, DEFAULT_POLICY, LanceVectorStore, type UpsertPoint } from '@image-search/vector-store';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, n: { type: 'string' }, queries: { type: 'string' }, dim: { type: 'string' }, keep: { type: 'boolean', default: false } } });
+const QUICK = values.quick;
+const N = Number(values.n ?? (QUICK ? 20_000 : 100_000));
+const Q = Number(values.queries ?? (QUICK ? 200 : 1_000));
+const DIM = Number(values.dim ?? 768);
+const LATENT = 48;
+const CLUSTERS = 200;
+const K = 10;
+/** Per-dimension noise std: about 10% of the total variance, the rest in the latent subspace. */
+const NOISE = 0.3;
+const EFS = QUICK ? [16, 48, 96, 128, 192] : [16, 32, 48, 64, 96, 128, 160, 192, 256];
+
+function machine(): string[] {
+  const ver = (p: string) => {
+    try {
+      return (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return '?';
+    }
+  };
+  const c = cpus();
+  return [
+    `CPU: ${c[0]?.model ?? 'unknown'} x ${c.length} logical cores (load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')})`,
+    `Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB total, ${(freemem() / 2 ** 30).toFixed(1)} GiB free`,
+    `Node ${process.version} ${process.platform}/${process.arch}; @lancedb/lancedb ${ver('@lancedb/lancedb')}, apache-arrow ${ver('apache-arrow')}`,
+  ];
+}
+
+// Seeded generator, so every run (and every engine compared) sees the same data.
+let seed = 20261124;
+const rand = () => {
+  seed = (seed * 1664525 + 1013904223) >>> 0;
+  return seed / 2 ** 32;
+};
+const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+
+/**
+ * Realistic structure: points come from CLUSTERS topics in a LATENT-dim space, mapped linearly to DIM dims,
+ * plus isotropic noise, then L2-normalised (as embeddings are). Pure Gaussian vectors have no neighbourhood
+ * structure and make every approximate index look broken.
+ */
+// Decaying spectrum over the latent dims (a few strong directions, a long tail), as in real embedding models.
+const W = Array.from({ length: LATENT }, (_, l) => Float32Array.from({ length: DIM }, () => (gauss() / Math.sqrt(LATENT)) * Math.sqrt(2 / (1 + l / 8))));
+const centres = Array.from({ length: CLUSTERS }, () => Float32Array.from({ length: LATENT }, gauss));
+function sample(): { v: Float32Array; cluster: number } {
+  const cluster = Math.floor(rand() * CLUSTERS);
+  const c = centres[cluster]!;
+  const v = new Float32Array(DIM);
+  for (let l = 0; l < LATENT; l++) {
+    const z = c[l]! * 0.8 + gauss() * 0.6;
+    const w = W[l]!;
+    for (let d = 0; d < DIM; d++) v[d]! += z * w[d]!;
+  }
+  let n = 0;
+  for (let d = 0; d < DIM; d++) {
+    v[d]! += gauss() * NOISE;
+    n += v[d]! * v[d]!;
+  }
+  n = Math.sqrt(n);
+  for (let d = 0; d < DIM; d++) v[d]! /= n;
+  return { v, cluster };
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+function folderBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) total += e.isDirectory() ? folderBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size;
+  return total;
+}
+const fmt = (x: number, d = 2) => x.toFixed(d);
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+function progress(label: string, done: number, total: number, t0: number): void {
+  const s = (performance.now() - t0) / 1000;
+  const rate = done / Math.max(s, 1e-9);
+  process.stderr.write(`\r  ${label}: ${done}/${total} (${fmt(rate, 0)}/s, ETA ${fmt((total - done) / Math.max(rate, 1e-9), 0)} s)   `);
+  if (done === total) process.stderr.write('\n');
+}
+
+async function main(): Promise<void> {
+  console.log(`# Vector store benchmark (${QUICK ? 'quick' : 'full'}): ${N} x ${DIM} vectors, ${Q} queries, top ${K}`);
+  for (const l of machine()) console.log(`  ${l}`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'vs-bench-'));
+  const logger = createLogger('vector-store-bench', 'warn', process.stderr);
+  // Maintenance is held back during the bulk load so the load rate and the index build are measured apart.
+  const store = await LanceVectorStore.open({ dataDir, logger, policy: { indexThreshold: Number.MAX_SAFE_INTEGER, compactFragments: Number.MAX_SAFE_INTEGER } });
+  const schema = collectionSchema('siglip', { name: 'bench_siglip', vectorSize: DIM });
+  await store.ensureCollection(schema);
+
+  let t0 = performance.now();
+  const points: UpsertPoint[] = [];
+  for (let i = 0; i < N; i++) {
+    const { v, cluster } = sample();
+    points.push({ assetId: i.toString(16).padStart(32, '0'), vector: v, payload: { path: `/photos/c${cluster}/img_${i}.jpg`, path_hash: `h${i}`, category: `c${cluster % 20}`, width: 4000, height: 3000, date_taken: new Date(Date.UTC(2020, 0, 1) + i * 60_000).toISOString() } });
+  }
+  const queries = Array.from({ length: Q }, () => sample().v);
+  console.log(`\nData: ${CLUSTERS} topics in ${LATENT} latent dims -> ${DIM} dims + noise, L2-normalised (generated in ${fmt((performance.now() - t0) / 1000, 1)} s)`);
+
+  // 1. Bulk upsert, batches of 1,000 (each one merge-insert commit).
+  const BATCH = 1_000;
+  t0 = performance.now();
+  for (let i = 0; i < N; i += BATCH) {
+    await store.upsert(schema.name, points.slice(i, i + BATCH));
+    progress('bulk upsert', Math.min(N, i + BATCH), N, t0);
+  }
+  const bulkS = (performance.now() - t0) / 1000;
+  const bulkRate = N / bulkS;
+
+  // 2. Exact search (the engine's flat scan) = ground truth and the no-index baseline.
+  t0 = performance.now();
+  const truth: string[][] = [];
+  const exactLat: number[] = [];
+  for (let q = 0; q < Q; q++) {
+    const s = performance.now();
+    truth.push((await store.search(schema.name, { vector: queries[q]!, limit: K, exact: true })).map((h) => h.assetId));
+    exactLat.push(performance.now() - s);
+    if (q % 20 === 19 || q === Q - 1) progress('exact search (ground truth)', q + 1, Q, t0);
+  }
+  exactLat.sort((a, b) => a - b);
+
+  // 3. Index build: compaction + IVF_HNSW_SQ (m 16, ef_construction 100, int8) + scalar indexes.
+  const sizeBefore = folderBytes(dataDir);
+  t0 = performance.now();
+  const built = await store.optimize(schema.name, { force: true });
+  const buildS = (performance.now() - t0) / 1000;
+  const sizeAfter = folderBytes(dataDir);
+
+  // 4. Recall / latency over ef.
+  const curve: { ef: number; recall: number; p50: number; p95: number; p99: number; qps: number }[] = [];
+  for (const ef of EFS) {
+    for (let w = 0; w < Math.min(20, Q); w++) await store.search(schema.name, { vector: queries[w]!, limit: K, ef });
+    const lat: number[] = [];
+    let hits = 0;
+    const tc = performance.now();
+    for (let q = 0; q < Q; q++) {
+      const s = performance.now();
+      const res = await store.search(schema.name, { vector: queries[q]!, limit: K, ef });
+      lat.push(performance.now() - s);
+      const t = new Set(truth[q]);
+      hits += res.filter((h) => t.has(h.assetId)).length;
+    }
+    const wall = (performance.now() - tc) / 1000;
+    lat.sort((a, b) => a - b);
+    curve.push({ ef, recall: hits / (Q * K), p50: pct(lat, 0.5), p95: pct(lat, 0.95), p99: pct(lat, 0.99), qps: Q / wall });
+    process.stderr.write(`  ef=${ef}: recall ${fmt(hits / (Q * K), 3)}, p50 ${fmt(pct(lat, 0.5))} ms\n`);
+  }
+
+  // 5. Incremental: 5% more points arrive after the index exists (searchable at once, folded in by optimize).
+  const extra = Math.round(N * 0.05);
+  const more: UpsertPoint[] = Array.from({ length: extra }, (_, i) => ({ assetId: `x${i}`, vector: sample().v, payload: { category: 'late' } }));
+  t0 = performance.now();
+  for (let i = 0; i < extra; i += 100) await store.upsert(schema.name, more.slice(i, i + 100));
+  const smallBatchRate = extra / ((performance.now() - t0) / 1000);
+  const unindexedLat: number[] = [];
+  for (let q = 0; q < Math.min(200, Q); q++) {
+    const s = performance.now();
+    await store.search(schema.name, { vector: queries[q]!, limit: K });
+    unindexedLat.push(performance.now() - s);
+  }
+  unindexedLat.sort((a, b) => a - b);
+  t0 = performance.now();
+  await store.optimize(schema.name, { force: true });
+  const refreshS = (performance.now() - t0) / 1000;
+  const info = await store.info(schema.name);
+  const afterRefresh: number[] = [];
+  let refreshHits = 0;
+  for (let q = 0; q < Math.min(200, Q); q++) {
+    const s = performance.now();
+    const res = await store.search(schema.name, { vector: queries[q]!, limit: K, exact: false });
+    afterRefresh.push(performance.now() - s);
+    const t = new Set((await store.search(schema.name, { vector: queries[q]!, limit: K, exact: true })).map((h) => h.assetId));
+    refreshHits += res.filter((h) => t.has(h.assetId)).length;
+  }
+  afterRefresh.sort((a, b) => a - b);
+  const live = await store.storageStats(schema.name);
+  await store.close();
+  // Old versions are kept 6 h for running scrolls; measure the folder once they are gone too.
+  const cleaner = await LanceVectorStore.open({ dataDir, logger, policy: { versionRetentionMs: 0 } });
+  await cleaner.optimize(schema.name, { force: true });
+  await cleaner.close();
+  const sizeCleaned = folderBytes(dataDir);
+
+  const def = curve.find((c) => c.ef === DEFAULT_EF) ?? curve.find((c) => c.recall >= 0.95) ?? curve.at(-1)!;
+  console.log(`\n## Results\n`);
+  console.log(`| measure | value | target |\n|---|---|---|`);
+  console.log(`| bulk upsert (batches of ${BATCH}, merge-insert on point id) | ${fmt(bulkRate, 0)} points/s (${N} in ${fmt(bulkS, 1)} s) | >= 2,000 points/s ${bulkRate >= 2000 ? 'PASS' : 'FAIL'} |`);
+  console.log(`| upsert into the indexed table (batches of 100) | ${fmt(smallBatchRate, 0)} points/s | |`);
+  console.log(`| index build (compaction + IVF_HNSW_SQ m 16, ef_construction 100, int8 + scalar indexes) | ${fmt(buildS, 1)} s (${built.action}) | |`);
+  console.log(`| index refresh after +${extra} points (optimize) | ${fmt(refreshS, 1)} s; status ${info.status}, indexed ${info.indexed} | |`);
+  console.log(`| search after the refresh (default ef) | recall@10 ${fmt(refreshHits / (Math.min(200, Q) * K), 3)}, p50 ${fmt(pct(afterRefresh, 0.5))} ms | |`);
+  console.log(`| data folder | ${mib(sizeBefore)} after the load; ${mib(sizeAfter)} after the index build incl. old versions; ${mib(sizeCleaned)} once old versions are cleaned (${fmt(sizeCleaned / (N + extra), 0)} B/point); live table ${mib(live.totalBytes)} in ${live.numFragments} fragments | |`);
+  console.log(`| exact search (flat scan) | p50 ${fmt(pct(exactLat, 0.5))} ms, p95 ${fmt(pct(exactLat, 0.95))} ms | |`);
+  console.log(`| indexed search, default ef ${def.ef} | recall@10 ${fmt(def.recall, 3)}, p50 ${fmt(def.p50)} ms | recall >= 0.95 ${def.recall >= 0.95 ? 'PASS' : 'FAIL'}, p50 <= 5 ms ${def.p50 <= 5 ? 'PASS' : 'FAIL'} |`);
+  console.log(`| search with ${extra} unindexed rows pending (default ef) | p50 ${fmt(pct(unindexedLat, 0.5))} ms, p95 ${fmt(pct(unindexedLat, 0.95))} ms | |`);
+  console.log(`\n### Recall@10 / latency over HNSW ef (${Q} queries, sequential, through LanceVectorStore.search)\n`);
+  console.log(`| ef | recall@10 | p50 ms | p95 ms | p99 ms | QPS (1 client) | p50 vs exact |\n|---|---|---|---|---|---|---|`);
+  for (const c of curve) console.log(`| ${c.ef} | ${fmt(c.recall, 3)} | ${fmt(c.p50)} | ${fmt(c.p95)} | ${fmt(c.p99)} | ${fmt(c.qps, 0)} | ${fmt(pct(exactLat, 0.5) / c.p50, 1)}x faster |`);
+  console.log(`\nPolicy: index built at ${DEFAULT_POLICY.indexThreshold} rows; refreshed when unindexed rows >= max(${DEFAULT_POLICY.reindexMinRows}, ${DEFAULT_POLICY.reindexFraction * 100}% of indexed).`);
+  console.log(`Load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (values.keep) console.log(`Data folder kept: ${dataDir}`);
+  else rmSync(dataDir, { recursive: true, force: true });
+}
+
+await main();
