@@ -11,6 +11,6 @@ export { clipCleanText, siglipCanonicalize, createTextTokenizer, type TextTokeni
 /** Model folder detection and reading (layout, family, variant files, configs). */
 export { readModelFolder, detectLayout, type ModelFolder } from './model-folder.js';
 /** DEVICE parsing, CPU core counting and the CUDA install hint. */
-export { parseDevice, physicalCoreCount, defaultIntraOpThreads, CUDA_INSTALL_HINT, type DeviceChoice } from './onnx-session.js';
+export { parseDevice, physicalCoreCount, cgroupCpuLimit, defaultIntraOpThreads, CUDA_INSTALL_HINT, type DeviceChoice } from './onnx-session.js';
 /** Vector helpers: L2 normalisation and cosine. */
 export { l2Normalized, cosine } from './tensor-utils.js';

@@ -23,12 +23,29 @@ export function parseDevice(device: DeviceRequest | string | undefined): DeviceC
   throw new AppError('INVALID_CONFIG', `DEVICE must be cpu, cuda, cuda:N or auto (got ${JSON.stringify(device)})`);
 }
 
+/** CPUs granted by a cgroup CPU quota (Kubernetes `limits.cpu`), rounded up; undefined when unlimited or unknown. */
+export function cgroupCpuLimit(read: (path: string) => string = (p) => readFileSync(p, 'utf8')): number | undefined {
+  const quota = (q: number, period: number) => (q > 0 && period > 0 ? Math.max(1, Math.ceil(q / period)) : undefined);
+  try {
+    const [q, period] = read('/sys/fs/cgroup/cpu.max').trim().split(/\s+/);
+    return q === 'max' ? undefined : quota(Number(q), Number(period));
+  } catch {
+    // cgroup v1
+  }
+  try {
+    return quota(Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us').trim()), Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us').trim()));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Physical CPU cores visible to this process (Linux: distinct core ids in /proc/cpuinfo, capped by
- * the scheduler's CPU count). Hyper-threads share execution units, so onnxruntime gains little from them.
+ * Physical CPU cores this process may use (Linux: distinct core ids in /proc/cpuinfo, capped by the
+ * scheduler's CPU count and a cgroup CPU quota). Hyper-threads share execution units, so onnxruntime
+ * gains little from them; a pod limited to 4 CPUs on a 64-core node must not start 64 threads.
  */
 export function physicalCoreCount(): number {
-  const logical = availableParallelism();
+  const logical = Math.min(availableParallelism(), cgroupCpuLimit() ?? Infinity);
   try {
     const info = readFileSync('/proc/cpuinfo', 'utf8');
     const cores = new Set<string>();
