@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, rm } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TINY_MODEL_VERSION, writeTinyModel, type Family } from '@image-search/model-builder';
@@ -33,9 +33,22 @@ export function tinyModelDir(family: Family, kind: 'colour' | 'random' = 'colour
   return p;
 }
 
+/** Removes cached builds of other builder versions (and abandoned temp folders) untouched for an hour. */
+async function pruneStale(root: string, currentSuffix: string): Promise<void> {
+  const cutoff = Date.now() - 3600_000;
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const path = join(root, name);
+    if (name.endsWith(currentSuffix)) continue;
+    const s = await stat(path).catch(() => undefined);
+    if (s && s.mtimeMs < cutoff) await rm(path, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
 async function build(family: Family, kind: 'colour' | 'random', layout: 'hf' | 'immich'): Promise<string> {
   const root = join(tmpdir(), 'image-search-test-models');
-  const dir = join(root, `${family}-${kind}-${layout}-v${TINY_MODEL_VERSION}-${await builderHash()}`);
+  const suffix = `-v${TINY_MODEL_VERSION}-${await builderHash()}`;
+  const dir = join(root, `${family}-${kind}-${layout}${suffix}`);
+  void pruneStale(root, suffix);
   if (existsSync(dir)) return dir;
   const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   try {
