@@ -19,9 +19,13 @@ export function normalParam(g: Graph, w: WeightInit, name: string, dims: number[
 /** Activation functions of the supported architectures. */
 export type Activation = 'quick_gelu' | 'gelu_tanh';
 
-/** y = x W + b, with W stored [in, out] as exporters leave it after constant folding. */
+/**
+ * y = x W + b, with W stored [in, out] as exporters leave it after constant folding. Weights have
+ * std 1/sqrt(in) (unit gain, close to HF's CLIP init) so that, even in tiny random models, outputs
+ * clearly depend on the input rather than on biases and embeddings alone.
+ */
 export function linear(g: Graph, w: WeightInit, x: string, name: string, dIn: number, dOut: number, bias = true): string {
-  const weight = normalParam(g, w, `${name}.weight`, [dIn, dOut], 0.02);
+  const weight = normalParam(g, w, `${name}.weight`, [dIn, dOut], 1 / Math.sqrt(dIn));
   const y = g.node('MatMul', [x, weight]);
   if (!bias) return y;
   return g.node('Add', [y, normalParam(g, w, `${name}.bias`, [dOut], 0.02)]);
