@@ -54,7 +54,11 @@ export class ReembedControl {
       throw new AppError('INVALID_ARGUMENT', `batch_size must be an integer from 1 to ${MAX_BATCH_SIZE} (got ${String(options.batchSize)})`, { details: { field: 'batch_size' } });
     }
     const onlyMissing = options.onlyMissing ?? false;
-    const expectedTotal = this.opts.store ? await this.opts.store.count(this.opts.sourceCollection) : 0;
+    const store = this.opts.store;
+    if (store && !(await store.exists(this.opts.sourceCollection))) {
+      throw new AppError('FAILED_PRECONDITION', `source collection '${this.opts.sourceCollection}' does not exist (CLIP_COLLECTION); nothing to re-embed`, { details: { collection: this.opts.sourceCollection } });
+    }
+    const expectedTotal = store ? await store.count(this.opts.sourceCollection) : 0;
     const { id, created } = await this.runs.create({ batchSize, onlyMissing, expectedTotal });
     if (created) {
       // A queue left paused by an earlier run would hold the new one back.
