@@ -8,6 +8,7 @@ import { COLOUR_RGB, TINY_EMBEDDING_DIM } from '@image-search/model-builder';
 import { AppError } from '@image-search/service-kit';
 import { tinyModelDir } from '@image-search/testing';
 import { solid } from '../test/images.js';
+import { writeFp16ProbeVisionModel, writeMaskProbeTextModel } from '../test/probe-graphs.js';
 import { loadEmbeddingModel, type OnnxEmbeddingModel } from './embedding-model.js';
 import { CUDA_INSTALL_HINT, parseDevice } from './onnx-session.js';
 import { cosine } from './tensor-utils.js';
@@ -133,5 +134,54 @@ describe('DEVICE', () => {
     expect(err.message).toContain('DEVICE=cuda:0');
     expect(err.message).toContain(CUDA_INSTALL_HINT);
     expect(CUDA_INSTALL_HINT).toContain('npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12');
+  });
+});
+
+describe('graph inputs and types (hand-built probe graphs)', () => {
+  /** A copy of a tiny model folder whose fp16 variant files are the probe graphs. */
+  async function probeFolder(family: 'clip' | 'siglip'): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), `emb-probe-${family}-`));
+    await cp(await tinyModelDir(family, 'colour', 'hf'), dir, { recursive: true });
+    await writeMaskProbeTextModel(join(dir, 'onnx', 'text_model_fp16.onnx'));
+    await writeFp16ProbeVisionModel(join(dir, 'onnx', 'vision_model_fp16.onnx'));
+    return dir;
+  }
+
+  it('feeds attention_mask when the text graph declares it: CLIP masks the padding, SigLIP attends everywhere', async () => {
+    for (const family of ['clip', 'siglip'] as const) {
+      const dir = await probeFolder(family);
+      try {
+        const m = await load({ modelDir: dir, variant: 'fp16', intraOpThreads: 1 });
+        expect(m.info).toMatchObject({ variant: 'fp16', dim: 3 });
+        const texts = ['red', 'a much longer text about blue'];
+        const ids = m.tokenize(texts);
+        const out = await m.embedTokens(ids, texts.length);
+        const ctx = m.info.contextLength;
+        texts.forEach((_t, i) => {
+          const row = ids.subarray(i * ctx, (i + 1) * ctx);
+          const idSum = row.reduce((a, b) => a + Number(b), 0);
+          const maskSum = family === 'clip' ? m.tokenCount(ids, i) : ctx;
+          // Output (mask_sum, ids_sum, mask_sum) is L2-normalised; the ratio survives.
+          expect(out[i]![0]! / out[i]![1]!).toBeCloseTo(maskSum / idSum, 5);
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  it('converts float32 pixels to a float16 input and a float16 output back', async () => {
+    const dir = await probeFolder('clip');
+    try {
+      const m = await load({ modelDir: dir, variant: 'fp16', intraOpThreads: 1 });
+      const px = await m.preprocessImage(await solid(64, 64, [200, 30, 90], 'png'));
+      const plane = 224 * 224;
+      const means = [0, 1, 2].map((c) => px.subarray(c * plane, (c + 1) * plane).reduce((a, b) => a + b, 0) / plane);
+      const [e] = await m.embedPixels([px]);
+      expect(e).toBeInstanceOf(Float32Array);
+      expect(cosine(e!, means)).toBeGreaterThan(0.9999);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -137,8 +137,10 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       const rows = ids.subarray(start * ctx, (start + n) * ctx);
       const feeds: Record<string, ort.Tensor> = { [tw.input]: idTensor(tw.inputType, rows, [n, ctx]) };
       if (tw.mask) {
-        // 1 up to and including the end token, 0 on padding (the reference pools at the end token).
-        feeds[tw.mask.name] = idTensor(tw.mask.type, attentionMask(rows, n, ctx, this.eotId), [n, ctx]);
+        // CLIP: 1 up to and including the end token, 0 on padding (the reference pools at the end token).
+        // SigLIP: the reference passes no mask, i.e. every position (its padding included) attends.
+        const mask = this.info.family === 'clip' ? attentionMask(rows, n, ctx, this.eotId) : new BigInt64Array(n * ctx).fill(1n);
+        feeds[tw.mask.name] = idTensor(tw.mask.type, mask, [n, ctx]);
       }
       results.push(...(await this.run(tw, feeds, n, normalize)));
     }
