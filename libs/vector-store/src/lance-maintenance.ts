@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import { Index, type Table } from '@lancedb/lancedb';
 import type { Logger } from '@image-search/service-kit';
 import { VECTOR_INDEX, type StoredConfig } from './lance-table.js';
+import { tryLock } from './lance-lock.js';
+import { isCommitConflict } from './lance-util.js';
 
 /** When the embedded engine builds and refreshes its index. */
 export interface MaintenancePolicy {
@@ -18,6 +21,8 @@ export interface MaintenancePolicy {
   versionRetentionMs: number;
   /** The least time between two maintenance checks of one table in one process. */
   checkIntervalMs: number;
+  /** Incremental refreshes add index segments (each searched separately); past this many the index is rebuilt. */
+  maxIndexSegments: number;
 }
 
 /** Defaults chosen from the benchmark (docs/benchmarks/vector-store.md). */
@@ -30,6 +35,7 @@ export const DEFAULT_POLICY: MaintenancePolicy = {
   compactFragments: 64,
   versionRetentionMs: 6 * 3600_000,
   checkIntervalMs: 2_000,
+  maxIndexSegments: 8,
 };
 
 /** Scalar indexes on the point id (the upsert join key) and on the filter fields the API uses. */
@@ -37,8 +43,14 @@ const SCALAR_INDEXED = ['id', 'asset_id', 'path_hash', 'category', 'date_taken']
 
 /** What one maintenance pass did. */
 export interface MaintenanceResult {
-  action: 'none' | 'build-index' | 'optimize';
+  action: 'none' | 'build-index' | 'optimize' | 'rebuild-index' | 'busy';
   ms: number;
+}
+
+/** Vector index figures from listIndices (indexStats logs a warning per call in this Lance version). */
+async function vectorIndex(table: Table): Promise<{ indexed: number; unindexed: number; segments: number } | undefined> {
+  const idx = (await table.listIndices()).find((i) => i.name === VECTOR_INDEX);
+  return idx ? { indexed: idx.numIndexedRows ?? 0, unindexed: idx.numUnindexedRows ?? 0, segments: idx.numSegments ?? 1 } : undefined;
 }
 
 /**
@@ -53,6 +65,7 @@ export class LanceMaintenance {
   constructor(
     private readonly policy: MaintenancePolicy,
     private readonly logger: Logger,
+    private readonly dataDir: string,
   ) {}
 
   /** Schedules a check unless one ran recently or is running; never throws. */
@@ -70,7 +83,9 @@ export class LanceMaintenance {
     const p = this.pass(name, table, config, opts.force === true).finally(() => this.running.delete(name));
     this.running.set(name, p);
     return p.catch((err: unknown) => {
-      this.logger.warn({ err, collection: name }, 'vector store maintenance failed; it is retried at the next write');
+      // Losing a commit race to another process's maintenance is expected and harmless.
+      if (isCommitConflict(err)) this.logger.debug({ err, collection: name }, 'vector store maintenance lost a commit race; retried at the next check');
+      else this.logger.warn({ err, collection: name }, 'vector store maintenance failed; it is retried at the next write');
       throw err;
     });
   }
@@ -82,10 +97,14 @@ export class LanceMaintenance {
 
   /** Whether the table needs work, for the status colour. */
   async pending(table: Table): Promise<boolean> {
-    const rows = await table.countRows();
-    const stats = await table.indexStats(VECTOR_INDEX);
-    if (!stats) return rows >= this.policy.indexThreshold;
-    return stats.numUnindexedRows >= this.reindexAt(stats.numIndexedRows);
+    const stats = await vectorIndex(table);
+    if (!stats) return (await table.countRows()) >= this.policy.indexThreshold;
+    return stats.unindexed >= this.reindexAt(stats.indexed) || stats.segments > this.policy.maxIndexSegments;
+  }
+
+  /** Whether the vector index exists. */
+  async indexed(table: Table): Promise<boolean> {
+    return (await vectorIndex(table)) !== undefined;
   }
 
   private reindexAt(indexed: number): number {
@@ -94,43 +113,64 @@ export class LanceMaintenance {
 
   private async pass(name: string, table: Table, config: StoredConfig, force: boolean): Promise<MaintenanceResult> {
     const t0 = Date.now();
-    const rows = await table.countRows();
-    const stats = await table.indexStats(VECTOR_INDEX);
+    // One maintainer per table across the processes sharing the data folder.
+    const unlock = await tryLock(join(this.dataDir, `${name}.maintenance.lock`), 30 * 60_000);
+    if (!unlock) return { action: 'busy', ms: Date.now() - t0 };
+    try {
+      const action = await this.work(name, table, config, force);
+      return { action, ms: Date.now() - t0 };
+    } finally {
+      await unlock();
+    }
+  }
+
+  private async work(name: string, table: Table, config: StoredConfig, force: boolean): Promise<MaintenanceResult['action']> {
+    const cleanupOlderThan = new Date(Date.now() - this.policy.versionRetentionMs);
+    const stats = await vectorIndex(table);
+    const small = (await table.stats()).fragmentStats.numSmallFragments;
     if (!stats) {
+      const rows = await table.countRows();
       if (rows === 0 || (!force && rows < this.policy.indexThreshold)) {
-        const tableStats = await table.stats();
-        if (tableStats.fragmentStats.numSmallFragments < this.policy.compactFragments) return { action: 'none', ms: Date.now() - t0 };
-        await table.optimize({ cleanupOlderThan: new Date(Date.now() - this.policy.versionRetentionMs) });
-        return { action: 'optimize', ms: Date.now() - t0 };
+        if (small < this.policy.compactFragments) return 'none';
+        await table.optimize({ cleanupOlderThan });
+        return 'optimize';
       }
       this.logger.info({ collection: name, rows }, 'building the HNSW (int8) vector index');
       // Compact first: one write per batch leaves many small fragments, and the index is built over what is there.
-      if ((await table.stats()).fragmentStats.numSmallFragments > 1) await table.optimize({ cleanupOlderThan: new Date(Date.now() - this.policy.versionRetentionMs) });
-      await table.createIndex('vector', {
-        name: VECTOR_INDEX,
-        replace: true,
-        config: Index.hnswSq({
-          distanceType: 'cosine',
-          m: config.hnsw.m,
-          efConstruction: config.hnsw.efConstruct,
-          // One HNSW graph per million rows bounds the memory one graph build needs.
-          numPartitions: Math.max(1, Math.ceil(rows / 1_000_000)),
-        }),
-      });
+      if (small > 1) await table.optimize({ cleanupOlderThan });
+      await this.buildVectorIndex(table, config, rows);
       const existing = new Set((await table.listIndices()).map((i) => i.columns[0]));
       for (const col of SCALAR_INDEXED) {
         if (!existing.has(col)) await table.createIndex(col, { config: Index.btree(), replace: true });
       }
-      this.logger.info({ collection: name, rows, ms: Date.now() - t0 }, 'vector index built');
-      return { action: 'build-index', ms: Date.now() - t0 };
+      this.logger.info({ collection: name, rows }, 'vector index built');
+      return 'build-index';
     }
-    const tableStats = await table.stats();
-    if (!force && stats.numUnindexedRows < this.reindexAt(stats.numIndexedRows) && tableStats.fragmentStats.numSmallFragments < this.policy.compactFragments) {
-      return { action: 'none', ms: Date.now() - t0 };
+    if (stats.segments > this.policy.maxIndexSegments) {
+      // Many delta segments slow every search; one rebuild folds them (and any unindexed rows) into one graph.
+      this.logger.info({ collection: name, segments: stats.segments }, 'rebuilding the vector index to merge its segments');
+      await table.optimize({ cleanupOlderThan });
+      await this.buildVectorIndex(table, config, await table.countRows());
+      return 'rebuild-index';
     }
-    // optimize = compact small fragments + fold new rows into the indexes + drop old versions.
-    await table.optimize({ cleanupOlderThan: new Date(Date.now() - this.policy.versionRetentionMs) });
-    this.logger.info({ collection: name, unindexed: stats.numUnindexedRows, ms: Date.now() - t0 }, 'vector index refreshed');
-    return { action: 'optimize', ms: Date.now() - t0 };
+    if (!force && stats.unindexed < this.reindexAt(stats.indexed) && small < this.policy.compactFragments) return 'none';
+    // optimize = compact small fragments + fold new rows into the indexes (a new delta segment) + drop old versions.
+    await table.optimize({ cleanupOlderThan });
+    this.logger.debug({ collection: name, unindexed: stats.unindexed }, 'vector index refreshed');
+    return 'optimize';
+  }
+
+  private async buildVectorIndex(table: Table, config: StoredConfig, rows: number): Promise<void> {
+    await table.createIndex('vector', {
+      name: VECTOR_INDEX,
+      replace: true,
+      config: Index.hnswSq({
+        distanceType: 'cosine',
+        m: config.hnsw.m,
+        efConstruction: config.hnsw.efConstruct,
+        // One HNSW graph per million rows bounds the memory one graph build needs.
+        numPartitions: Math.max(1, Math.ceil(rows / 1_000_000)),
+      }),
+    });
   }
 }

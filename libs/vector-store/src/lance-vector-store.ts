@@ -6,7 +6,7 @@ import { describeDifferences, diffCollection, type CollectionSchema } from '@ima
 import type { CollectionInfo, IdSetDifference, PayloadFilter, ScrollPage, SearchHit, SearchParams, StoredPoint, UpsertPoint, VectorStore } from './vector-store.port.js';
 import { assertCollectionName, validateBatch, validateIds, validatePageLimit, validateSearch } from './validation.js';
 import { checkFilter, toLanceSql } from './payload-filter.js';
-import { arrowSchema, pointsToArrow, readConfig, storedConfig, VECTOR_INDEX, type StoredConfig } from './lance-table.js';
+import { arrowSchema, pointsToArrow, readConfig, storedConfig, type StoredConfig } from './lance-table.js';
 import { DEFAULT_POLICY, LanceMaintenance, type MaintenancePolicy, type MaintenanceResult } from './lance-maintenance.js';
 import { pointIdFor } from './point-id.js';
 import { diffIdSets, isCommitConflict, retry, sqlIdList } from './lance-util.js';
@@ -45,7 +45,7 @@ export class LanceVectorStore implements VectorStore {
     private readonly db: Connection,
     private readonly opts: LanceVectorStoreOptions,
   ) {
-    this.maintenance = new LanceMaintenance({ ...DEFAULT_POLICY, ...opts.policy }, opts.logger);
+    this.maintenance = new LanceMaintenance({ ...DEFAULT_POLICY, ...opts.policy }, opts.logger, opts.dataDir);
     this.defaultEf = opts.defaultEf ?? DEFAULT_EF;
   }
 
@@ -82,7 +82,7 @@ export class LanceVectorStore implements VectorStore {
   async info(collection: string): Promise<CollectionInfo> {
     const { table, config } = await this.open(collection);
     return this.guard(collection, async () => {
-      const [pointCount, pending, vectorIndex] = await Promise.all([table.countRows(), this.maintenance.pending(table), table.indexStats(VECTOR_INDEX)]);
+      const [pointCount, pending, indexed] = await Promise.all([table.countRows(), this.maintenance.pending(table), this.maintenance.indexed(table)]);
       return {
         name: collection,
         status: pending ? 'yellow' : 'green',
@@ -92,7 +92,7 @@ export class LanceVectorStore implements VectorStore {
         quantization: { ...config.quantization },
         hnsw: { ...config.hnsw },
         location: this.opts.dataDir,
-        indexed: vectorIndex !== undefined,
+        indexed,
       } satisfies CollectionInfo;
     });
   }
