@@ -4,8 +4,9 @@ import { Rng } from './rng.js';
 
 /**
  * The 'colour' tiny models: embeddings that mean something, so end-to-end tests can check that a
- * search for "red" ranks red images first. Image tower: mean colour of the (de-normalised) image ->
- * softmax over negative squared distances to the colour prototypes -> mix of per-colour directions.
+ * search for "red" ranks red images first. Image tower: per patch, the mean colour of the (de-normalised)
+ * pixels -> softmax over negative squared distances to the colour prototypes -> mix of per-colour
+ * directions; averaged over patches.
  * Text tower: sum of token vectors, where a colour word's token is its colour's direction, special
  * and padding tokens are zero, and other tokens are small noise.
  */
@@ -56,21 +57,25 @@ export interface PixelNorm {
   std: [number, number, number];
 }
 
+/** Side of the square patches the image tower classifies (224 / 16 = 14 x 14 patches). */
+const COLOUR_PATCH = 16;
+
 /**
- * Colour image tower. `perPatch` (SigLIP) also returns a [N, patches, dim] hidden state of
- * per-patch colours, so the output shapes match the real export.
+ * Colour image tower: each 16x16 patch's mean colour is classified, and the image embedding is the
+ * average of the patch embeddings, i.e. the colours' share of the image. A red object on a white
+ * background therefore matches "red" partly and "white" partly, like a real model would.
+ * `perPatch` is the [N, patches, dim] hidden state (SigLIP's last_hidden_state shape).
  */
-export function colourVisionGraph(opts: { name: string; input: string; batch: Dim; imageSize: number; norm: PixelNorm; dirs: Float32Array[]; patch?: number }): { g: Graph; pooled: string; perPatch?: string } {
+export function colourVisionGraph(opts: { name: string; input: string; batch: Dim; imageSize: number; norm: PixelNorm; dirs: Float32Array[] }): { g: Graph; pooled: string; perPatch: string } {
   const g = new Graph(opts.name);
   const px = g.input(opts.input, 'FLOAT', [opts.batch, 3, opts.imageSize, opts.imageSize]);
   // De-normalise: x * std + mean, per channel (shape [1,3,1,1]).
   const rgbImg = g.node('Add', [g.node('Mul', [px, g.constF(opts.norm.std, [1, 3, 1, 1])]), g.constF(opts.norm.mean, [1, 3, 1, 1])]);
-  const mean = g.node('ReduceMean', [rgbImg], { axes: [2, 3], keepdims: 0 });
-  const pooled = colourHead(g, mean, opts.dirs);
-  if (!opts.patch) return { g, pooled };
-  const pool = g.node('AveragePool', [rgbImg], { kernel_shape: [opts.patch, opts.patch], strides: [opts.patch, opts.patch] });
+  const pool = g.node('AveragePool', [rgbImg], { kernel_shape: [COLOUR_PATCH, COLOUR_PATCH], strides: [COLOUR_PATCH, COLOUR_PATCH] });
   const perPatchRgb = g.node('Transpose', [g.node('Reshape', [pool, g.constI64([0, 3, -1])])], { perm: [0, 2, 1] });
-  return { g, pooled, perPatch: colourHead(g, perPatchRgb, opts.dirs) };
+  const perPatch = colourHead(g, perPatchRgb, opts.dirs);
+  const pooled = g.node('ReduceMean', [perPatch], { axes: [1], keepdims: 0 });
+  return { g, pooled, perPatch };
 }
 
 /** Token table [vocab, dim]: colour tokens -> direction, `zeroIds` -> 0, the rest small noise. */

@@ -21,7 +21,7 @@ const RUNNER = String.raw`
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { readFileSync } from 'node:fs';
-const { models, colours } = JSON.parse(process.argv[1]);
+const { models, colours, extras } = JSON.parse(process.argv[1]);
 const json = (p) => JSON.parse(readFileSync(p, 'utf8'));
 const unit = (v) => { const n = Math.hypot(...v); return v.map((x) => x / n); };
 const results = [];
@@ -37,9 +37,15 @@ for (const m of models) {
   const batch = immich ? 1 : 2;
   const run = async (s, feeds) => { const r = await s.run(feeds); return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { dims: v.dims, data: Array.from(v.data) }])); };
   const images = [], shapes = {};
-  for (const rgb of colours.map((c) => c.rgb)) {
+  // One flat image per colour, then the extra images: top third of 'top', the rest 'rest'.
+  const paints = [...colours.map((c) => ({ top: c.rgb, rest: c.rgb })), ...extras];
+  for (const { top, rest } of paints) {
     const px = new Float32Array(batch * 3 * 224 * 224);
-    for (let b = 0; b < batch; b++) for (let c = 0; c < 3; c++) px.fill((rgb[c] / 255 - mean[c]) / std[c], (b * 3 + c) * 50176, (b * 3 + c + 1) * 50176);
+    for (let b = 0; b < batch; b++) for (let c = 0; c < 3; c++) {
+      const o = (b * 3 + c) * 50176;
+      px.fill((top[c] / 255 - mean[c]) / std[c], o, o + 75 * 224);
+      px.fill((rest[c] / 255 - mean[c]) / std[c], o + 75 * 224, o + 50176);
+    }
     const r = await run(vs, { [vs.inputNames[0]]: new ort.Tensor('float32', px, [batch, 3, 224, 224]) });
     for (const [k, v] of Object.entries(r)) shapes['vision.' + k] = v.dims;
     const e = r[embOut(vs.outputNames)];
@@ -73,6 +79,12 @@ interface RunResult {
   sim: number[][];
 }
 
+/** Images with a colour on a third of the picture, the rest white (after the flat images in `sim`). */
+const EXTRAS = [
+  { top: COLOUR_RGB.red, rest: COLOUR_RGB.white },
+  { top: COLOUR_RGB.blue, rest: COLOUR_RGB.white },
+];
+
 const VARIANTS = (['clip', 'siglip'] as const).flatMap((family) => (['colour', 'random'] as const).flatMap((kind) => (['hf', 'immich'] as const).map((layout) => ({ family, kind, layout }))));
 
 describe('tiny models run in onnxruntime with the real exports\' inputs and outputs', () => {
@@ -88,7 +100,7 @@ describe('tiny models run in onnxruntime with the real exports\' inputs and outp
       models.push({ ...v, dir });
     }
     const colours = COLOUR_WORDS.map((word) => ({ word, rgb: COLOUR_RGB[word] }));
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', RUNNER, JSON.stringify({ models, colours })], { cwd: REPO_ROOT, maxBuffer: 64 << 20 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', RUNNER, JSON.stringify({ models, colours, extras: EXTRAS })], { cwd: REPO_ROOT, maxBuffer: 64 << 20 });
     results = JSON.parse(stdout) as RunResult[];
   });
 
@@ -126,11 +138,21 @@ describe('tiny models run in onnxruntime with the real exports\' inputs and outp
 
   it.each(VARIANTS.filter((v) => v.kind === 'colour'))('colour model ($family, $layout): "a photo of a <colour> thing" ranks that colour\'s image first', ({ family, layout }) => {
     const r = find(family, 'colour', layout);
-    r.sim.forEach((row, i) => {
+    r.sim.forEach((full, i) => {
+      const row = full.slice(0, COLOUR_WORDS.length);
       const best = row.indexOf(Math.max(...row));
       expect(COLOUR_WORDS[best], `query ${COLOUR_WORDS[i]}: ${row.map((s) => s.toFixed(2)).join(' ')}`).toBe(COLOUR_WORDS[i]);
       expect(row[i]).toBeGreaterThan(0.8);
     });
+  });
+
+  it.each(VARIANTS.filter((v) => v.kind === 'colour'))('colour model ($family, $layout): a red object on white matches "red" more than a blue object on white does', ({ family, layout }) => {
+    const r = find(family, 'colour', layout);
+    const k = COLOUR_WORDS.length;
+    const red = r.sim[COLOUR_WORDS.indexOf('red')]!;
+    const blue = r.sim[COLOUR_WORDS.indexOf('blue')]!;
+    expect(red[k]!).toBeGreaterThan(red[k + 1]! + 0.2);
+    expect(blue[k + 1]!).toBeGreaterThan(blue[k]! + 0.2);
   });
 
   it('the same seed gives the same random model in both layouts, and different images give different embeddings', () => {

@@ -59,7 +59,6 @@ function colourTowers(family: Family, tok: GeneratedTokenizer, seed: number, imm
     imageSize: 224,
     norm: pixelNorm(family),
     dirs,
-    ...(family === 'siglip' && !immich ? { patch: 16 } : {}),
   });
   const t = colourTextGraph({ name: `${family}_colour_text`, input: immich ? 'text' : 'input_ids', inputType: immich ? 'INT32' : 'INT64', batch, seq: immich ? ctx : 'sequence_length', table, dim });
   if (immich) {
@@ -72,7 +71,7 @@ function colourTowers(family: Family, tok: GeneratedTokenizer, seed: number, imm
     t.g.output('text_embeds', t.pooled, 'FLOAT', ['batch_size', dim]);
     return { arch, vision: v.g, text: t.g, visionOut: 'image_embeds', textOut: 'text_embeds' };
   }
-  v.g.output('last_hidden_state', v.perPatch!, 'FLOAT', ['batch_size', 196, dim]);
+  v.g.output('last_hidden_state', v.perPatch, 'FLOAT', ['batch_size', 196, dim]);
   v.g.output('pooler_output', v.pooled, 'FLOAT', ['batch_size', dim]);
   t.g.output('last_hidden_state', t.tokens, 'FLOAT', ['batch_size', 'sequence_length', dim]);
   t.g.output('pooler_output', t.pooled, 'FLOAT', ['batch_size', dim]);
@@ -105,7 +104,7 @@ function buildInfo(opts: Required<TinyModelOptions>, dim: number): BuildInfo {
     version: TINY_MODEL_VERSION,
     description:
       opts.kind === 'colour'
-        ? `Generated test model: embeddings encode colour (image: dominant colour; text: colour words ${COLOUR_WORDS.join(', ')}). Not a real ${opts.family} model.`
+        ? `Generated test model: embeddings encode colour (image: the share of each colour among its 16x16 patches; text: the colour words ${COLOUR_WORDS.join(', ')}). Not a real ${opts.family} model.`
         : `Generated test model: ${opts.family} architecture, tiny config, seeded random weights. Embeddings carry no meaning.`,
   };
 }
