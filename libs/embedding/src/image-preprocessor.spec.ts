@@ -51,6 +51,9 @@ describe('preprocessing spec and geometry', () => {
     expect(immich).toMatchObject({ mode: 'squash', kernel: 'cubic', dropAlpha: 'after' });
     expect(() => specFromOpenClipPreprocess({ size: [224, 224], mean: 0.5, std: 0.5, resize_mode: 'longest' }, 'p.json')).toThrow(/resize_mode "longest" is not supported/);
     expect(() => specFromHfPreprocessor({ ...SIGLIP_CFG, size: { height: 224, width: 256 } }, 'siglip', 'x.json')).toThrow(/square/);
+    expect(() => specFromHfPreprocessor({ ...CLIP_CFG, crop_size: 256 }, 'clip', 'x.json')).toThrow(/crop_size 256 is larger/);
+    expect(() => specFromHfPreprocessor({ ...CLIP_CFG, do_center_crop: false }, 'clip', 'x.json')).toThrow(/non-square/);
+    expect(() => specFromHfPreprocessor({ ...CLIP_CFG, resample: 5 }, 'clip', 'x.json')).toThrow(/unsupported resample 5/);
   });
 
   it('rounds crop offsets like Python (half to even) and truncates the long side like torchvision', () => {

@@ -63,7 +63,11 @@ export function specFromHfPreprocessor(cfg: Record<string, unknown>, family: 'cl
   }
   if (size && typeof size === 'object' && typeof size['shortest_edge'] === 'number') {
     const shortest = size['shortest_edge'];
-    const crop = cfg['do_center_crop'] === false ? shortest : squareSize(cfg['crop_size'] ?? shortest, file, 'crop_size');
+    if (cfg['do_center_crop'] === false) {
+      throw new AppError('INVALID_CONFIG', `${file}: resizing the shortest edge without a center crop gives non-square inputs, which are not supported`);
+    }
+    const crop = squareSize(cfg['crop_size'] ?? shortest, file, 'crop_size');
+    if (crop > shortest) throw new AppError('INVALID_CONFIG', `${file}: crop_size ${crop} is larger than size.shortest_edge ${shortest} (padding is not supported)`);
     return { ...common, mode: 'shortest', resizeShortest: shortest, size: crop };
   }
   const s = squareSize(size, file, 'size');
