@@ -1,0 +1,49 @@
+// Real files in a temp folder (symlinks included).
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isUnderRoots, readAsset, resolveRoots } from './asset-reader.js';
+
+describe('readAsset', () => {
+  let dir: string;
+  let roots: string[];
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'asset-reader-'));
+    await mkdir(join(dir, 'photos', 'a'), { recursive: true });
+    await mkdir(join(dir, 'private'), { recursive: true });
+    await writeFile(join(dir, 'photos', 'a', 'ok.jpg'), Buffer.alloc(100, 1));
+    await writeFile(join(dir, 'photos', 'a', 'empty.jpg'), '');
+    await writeFile(join(dir, 'private', 'secret.jpg'), Buffer.alloc(10, 2));
+    await symlink(join(dir, 'private', 'secret.jpg'), join(dir, 'photos', 'a', 'link.jpg'));
+    await writeFile(join(dir, 'photos-evil.jpg'), 'x');
+    ({ roots } = await resolveRoots([join(dir, 'photos'), join(dir, 'nope')]));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('reads a file under the roots', async () => {
+    const r = await readAsset(join(dir, 'photos', 'a', 'ok.jpg'), roots, 1000);
+    expect(r.ok && r.data.length).toBe(100);
+  });
+
+  it('refuses paths that leave the roots through .. , symlinks or a shared name prefix', async () => {
+    expect(await readAsset(join(dir, 'photos', 'a', '..', '..', 'private', 'secret.jpg'), roots, 1000)).toMatchObject({ ok: false, reason: 'PATH_NOT_ALLOWED' });
+    expect(await readAsset(join(dir, 'photos', 'a', 'link.jpg'), roots, 1000)).toMatchObject({ ok: false, reason: 'PATH_NOT_ALLOWED' });
+    expect(await readAsset(join(dir, 'photos-evil.jpg'), roots, 1000)).toMatchObject({ ok: false, reason: 'PATH_NOT_ALLOWED' });
+    expect(isUnderRoots('/data/photos2/x.jpg', ['/data/photos'])).toBe(false);
+  });
+
+  it('names missing, empty, oversized and path-less items', async () => {
+    expect(await readAsset(join(dir, 'photos', 'gone.jpg'), roots, 1000)).toMatchObject({ ok: false, reason: 'FILE_MISSING' });
+    expect(await readAsset(join(dir, 'photos', 'a', 'empty.jpg'), roots, 1000)).toMatchObject({ ok: false, reason: 'EMPTY_INPUT' });
+    const big = await readAsset(join(dir, 'photos', 'a', 'ok.jpg'), roots, 50);
+    expect(big).toMatchObject({ ok: false, reason: 'INPUT_TOO_LARGE' });
+    expect(!big.ok && big.message).toMatch(/100 bytes, over the 50-byte limit/);
+    expect(await readAsset(undefined, roots, 1000)).toMatchObject({ ok: false, reason: 'NO_PATH' });
+    expect(await readAsset(join(dir, 'photos', 'a'), roots, 1000)).toMatchObject({ ok: false, reason: 'READ_FAILED' });
+  });
+
+  it('reports roots that do not exist', async () => {
+    expect((await resolveRoots([join(dir, 'nope')])).missing).toEqual([join(dir, 'nope')]);
+  });
+});
