@@ -131,6 +131,12 @@ describe('search (fake embedder, real store)', () => {
     expect(b.body.cached_embedding).toBe(true);
     expect(clip.calls - before).toBe(1);
     expect(b.body.results[0].asset.category).toBe('blue');
+    // The repeated query is answered from the result cache, with this request's own rollout fields.
+    expect(b.body.cached_results).toBe(true);
+    const c = await search(gw.url, { query: 'deep blue sea', user_id: 61 });
+    expect(c.body).toMatchObject({ cached_results: true, rollout: { bucket: 61, bucket_source: 'user_id' } });
+    expect(c.body.results).toEqual(b.body.results);
+    expect((await search(gw.url, { query: 'deep blue sea', limit: 2 })).body.cached_results).toBe(false);
   });
 
   it('filters by category and min_score, pages with offset', async () => {

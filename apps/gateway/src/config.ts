@@ -36,6 +36,8 @@ export const gatewayConfigSchema = z.object({
   THUMBNAIL_SIZE: env.int(256, 16, 2048),
   QUERY_CACHE_SIZE: env.int(10_000, 0, 10_000_000),
   QUERY_CACHE_TTL_MS: env.int(600_000, 0, 86_400_000),
+  RESULT_CACHE_SIZE: env.int(5_000, 0, 1_000_000),
+  RESULT_CACHE_TTL_MS: env.int(30_000, 0, 3_600_000),
   RATE_LIMIT_SEARCH_PER_MIN: env.int(600, 0, 10_000_000),
   RATE_LIMIT_UPLOAD_PER_MIN: env.int(60, 0, 10_000_000),
   TRUST_PROXY: env.bool(false),

@@ -18,8 +18,8 @@ import { GatewayMetrics } from './metrics.js';
 import { createAdminSiglipRouter } from './routes/admin-siglip.router.js';
 import { CircuitBreaker } from './search/circuit-breaker.js';
 import { EmbeddingService } from './search/embedding.service.js';
-import { QueryCache } from './search/query-cache.js';
-import { SearchService } from './search/search.service.js';
+import { QueryCache, ResultCache } from './search/query-cache.js';
+import { SearchService, type SearchResponse } from './search/search.service.js';
 
 /** The wired gateway: its app dependencies and what must be stopped on shutdown. */
 export interface Gateway {
@@ -53,7 +53,8 @@ export async function wireGateway(config: GatewayConfig, logger: Logger, opts: {
   });
   const queryCache = new QueryCache({ max: config.QUERY_CACHE_SIZE, ttlMs: config.QUERY_CACHE_TTL_MS });
   const embedding = new EmbeddingService({ embedders: { clip, siglip }, breakers, router, cache: queryCache, metrics, logger, deadlineMs: config.EMBEDDER_DEADLINE_MS });
-  const search = new SearchService({ router, embedding, store, metrics });
+  const results = new ResultCache<SearchResponse>({ max: config.RESULT_CACHE_SIZE, ttlMs: config.RESULT_CACHE_TTL_MS });
+  const search = new SearchService({ router, embedding, store, metrics, results, coverage: () => coverage.snapshot });
 
   const { roots, missing } = await AssetRoots.resolve(config.ASSET_ROOTS);
   if (missing.length) logger.warn({ missing }, 'some ASSET_ROOTS do not exist; they are ignored');

@@ -15,6 +15,7 @@ export class GatewayMetrics {
   readonly decisions = new Counter({ name: 'gateway_rollout_decisions_total', help: 'Routing decisions by model and reason', labelNames: ['model', 'reason'] as const, registers: [this.registry] });
   readonly fallbacks = new Counter({ name: 'gateway_rollout_fallbacks_total', help: 'Searches routed to SigLIP but served by CLIP, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly cache = new Counter({ name: 'gateway_query_cache_total', help: 'Query-embedding cache lookups by model and result (hit|miss)', labelNames: ['model', 'result'] as const, registers: [this.registry] });
+  readonly resultCache = new Counter({ name: 'gateway_result_cache_total', help: 'Search-result cache lookups by model and result (hit|miss)', labelNames: ['model', 'result'] as const, registers: [this.registry] });
   readonly embedLatency = new Histogram({ name: 'gateway_embedder_call_duration_seconds', help: 'Embedder call latency by model, kind and outcome', labelNames: ['model', 'kind', 'outcome'] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly breaker = new Gauge({ name: 'gateway_embedder_breaker_open', help: '1 while the embedder circuit breaker is open', labelNames: ['model'] as const, registers: [this.registry] });
   readonly coverage = new Gauge({ name: 'gateway_siglip_coverage_ratio', help: 'SigLIP points / CLIP points (cached)', registers: [this.registry] });

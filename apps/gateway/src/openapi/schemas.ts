@@ -82,6 +82,7 @@ export const schemas = {
       },
       timing_ms: { type: 'object', properties: { embed: { type: 'number' }, search: { type: 'number' }, total: { type: 'number' } } },
       cached_embedding: { type: 'boolean' },
+      cached_results: { type: 'boolean', description: 'Answered from the short-lived result cache (RESULT_CACHE_TTL_MS)' },
     },
   },
   AssetList: {

@@ -4,6 +4,8 @@ import type { RolloutDecision, RolloutRouter, RolloutSubject } from '@image-sear
 import { toAssetView, type AssetView } from './asset-view.js';
 import type { EmbeddingService } from './embedding.service.js';
 import type { GatewayMetrics } from '../metrics.js';
+import type { ResultCache } from './query-cache.js';
+import type { CoverageSnapshot } from '@image-search/rollout-router';
 
 /** Filters a search accepts (all optional). */
 export interface SearchFilters {
@@ -31,6 +33,7 @@ export interface SearchResponse {
   rollout: { bucket: number; reason: string; bucket_source: string; fallback: boolean };
   timing_ms: { embed: number; search: number; total: number };
   cached_embedding: boolean;
+  cached_results: boolean;
 }
 
 /** Builds the store filter from the API's filters. */
@@ -51,15 +54,35 @@ export function toPayloadFilter(f: SearchFilters | undefined, excludeId?: string
 /** Text, image and similar-asset search over the routed collection. */
 export class SearchService {
   constructor(
-    private readonly deps: { router: RolloutRouter; embedding: EmbeddingService; store: VectorStore; metrics: GatewayMetrics },
+    private readonly deps: { router: RolloutRouter; embedding: EmbeddingService; store: VectorStore; metrics: GatewayMetrics; results?: ResultCache<SearchResponse>; coverage?: () => CoverageSnapshot },
   ) {}
 
-  /** Routes, embeds the text and searches. */
+  /** Routes, then answers from the result cache, or embeds the text (embedding cache) and searches. */
   async text(query: string, opts: SearchOptions): Promise<SearchResponse> {
     const t0 = performance.now();
     const routed = this.route(opts.subject);
+    const cache = this.deps.results;
+    const keyFor = (d: RolloutDecision) => {
+      const cov = this.deps.coverage?.();
+      const points = cov ? (d.model === 'siglip' ? cov.siglipPoints : cov.clipPoints) : -1;
+      return cache!.key({ model: d.model, collection: d.collection, points, query, limit: opts.limit, offset: opts.offset, filters: opts.filters, minScore: opts.minScore });
+    };
+    if (cache?.enabled) {
+      const hit = cache.get(keyFor(routed));
+      this.deps.metrics.resultCache.inc({ model: routed.model, result: hit ? 'hit' : 'miss' });
+      if (hit) {
+        this.deps.metrics.decisions.inc({ model: routed.model, reason: routed.reason });
+        this.deps.metrics.results.observe({ model: routed.model, kind: 'text' }, hit.results.length);
+        const total = round(performance.now() - t0);
+        // Same results; this request's own bucket, reason and timing.
+        return { ...hit, rollout: { bucket: routed.bucket, reason: routed.reason, bucket_source: routed.bucketSource, fallback: false }, timing_ms: { embed: 0, search: 0, total }, cached_embedding: true, cached_results: true };
+      }
+    }
     const e = await this.deps.embedding.embedText(routed, query);
-    return this.finish('text', query, e.vector, e.decision, opts, t0, performance.now(), e.cached);
+    const out = await this.finish('text', query, e.vector, e.decision, opts, t0, performance.now(), e.cached);
+    // Only answers served by the routed model are cached, so a fallback answer never outlives the outage.
+    if (cache?.enabled && e.decision.model === routed.model && !out.rollout.fallback) cache.set(keyFor(e.decision), out);
+    return out;
   }
 
   /** Routes, embeds the uploaded image and searches. */
@@ -106,6 +129,7 @@ export class SearchService {
       rollout: { bucket: d.bucket, reason: d.reason, bucket_source: d.bucketSource, fallback: d.reason.startsWith('fallback:') },
       timing_ms: { embed: round(tEmbed - t0), search: round(t1 - tEmbed), total: round(t1 - t0) },
       cached_embedding: cached,
+      cached_results: false,
     };
   }
 
