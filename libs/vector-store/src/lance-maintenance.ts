@@ -28,14 +28,14 @@ export interface MaintenancePolicy {
 /** Defaults chosen from the benchmark (docs/benchmarks/vector-store.md). */
 export const DEFAULT_POLICY: MaintenancePolicy = {
   indexThreshold: 5_000,
-  // Folding new rows into the index is incremental (~0.3 s per 1,000 rows), while every unindexed row is
+  // Folding new rows into the index is incremental (~0.1-0.4 s per 1,000 rows at 20k, one new index segment each), while every unindexed row is
   // scanned exactly by each search (~2 ms per 1,000 rows at 768-d): refresh early.
   reindexMinRows: 1_000,
   reindexFraction: 0,
   compactFragments: 64,
   versionRetentionMs: 6 * 3600_000,
   checkIntervalMs: 2_000,
-  maxIndexSegments: 8,
+  maxIndexSegments: 6,
 };
 
 /** Scalar indexes on the point id (the upsert join key) and on the filter fields the API uses. */

@@ -6,7 +6,7 @@ import { describeDifferences, diffCollection, type CollectionSchema } from '@ima
 import type { CollectionInfo, IdSetDifference, PayloadFilter, ScrollPage, SearchHit, SearchParams, StoredPoint, UpsertPoint, VectorStore } from './vector-store.port.js';
 import { assertCollectionName, validateBatch, validateIds, validatePageLimit, validateSearch } from './validation.js';
 import { checkFilter, toLanceSql } from './payload-filter.js';
-import { arrowSchema, pointsToArrow, readConfig, storedConfig, type StoredConfig } from './lance-table.js';
+import { arrowSchema, pointsToArrow, readConfig, storedConfig, VECTOR_INDEX, type StoredConfig } from './lance-table.js';
 import { DEFAULT_POLICY, LanceMaintenance, type MaintenancePolicy, type MaintenanceResult } from './lance-maintenance.js';
 import { pointIdFor } from './point-id.js';
 import { diffIdSets, isCommitConflict, retry, sqlIdList } from './lance-util.js';
@@ -237,11 +237,20 @@ export class LanceVectorStore implements VectorStore {
   }
 
   /** Storage figures of one collection's table: live bytes (data + indexes), rows, fragments, versions. */
-  async storageStats(collection: string): Promise<{ totalBytes: number; numRows: number; numFragments: number; numSmallFragments: number; versions: number }> {
+  async storageStats(collection: string): Promise<{ totalBytes: number; numRows: number; numFragments: number; numSmallFragments: number; versions: number; indexSegments: number; unindexedRows: number }> {
     const { table } = await this.open(collection);
     return this.guard(collection, async () => {
       const s = await table.stats();
-      return { totalBytes: s.totalBytes, numRows: s.numRows, numFragments: s.fragmentStats.numFragments, numSmallFragments: s.fragmentStats.numSmallFragments, versions: (await table.listVersions()).length };
+      const idx = (await table.listIndices()).find((i) => i.name === VECTOR_INDEX);
+      return {
+        totalBytes: s.totalBytes,
+        numRows: s.numRows,
+        numFragments: s.fragmentStats.numFragments,
+        numSmallFragments: s.fragmentStats.numSmallFragments,
+        versions: (await table.listVersions()).length,
+        indexSegments: idx?.numSegments ?? 0,
+        unindexedRows: idx ? (idx.numUnindexedRows ?? 0) : s.numRows,
+      };
     });
   }
 
