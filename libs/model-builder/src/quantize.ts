@@ -10,7 +10,11 @@ export function quantizeSymmetric(w: Float32Array): { q: Int8Array; scale: numbe
   const scale = max > 0 ? max / 127 : 1;
   const q = new Int8Array(w.length);
   const inv = 1 / scale;
-  for (let i = 0; i < w.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(w[i]! * inv)));
+  // |w * inv| <= 127 by construction of the scale, so rounding half away from zero needs no clamp.
+  for (let i = 0; i < w.length; i++) {
+    const x = w[i]! * inv;
+    q[i] = (x + (x >= 0 ? 0.5 : -0.5)) | 0;
+  }
   return { q, scale };
 }
 
