@@ -62,6 +62,25 @@ describe('embedded engine: index, persistence', () => {
     await store.close();
   });
 
+  it('folds new rows into the index as delta segments and rebuilds it past the segment cap', async () => {
+    const store = await LanceVectorStore.open({ dataDir: tempDir(), logger, policy: { indexThreshold: 100, reindexMinRows: 10, maxIndexSegments: 2, checkIntervalMs: 3_600_000 } });
+    const schema = testSchema('segments');
+    await store.ensureCollection(schema);
+    await store.upsert(schema.name, makePoints(150, 3));
+    await store.optimize(schema.name);
+    expect((await store.storageStats(schema.name)).indexSegments).toBe(1);
+    const actions: string[] = [];
+    for (let r = 0; r < 3; r++) {
+      await store.upsert(schema.name, makePoints(20, 10 + r, `r${r}`));
+      actions.push((await store.optimize(schema.name)).action);
+    }
+    expect(actions).toEqual(['optimize', 'optimize', 'rebuild-index']);
+    const st = await store.storageStats(schema.name);
+    expect(st).toMatchObject({ numRows: 210, indexSegments: 1, unindexedRows: 0 });
+    expect((await store.search(schema.name, { vector: makePoints(20, 12, 'r2')[4]!.vector, limit: 1 }))[0]!.assetId).toBe('r2-4');
+    await store.close();
+  });
+
   it('keeps collections, configuration and points across reopening the data folder', async () => {
     const dataDir = tempDir();
     const schema = testSchema('reopen');
