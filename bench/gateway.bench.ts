@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     for (const c of [10, 50]) {
       const r = await runLoad(url, c, 'cached', `c${c}`);
       results[`gateway_cached_c${c}`] = r;
-      rows.push({ path: 'gateway, cached query (store search runs)', clients: c, 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'vs tower b1': r.rps / tower1.rps, errors: r.non2xx + r.errors });
+      rows.push({ path: 'gateway, repeated query (result cache)', clients: c, 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'vs tower b1': r.rps / tower1.rps, errors: r.non2xx + r.errors });
     }
     printTable(rows);
 
@@ -224,9 +224,8 @@ async function main(): Promise<void> {
     console.log(`= ${(((m.nsPerDecisionGated) / 1e6 / searchP50Ms) * 100).toFixed(4)} % of the cached-path p50 (${searchP50Ms} ms); the gate reads cached counts (refreshed every 5 s in the background), no I/O per request.`);
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    const hits = /gateway_query_cache_total\{model="clip",result="hit"\} (\d+)/.exec(metrics)?.[1];
-    const misses = /gateway_query_cache_total\{model="clip",result="miss"\} (\d+)/.exec(metrics)?.[1];
-    console.log(`Query cache (gateway /metrics): ${hits ?? 0} hits, ${misses ?? 0} misses`);
+    const metric = (name: string, result: string) => /\d+/.exec(new RegExp(`${name}\\{model="clip",result="${result}"\\} (\\d+)`).exec(metrics)?.[1] ?? '0')?.[0];
+    console.log(`Caches (gateway /metrics): results ${metric('gateway_result_cache_total', 'hit')} hits / ${metric('gateway_result_cache_total', 'miss')} misses; query embeddings ${metric('gateway_query_cache_total', 'hit')} hits / ${metric('gateway_query_cache_total', 'miss')} misses`);
     const u10 = results['gateway_uncached_c10'] as { rps: number };
     const u50 = results['gateway_uncached_c50'] as { rps: number };
     const cachedBest = Math.max((results['gateway_cached_c10'] as { rps: number }).rps, (results['gateway_cached_c50'] as { rps: number }).rps);

@@ -325,8 +325,8 @@ describe('rollout and fallback (fake embedders, real store)', () => {
 });
 
 describe('admin, limits, system endpoints', () => {
-  it('with no ADMIN_TOKEN the admin API is disabled, not open; rate limits answer 429 with Retry-After', async () => {
-    const g = await startTestGateway(env({ ADMIN_TOKEN: '', RATE_LIMIT_SEARCH_PER_MIN: '2' }), { embedders: { clip, siglip } });
+  it('with no ADMIN_TOKEN the admin API is disabled, not open; rate limits answer 429 with Retry-After; big uploads 413', async () => {
+    const g = await startTestGateway(env({ ADMIN_TOKEN: '', RATE_LIMIT_SEARCH_PER_MIN: '2', MAX_UPLOAD_BYTES: '2048' }), { embedders: { clip, siglip } });
     try {
       const r = await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: 'anything' });
       expect(r.status).toBe(403);
@@ -337,6 +337,30 @@ describe('admin, limits, system endpoints', () => {
       const limited = await search(g.url, { query: 'red' });
       expect(limited.status).toBe(429);
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      const fd = new FormData();
+      fd.append('image', new Blob([new Uint8Array(5000)], { type: 'image/png' }), 'big.png');
+      const big = await call(g.url, '/api/v1/search/image', 'POST', '/api/v1/search/image', { body: fd });
+      expect(big.status).toBe(413);
+      expect(big.body.error.details.field).toBe('image');
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('applies a flags file (ConfigMap-style KEY=value) live and shows its source', async () => {
+    const flagsFile = join(root, 'flags.env');
+    writeFileSync(flagsFile, 'SIGLIP_ROLLOUT_PERCENTAGE=100\n');
+    const g = await startTestGateway(env({ FLAGS_FILE: flagsFile, FLAGS_POLL_MS: '50' }), { embedders: { clip, siglip } });
+    try {
+      const r = await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN });
+      expect(r.body).toMatchObject({ flags: { siglip_rollout_percentage: 100 }, source: 'env+file', origins: { siglip_rollout_percentage: 'file' }, flags_file: { path: flagsFile, last_error: null } });
+      writeFileSync(flagsFile, 'SIGLIP_ROLLOUT_PERCENTAGE=abc\n');
+      await waitFor('bad flags file noticed', async () => (await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN })).body.flags_file.last_error !== null, 5000, 50);
+      const bad = await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN });
+      expect(bad.body.flags.siglip_rollout_percentage).toBe(100);
+      expect(bad.body.flags_file.last_error).toMatch(/SIGLIP_ROLLOUT_PERCENTAGE.*keeping the last good flags/);
+      writeFileSync(flagsFile, 'SIGLIP_ROLLOUT_PERCENTAGE: 0\n');
+      await waitFor('good flags file applied', async () => (await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN })).body.flags.siglip_rollout_percentage === 0, 5000, 50);
     } finally {
       await g.close();
     }

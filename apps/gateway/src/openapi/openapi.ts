@@ -78,10 +78,10 @@ export const openApiDocument = {
       get: { summary: 'Ingestion progress (admin)', security: bearer, parameters: [{ name: 'ingest_id', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': json('IngestStatus', 'Progress'), '404': err('Unknown ingestion'), ...adminErrors } },
     },
     '/api/v1/images/{asset_id}/thumbnail': {
-      get: { summary: 'JPEG thumbnail (disk-cached)', parameters: [assetIdParam], responses: { '200': { description: 'JPEG', content: { 'image/jpeg': {} } }, '404': err('Unknown asset or file gone') } },
+      get: { summary: 'JPEG thumbnail (disk-cached)', parameters: [assetIdParam], responses: { '200': { description: 'JPEG', content: { 'image/jpeg': {} } }, '304': { description: 'Not modified (ETag)' }, '400': common['400'], '403': err('File outside the current ASSET_ROOTS'), '404': err('Unknown asset or file gone'), '409': err('The file is not a readable image') } },
     },
     '/api/v1/images/{asset_id}/file': {
-      get: { summary: 'Original file', parameters: [assetIdParam], responses: { '200': { description: 'The file', content: { 'image/*': {} } }, '404': err('Unknown asset or file gone') } },
+      get: { summary: 'Original file', parameters: [assetIdParam], responses: { '200': { description: 'The file', content: { 'image/*': {} } }, '400': common['400'], '403': err('File outside the current ASSET_ROOTS'), '404': err('Unknown asset or file gone') } },
     },
     '/api/v1/admin/rollout': {
       get: { summary: 'Effective rollout flags, their source, and SigLIP coverage', security: bearer, responses: { '200': json('RolloutStatus', 'Rollout status'), ...adminErrors } },
