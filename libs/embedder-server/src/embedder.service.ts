@@ -79,7 +79,8 @@ export class EmbedderService {
       withCorrelationId(sanitizeCorrelationId(typeof raw === 'string' ? raw : raw?.toString()), () => {
         const started = performance.now();
         const observe = (code: number) => this.metrics.rpcSeconds.observe({ rpc, code: CODE_NAMES[code] ?? String(code) }, (performance.now() - started) / 1000);
-        fn(call.request, call as Call).then(
+        // A synchronous throw inside fn must become a status too, not grpc-js's generic UNKNOWN.
+        new Promise<Res>((resolve) => resolve(fn(call.request, call as Call))).then(
           (res) => {
             observe(0);
             callback(null, res);

@@ -2,10 +2,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '@image-search/service-kit';
-import { loadEmbeddingModel, type EmbeddingModel } from '@image-search/embedding';
+import type { EmbeddingModel } from '@image-search/embedding';
 import { loadEmbedderProto } from '@image-search/embedder-proto';
 import { embedderConfigSchema, toEmbedderSettings } from '../src/embedder.config.js';
 import { EmbedderServer } from '../src/embedder.server.js';
+import { loadWorkerModel } from '../src/worker-model.js';
 
 /** A latch: `wait()` blocks until `open()`. Starts open unless told otherwise. */
 export class Gate {
@@ -79,7 +80,7 @@ export async function startTestServer(opts: { family: 'clip' | 'siglip'; modelDi
   const server = new EmbedderServer({
     settings,
     logger: opts.logger ?? createLogger('embedder-test', 'silent'),
-    loadModel: async (o) => gatedModel(await loadEmbeddingModel(o), opts.gates ?? {}),
+    loadModel: async (o) => gatedModel(await loadWorkerModel(o), opts.gates ?? {}),
   });
   await server.listen();
   if (!opts.listenOnly) {
