@@ -118,6 +118,8 @@ describe('search (fake embedder, real store)', () => {
     const r = await search(gw.url, { query: 'something red', limit: 3 }, { 'x-correlation-id': 'test-corr-1' });
     expect(r.status).toBe(200);
     expect(r.headers.get('x-correlation-id')).toBe('test-corr-1');
+    expect(clip.lastCorrelationId).toBe('test-corr-1');
+    expect((await search(gw.url, { query: 'red', limit: 1 })).headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(r.body).toMatchObject({ model: 'clip', collection: 'clip_t', total: 3, query: 'something red', rollout: { reason: 'bucket_above_percentage', fallback: false } });
     expect(r.body.results.map((x: { asset: { category: string } }) => x.asset.category)).toEqual(['red', 'red', 'red']);
     expect(r.body.results[0].asset.thumbnail_url).toMatch(/^\/api\/v1\/images\/[0-9a-f]{32}\/thumbnail$/);

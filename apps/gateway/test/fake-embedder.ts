@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { AppError } from '@image-search/service-kit';
+import { AppError, currentCorrelationId } from '@image-search/service-kit';
 import type { CallOptions, EmbedderApi, EmbedderInfo, EmbedItemResult } from '@image-search/embedder-client';
 
 const COLOURS: Record<string, [number, number, number]> = { red: [255, 0, 0], green: [0, 160, 0], blue: [0, 0, 255], yellow: [255, 255, 0], black: [0, 0, 0], white: [255, 255, 255] };
@@ -25,12 +25,15 @@ export class FakeEmbedder implements EmbedderApi {
   down = false;
   calls = 0;
   lastDeadlineMs: number | undefined;
+  /** The correlation id in context when the last call was made (the real client sends it as gRPC metadata). */
+  lastCorrelationId: string | undefined;
 
   constructor(readonly family: 'clip' | 'siglip') {}
 
   private check(opts?: CallOptions): void {
     this.calls++;
     this.lastDeadlineMs = opts?.deadlineMs;
+    this.lastCorrelationId = currentCorrelationId();
     if (this.down) throw new AppError('UNAVAILABLE', `${this.family} embedder (fake) is down`);
   }
 

@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import type { Logger } from '@image-search/service-kit';
+import { withCorrelationId, type Logger } from '@image-search/service-kit';
 import { createCatalogueWorker, type CatalogueHandlers, type CatalogueQueue, type QueueContext } from '@image-search/jobs';
 import { discoverImages } from './discover.js';
 import { ingestBatch, type IngestContext } from './ingest-batch.js';
@@ -41,7 +41,13 @@ export function ingestHandlers(deps: { ctx: IngestContext; queue: CatalogueQueue
 
 /** Starts the in-process BullMQ worker of the `ingest` queue; a batch that exhausts its retries marks the run's last error. */
 export function startIngestWorker(deps: Parameters<typeof ingestHandlers>[0] & { connection: QueueContext['connection']; prefix: string; concurrency: number }): Worker {
-  const worker = createCatalogueWorker('ingest', ingestHandlers(deps), { connection: deps.connection, prefix: deps.prefix, workerOptions: { concurrency: deps.concurrency } });
+  const handlers = ingestHandlers(deps);
+  // Jobs run in the correlation context of the request that started the ingest (logs and embedder calls).
+  const traced: CatalogueHandlers<'ingest'> = {
+    'ingest.scan': (job, token, signal) => withCorrelationId(job.data.correlationId, () => handlers['ingest.scan'](job, token, signal)),
+    'ingest.batch': (job, token, signal) => withCorrelationId(job.data.correlationId, () => handlers['ingest.batch'](job, token, signal)),
+  };
+  const worker = createCatalogueWorker('ingest', traced, { connection: deps.connection, prefix: deps.prefix, workerOptions: { concurrency: deps.concurrency } });
   worker.on('failed', (job, err) => {
     if (!job) return;
     const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1);

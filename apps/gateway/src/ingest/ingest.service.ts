@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AppError } from '@image-search/service-kit';
+import { AppError, currentCorrelationId } from '@image-search/service-kit';
 import { collectionSchema } from '@image-search/collection-schema';
 import type { CatalogueQueue } from '@image-search/jobs';
 import type { StoredPoint } from '@image-search/vector-store';
@@ -51,7 +51,8 @@ export class IngestService {
     await this.ensureClipCollection();
     const ingestId = randomUUID();
     await progress.create(ingestId, root);
-    await queue.add('ingest.scan', { ingestId, rootPath: root, recursive: req.recursive, extensions }, { jobId: `scan-${ingestId}` });
+    const correlationId = currentCorrelationId();
+    await queue.add('ingest.scan', { ingestId, rootPath: root, recursive: req.recursive, extensions, ...(correlationId ? { correlationId } : {}) }, { jobId: `scan-${ingestId}` });
     return { ingest_id: ingestId, status: await progress.get(ingestId), status_url: `/api/v1/assets/ingest/${ingestId}` };
   }
 
