@@ -126,14 +126,14 @@ export interface EmbedderProc {
 }
 
 /** Starts apps/siglip-embedder with the tiny SigLIP model on a free loopback port. */
-export async function startSiglipEmbedder(opts: { modelDir?: string; env?: Record<string, string> } = {}): Promise<EmbedderProc> {
+export async function startSiglipEmbedder(opts: { modelDir?: string; env?: Record<string, string>; startTimeoutMs?: number } = {}): Promise<EmbedderProc> {
   const modelDir = opts.modelDir ?? (await tinyModelDir('siglip', 'colour', 'hf'));
   const port = await freePort();
   const env = { EMBEDDER_HOST: '127.0.0.1', EMBEDDER_PORT: String(port), METRICS_PORT: '0', MODEL_DIR: modelDir, SIGLIP_EMBEDDING_DIM: '0', LOG_LEVEL: 'warn', ...opts.env };
   const address = `127.0.0.1:${port}`;
   const start = async () => {
     const proc = startTsNodeProcess('apps/siglip-embedder/src/main.ts', env);
-    await waitFor('SigLIP embedder SERVING', async () => (await grpcHealthCheck(address, 'imagesearch.embedder.v1.Embedder')) === 'SERVING', 90_000, 200).catch((err: Error) => {
+    await waitFor('SigLIP embedder SERVING', async () => (await grpcHealthCheck(address, 'imagesearch.embedder.v1.Embedder')) === 'SERVING', opts.startTimeoutMs ?? 90_000, 200).catch((err: Error) => {
       throw new Error(`${err.message}\n${proc.output()}`);
     });
     return proc;
