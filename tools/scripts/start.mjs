@@ -176,7 +176,14 @@ async function main() {
     if (code !== 0) throw new Error(`tools:make-sample-images failed (exit code ${code})`);
   }
   if (config.sampleDir && !existsSync(config.sampleDir)) throw new Error(`SAMPLE_DIR ${config.sampleDir} does not exist (set SAMPLE_DIR=none to skip the sample ingest)`);
-  const assetRoots = [...new Set([...(config.sampleDir ? [config.sampleDir] : []), ...config.extraAssetRoots])].join(',');
+  const roots = [...new Set([...(config.sampleDir ? [config.sampleDir] : []), ...config.extraAssetRoots])];
+  if (roots.length === 0) {
+    // The gateway and the worker only read images under ASSET_ROOTS and refuse to start without one.
+    roots.push(join(dataDir, 'library'));
+    mkdirSync(roots[0], { recursive: true });
+    say(`no SAMPLE_DIR and no ASSET_ROOTS: using ${rel(roots[0])} as the allowed image folder (set ASSET_ROOTS to your photo folders)`);
+  }
+  const assetRoots = roots.join(',');
   const store = config.qdrantUrl ? { QDRANT_URL: config.qdrantUrl } : { DATA_DIR: dataDir };
   say(`vector store: ${config.qdrantUrl ? `Qdrant at ${config.qdrantUrl}` : `embedded (LanceDB) in ${rel(dataDir)}`}; Redis: ${redis.url}`);
 
