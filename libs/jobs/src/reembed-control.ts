@@ -42,6 +42,11 @@ export class ReembedControl {
     const prefix = opts.prefix ?? DEFAULT_QUEUE_PREFIX;
     this.runs = new ReembedRunStore(opts.redis, prefix);
     this.queue = createCatalogueQueue('reembed', { connection: opts.redis, prefix });
+    // Every public operation reports an unreachable Redis as UNAVAILABLE (503 + Retry-After at the edge), not as an internal error.
+    for (const name of ['start', 'pause', 'resume', 'cancel', 'verify', 'retryFailed', 'status'] as const) {
+      const fn = this[name].bind(this) as (...a: unknown[]) => Promise<unknown>;
+      (this as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => fn(...a).catch((err: unknown) => Promise.reject(asUnavailable(err)));
+    }
   }
 
   /**
@@ -213,6 +218,17 @@ export class ReembedControl {
     this.counts = { at: Date.now(), key, source, target };
     return this.counts;
   }
+}
+
+const REDIS_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|MaxRetriesPerRequest|Stream isn't writeable|connect ETIMEDOUT/;
+
+function asUnavailable(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  const e = err as Error | undefined;
+  if (e && (e.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(e.message ?? ''))) {
+    return new AppError('UNAVAILABLE', `Redis is not reachable, so the re-embedding run cannot be read or changed (${e.message}); retry shortly`, { cause: err, retryAfterS: 5 });
+  }
+  return err;
 }
 
 /** Starts a full re-embedding run (see ReembedControl.start). */

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReembedControl } from '@image-search/jobs';
-import { deleteKeys, testRedis, uniqueName } from '@image-search/testing';
+import { Redis } from 'ioredis';
+import { deleteKeys, freePort, testRedis, uniqueName } from '@image-search/testing';
 import { createAdminSiglipRouter } from './admin-siglip.router.js';
 
 describe('admin siglip router (real Redis, no worker)', () => {
@@ -77,5 +78,24 @@ describe('admin siglip router (real Redis, no worker)', () => {
     const s = await call('GET', '/status');
     expect(s.body).toMatchObject({ state: 'cancelled', run_id: first.body.run_id });
     expect(typeof s.body.finished_at).toBe('string');
+  });
+
+  it('answers 503 with Retry-After when Redis is unreachable (a closed port)', async () => {
+    const down = new Redis(`redis://127.0.0.1:${await freePort()}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
+    down.on('error', () => undefined);
+    const app = express();
+    const downControl = new ReembedControl({ redis: down, prefix, sourceCollection: 'clip', targetCollection: 'siglip' });
+    app.use('/admin', createAdminSiglipRouter({ control: downControl }));
+    const srv = app.listen(0, '127.0.0.1');
+    await new Promise((r) => srv.once('listening', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/admin/status`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(((await res.json()) as { error: { code: string; message: string } }).error.message).toMatch(/Redis is not reachable/);
+    } finally {
+      srv.close();
+      down.disconnect();
+    }
   });
 });
