@@ -1,81 +1,21 @@
-// Gateway HTTP API with the fake embedders (in-process colour vectors) over the REAL embedded
-// vector store (LanceDB in a temp dir) and REAL Redis + BullMQ for ingestion. Every response is
-// validated against the OpenAPI document.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Gateway HTTP API, ingestion and search with the fake embedders (in-process colour vectors) over the
+// REAL embedded vector store (LanceDB in a temp dir) and REAL Redis + BullMQ for ingestion. Every
+// response is validated against the OpenAPI document.
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeys, testRedis, uniqueName, waitFor } from '@image-search/testing';
-import { FakeEmbedder } from '../test/fake-embedder.js';
-import { call, type Res } from '../test/http.js';
-import { startTestGateway, type RunningGateway } from '../test/test-gateway.js';
+import { AppFixture, ingest, search, TOKEN } from '../test/app-fixture.js';
+import { call } from '../test/http.js';
 
-const root = mkdtempSync(join(tmpdir(), 'gw-app-'));
-const photos = join(root, 'photos');
-const outside = join(root, 'outside');
-const prefix = uniqueName('gw-app');
-const redis = testRedis();
-const TOKEN = 's3cret-token';
-const clip = new FakeEmbedder('clip');
-const siglip = new FakeEmbedder('siglip');
-let gw: RunningGateway;
-
-async function png(path: string, rgb: [number, number, number]): Promise<void> {
-  await sharp({ create: { width: 24, height: 16, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toFile(path);
-}
-
-const env = (extra: Record<string, string> = {}) => ({
-  ASSET_ROOTS: photos,
-  DATA_DIR: join(root, 'data'),
-  QUEUE_PREFIX: prefix,
-  ADMIN_TOKEN: TOKEN,
-  CLIP_COLLECTION: 'clip_t',
-  SIGLIP_COLLECTION: 'siglip_t',
-  COVERAGE_REFRESH_MS: '600000',
-  LOG_LEVEL: 'error',
-  INGEST_BATCH_SIZE: '3',
-  ...extra,
-});
-
-async function ingest(base: string, rootPath: string): Promise<Res> {
-  const started = await call(base, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', { json: { root_path: rootPath }, token: TOKEN });
-  expect(started.status).toBe(202);
-  let status: Res | undefined;
-  await waitFor('ingest to finish', async () => {
-    status = await call(base, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, { token: TOKEN });
-    return ['completed', 'failed'].includes(status.body.state);
-  }, 30_000, 100);
-  return status!;
-}
-
-const search = (base: string, json: unknown, headers: Record<string, string> = {}) => call(base, '/api/v1/search', 'POST', '/api/v1/search', { json, headers });
+const fx = new AppFixture();
+const { clip, photos, outside } = fx;
+let gw: AppFixture['gw'];
 
 beforeAll(async () => {
-  for (const d of ['red', 'blue', 'green', 'nested/deeper']) mkdirSync(join(photos, d), { recursive: true });
-  mkdirSync(outside);
-  await Promise.all([
-    png(join(photos, 'red', 'r1.png'), [250, 10, 10]),
-    png(join(photos, 'red', 'r2.png'), [230, 30, 20]),
-    png(join(photos, 'red', 'r3.png'), [200, 0, 40]),
-    png(join(photos, 'blue', 'b1.png'), [10, 10, 250]),
-    png(join(photos, 'blue', 'b2.png'), [30, 40, 220]),
-    png(join(photos, 'green', 'g1.png'), [10, 200, 10]),
-    png(join(photos, 'nested', 'deeper', 'y1.png'), [250, 250, 0]),
-    png(join(outside, 'secret.png'), [0, 0, 0]),
-  ]);
-  writeFileSync(join(photos, 'red', 'broken.jpg'), 'this is not a jpeg');
-  symlinkSync(outside, join(photos, 'escape'));
-  symlinkSync(join(outside, 'secret.png'), join(photos, 'green', 'secret-link.png'));
-  gw = await startTestGateway(env(), { embedders: { clip, siglip } });
+  await fx.setUp({ ingest: false });
+  gw = fx.gw;
 });
-
-afterAll(async () => {
-  await gw?.close();
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => fx.tearDown());
 
 describe('ingestion (fake embedder, real store and Redis)', () => {
   it('refuses paths outside ASSET_ROOTS, through .. and symlinks, and needs the admin token', async () => {
@@ -253,143 +193,5 @@ describe('assets and images (real store, real files)', () => {
     expect(f.status).toBe(200);
     expect(f.headers.get('content-type')).toBe('image/png');
     expect((await fetch(`${gw.url}/api/v1/images/${'a'.repeat(32)}/file`)).status).toBe(404);
-  });
-});
-
-describe('rollout and fallback (fake embedders, real store)', () => {
-  it('admin rollout endpoint needs the token and shows flags, source and coverage', async () => {
-    expect((await call(gw.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout')).status).toBe(401);
-    const r = await call(gw.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN });
-    expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ flags: { use_siglip: false, siglip_rollout_percentage: 0, siglip_min_coverage: 1 }, source: 'env', siglip_servable: false });
-  });
-
-  it('forced SigLIP without a SigLIP collection falls back to CLIP and says so; after dual-write ingest it serves SigLIP', async () => {
-    const g = await startTestGateway(env({ USE_SIGLIP: 'true' }), { embedders: { clip, siglip } });
-    try {
-      const before = await search(g.url, { query: 'red', user_id: 7 });
-      expect(before.body).toMatchObject({ model: 'clip', collection: 'clip_t', rollout: { bucket: 7, reason: 'fallback:siglip_collection_missing', fallback: true } });
-      expect(before.body.results).toHaveLength(7);
-      // Create the SigLIP collection (empty): still not ready (coverage 0 < 1).
-      await g.gw.deps.store.ensureCollection({ ...(await import('@image-search/collection-schema')).collectionSchema('siglip', { name: 'siglip_t', vectorSize: 4 }) });
-      await call(g.url, '/api/v1/admin/rollout/refresh', 'POST', '/api/v1/admin/rollout/refresh', { token: TOKEN });
-      expect((await search(g.url, { query: 'red', user_id: 7 })).body.rollout.reason).toBe('fallback:siglip_coverage_below_minimum');
-      // Re-ingesting fills only the SigLIP side (CLIP unchanged): the dual write.
-      const s = await ingest(g.url, photos);
-      expect(s.body).toMatchObject({ state: 'completed', done: 7, failed: 1 });
-      expect(await g.gw.deps.store.count('siglip_t')).toBe(7);
-      const rollout = await call(g.url, '/api/v1/admin/rollout/refresh', 'POST', '/api/v1/admin/rollout/refresh', { token: TOKEN });
-      expect(rollout.body).toMatchObject({ coverage: { clip_points: 7, siglip_points: 7, ratio: 1 }, siglip_servable: true });
-      const after = await search(g.url, { query: 'red', user_id: 7 });
-      expect(after.body).toMatchObject({ model: 'siglip', collection: 'siglip_t', rollout: { reason: 'forced', fallback: false } });
-      expect(after.body.results[0].asset.category).toBe('red');
-
-      // SigLIP embedder down: the breaker falls back to CLIP, marked in the response and metrics.
-      siglip.down = true;
-      const fb = await search(g.url, { query: 'blue', user_id: 7 });
-      expect(fb.body).toMatchObject({ model: 'clip', rollout: { reason: 'fallback:siglip_embedder_error', fallback: true } });
-      expect(fb.body.results[0].asset.category).toBe('blue');
-      for (let i = 0; i < 3; i++) await search(g.url, { query: `green ${i}`, user_id: 7 });
-      expect((await search(g.url, { query: 'yellow', user_id: 7 })).body.rollout.reason).toBe('fallback:siglip_embedder_unavailable');
-      const metrics = await (await fetch(`${g.url}/metrics`)).text();
-      expect(metrics).toMatch(/gateway_rollout_fallbacks_total\{reason="siglip_embedder_error"\} [1-9]/);
-      expect(metrics).toMatch(/gateway_rollout_fallbacks_total\{reason="siglip_embedder_unavailable"\} [1-9]/);
-      expect(metrics).toMatch(/gateway_embedder_breaker_open\{model="siglip"\} 1/);
-
-      // No embedder at all: 503 with Retry-After (a cached query still answers).
-      clip.down = true;
-      const none = await search(g.url, { query: 'purple things', user_id: 7 });
-      expect(none.status).toBe(503);
-      expect(Number(none.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(none.body.error.code).toBe('UNAVAILABLE');
-    } finally {
-      siglip.down = false;
-      clip.down = false;
-      await g.close();
-    }
-  });
-
-  it('routes by user id with the corrected seed example (10%: user 23 → CLIP, user 5 → SigLIP), sessions stay put', async () => {
-    const g = await startTestGateway(env({ SIGLIP_ROLLOUT_PERCENTAGE: '10' }), { embedders: { clip, siglip } });
-    try {
-      expect((await search(g.url, { query: 'red', user_id: 23 })).body).toMatchObject({ model: 'clip', rollout: { bucket: 23, reason: 'bucket_above_percentage' } });
-      expect((await search(g.url, { query: 'red', user_id: 5 })).body).toMatchObject({ model: 'siglip', rollout: { bucket: 5, reason: 'bucket_below_percentage' } });
-      expect((await search(g.url, { query: 'red', user_id: '9007199254740993' })).body.rollout.bucket).toBe(93);
-      expect((await search(g.url, { query: 'red', user_id: -7 })).body.rollout.bucket).toBe(93);
-      const s1 = await search(g.url, { query: 'red' }, { 'x-session-id': 'sess-42' });
-      const s2 = await search(g.url, { query: 'blue' }, { cookie: 'isearch_sid=sess-42' });
-      expect(s1.body.rollout).toMatchObject({ bucket_source: 'session_id' });
-      expect(s2.body.rollout.bucket).toBe(s1.body.rollout.bucket);
-    } finally {
-      await g.close();
-    }
-  });
-});
-
-describe('admin, limits, system endpoints', () => {
-  it('with no ADMIN_TOKEN the admin API is disabled, not open; rate limits answer 429 with Retry-After; big uploads 413', async () => {
-    const g = await startTestGateway(env({ ADMIN_TOKEN: '', RATE_LIMIT_SEARCH_PER_MIN: '2', MAX_UPLOAD_BYTES: '2048' }), { embedders: { clip, siglip } });
-    try {
-      const r = await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: 'anything' });
-      expect(r.status).toBe(403);
-      expect(r.body.error.message).toMatch(/admin API is disabled: set ADMIN_TOKEN/);
-      expect((await fetch(`${g.url}/api/v1/admin/siglip/status`)).status).toBe(403);
-      expect((await search(g.url, { query: 'red' })).status).toBe(200);
-      expect((await search(g.url, { query: 'red' })).status).toBe(200);
-      const limited = await search(g.url, { query: 'red' });
-      expect(limited.status).toBe(429);
-      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-      const fd = new FormData();
-      fd.append('image', new Blob([new Uint8Array(5000)], { type: 'image/png' }), 'big.png');
-      const big = await call(g.url, '/api/v1/search/image', 'POST', '/api/v1/search/image', { body: fd });
-      expect(big.status).toBe(413);
-      expect(big.body.error.details.field).toBe('image');
-    } finally {
-      await g.close();
-    }
-  });
-
-  it('applies a flags file (ConfigMap-style KEY=value) live and shows its source', async () => {
-    const flagsFile = join(root, 'flags.env');
-    writeFileSync(flagsFile, 'SIGLIP_ROLLOUT_PERCENTAGE=100\n');
-    const g = await startTestGateway(env({ FLAGS_FILE: flagsFile, FLAGS_POLL_MS: '50' }), { embedders: { clip, siglip } });
-    try {
-      const r = await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN });
-      expect(r.body).toMatchObject({ flags: { siglip_rollout_percentage: 100 }, source: 'env+file', origins: { siglip_rollout_percentage: 'file' }, flags_file: { path: flagsFile, last_error: null } });
-      writeFileSync(flagsFile, 'SIGLIP_ROLLOUT_PERCENTAGE=abc\n');
-      await waitFor('bad flags file noticed', async () => (await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN })).body.flags_file.last_error !== null, 5000, 50);
-      const bad = await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN });
-      expect(bad.body.flags.siglip_rollout_percentage).toBe(100);
-      expect(bad.body.flags_file.last_error).toMatch(/SIGLIP_ROLLOUT_PERCENTAGE.*keeping the last good flags/);
-      writeFileSync(flagsFile, 'SIGLIP_ROLLOUT_PERCENTAGE: 0\n');
-      await waitFor('good flags file applied', async () => (await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN })).body.flags.siglip_rollout_percentage === 0, 5000, 50);
-    } finally {
-      await g.close();
-    }
-  });
-
-  it('serves health, ready, metrics, the OpenAPI document, the page, and JSON 404s', async () => {
-    expect((await call(gw.url, '/health', 'GET', '/health')).body).toEqual({ status: 'ok' });
-    const ready = await call(gw.url, '/ready', 'GET', '/ready');
-    expect(ready.status).toBe(200);
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-    for (const m of ['gateway_http_requests_total', 'gateway_http_request_duration_seconds', 'gateway_search_results', 'gateway_query_cache_total', 'gateway_rollout_fallbacks_total']) expect(metrics).toContain(m);
-    expect(metrics).toMatch(/gateway_http_requests_total\{route="\/api\/v1\/search",method="POST",status="200",model="clip"\} \d+/);
-    expect(metrics).toMatch(/gateway_query_cache_total\{model="clip",result="hit"\} [1-9]/);
-    const doc = (await (await fetch(`${gw.url}/api/v1/openapi.json`)).json()) as { openapi: string };
-    expect(doc.openapi).toBe('3.1.0');
-    const page = await fetch(`${gw.url}/`);
-    expect(page.headers.get('content-type')).toMatch(/text\/html/);
-    expect(await page.text()).toContain('id="search-form"');
-    const nf = await fetch(`${gw.url}/api/v1/nothing`);
-    expect(nf.status).toBe(404);
-    expect(((await nf.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
-  });
-
-  it('admin SigLIP re-embedding status is mounted under the admin token', async () => {
-    expect((await fetch(`${gw.url}/api/v1/admin/siglip/status`)).status).toBe(401);
-    const r = await fetch(`${gw.url}/api/v1/admin/siglip/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    expect(r.status).toBe(200);
-    expect(await r.json()).toHaveProperty('state');
   });
 });
