@@ -1,11 +1,13 @@
-// Integration: the real clip-embedder process (tsx), a real ONNX model in onnxruntime, real gRPC health and metrics on loopback.
-import { afterAll, describe, expect, it } from 'vitest';
-import { fixturePath, freePort, grpcHealthCheck, httpGet, startTsProcess, waitFor, type TestProcess } from '@image-search/testing';
-
-const MODEL_DIR = fixturePath('models', 'clip-reference-mini');
+// Integration: the real clip-embedder process (tsx), a real ONNX model (the project's tiny CLIP) in onnxruntime, real gRPC health and metrics on loopback.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, tinyModelDir, grpcHealthCheck, httpGet, startTsProcess, waitFor, type TestProcess } from '@image-search/testing';
 
 describe('clip-embedder process', () => {
   const procs: TestProcess[] = [];
+  let MODEL_DIR = '';
+  beforeAll(async () => {
+    MODEL_DIR = await tinyModelDir('clip');
+  });
   afterAll(async () => {
     for (const p of procs) await p.stop('SIGKILL');
   });

@@ -1,11 +1,11 @@
-// Integration: the real clip-embedder app process (tsx) with a real ONNX model in onnxruntime, over real gRPC on loopback.
+// Integration: the real clip-embedder app process (tsx) with a real ONNX model (the project's tiny CLIP) in onnxruntime, over real gRPC on loopback.
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError, withCorrelationId } from '@image-search/service-kit';
-import { fixturePath, freePort, startTsProcess, waitFor, type TestProcess } from '@image-search/testing';
+import { freePort, tinyModelDir, startTsProcess, waitFor, type TestProcess } from '@image-search/testing';
 import { EmbedderClient } from './embedder.client.js';
 
-const MODEL_DIR = fixturePath('models', 'clip-reference-mini');
+let MODEL_DIR = '';
 
 function startEmbedder(port: number, env: Record<string, string> = {}): TestProcess {
   return startTsProcess('apps/clip-embedder/src/main.ts', {
@@ -26,6 +26,7 @@ describe('EmbedderClient against a running clip-embedder', () => {
   let client: EmbedderClient;
 
   beforeAll(async () => {
+    MODEL_DIR = await tinyModelDir('clip');
     port = await freePort();
     procs.push(startEmbedder(port));
     client = new EmbedderClient({ address: `127.0.0.1:${port}`, defaultDeadlineMs: 10_000 });

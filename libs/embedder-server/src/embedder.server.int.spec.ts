@@ -1,4 +1,4 @@
-// Integration: real in-process gRPC servers on loopback, real ONNX models (tiny CLIP/SigLIP) in onnxruntime, real sharp decoding; gates only hold calls to the real model in place.
+// Integration: real in-process gRPC servers on loopback, real ONNX models (the project's tiny CLIP/SigLIP) in onnxruntime (worker thread), real sharp decoding; gates only hold calls to the real model in place.
 import * as grpc from '@grpc/grpc-js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +39,7 @@ describe('embedder server (clip)', () => {
     s = track(
       await startTestServer({
         family: 'clip',
-        modelDir: testModelDir('clip'),
+        modelDir: await testModelDir('clip'),
         gates: { image: imageGate },
         logger: log.logger,
         env: { GPU_BATCH_SIZE: '8', TEXT_BATCH_WAIT_MS: '50', MAX_BATCH_WAIT_MS: '20', QUEUE_CAPACITY: '6', MAX_REQUEST_ITEMS: '5', MAX_IMAGE_PIXELS: '1000000', MAX_IMAGE_BYTES: '200000' },
@@ -60,6 +60,13 @@ describe('embedder server (clip)', () => {
     const v = vec(res, 0);
     expect(v.length).toBe(res.dim);
     expect(Math.hypot(...v)).toBeCloseTo(1, 4);
+  });
+
+  it('embeds meaning end to end: "red" is nearer a red photo than a blue one', async () => {
+    const images = await rpc<EmbedResponse__Output>(s.client, 'EmbedImages', { images: [{ data: await jpeg(220, 20, 20) }, { data: await jpeg(20, 20, 220) }] });
+    const text = await rpc<EmbedResponse__Output>(s.client, 'EmbedTexts', { texts: ['red'] });
+    const dot = (a: Float32Array, b: Float32Array) => a.reduce((acc, x, i) => acc + x * b[i]!, 0);
+    expect(dot(vec(text, 0), vec(images, 0))).toBeGreaterThan(dot(vec(text, 0), vec(images, 1)));
   });
 
   it('collects concurrent calls into one batch', async () => {
@@ -144,7 +151,7 @@ describe('embedder server lifecycle (siglip)', () => {
   it('says NOT_SERVING until the model is warmed up, then SERVING', async () => {
     const warm = new Gate();
     warm.close();
-    const s = track(await startTestServer({ family: 'siglip', modelDir: testModelDir('siglip'), gates: { warmUp: warm }, listenOnly: true }));
+    const s = track(await startTestServer({ family: 'siglip', modelDir: await testModelDir('siglip'), gates: { warmUp: warm }, listenOnly: true }));
     const loading = s.server.loadModel();
     expect(await grpcHealthCheck(s.address)).toBe('NOT_SERVING');
     expect(await grpcHealthCheck(s.address, 'imagesearch.embedder.v1.Embedder')).toBe('NOT_SERVING');
@@ -158,7 +165,7 @@ describe('embedder server lifecycle (siglip)', () => {
 
   it('drains in-flight batches on stop and refuses new calls with UNAVAILABLE meanwhile', async () => {
     const gate = new Gate();
-    const s = await startTestServer({ family: 'siglip', modelDir: testModelDir('siglip'), gates: { text: gate } });
+    const s = await startTestServer({ family: 'siglip', modelDir: await testModelDir('siglip'), gates: { text: gate } });
     stops.push(() => s.client.close());
     gate.close();
     const inFlight = rpc<EmbedResponse__Output>(s.client, 'EmbedTexts', { texts: ['in flight'] });
@@ -172,11 +179,20 @@ describe('embedder server lifecycle (siglip)', () => {
   });
 
   it('fails to start with a message naming both dimensions when the model does not match SIGLIP_EMBEDDING_DIM', async () => {
-    const started = startTestServer({ family: 'siglip', modelDir: testModelDir('siglip'), env: { SIGLIP_EMBEDDING_DIM: '768' } });
+    const started = startTestServer({ family: 'siglip', modelDir: await testModelDir('siglip'), env: { SIGLIP_EMBEDDING_DIM: '768' } });
     await expect(started).rejects.toThrow(/SIGLIP_EMBEDDING_DIM is 768, but the model at .* produces \d+-dimensional embeddings/);
   });
 
+  it('serves an immich-layout model (fixed batch of 1) item by item inside a batch', async () => {
+    const s = track(await startTestServer({ family: 'siglip', modelDir: await testModelDir('siglip', 'random', 'immich') }));
+    const img = await jpeg(30, 160, 60);
+    const res = await rpc<EmbedResponse__Output>(s.client, 'EmbedImages', { images: [{ data: img }, { data: img }, { data: Buffer.from('nope') }] });
+    expect(res.results.map((r) => r.result)).toEqual(['embedding', 'embedding', 'error']);
+    const info = await rpc<InfoResponse__Output>(s.client, 'Info', {});
+    expect(info.layout).toBe('immich');
+  });
+
   it('refuses a CLIP model in the SigLIP embedder', async () => {
-    await expect(startTestServer({ family: 'siglip', modelDir: testModelDir('clip') })).rejects.toThrow(/is a clip model.*siglip/);
+    await expect(startTestServer({ family: 'siglip', modelDir: await testModelDir('clip') })).rejects.toThrow(/is a clip model.*siglip/);
   });
 });

@@ -1,7 +1,7 @@
-// Which real ONNX models the specs run.
-import { fixturePath } from '@image-search/testing';
+// Which real ONNX models the specs run: the project's generated tiny models (no fixtures needed).
+import { tinyModelDir } from '@image-search/testing';
 
-/** A small real model folder of the family. */
-export function testModelDir(family: 'clip' | 'siglip'): string {
-  return fixturePath('models', `${family}-reference-mini`);
+/** A tiny real model folder of the family ('colour' embeddings carry a known meaning). */
+export function testModelDir(family: 'clip' | 'siglip', kind: 'colour' | 'random' = 'colour', layout: 'hf' | 'immich' = 'hf'): Promise<string> {
+  return tinyModelDir(family, kind, layout);
 }

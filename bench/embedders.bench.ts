@@ -1,0 +1,206 @@
+// Embedder benchmark: ceiling (onnxruntime on prepared tensors, decode+preprocess alone), served
+// (the real embedder app over gRPC on loopback: one client with batches, 32 concurrent clients
+// with one image each, one short text query) and the peer (@huggingface/transformers with the
+// same ONNX files and photos), side by side in one run, with the targets checked as ratios.
+//
+//   npx tsx bench/embedders.bench.ts [--quick] [--mini] [--family clip|siglip|both] [--variant fp32|quantized|both]
+//                                    [--models models/bench] [--images N] [--threads N] [--json FILE]
+//
+// Full-size models: `npx nx run tools:make-bench-models -- --out models/bench`. Without them (or with
+// --quick and no --models, or --mini) it uses the reference fixtures' mini models, only good for checking the script.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultIntraOpThreads, loadEmbeddingModel, cosine } from '@image-search/embedding';
+import { machine, median, percentile, printTable, progress, startServed, throughput, timed } from './embedders-support.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    family: { type: 'string', default: 'both' },
+    variant: { type: 'string', default: 'both' },
+    models: { type: 'string' },
+    mini: { type: 'boolean' },
+    images: { type: 'string' },
+    threads: { type: 'string' },
+    json: { type: 'string' },
+    fixtures: { type: 'string', default: resolve(import.meta.dirname, '../../shared/fixtures') },
+  },
+});
+
+const quick = args.quick;
+const threads = args.threads ? Number(args.threads) : defaultIntraOpThreads();
+const families = (args.family === 'both' ? ['clip', 'siglip'] : [args.family]) as ('clip' | 'siglip')[];
+const variants = (args.variant === 'both' ? ['fp32', 'quantized'] : [args.variant]) as ('fp32' | 'quantized')[];
+const BATCHES = quick ? [1, 8, 32] : [1, 2, 4, 8, 16, 32];
+const TEXT = 'a dog running on the beach';
+const cocoDir = join(args.fixtures, 'images/coco');
+if (!existsSync(cocoDir)) {
+  console.error(`COCO photos not found at ${cocoDir}; pass --fixtures DIR (the reference fixtures folder).`);
+  process.exit(2);
+}
+const files = readdirSync(cocoDir).filter((f) => f.endsWith('.jpg')).sort();
+const nImages = Number(args.images ?? (quick ? 32 : 64));
+const photos = Array.from({ length: nImages }, (_, i) => readFileSync(join(cocoDir, files[i % files.length]!)));
+
+// --quick uses the mini fixture models unless --models is given; a full run uses models/bench.
+const useMini = args.mini ?? (quick && !args.models);
+function modelDirFor(family: 'clip' | 'siglip'): { dir: string; fullSize: boolean } {
+  const bench = resolve(args.models ?? 'models/bench', family);
+  if (!useMini && existsSync(join(bench, 'onnx'))) return { dir: bench, fullSize: true };
+  if (!useMini) console.log(`(no full-size model at ${bench}: run \`npx nx run tools:make-bench-models -- --out models/bench\`; using the mini fixture model)`);
+  return { dir: join(args.fixtures, `models/${family}-reference-mini`), fullSize: false };
+}
+
+const variantFile = (v: 'fp32' | 'quantized') => (v === 'fp32' ? 'vision_model.onnx' : 'vision_model_quantized.onnx');
+
+interface Result {
+  family: string;
+  variant: string;
+  model: string;
+  fullSize: boolean;
+  prepMsPerImage: number;
+  prepConcurrentPerS: number;
+  ceiling: Record<number, number>;
+  textTowerB1Ms: number;
+  served: Record<number, number>;
+  concurrent32: number;
+  concurrentMeanBatch: number;
+  textServedMs: number;
+  textServedP90Ms: number;
+  peakRssMiB: number;
+  peer: Record<number, number>;
+  peerCosine: number;
+}
+
+async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'): Promise<Result | undefined> {
+  const { dir, fullSize } = modelDirFor(family);
+  if (!existsSync(join(dir, 'onnx', variantFile(variant)))) {
+    console.log(`\n## ${family} ${variant}: SKIPPED (no ${join(dir, 'onnx', variantFile(variant))})`);
+    return undefined;
+  }
+  console.log(`\n## ${family} / ${variant} — ${dir}${fullSize ? '' : ' (mini fixture model: figures only check the script)'}`);
+  const r = { family, variant, model: dir, fullSize, ceiling: {}, served: {}, peer: {} } as Result;
+
+  // 1. Ceiling: decode+preprocess alone, then onnxruntime on prepared tensors.
+  const model = await loadEmbeddingModel({ modelDir: dir, family, variant, intraOpThreads: threads });
+  await model.warmUp();
+  const seq: number[] = [];
+  for (const p of photos.slice(0, Math.min(photos.length, 32))) seq.push((await timed(() => model.preprocessImage(p)))[1]);
+  r.prepMsPerImage = median(seq);
+  const [pixels, concMs] = await timed(() => Promise.all(photos.map((p) => model.preprocessImage(p))));
+  r.prepConcurrentPerS = photos.length / (concMs / 1000);
+  const started = performance.now();
+  for (const [i, b] of BATCHES.entries()) {
+    await model.embedPixels(pixels.slice(0, b)); // warm this batch shape
+    r.ceiling[b] = await throughput(pixels, b, (s) => model.embedPixels(s));
+    progress('ceiling', i + 1, BATCHES.length, started);
+  }
+  const ids = model.tokenize([TEXT]);
+  for (let i = 0; i < 3; i++) await model.embedTokens(ids, 1);
+  const tl: number[] = [];
+  for (let i = 0; i < 30; i++) tl.push((await timed(() => model.embedTokens(ids, 1)))[1]);
+  r.textTowerB1Ms = median(tl);
+  const ours = (await model.embedPixels([pixels[0]!]))[0]!;
+  await model.close();
+
+  // 2. Served: the real app process over gRPC on loopback.
+  const served = await startServed(family, { MODEL_DIR: dir, MODEL_VARIANT: variant, INTRA_OP_THREADS: String(threads), GPU_BATCH_SIZE: '32', MAX_REQUEST_ITEMS: '64', QUEUE_CAPACITY: '256' });
+  try {
+    const c = served.client;
+    const imgs = photos.map((data) => ({ data }));
+    await c.embedImages(imgs.slice(0, 32));
+    const s2 = performance.now();
+    for (const [i, b] of BATCHES.entries()) {
+      r.served[b] = await throughput(imgs, b, (s) => c.embedImages(s));
+      progress('served, one client', i + 1, BATCHES.length, s2);
+    }
+    const [sumBefore, countBefore] = [await served.metric('embedder_batch_size_sum', { tower: 'image' }), await served.metric('embedder_batch_size_count', { tower: 'image' })];
+    let next = 0;
+    const total = Math.max(imgs.length, 128);
+    const [, ms] = await timed(() =>
+      Promise.all(
+        Array.from({ length: 32 }, async () => {
+          while (next < total) {
+            const i = next++;
+            await c.embedImages([imgs[i % imgs.length]!]);
+          }
+        }),
+      ),
+    );
+    r.concurrent32 = total / (ms / 1000);
+    const [sumAfter, countAfter] = [await served.metric('embedder_batch_size_sum', { tower: 'image' }), await served.metric('embedder_batch_size_count', { tower: 'image' })];
+    r.concurrentMeanBatch = (sumAfter - sumBefore) / Math.max(1, countAfter - countBefore);
+    for (let i = 0; i < 3; i++) await c.embedTexts([TEXT]);
+    const ql: number[] = [];
+    for (let i = 0; i < 30; i++) ql.push((await timed(() => c.embedTexts([TEXT])))[1]);
+    r.textServedMs = median(ql);
+    r.textServedP90Ms = percentile(ql, 90);
+    r.peakRssMiB = (await served.metric('embedder_process_peak_rss_bytes')) / 2 ** 20;
+  } finally {
+    const code = await served.stop();
+    if (code !== 0) console.log(`  (embedder exited with ${code})`);
+  }
+
+  // 3. The peer: @huggingface/transformers, same ONNX file, same JPEG bytes, end to end.
+  const tf = await import('@huggingface/transformers');
+  tf.env.allowRemoteModels = false;
+  tf.env.localModelPath = dirname(dir) + '/';
+  const name = basename(dir);
+  const processor = await tf.AutoProcessor.from_pretrained(name);
+  const Vision = family === 'clip' ? tf.CLIPVisionModelWithProjection : tf.SiglipVisionModel;
+  const peer = await Vision.from_pretrained(name, { dtype: variant === 'fp32' ? 'fp32' : 'q8', device: 'cpu', session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 } });
+  const outName = family === 'clip' ? 'image_embeds' : 'pooler_output';
+  const peerRun = async (slice: Buffer[]) => {
+    const images = await Promise.all(slice.map((b) => tf.RawImage.fromBlob(new Blob([new Uint8Array(b)]))));
+    const inputs = await processor(images);
+    return ((await peer(inputs)) as Record<string, { data: Float32Array; dims: number[] }>)[outName]!;
+  };
+  const first = await peerRun([photos[0]!]);
+  r.peerCosine = cosine(ours, first.data.slice(0, ours.length));
+  const s3 = performance.now();
+  const peerBatches = quick ? [32] : [1, 32];
+  for (const [i, b] of peerBatches.entries()) {
+    await peerRun(photos.slice(0, b));
+    r.peer[b] = await throughput(photos, b, peerRun);
+    progress('transformers.js', i + 1, peerBatches.length, s3);
+  }
+  await peer.dispose();
+  report(r);
+  return r;
+}
+
+function report(r: Result): void {
+  const bound = (b: number) => 1 / (1 / r.ceiling[b]! + r.prepMsPerImage / 1000);
+  console.log(`decode+preprocess alone: ${r.prepMsPerImage.toFixed(1)} ms/image sequential, ${r.prepConcurrentPerS.toFixed(1)} images/s concurrent (libuv pool)`);
+  printTable(
+    BATCHES.map((b) => ({
+      batch: b,
+      'ceiling img/s': r.ceiling[b]!,
+      'bound img/s': bound(b),
+      'served img/s': r.served[b]!,
+      'served/bound': r.served[b]! / bound(b),
+      'transformers.js img/s': r.peer[b] ?? '',
+    })),
+  );
+  const b32 = r.served[32]!;
+  const checks = [
+    [`served batch 32 ≥ 0.9 × 1/(1/ceiling + prep)`, b32 / bound(32), 0.9],
+    [`32 concurrent clients (1 image each, mean batch ${r.concurrentMeanBatch.toFixed(1)}) ≥ 0.9 × served batch 32`, r.concurrent32 / b32, 0.9],
+    [`served batch 32 ≥ 1.5 × transformers.js batch 32`, b32 / r.peer[32]!, 1.5],
+  ] as const;
+  for (const [what, ratio, target] of checks) console.log(`  ${ratio >= target ? 'PASS' : 'MISS'} ${what}: ${ratio.toFixed(2)}`);
+  const textLimit = 1.2 * r.textTowerB1Ms + 1;
+  console.log(`  ${r.textServedMs <= textLimit ? 'PASS' : 'MISS'} one text query served in ${r.textServedMs.toFixed(2)} ms median (p90 ${r.textServedP90Ms.toFixed(2)}) ≤ 1.2 × text tower batch 1 (${r.textTowerB1Ms.toFixed(2)} ms) + 1 ms = ${textLimit.toFixed(2)} ms`);
+  console.log(`  peak RSS of the ${r.family}-embedder (${r.variant}): ${r.peakRssMiB.toFixed(0)} MiB; cosine(ours, transformers.js) on one photo: ${r.peerCosine.toFixed(5)}`);
+}
+
+console.log(`# Embedder benchmark${quick ? ' (--quick)' : ''} — ${new Date().toISOString()}`);
+for (const line of machine(threads)) console.log(line);
+console.log(`Photos: ${photos.length} COCO JPEGs (${(photos.reduce((a, p) => a + p.length, 0) / photos.length / 1024).toFixed(0)} KiB mean), text query: "${TEXT}"`);
+const results: Result[] = [];
+for (const family of families) for (const variant of variants) {
+  const r = await benchOne(family, variant);
+  if (r) results.push(r);
+}
+if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), machine: machine(threads), quick, images: photos.length, results }, null, 2));
