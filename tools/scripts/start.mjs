@@ -220,6 +220,23 @@ async function main() {
     waitUntil('gateway', () => httpOk(`${base}/ready`), { timeoutMs: 60_000, failed: failedReason('gateway') }),
   ]);
 
+  // The same settings for the tools (create-collection, reembed, embed) against this stack:
+  //   set -a; . data/demo/stack.env; set +a
+  const stackEnv = join(dataDir, 'stack.env');
+  const envLines = {
+    GATEWAY_URL: base,
+    ADMIN_TOKEN: adminToken,
+    FLAGS_FILE: flagsFile,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: config.queuePrefix,
+    ...store,
+    CLIP_EMBEDDER_URL: clipAddr,
+    SIGLIP_EMBEDDER_URL: siglipAddr,
+    CLIP_EMBEDDING_DIM: String(clipInfo.embeddingDim),
+    SIGLIP_EMBEDDING_DIM: String(siglipInfo.embeddingDim),
+  };
+  writeFileSync(stackEnv, `# Written by npm start (${new Date().toISOString()}): settings of the running stack for the tools.\n${Object.entries(envLines).map(([k, v]) => `${k}='${v}'`).join('\n')}\n`, { mode: 0o600 });
+
   let ingested;
   if (config.sampleDir) ingested = await ingestSamples(base, adminToken);
 
@@ -231,6 +248,7 @@ async function main() {
     `  API:          ${base}/api/v1/openapi.json`,
     `  Admin token:  ${adminToken}   (admin view, /api/v1/admin/*; kept in ${rel(tokenFile)})`,
     `  Flags file:   ${rel(flagsFile)}   (edit it to change the rollout live)`,
+    `  Tools:        set -a; . ${rel(stackEnv)}; set +a   (then e.g. npx nx run tools:reembed -- status)`,
     ...(ingested ? [`  Sample set:   ${rel(config.sampleDir)} — ${ingested.done ?? 0} new, ${ingested.skipped ?? 0} unchanged, ${ingested.failed ?? 0} failed`] : []),
     `  Try:          curl -s -X POST ${base}/api/v1/search -H 'content-type: application/json' -d '{"query":"${example}","limit":5}'`,
     `  Services:     ${sup.services.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}`,
