@@ -22,7 +22,11 @@ export function ingestHandlers(deps: { ctx: IngestContext; queue: CatalogueQueue
       for (let i = 0; i < found.files.length; i += deps.batchSize) batches.push(found.files.slice(i, i + deps.batchSize));
       await deps.progress.planned(ingestId, found.files.length, batches.length, found.refused);
       // Deterministic job ids: a re-run scan adds no duplicate batches.
-      await deps.queue.addBulk(batches.map((paths, batchNo) => ({ name: 'ingest.batch' as const, data: { ingestId, batchNo, paths, ...(correlationId ? { correlationId } : {}) }, opts: { jobId: `batch-${ingestId}-${batchNo}` } })));
+      // In slices, so a million-file scan never builds one enormous Redis transaction.
+      for (let from = 0; from < batches.length; from += 500) {
+        await deps.queue.addBulk(batches.slice(from, from + 500).map((paths, i) => ({ name: 'ingest.batch' as const, data: { ingestId, batchNo: from + i, paths, ...(correlationId ? { correlationId } : {}) }, opts: { jobId: `batch-${ingestId}-${from + i}` } })));
+        await job.updateProgress({ enqueued: Math.min(batches.length, from + 500), batches: batches.length });
+      }
       deps.logger.info({ ingest_id: ingestId, files: found.files.length, batches: batches.length, refused: found.refused.length }, 'ingest scan done');
       return { files: found.files.length, batches: batches.length };
     },
