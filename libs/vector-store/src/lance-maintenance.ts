@@ -23,6 +23,11 @@ export interface MaintenancePolicy {
   checkIntervalMs: number;
   /** Incremental refreshes add index segments (each searched separately); past this many the index is rebuilt. */
   maxIndexSegments: number;
+  /**
+   * The largest share of wall time background maintenance may take: after a pass of d ms the next one waits
+   * d x (1 / share - 1). Rebuilds grow with the table; this keeps a bulk load from spending its CPU on them.
+   */
+  maxDutyCycle: number;
 }
 
 /** Defaults chosen from the benchmark (docs/benchmarks/vector-store.md). */
@@ -36,6 +41,7 @@ export const DEFAULT_POLICY: MaintenancePolicy = {
   versionRetentionMs: 6 * 3600_000,
   checkIntervalMs: 2_000,
   maxIndexSegments: 6,
+  maxDutyCycle: 0.25,
 };
 
 /** Scalar indexes on the point id (the upsert join key) and on the filter fields the API uses. */
@@ -61,6 +67,7 @@ async function vectorIndex(table: Table): Promise<{ indexed: number; unindexed: 
 export class LanceMaintenance {
   private readonly running = new Map<string, Promise<MaintenanceResult>>();
   private readonly lastCheck = new Map<string, number>();
+  private readonly notBefore = new Map<string, number>();
 
   constructor(
     private readonly policy: MaintenancePolicy,
@@ -71,9 +78,13 @@ export class LanceMaintenance {
   /** Schedules a check unless one ran recently or is running; never throws. */
   schedule(name: string, table: Table, config: StoredConfig): void {
     const now = Date.now();
-    if (this.running.has(name) || now - (this.lastCheck.get(name) ?? 0) < this.policy.checkIntervalMs) return;
+    if (this.running.has(name) || now - (this.lastCheck.get(name) ?? 0) < this.policy.checkIntervalMs || now < (this.notBefore.get(name) ?? 0)) return;
     this.lastCheck.set(name, now);
-    void this.run(name, table, config).catch(() => undefined);
+    void this.run(name, table, config)
+      .then((r) => {
+        if (r.action !== 'none' && r.action !== 'busy') this.notBefore.set(name, Date.now() + r.ms * (1 / this.policy.maxDutyCycle - 1));
+      })
+      .catch(() => undefined);
   }
 
   /** Runs a check now (waiting for a running one first); `force` builds the index at any size. */
