@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '@image-search/service-kit';
 import { createTextTokenizer, DEFAULT_IMAGE_LIMITS, ImagePreprocessor, readModelFolder, type EmbeddingModel, type ImageLimits, type LoadModelOptions, type ModelInfo, type TextTokenizer } from '@image-search/embedding';
@@ -6,8 +8,14 @@ import type { WorkerReply, WorkerRequest } from './inference.protocol.js';
 type Job = { req: DistributiveOmit<WorkerRequest, 'id'>; transfer: ArrayBuffer[]; priority: number; resolve: (r: { vectors: Float32Array | undefined; dim: number }) => void; reject: (e: Error) => void };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** Where the worker entry lives (next to this file from sources; next to the bundle in a build). */
-const WORKER_URL = new URL('./inference.worker.bootstrap.mjs', import.meta.url);
+/**
+ * The worker entry: in a build, inference.worker.mjs bundled next to main.mjs (the apps' build
+ * target writes it); from sources, a bootstrap that loads the TypeScript worker through tsx.
+ */
+function workerEntry(): URL {
+  const bundled = new URL('./inference.worker.mjs', import.meta.url);
+  return existsSync(fileURLToPath(bundled)) ? bundled : new URL('./inference.worker.bootstrap.mjs', import.meta.url);
+}
 
 /**
  * An EmbeddingModel whose two ONNX towers run in a worker thread, while tokenizing and image
@@ -44,7 +52,7 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
     const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...Object.fromEntries(Object.entries(opts.limits ?? {}).filter(([, v]) => v !== undefined && v !== 0)) };
     const images = new ImagePreprocessor(folder.image, limits);
     const { logger, ...workerOpts } = opts;
-    const worker = new Worker(WORKER_URL, { workerData: { ...workerOpts, limits } });
+    const worker = new Worker(workerEntry(), { workerData: { ...workerOpts, limits } });
     const info = await new Promise<ModelInfo>((resolve, reject) => {
       const onMessage = (m: WorkerReply) => {
         if (m.type === 'log') logger?.warn(m.obj, m.msg);
