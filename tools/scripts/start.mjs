@@ -184,7 +184,8 @@ async function main() {
     say(`no SAMPLE_DIR and no ASSET_ROOTS: using ${rel(roots[0])} as the allowed image folder (set ASSET_ROOTS to your photo folders)`);
   }
   const assetRoots = roots.join(',');
-  const store = config.qdrantUrl ? { QDRANT_URL: config.qdrantUrl } : { DATA_DIR: dataDir };
+  // With QDRANT_URL the vectors go to Qdrant; DATA_DIR still holds thumbnails, token and flags.
+  const store = { DATA_DIR: dataDir, ...(config.qdrantUrl ? { QDRANT_URL: config.qdrantUrl } : {}) };
   say(`vector store: ${config.qdrantUrl ? `Qdrant at ${config.qdrantUrl}` : `embedded (LanceDB) in ${rel(dataDir)}`}; Redis: ${redis.url}`);
 
   const clipAddr = `127.0.0.1:${p.CLIP_EMBEDDER_PORT}`;

@@ -5,13 +5,18 @@
 // to completion, rollout to 100% through the live flags file), sees SigLIP answer, and stops the stack
 // with SIGINT, then checks that no process of the stack is left.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeys, startTsNodeProcess, testEnv, uniqueName, waitFor } from '@image-search/testing';
+import { deleteKeys, REPO_ROOT, startTsNodeProcess, testEnv, uniqueName, waitFor } from '@image-search/testing';
 import { writeSampleImages } from './sample-images/sample-images.js';
+
+const hasChromium = existsSync(testEnv.chromiumPath);
+if (!hasChromium) console.log(`[e2e] SKIPPED the search page check: no Chromium at ${testEnv.chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`);
+const OUT = join(REPO_ROOT, 'test-output', 'system-e2e');
 
 interface Stack {
   child: ChildProcess;
@@ -170,6 +175,35 @@ describe('system end to end: npm start, search, SigLIP migration, rollout, clean
     expect(after.results.slice(0, 3).map((x) => x.asset.path.split('/').pop()!.split('-')[0])).toEqual(['red', 'red', 'red']);
     const rollout = (await (await fetch(`${base}/api/v1/admin/rollout`, { headers: auth })).json()) as { coverage: { ratio: number }; siglip_servable: boolean };
     expect(rollout).toMatchObject({ siglip_servable: true, coverage: { ratio: 1 } });
+  });
+
+  it.skipIf(!hasChromium)('the search page answers "red" with loaded thumbnails and the SigLIP badge; the admin view shows both collections (headless Chromium)', async () => {
+    const browser = await chromium.launch({ executablePath: testEnv.chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${base}/`);
+      await page.fill('#query', 'red');
+      await page.click('#search-button');
+      await page.waitForSelector('.card img');
+      // Page-side expressions are strings: this project's TypeScript has no DOM types.
+      await page.waitForFunction("[...document.querySelectorAll('.card img')].slice(0, 3).every((i) => i.complete && i.naturalWidth > 0)");
+      expect(await page.textContent('#model-badge')).toBe('siglip');
+      mkdirSync(OUT, { recursive: true });
+      await page.screenshot({ path: join(OUT, 'search.png'), fullPage: true });
+      await page.click('#tab-admin');
+      await page.fill('#token', token);
+      await page.click('#token-button');
+      await page.waitForSelector('#reembed-table tbody tr');
+      const coverage = await page.textContent('#coverage-table');
+      expect(coverage).toMatch(/image_assets\s*39/);
+      expect(coverage).toMatch(/image_assets_siglip\s*39/);
+      await page.screenshot({ path: join(OUT, 'admin.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('Ctrl-C (SIGINT) stops every process cleanly and leaves none behind', async () => {
