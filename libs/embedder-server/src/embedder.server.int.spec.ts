@@ -192,6 +192,28 @@ describe('embedder server lifecycle (siglip)', () => {
     expect(info.layout).toBe('immich');
   });
 
+  it('closes connections after MAX_CONNECTION_AGE_MS (so clients rebalance) without failing calls', async () => {
+    const s = track(await startTestServer({ family: 'siglip', modelDir: await testModelDir('siglip'), env: { MAX_CONNECTION_AGE_MS: '1000', MAX_CONNECTION_AGE_GRACE_MS: '500' } }));
+    const channel = s.client.getChannel();
+    const until = Date.now() + 2600;
+    const transitions: number[] = [];
+    const watch = (from: number) =>
+      channel.watchConnectivityState(from, until, (err) => {
+        if (err || Date.now() >= until) return;
+        const now = channel.getConnectivityState(false);
+        transitions.push(now);
+        watch(now);
+      });
+    watch(channel.getConnectivityState(false));
+    while (Date.now() < until) {
+      const res = await rpc<EmbedResponse__Output>(s.client, 'EmbedTexts', { texts: ['still here'] });
+      expect(res.results[0]!.result).toBe('embedding');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The server's GOAWAY sent the channel back through a reconnect while every call succeeded.
+    expect(transitions.filter((st) => st === grpc.connectivityState.READY).length).toBeGreaterThanOrEqual(2);
+  });
+
   it('refuses a CLIP model in the SigLIP embedder', async () => {
     await expect(startTestServer({ family: 'siglip', modelDir: await testModelDir('clip') })).rejects.toThrow(/is a clip model.*siglip/);
   });
