@@ -105,7 +105,7 @@ export function formatStatus(s: ReembedStatus): string {
     `run:        ${s.run_id ?? '(none yet)'}  state: ${s.state}`,
     `progress:   ${s.done} done, ${s.failed} failed, ${s.skipped} skipped of ${s.total}${pct}; batches ${s.batches_done}/${s.batches_total}${s.batches_failed ? ` (${s.batches_failed} failed)` : ''}`,
     `rate:       ${s.rate_per_s} images/s, ETA ${formatDuration(s.eta_s)}`,
-    `coverage:   ${s.coverage === null ? 'unknown' : `${(s.coverage * 100).toFixed(2)}%`} (SigLIP ${s.target_count ?? '?'} / CLIP ${s.source_count ?? '?'} points)`,
+    `coverage:   ${s.coverage === null ? (s.source_count === 0 ? 'n/a (the CLIP collection is empty)' : 'unknown') : `${(s.coverage * 100).toFixed(2)}%`} (SigLIP ${s.target_count ?? '?'} / CLIP ${s.source_count ?? '?'} points)`,
     `started:    ${s.started_at ?? '-'}   updated: ${s.updated_at ?? '-'}${s.finished_at ? `   finished: ${s.finished_at}` : ''}`,
   ];
   if (s.last_error) lines.push(`last error: ${s.last_error}`);

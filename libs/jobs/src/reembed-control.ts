@@ -157,8 +157,9 @@ export class ReembedControl {
     const run = id ? await this.runs.get(id) : null;
     // Counts are cached briefly, but never across a change of the run (a finished run shows final counts).
     const counts = await this.collectionCounts(`${run?.id}:${run?.state}:${run?.done}:${run?.verification?.checked_at}`);
-    const coverage = counts.source === null || counts.target === null ? null : counts.source === 0 ? (counts.target === 0 ? 1 : Infinity) : counts.target / counts.source;
-    const base = { coverage: coverage === Infinity ? null : coverage, source_count: counts.source, target_count: counts.target };
+    // 0/0 is not "100% covered": with an empty (or unreachable) CLIP collection coverage is unknown.
+    const coverage = counts.source === null || counts.target === null || counts.source === 0 ? null : counts.target / counts.source;
+    const base = { coverage, source_count: counts.source, target_count: counts.target };
     if (!run) {
       return {
         run_id: null, state: 'idle', total: 0, done: 0, failed: 0, skipped: 0, ...base, rate_per_s: 0, eta_s: null, started_at: null, updated_at: null, finished_at: null,
