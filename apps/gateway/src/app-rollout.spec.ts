@@ -88,6 +88,20 @@ describe('rollout and fallback (fake embedders, real store)', () => {
   });
 });
 
+describe('client disconnects (fake embedder)', () => {
+  it('cancels the embedder call when the client goes away, without counting it against the breaker', async () => {
+    clip.textDelayMs = 2000;
+    try {
+      const before = clip.aborted;
+      await expect(fetch(`${gw.url}/api/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'slow query' }), signal: AbortSignal.timeout(150) })).rejects.toThrow();
+      await waitFor('embedder call aborted', () => clip.aborted === before + 1, 3000, 20);
+      expect(gw.gw.deps.breakers.clip.state).toBe('closed');
+    } finally {
+      clip.textDelayMs = 0;
+    }
+  });
+});
+
 describe('admin, limits, system endpoints', () => {
   it('with no ADMIN_TOKEN the admin API is disabled, not open; rate limits answer 429 with Retry-After; big uploads 413', async () => {
     const g = await fx.start({ ADMIN_TOKEN: '', RATE_LIMIT_SEARCH_PER_MIN: '2', MAX_UPLOAD_BYTES: '2048' });

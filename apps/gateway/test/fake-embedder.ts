@@ -37,8 +37,22 @@ export class FakeEmbedder implements EmbedderApi {
     if (this.down) throw new AppError('UNAVAILABLE', `${this.family} embedder (fake) is down`);
   }
 
+  /** Milliseconds each text call takes (abortable through the call's signal, as the real client is). */
+  textDelayMs = 0;
+  aborted = 0;
+
   async embedTexts(texts: string[], opts?: CallOptions): Promise<EmbedItemResult[]> {
     this.check(opts);
+    if (this.textDelayMs > 0) {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, this.textDelayMs);
+        opts?.signal?.addEventListener('abort', () => {
+          clearTimeout(t);
+          this.aborted++;
+          reject(new AppError('CANCELLED', 'cancelled by the caller'));
+        });
+      });
+    }
     return texts.map((t) => {
       if (t.trim() === '') return { ok: false, reason: 'EMPTY_INPUT', message: 'empty text' };
       const word = Object.keys(COLOURS).find((c) => t.toLowerCase().includes(c));

@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import express, { type Response, type Router } from 'express';
 import multer from 'multer';
 import sharp from 'sharp';
 import { z } from 'zod';
@@ -7,6 +7,15 @@ import type { GatewayDeps } from '../app.types.js';
 import { rateLimit } from '../http/rate-limit.js';
 import { validate } from '../http/validate.js';
 import { assetIdSchema, intParam, numParam, queryOf, sessionIdOf, userIdSchema } from './params.js';
+
+/** A signal that aborts when the client closes the connection before the answer is sent. */
+function clientGone(res: Response): AbortSignal {
+  const ac = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
 
 const isoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()], { error: 'must be an ISO 8601 date or date-time' });
 
@@ -66,6 +75,7 @@ export function searchRouter(deps: GatewayDeps): Router {
       filters: body.filters,
       minScore: body.min_score,
       subject: { userId: body.user_id, sessionId: sessionIdOf(req) },
+      signal: clientGone(res),
     });
     res.locals['model'] = out.model;
     res.json(out);
@@ -88,6 +98,7 @@ export function searchRouter(deps: GatewayDeps): Router {
       minScore: fields.min_score,
       filters: fields.category ? { category: fields.category } : undefined,
       subject: { userId: fields.user_id, sessionId: sessionIdOf(req) },
+      signal: clientGone(res),
     });
     res.locals['model'] = out.model;
     res.json(out);

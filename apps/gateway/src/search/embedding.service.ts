@@ -37,32 +37,32 @@ export class EmbeddingService {
   ) {}
 
   /** Embeds text with the model of `decision` (cached), falling back to CLIP as needed. */
-  async embedText(decision: RolloutDecision, query: string): Promise<{ vector: Float32Array; decision: RolloutDecision; cached: boolean }> {
-    return this.withFallback(decision, async (model) => {
+  async embedText(decision: RolloutDecision, query: string, signal?: AbortSignal): Promise<{ vector: Float32Array; decision: RolloutDecision; cached: boolean }> {
+    return this.withFallback(decision, signal, async (model) => {
       const hit = this.deps.cache.get(model, query);
       this.deps.metrics.cache.inc({ model, result: hit ? 'hit' : 'miss' });
       if (hit) return { vector: hit, cached: true };
-      const vector = await this.call(model, 'text', 'query', (api) => api.embedTexts([query], { deadlineMs: this.deps.deadlineMs }));
+      const vector = await this.call(model, 'text', 'query', (api) => api.embedTexts([query], { deadlineMs: this.deps.deadlineMs, ...(signal ? { signal } : {}) }), signal);
       this.deps.cache.set(model, query, vector);
       return { vector, cached: false };
     });
   }
 
   /** Embeds an uploaded image with the model of `decision`, falling back to CLIP as needed. */
-  async embedImage(decision: RolloutDecision, data: Uint8Array): Promise<{ vector: Float32Array; decision: RolloutDecision; cached: boolean }> {
-    return this.withFallback(decision, async (model) => ({
-      vector: await this.call(model, 'image', 'image', (api) => api.embedImages([{ data }], { deadlineMs: this.deps.deadlineMs })),
+  async embedImage(decision: RolloutDecision, data: Uint8Array, signal?: AbortSignal): Promise<{ vector: Float32Array; decision: RolloutDecision; cached: boolean }> {
+    return this.withFallback(decision, signal, async (model) => ({
+      vector: await this.call(model, 'image', 'image', (api) => api.embedImages([{ data }], { deadlineMs: this.deps.deadlineMs, ...(signal ? { signal } : {}) }), signal),
       cached: false,
     }));
   }
 
-  private async withFallback<T extends { vector: Float32Array; cached: boolean }>(decision: RolloutDecision, fn: (model: RolloutModel) => Promise<T>): Promise<T & { decision: RolloutDecision }> {
+  private async withFallback<T extends { vector: Float32Array; cached: boolean }>(decision: RolloutDecision, signal: AbortSignal | undefined, fn: (model: RolloutModel) => Promise<T>): Promise<T & { decision: RolloutDecision }> {
     let d = decision;
     if (d.model === 'siglip') {
       try {
         return { ...(await fn('siglip')), decision: d };
       } catch (err) {
-        if (isClientError(err)) throw err;
+        if (isClientError(err) || isAppError(err, 'CANCELLED')) throw err;
         this.deps.logger.warn({ err: (err as Error).message }, 'SigLIP embedder failed; serving this search with CLIP');
         d = this.deps.router.fallbackToClip(d, 'siglip_embedder_error');
       }
@@ -70,13 +70,13 @@ export class EmbeddingService {
     try {
       return { ...(await fn('clip')), decision: d };
     } catch (err) {
-      if (isClientError(err)) throw err;
+      if (isClientError(err) || isAppError(err, 'CANCELLED')) throw err;
       const retry = Math.max(1, this.deps.breakers.clip.retryAfterS());
       throw new AppError('UNAVAILABLE', `no embedder can answer now (CLIP: ${(err as Error).message}); retry later`, { retryAfterS: retry, cause: err });
     }
   }
 
-  private async call(model: RolloutModel, kind: 'text' | 'image', field: string, fn: (api: EmbedderApi) => Promise<EmbedItemResult[]>): Promise<Float32Array> {
+  private async call(model: RolloutModel, kind: 'text' | 'image', field: string, fn: (api: EmbedderApi) => Promise<EmbedItemResult[]>, signal: AbortSignal | undefined): Promise<Float32Array> {
     const api = this.deps.embedders[model];
     const breaker = this.deps.breakers[model];
     if (!api) throw new AppError('UNAVAILABLE', `${model} embedder is not configured`);
@@ -88,12 +88,16 @@ export class EmbeddingService {
         try {
           return await fn(api);
         } catch (err) {
-          // A request the embedder refused as invalid is not an outage: count it as success for the breaker.
+          // A request the embedder refused as invalid, or one the client gave up on, is not an outage.
           if (isAppError(err, 'INVALID_ARGUMENT')) return err;
+          if (signal?.aborted) return new AppError('CANCELLED', 'the client closed the request');
           throw err;
         }
       });
-      if (results instanceof AppError) throw new AppError('INVALID_ARGUMENT', `${field}: ${results.message}`, { details: { field } });
+      if (results instanceof AppError) {
+        if (results.code === 'CANCELLED') throw results;
+        throw new AppError('INVALID_ARGUMENT', `${field}: ${results.message}`, { details: { field } });
+      }
       const item = results[0];
       if (!item) throw new AppError('INTERNAL', `${model} embedder returned no result`);
       if (!item.ok) {
@@ -102,7 +106,7 @@ export class EmbeddingService {
       }
       return item.vector;
     } catch (err) {
-      outcome = isClientError(err) ? 'client_error' : 'error';
+      outcome = isClientError(err) ? 'client_error' : isAppError(err, 'CANCELLED') ? 'cancelled' : 'error';
       throw err;
     } finally {
       this.deps.metrics.embedLatency.observe({ model, kind, outcome }, (performance.now() - started) / 1000);

@@ -21,6 +21,8 @@ export interface SearchOptions {
   filters?: SearchFilters | undefined;
   minScore?: number | undefined;
   subject: RolloutSubject;
+  /** Aborted when the client goes away: the embedder call is cancelled instead of finishing for nobody. */
+  signal?: AbortSignal | undefined;
 }
 
 /** A search response body (the OpenAPI SearchResponse). */
@@ -78,7 +80,7 @@ export class SearchService {
         return { ...hit, rollout: { bucket: routed.bucket, reason: routed.reason, bucket_source: routed.bucketSource, fallback: false }, timing_ms: { embed: 0, search: 0, total }, cached_embedding: true, cached_results: true };
       }
     }
-    const e = await this.deps.embedding.embedText(routed, query);
+    const e = await this.deps.embedding.embedText(routed, query, opts.signal);
     const out = await this.finish('text', query, e.vector, e.decision, opts, t0, performance.now(), e.cached);
     // Only answers served by the routed model are cached, so a fallback answer never outlives the outage.
     if (cache?.enabled && e.decision.model === routed.model && !out.rollout.fallback) cache.set(keyFor(e.decision), out);
@@ -89,7 +91,7 @@ export class SearchService {
   async image(data: Uint8Array, opts: SearchOptions): Promise<SearchResponse> {
     const t0 = performance.now();
     const routed = this.route(opts.subject);
-    const e = await this.deps.embedding.embedImage(routed, data);
+    const e = await this.deps.embedding.embedImage(routed, data, opts.signal);
     return this.finish('image', null, e.vector, e.decision, opts, t0, performance.now(), false);
   }
 
