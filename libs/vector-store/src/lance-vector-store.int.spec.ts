@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@image-search/service-kit';
 import { LanceVectorStore } from './lance-vector-store.js';
-import { vectorStoreContract } from './test/vector-store.contract.js';
+import { expectAppError, vectorStoreContract } from './test/vector-store.contract.js';
 import { cosine, makePoints, rng, testSchema, unitVector } from './test/contract-data.js';
 
 const logger = createLogger('vector-store-test', 'warn');
@@ -78,6 +78,27 @@ describe('embedded engine: index, persistence', () => {
     const st = await store.storageStats(schema.name);
     expect(st).toMatchObject({ numRows: 210, indexSegments: 1, unindexedRows: 0 });
     expect((await store.search(schema.name, { vector: makePoints(20, 12, 'r2')[4]!.vector, limit: 1 }))[0]!.assetId).toBe('r2-4');
+    await store.close();
+  });
+
+  it('scrolls one snapshot: writes and deletes during a scroll neither add, drop nor repeat ids', async () => {
+    const store = await LanceVectorStore.open({ dataDir: tempDir(), logger });
+    const schema = testSchema('snapshot');
+    await store.ensureCollection(schema);
+    for (let b = 0; b < 4; b++) await store.upsert(schema.name, makePoints(25, b, `b${b}`));
+    const before = new Set((await store.scrollIds(schema.name, { limit: 1000 })).assetIds);
+    const seen: string[] = [];
+    let page = await store.scrollIds(schema.name, { limit: 30 });
+    seen.push(...page.assetIds);
+    await store.upsert(schema.name, [...makePoints(10, 9, 'new'), ...makePoints(5, 0, 'b0')]);
+    await store.deleteIds(schema.name, ['b3-0', 'b3-1']);
+    while (page.next) {
+      page = await store.scrollIds(schema.name, { limit: 30, cursor: page.next });
+      seen.push(...page.assetIds);
+    }
+    expect(seen).toHaveLength(100);
+    expect(new Set(seen)).toEqual(before);
+    await expectAppError(store.scrollIds(schema.name, { limit: 30, cursor: 'garbage' }), 'INVALID_ARGUMENT', /cursor/);
     await store.close();
   });
 
