@@ -95,6 +95,8 @@ async function servedThroughput(embedder: EmbedderProc, photos: Buffer[]): Promi
 interface PipelineRun {
   rate: number;
   seconds: number;
+  planMs: number;
+  verifyMs: number;
   batches: { total: number; embed: number; redis: number; store: number; readFiles: number }[];
 }
 
@@ -121,7 +123,8 @@ async function pipeline(embedder: EmbedderProc, root: string, assets: SeedAsset[
     if (end.state !== 'completed') throw new Error(`run ended ${end.state}: ${end.last_error}`);
     const jobs = await world.control.queue.queue.getJobs(['completed'], 0, 10_000);
     const batches = jobs.filter((j) => j.name === 'reembed.batch').map((j) => (j.returnvalue as { ms: PipelineRun['batches'][number] }).ms);
-    return { rate: assets.length / seconds, seconds, batches };
+    const took = (name: string) => jobs.filter((j) => j.name === name).reduce((s, j) => s + ((j.finishedOn ?? 0) - (j.processedOn ?? 0)), 0);
+    return { rate: assets.length / seconds, seconds, batches, planMs: took('reembed.plan'), verifyMs: took('reembed.verify') };
   } finally {
     await world.dispose();
   }
@@ -186,6 +189,7 @@ try {
   const overheadMed = median(col((b) => b.total - b.embed)) / 1000;
   const workerCeiling = (INFLIGHT * BATCH) / Math.max(overheadMed, 1e-6);
   console.log(`\nOne worker's ceiling if the embedder answered instantly: ${INFLIGHT} batches x ${BATCH} images / ${(overheadMed * 1000).toFixed(0)} ms overhead = ${workerCeiling.toFixed(0)} images/s (add replicas beyond that).`);
+  console.log(`\nPlanner job: median ${median(runs.map((r) => r.planMs)).toFixed(0)} ms; verify job: median ${median(runs.map((r) => r.verifyMs)).toFixed(0)} ms (per run of ${IMAGES} images).`);
   console.log(`\nRun-level overhead (pipeline wall - images / served rate, per batch; includes planning, queue hand-offs and verification): median ${median(endToEndOverhead.map((s) => s * 1000)).toFixed(0)} ms per batch\n`);
 
   const perCoreDecode = await decodeRate(photos.slice(0, Math.min(photos.length, 80)));
@@ -200,7 +204,7 @@ try {
   const gpuNodePipeline = Math.min(gpuAssumed, gpuNodeCpuBound) * Math.min(1, ratio);
   const oneM = (rate: number) => {
     const s = 1e6 / rate;
-    return s >= 86_400 ? `${(s / 86_400).toFixed(1)} days` : `${(s / 3600).toFixed(1)} h`;
+    return s >= 86_400 ? `${(s / 86_400).toFixed(1)} days` : s >= 3600 ? `${(s / 3600).toFixed(1)} h` : `${(s / 60).toFixed(0)} min`;
   };
   console.log('## Time to re-embed 1,000,000 images\n');
   printTable([

@@ -76,16 +76,16 @@ describe('re-embedding under faults (real processes)', () => {
     await expectSigLipEqualsClipMinusFailures(world, assets);
   });
 
-  it('SIGTERM mid-run: the worker finishes or returns its batch and exits 0; another replica completes the run', async () => {
+  it('two replicas share the queue; SIGTERM mid-run: one finishes or returns its batch and exits 0, the other completes the run', async () => {
     const { world, root, assets } = await newWorld(120);
     const first = world.startWorker(embedder, root, { REEMBED_RATE_PER_S: '40', REEMBED_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '3000' });
+    world.startWorker(embedder, root, { REEMBED_RATE_PER_S: '40', REEMBED_CONCURRENCY: '2' });
     await world.control.start({ batchSize: 20 });
     await waitFor('some progress', async () => (await world.control.status()).done >= 20, 60_000, 100);
     const t0 = Date.now();
     expect(await first.stop('SIGTERM', 10_000)).toBe(0);
     expect(Date.now() - t0).toBeLessThan(8000);
     expect(first.output()).toMatch(/shutdown complete/);
-    world.startWorker(embedder, root, { REEMBED_RATE_PER_S: '200' });
     const end = await world.waitForState(['completed', 'failed'], 60_000);
     expect(end.done + end.failed).toBe(assets.length);
     expect(end.batches_failed).toBe(0);
