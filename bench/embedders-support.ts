@@ -70,6 +70,7 @@ export function progress(label: string, done: number, total: number, startedMs: 
 
 /** The real embedder app as a separate process, with a client on loopback. */
 export interface Served {
+  address: string;
   proc: TestProcess;
   client: EmbedderClient;
   metricsPort: number;
@@ -105,6 +106,7 @@ export async function startServed(family: 'clip' | 'siglip', env: Record<string,
     return total;
   };
   return {
+    address: `127.0.0.1:${port}`,
     proc,
     client,
     metricsPort,

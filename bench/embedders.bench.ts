@@ -12,6 +12,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultIntraOpThreads, loadEmbeddingModel, cosine } from '@image-search/embedding';
+import { EmbedderClient } from '@image-search/embedder-client';
+import { loadavg } from 'node:os';
 import { machine, median, percentile, printTable, progress, startServed, throughput, timed } from './embedders-support.js';
 
 const { values: args } = parseArgs({
@@ -79,7 +81,7 @@ async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'
     console.log(`\n## ${family} ${variant}: SKIPPED (no ${join(dir, 'onnx', variantFile(variant))})`);
     return undefined;
   }
-  console.log(`\n## ${family} / ${variant} — ${dir}${fullSize ? '' : ' (mini fixture model: figures only check the script)'}`);
+  console.log(`\n## ${family} / ${variant} — ${dir}${fullSize ? '' : ' (mini fixture model: figures only check the script)'} — load average ${loadavg()[0]!.toFixed(2)}`);
   const r = { family, variant, model: dir, fullSize, ceiling: {}, served: {}, peer: {} } as Result;
 
   // 1. Ceiling: decode+preprocess alone, then onnxruntime on prepared tensors.
@@ -116,18 +118,22 @@ async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'
       progress('served, one client', i + 1, BATCHES.length, s2);
     }
     const [sumBefore, countBefore] = [await served.metric('embedder_batch_size_sum', { tower: 'image' }), await served.metric('embedder_batch_size_count', { tower: 'image' })];
+    // 32 independent clients (own connections), each sending one image at a time, closed loop.
+    const clients = Array.from({ length: 32 }, () => new EmbedderClient({ address: served.address, defaultDeadlineMs: 600_000, maxRequestItems: 64, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
+    await Promise.all(clients.map((k) => k.embedTexts(['connect'])));
     let next = 0;
     const total = Math.max(imgs.length, 128);
     const [, ms] = await timed(() =>
       Promise.all(
-        Array.from({ length: 32 }, async () => {
+        clients.map(async (k) => {
           while (next < total) {
             const i = next++;
-            await c.embedImages([imgs[i % imgs.length]!]);
+            await k.embedImages([imgs[i % imgs.length]!]);
           }
         }),
       ),
     );
+    for (const k of clients) k.close();
     r.concurrent32 = total / (ms / 1000);
     const [sumAfter, countAfter] = [await served.metric('embedder_batch_size_sum', { tower: 'image' }), await served.metric('embedder_batch_size_count', { tower: 'image' })];
     r.concurrentMeanBatch = (sumAfter - sumBefore) / Math.max(1, countAfter - countBefore);

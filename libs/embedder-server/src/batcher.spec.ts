@@ -45,6 +45,30 @@ describe('DynamicBatcher', () => {
     expect(batches).toEqual([[1, 2]]);
   });
 
+  it('gives callers answered by the last batch up to maxWaitMs to join the next one', async () => {
+    const batches: number[][] = [];
+    const b = new DynamicBatcher<number>({
+      name: 'test',
+      maxBatch: 8,
+      maxWaitMs: 40,
+      capacity: 100,
+      run: async (xs) => {
+        batches.push(xs);
+        if (xs[0] === 1) await new Promise((r) => setTimeout(r, 80));
+        return xs.map((x) => Float32Array.of(x));
+      },
+    });
+    const first = b.submit([() => Promise.resolve(1)], () => true);
+    await new Promise((r) => setTimeout(r, 50)); // batch 1 has started (after its 40 ms wait)
+    // Item 2 becomes ready while the tower is busy and has waited ~70 ms when the tower frees up...
+    const second = b.submit([() => Promise.resolve(2)], () => true);
+    await first;
+    // ...yet the caller answered by batch 1 still joins it, arriving just after.
+    await new Promise((r) => setTimeout(r, 5));
+    await Promise.all([second, b.submit([() => Promise.resolve(3)], () => true)]);
+    expect(batches).toEqual([[1], [2, 3]]);
+  });
+
   it('refuses a call that does not fit the queue with RESOURCE_EXHAUSTED, accepting none of it', () => {
     const { b, item } = recorder({ capacity: 3 });
     void b.submit([item(1), item(2)], () => true);

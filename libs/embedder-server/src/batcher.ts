@@ -35,14 +35,16 @@ interface Ready<T> {
  * Dynamic batching for one model tower. Items are prepared (decoded, tokenized) concurrently as
  * they arrive, and become ready when preparation finishes; ready items are run together, up to
  * `maxBatch` per inference, one inference at a time. While the tower is busy, ready items pile up
- * and form the next batch at once; while it is idle, a lone item waits at most `maxWaitMs`
- * for companions. Written here because no maintained npm library does per-item outcomes,
+ * and form the next batch; a batch that is not full waits at most `maxWaitMs` (from its oldest
+ * item, or from the end of the previous batch) for companions. Written here because no maintained npm library does per-item outcomes,
  * deadline dropping and a bounded queue together (dataloader batches by tick only).
  */
 export class DynamicBatcher<T> {
   private readonly ready: Ready<T>[] = [];
   private pending = 0;
   private running = false;
+  /** When the tower last became free (0: never busy). */
+  private freedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private idleWaiters: (() => void)[] = [];
@@ -120,7 +122,11 @@ export class DynamicBatcher<T> {
       return;
     }
     if (this.timer || this.immediate) return;
-    const wait = this.opts.maxWaitMs - (Date.now() - this.ready[0]!.readyAt);
+    // Measured from the oldest ready item or from the moment the tower became free, whichever is
+    // later: right after a batch, the callers it just answered are sending their next items, and
+    // a short wait lets them join instead of leaving a half-empty batch to the tower.
+    const now = Date.now();
+    const wait = this.opts.maxWaitMs - Math.min(now - this.ready[0]!.readyAt, now - this.freedAt);
     const fire = () => {
       this.timer = undefined;
       this.immediate = undefined;
@@ -162,6 +168,7 @@ export class DynamicBatcher<T> {
       batch.forEach((r, i) => r.resolve(outcomes[i]!));
     } finally {
       this.running = false;
+      this.freedAt = Date.now();
       this.notifyIdle();
       this.schedule();
     }

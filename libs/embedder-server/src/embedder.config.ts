@@ -36,7 +36,7 @@ function commonShape(family: ModelFamily) {
     MODEL_DIR: env.optStr(),
     DEVICE: device(),
     GPU_BATCH_SIZE: env.int(32, 1, 1024),
-    MAX_BATCH_WAIT_MS: env.int(5, 0, 10_000),
+    MAX_BATCH_WAIT_MS: env.int(10, 0, 10_000),
     // Text queries are latency-bound (a person waits): by default they dispatch as soon as the
     // text tower is idle and only batch up while it is busy.
     TEXT_BATCH_WAIT_MS: env.int(0, 0, 10_000),
