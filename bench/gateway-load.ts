@@ -29,6 +29,8 @@ const result = await autocannon({
   connections: args.connections,
   duration: args.durationS,
   pipelining: 1,
+  // Seconds: on a CPU box at 50 clients a full-size model queues requests for many seconds.
+  timeout: 300,
   requests: [
     {
       method: 'POST',

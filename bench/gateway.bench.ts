@@ -1,6 +1,7 @@
 // Gateway benchmark (a script, not a test): the gateway process, both embedder processes and the
 // embedded vector store on loopback, load from a second process (autocannon, bench/gateway-load.ts).
-//   npx tsx bench/gateway.bench.ts [--quick] [--points 100000] [--duration 15] [--models models/bench] [--json out.json]
+//   npx tsx bench/gateway.bench.ts [--quick] [--points 100000] [--duration 40] [--models models/bench] [--json out.json]
+//   npx tsx bench/gateway.bench.ts --seed-only 512   (fill the store ahead of a full run)
 // Full run: full-size random-weight models from `npx nx run tools:make-bench-models` (models/bench/clip,
 // models/bench/siglip) and 100,000 points. --quick: the tiny test models, 5,000 points, short runs.
 // Measures: (1) the CLIP text tower's own batch-1 throughput over gRPC (sequential EmbedTexts of one
@@ -28,11 +29,14 @@ const { values: args } = parseArgs({
     'data-dir': { type: 'string' },
     json: { type: 'string' },
     threads: { type: 'string' },
+    'seed-only': { type: 'string' },
   },
 });
 const quick = args.quick ?? false;
 const POINTS = Number(args.points ?? (quick ? 5_000 : 100_000));
-const DURATION = Number(args.duration ?? (quick ? 4 : 15));
+const DURATION = Number(args.duration ?? (quick ? 4 : 40));
+/** The repeated-query runs are fast and steady: a shorter run is enough. */
+const CACHED_DURATION = Math.min(DURATION, quick ? 4 : 10);
 const THREADS = Number(args.threads ?? 0);
 const dataDir = resolve(args['data-dir'] ?? join(REPO_ROOT, 'tmp', `bench-gateway-${quick ? 'quick' : 'full'}`));
 const logger = createLogger('bench', 'warn');
@@ -90,15 +94,15 @@ async function seedStore(collection: string, dim: number): Promise<number> {
     const t1 = performance.now();
     if (store instanceof LanceVectorStore) await store.optimize(collection, { force: true });
     process.stderr.write(`${((performance.now() - t1) / 1000).toFixed(1)} s\n`);
-    return store.count(collection);
+    return await store.count(collection);
   } finally {
     await store.close();
   }
 }
 
-function runLoad(url: string, connections: number, mode: 'uncached' | 'cached', seed: string): Promise<{ rps: number; p50: number; p99: number; mean: number; requests: number; non2xx: number; errors: number }> {
+function runLoad(url: string, connections: number, mode: 'uncached' | 'cached', seed: string, durationS = DURATION): Promise<{ rps: number; p50: number; p99: number; mean: number; requests: number; non2xx: number; errors: number }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'bench/gateway-load.ts'), JSON.stringify({ url, connections, durationS: DURATION, mode, seed })], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'bench/gateway-load.ts'), JSON.stringify({ url, connections, durationS, mode, seed })], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => {
@@ -157,6 +161,11 @@ function addressOf(s: Served): string {
 }
 
 async function main(): Promise<void> {
+  if (args['seed-only']) {
+    // Prepares the store ahead of a run (the dimension of the CLIP model, e.g. 512), without embedders.
+    console.log(`seeded: ${await seedStore('bench_clip', Number(args['seed-only']))} points in ${dataDir}`);
+    return;
+  }
   const [clipModel, siglipModel] = [await modelDir('clip'), await modelDir('siglip')];
   console.log(`# Gateway benchmark${quick ? ' (--quick: tiny models, not the real figures)' : ''} — ${new Date().toISOString()}`);
   for (const line of machine(THREADS || 0)) console.log(line);
@@ -188,6 +197,8 @@ async function main(): Promise<void> {
       QUEUE_PREFIX,
       INGEST_WORKER: 'false',
       LOG_LEVEL: 'warn',
+      // Measure throughput, not load shedding: at 50 clients a CPU-only tower queues for many seconds.
+      EMBEDDER_DEADLINE_MS: '300000',
     });
     procs.push(gw);
     const url = `http://127.0.0.1:${port}`;
@@ -203,15 +214,23 @@ async function main(): Promise<void> {
       results[`tower_c${c}`] = t;
       rows.push({ path: 'CLIP text tower, gRPC, 1 text per call', clients: c, 'req/s': t.rps, 'p50 ms': t.p50, 'p99 ms': t.p99, 'vs tower b1': t.rps / tower1.rps });
     }
+    // Requests autocannon abandons at the end of a run are cancelled by the gateway, but wait until the
+    // embedder's queue is empty so that no run measures the previous one's backlog.
+    const drain = async () => {
+      await waitFor('embedder queue drained', async () => (await clip.metric('embedder_queue_depth', { tower: 'text' })) === 0, 300_000, 250);
+    };
     // Warm the gateway (JIT, connections, index cache) before measuring.
-    await runLoad(url, 4, 'uncached', 'warm');
-    for (const c of [10, 50]) {
+    await runLoad(url, 2, 'uncached', 'warm', quick ? 2 : 10);
+    await drain();
+    for (const c of [1, 10, 50]) {
       const r = await runLoad(url, c, 'uncached', `u${c}-`);
       results[`gateway_uncached_c${c}`] = r;
       rows.push({ path: 'gateway, uncached text search', clients: c, 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'vs tower b1': r.rps / tower1.rps, errors: r.non2xx + r.errors });
+      await drain();
     }
+    await fetch(`${url}/api/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'a red car parked by the beach at sunset', limit: 20 }) });
     for (const c of [10, 50]) {
-      const r = await runLoad(url, c, 'cached', `c${c}`);
+      const r = await runLoad(url, c, 'cached', `c${c}`, CACHED_DURATION);
       results[`gateway_cached_c${c}`] = r;
       rows.push({ path: 'gateway, repeated query (result cache)', clients: c, 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'vs tower b1': r.rps / tower1.rps, errors: r.non2xx + r.errors });
     }
@@ -221,15 +240,17 @@ async function main(): Promise<void> {
     results['router'] = m;
     const searchP50Ms = (results['gateway_cached_c10'] as { p50: number }).p50;
     console.log(`\nRouter + coverage gate (in-process, median of 5 runs): ${m.nsPerDecision.toFixed(0)} ns per decision (percentage split), ${m.nsPerDecisionGated.toFixed(0)} ns (forced, gated to CLIP), loop baseline ${m.nsBaseline.toFixed(1)} ns`);
-    console.log(`= ${(((m.nsPerDecisionGated) / 1e6 / searchP50Ms) * 100).toFixed(4)} % of the cached-path p50 (${searchP50Ms} ms); the gate reads cached counts (refreshed every 5 s in the background), no I/O per request.`);
+    const u1 = results['gateway_uncached_c1'] as { p50: number };
+    console.log(`= ${((m.nsPerDecisionGated / 1e6 / u1.p50) * 100).toFixed(5)} % of the uncached search p50 (${u1.p50} ms, 1 client)${searchP50Ms > 0 ? ` and ${((m.nsPerDecisionGated / 1e6 / searchP50Ms) * 100).toFixed(4)} % of the repeated-query p50 (${searchP50Ms} ms)` : ''}; the gate reads cached counts (refreshed every 5 s in the background), no I/O per request.`);
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     const metric = (name: string, result: string) => /\d+/.exec(new RegExp(`${name}\\{model="clip",result="${result}"\\} (\\d+)`).exec(metrics)?.[1] ?? '0')?.[0];
     console.log(`Caches (gateway /metrics): results ${metric('gateway_result_cache_total', 'hit')} hits / ${metric('gateway_result_cache_total', 'miss')} misses; query embeddings ${metric('gateway_query_cache_total', 'hit')} hits / ${metric('gateway_query_cache_total', 'miss')} misses`);
     const u10 = results['gateway_uncached_c10'] as { rps: number };
     const u50 = results['gateway_uncached_c50'] as { rps: number };
+    const u1r = results['gateway_uncached_c1'] as { rps: number };
     const cachedBest = Math.max((results['gateway_cached_c10'] as { rps: number }).rps, (results['gateway_cached_c50'] as { rps: number }).rps);
-    console.log(`\nTargets: uncached ≥ 0.8 × tower batch-1: ${(u10.rps / tower1.rps).toFixed(2)} (10 clients), ${(u50.rps / tower1.rps).toFixed(2)} (50 clients) → ${Math.max(u10.rps, u50.rps) / tower1.rps >= 0.8 ? 'MET' : 'NOT MET'}; cached ≥ 2,000 req/s: ${cachedBest.toFixed(0)} → ${cachedBest >= 2000 ? 'MET' : 'NOT MET'}`);
+    console.log(`\nTargets: uncached ≥ 0.8 × tower batch-1: ${(u1r.rps / tower1.rps).toFixed(2)} (1 client), ${(u10.rps / tower1.rps).toFixed(2)} (10 clients), ${(u50.rps / tower1.rps).toFixed(2)} (50 clients) → ${Math.max(u10.rps, u50.rps) / tower1.rps >= 0.8 ? 'MET' : 'NOT MET'}; cached ≥ 2,000 req/s: ${cachedBest.toFixed(0)} → ${cachedBest >= 2000 ? 'MET' : 'NOT MET'}`);
     if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), quick, points, machine: machine(THREADS), results }, null, 2));
   } finally {
     for (const p of procs) await p.stop('SIGTERM', 20_000);
