@@ -2,12 +2,13 @@ import { Redis } from 'ioredis';
 import { createLogger, GracefulShutdown, HealthState, isAppError, startHealthServer } from '@image-search/service-kit';
 import { EmbedderClient } from '@image-search/embedder-client';
 import { createVectorStore } from '@image-search/vector-store';
-import { createCatalogueQueue, createCatalogueWorker, defaultJobOptions, ReembedRunStore, type CatalogueJob } from '@image-search/jobs';
+import { createCatalogueQueue, createCatalogueWorker, defaultJobOptions, ReembedRunStore } from '@image-search/jobs';
 import { loadWorkerConfig } from './config.js';
 import { resolveRoots } from './asset-reader.js';
 import { EmbedPacer } from './embed-pacer.js';
 import { createWorkerMetrics } from './metrics.js';
-import { finalizeFailedBatch, processReembedBatch } from './reembed-batch.job.js';
+import { processReembedBatch } from './reembed-batch.job.js';
+import { onJobFailed } from './job-failures.js';
 import { processPlan, processVerify } from './reembed-control.jobs.js';
 import { cachedLimits } from './embedder-limits.js';
 
@@ -82,25 +83,7 @@ const worker = createCatalogueWorker(
   },
 );
 
-worker.on('failed', (job, err) => {
-  if (!job) return;
-  const final = job.finishedOn !== undefined || err.name === 'UnrecoverableError';
-  const runId = (job.data as { runId?: string }).runId;
-  logger.warn({ job_id: job.id, job: job.name, attempt: job.attemptsMade, final, err: err.message }, final ? 'job failed for good' : 'job failed; retrying with backoff');
-  void (async () => {
-    if (!runId) return;
-    if (!final) {
-      await runs.setError(runId, `${job.name} ${job.id} attempt ${job.attemptsMade} failed (retrying): ${err.message}`);
-      return;
-    }
-    if (job.name === 'reembed.batch') {
-      await finalizeFailedBatch(job as CatalogueJob<'reembed', 'reembed.batch'>, err, batchDeps);
-    } else {
-      await runs.setError(runId, `${job.name} failed for good: ${err.message}${job.name === 'reembed.plan' ? ' (fix the cause, then retry-failed resumes planning from its checkpoint)' : ''}`);
-      await runs.transition(runId, ['planning', 'running', 'paused', 'verifying'], 'failed');
-    }
-  })().catch((e: unknown) => logger.error({ err: e, job_id: job.id }, 'could not record a job failure in the run state'));
-});
+worker.on('failed', onJobFailed(batchDeps, logger));
 worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
 worker.on('stalled', (jobId) => logger.warn({ job_id: jobId }, 'job stalled (its worker died?); re-queued'));
 

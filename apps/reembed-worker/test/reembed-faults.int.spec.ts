@@ -140,4 +140,25 @@ describe('re-embedding under faults (real processes)', () => {
       await rm(redisDir, { recursive: true, force: true });
     }
   });
+
+  it('batches that exhaust their retries are marked failed and the run goes on; retry-failed redoes them once the embedder is reachable', async () => {
+    const { world, root, assets } = await newWorld(60);
+    const unreachable = { ...embedder, address: `127.0.0.1:${await freePort()}` };
+    const broken = world.startWorker(unreachable, root, { REEMBED_ATTEMPTS: '2', EMBEDDER_DEADLINE_MS: '500' });
+    await world.control.start({ batchSize: 20 });
+    const end = await world.waitForState(['completed', 'failed'], 60_000);
+    expect(end.state).toBe('failed');
+    expect(end.batches_failed).toBe(end.batches_total);
+    expect(end.failed).toBe(assets.length);
+    expect(end.failed_sample[0]?.reason).toBe('BATCH_FAILED');
+    expect(end.failed_sample[0]?.message).toMatch(/batch \d+ failed after 2 attempt\(s\)/);
+    expect(end.verification?.missing_recorded_failures, JSON.stringify(end)).toBe(assets.length);
+    await broken.stop('SIGTERM');
+    world.startWorker(embedder, root);
+    const { retried } = await world.control.retryFailed();
+    expect(retried).toBe(assets.length);
+    const again = await world.waitForState(['completed', 'failed'], 60_000);
+    expect(again.done + again.failed).toBe(assets.length);
+    await expectSigLipEqualsClipMinusFailures(world, assets);
+  });
 });

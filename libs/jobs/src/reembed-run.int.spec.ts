@@ -112,6 +112,13 @@ describe('re-embedding runs (real Redis and store)', () => {
     expect(ok.vectors.checked).toBeGreaterThanOrEqual(10);
   });
 
+  it('verification of an empty target lists every source id as missing', async () => {
+    await store.ensureCollection(collectionSchema('siglip', { name: 'empty', vectorSize: 4 }));
+    const report = await verifyReembedding(store, { source: 'clip', target: 'empty', dim: 4, vectorSample: 0, sampleLimit: 3 });
+    expect(report).toMatchObject({ passed: false, target_count: 0, missing: { count: 95 }, extra: { count: 0 }, vectors: { checked: 0 } });
+    expect(report.missing.sample).toHaveLength(3);
+  });
+
   it('vectorProblem names wrong dimension, non-finite values and non-unit norm', () => {
     expect(vectorProblem(new Float32Array([1, 0, 0, 0]), 4)).toBeUndefined();
     expect(vectorProblem(new Float32Array([1, 0]), 4)).toBe('dimension 2, expected 4');
