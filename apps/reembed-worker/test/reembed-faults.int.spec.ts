@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, waitFor } from '@image-search/testing';
+import { freePort, httpGet, waitFor } from '@image-search/testing';
 import { makeImageSet, minus, ReembedWorld, seedClip, startSiglipEmbedder, type EmbedderProc, type SeedAsset } from './harness.js';
 
 async function expectSigLipEqualsClipMinusFailures(world: ReembedWorld, assets: SeedAsset[]): Promise<void> {
@@ -160,5 +160,25 @@ describe('re-embedding under faults (real processes)', () => {
     const again = await world.waitForState(['completed', 'failed'], 60_000);
     expect(again.done + again.failed).toBe(assets.length);
     await expectSigLipEqualsClipMinusFailures(world, assets);
+  });
+
+  it('RESOURCE_EXHAUSTED from a small embedder queue slows the worker down instead of failing batches', async () => {
+    const small = await startSiglipEmbedder({ env: { QUEUE_CAPACITY: '16', MAX_REQUEST_ITEMS: '16', GPU_BATCH_SIZE: '8' } });
+    try {
+      const { world, root, assets } = await newWorld(160);
+      const port = await freePort();
+      world.startWorker(small, root, { WORKER_HEALTH_PORT: String(port), REEMBED_CONCURRENCY: '6', REEMBED_MAX_INFLIGHT: '6' });
+      await world.control.start({ batchSize: 16 });
+      const end = await world.waitForState(['completed', 'failed'], 90_000);
+      expect(end.batches_failed).toBe(0);
+      expect(end.done + end.failed).toBe(assets.length);
+      await expectSigLipEqualsClipMinusFailures(world, assets);
+      const metrics = String((await httpGet(`http://127.0.0.1:${port}/metrics`)).body);
+      const throttled = Number(/^reembed_embedder_throttled_total (\d+)/m.exec(metrics)?.[1] ?? 0);
+      expect(throttled).toBeGreaterThan(0);
+      expect(world.workers[0]!.output()).toContain('slowing down');
+    } finally {
+      await small.stop();
+    }
   });
 });
