@@ -42,8 +42,10 @@ if (!existsSync(cocoDir)) {
   process.exit(2);
 }
 const files = readdirSync(cocoDir).filter((f) => f.endsWith('.jpg')).sort();
-const nImages = Number(args.images ?? (quick ? 32 : 64));
-const photos = Array.from({ length: nImages }, (_, i) => readFileSync(join(cocoDir, files[i % files.length]!)));
+// SigLIP B/16 costs about 4× CLIP B/32 per image; fewer photos keep a full CPU run within minutes.
+const imagesFor = (family: 'clip' | 'siglip') => Number(args.images ?? (quick || family === 'siglip' ? 32 : 64));
+const allPhotos = Array.from({ length: Math.max(64, Number(args.images ?? 0)) }, (_, i) => readFileSync(join(cocoDir, files[i % files.length]!)));
+let photos = allPhotos;
 
 // --quick uses the mini fixture models unless --models is given; a full run uses models/bench.
 const useMini = args.mini ?? (quick && !args.models);
@@ -61,6 +63,7 @@ interface Result {
   variant: string;
   model: string;
   fullSize: boolean;
+  images: number;
   prepMsPerImage: number;
   prepConcurrentPerS: number;
   ceiling: Record<number, number>;
@@ -81,8 +84,9 @@ async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'
     console.log(`\n## ${family} ${variant}: SKIPPED (no ${join(dir, 'onnx', variantFile(variant))})`);
     return undefined;
   }
-  console.log(`\n## ${family} / ${variant} — ${dir}${fullSize ? '' : ' (mini fixture model: figures only check the script)'} — load average ${loadavg()[0]!.toFixed(2)}`);
-  const r = { family, variant, model: dir, fullSize, ceiling: {}, served: {}, peer: {} } as Result;
+  photos = allPhotos.slice(0, imagesFor(family));
+  console.log(`\n## ${family} / ${variant} — ${photos.length} photos per pass — ${dir}${fullSize ? '' : ' (mini fixture model: figures only check the script)'} — load average ${loadavg()[0]!.toFixed(2)}`);
+  const r = { family, variant, model: dir, fullSize, images: photos.length, ceiling: {}, served: {}, peer: {} } as Result;
 
   // 1. Ceiling: decode+preprocess alone, then onnxruntime on prepared tensors.
   const model = await loadEmbeddingModel({ modelDir: dir, family, variant, intraOpThreads: threads });
@@ -203,10 +207,10 @@ function report(r: Result): void {
 
 console.log(`# Embedder benchmark${quick ? ' (--quick)' : ''} — ${new Date().toISOString()}`);
 for (const line of machine(threads)) console.log(line);
-console.log(`Photos: ${photos.length} COCO JPEGs (${(photos.reduce((a, p) => a + p.length, 0) / photos.length / 1024).toFixed(0)} KiB mean), text query: "${TEXT}"`);
+console.log(`Photos: COCO JPEGs (${(allPhotos.reduce((a, p) => a + p.length, 0) / allPhotos.length / 1024).toFixed(0)} KiB mean), ${imagesFor('clip')} per pass for CLIP, ${imagesFor('siglip')} for SigLIP; text query: "${TEXT}"`);
 const results: Result[] = [];
 for (const family of families) for (const variant of variants) {
   const r = await benchOne(family, variant);
   if (r) results.push(r);
 }
-if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), machine: machine(threads), quick, images: photos.length, results }, null, 2));
+if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), machine: machine(threads), quick, results }, null, 2));
