@@ -2,16 +2,19 @@
 // index build time, data folder size, and the recall@10 / latency curve over HNSW ef against exact search.
 //   npx tsx bench/vector-store.bench.ts            full run: 100,000 x 768, 1,000 queries (~10 min on 2 vCPUs)
 //   npx tsx bench/vector-store.bench.ts --quick    20,000 x 768, 200 queries (development)
-// Options: --n N --queries Q --dim D --keep (leave the data folder). Not a test: it prints figures and the machine.
+// Options: --n N --queries Q --dim D --keep (leave the data folder) --usearch DIR (also measure usearch, an
+// alternative embedded engine, installed outside the repo: cd DIR && npm i usearch@2.26.2).
+// Not a test: it prints figures and the machine.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@image-search/service-kit';
 import { collectionSchema } from '@image-search/collection-schema';
 import { DEFAULT_EF, DEFAULT_POLICY, LanceVectorStore, type UpsertPoint } from '@image-search/vector-store';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, n: { type: 'string' }, queries: { type: 'string' }, dim: { type: 'string' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, n: { type: 'string' }, queries: { type: 'string' }, dim: { type: 'string' }, keep: { type: 'boolean', default: false }, usearch: { type: 'string' } } });
 const QUICK = values.quick;
 const N = Number(values.n ?? (QUICK ? 20_000 : 100_000));
 const Q = Number(values.queries ?? (QUICK ? 200 : 1_000));
@@ -274,8 +277,52 @@ async function main(): Promise<void> {
   for (const r of rounds) console.log(`| ${r.round} | ${r.rows} | ${r.action} | ${fmt(r.refreshS, 1)} | ${r.segments} | ${fmt(r.recall, 3)} | ${fmt(r.p50)} |`);
   console.log(`\nPolicy: index built at ${DEFAULT_POLICY.indexThreshold} rows; refreshed when unindexed rows >= max(${DEFAULT_POLICY.reindexMinRows}, ${DEFAULT_POLICY.reindexFraction * 100}% of indexed); rebuilt past ${DEFAULT_POLICY.maxIndexSegments} index segments; background maintenance <= ${DEFAULT_POLICY.maxDutyCycle * 100}% of wall time.`);
   console.log(`Load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (values.usearch) compareUsearch(values.usearch, points, queries, truth, dataDir);
   if (values.keep) console.log(`Data folder kept: ${dataDir}`);
   else rmSync(dataDir, { recursive: true, force: true });
+}
+
+interface UsearchIndex {
+  add(keys: BigUint64Array, vectors: Float32Array, threads?: number): void;
+  search(vector: Float32Array, k: number, threads?: number): { keys: BigUint64Array };
+  save(path: string): void;
+  load(path: string): void;
+}
+
+/**
+ * The alternative considered: usearch (HNSW, int8) on the same vectors and ground truth. In-memory index
+ * with save/load to one file: it has no transactions, no concurrent writers and no payload filtering.
+ */
+function compareUsearch(dir: string, points: UpsertPoint[], queries: Float32Array[], truth: string[][], dataDir: string): void {
+  const usearch = createRequire(join(resolve(dir), 'package.json'))('usearch') as { Index: new (o: Record<string, unknown>) => UsearchIndex };
+  const flat = new Float32Array(points.length * DIM);
+  points.forEach((p, i) => flat.set(p.vector as Float32Array, i * DIM));
+  const keys = BigUint64Array.from(points, (_, i) => BigInt(i));
+  const config = { dimensions: DIM, metric: 'cos', quantization: 'i8', connectivity: 16, expansion_add: 100 };
+  let t0 = performance.now();
+  const index = new usearch.Index({ ...config, expansion_search: 64 });
+  index.add(keys, flat, cpus().length);
+  const buildS = (performance.now() - t0) / 1000;
+  const file = join(dataDir, 'usearch.index');
+  index.save(file);
+  console.log(`\n### Alternative: usearch 2.26 (HNSW, i8, M 16, expansion_add 100; in-memory, ${cpus().length} threads to build)\n`);
+  console.log(`Build ${fmt(buildS, 1)} s (${fmt(points.length / buildS, 0)} points/s); index file ${mib(statSync(file).size)} (vectors int8 only: no payload, no float vectors).\n`);
+  console.log(`| expansion_search | recall@10 | p50 ms | p95 ms |\n|---|---|---|---|`);
+  for (const ef of [16, 32, 64, 128, 256]) {
+    const ix = new usearch.Index({ ...config, expansion_search: ef });
+    ix.load(file);
+    const lat: number[] = [];
+    let hits = 0;
+    for (let q = 0; q < queries.length; q++) {
+      t0 = performance.now();
+      const r = ix.search(queries[q]!, K, 1);
+      lat.push(performance.now() - t0);
+      const t = new Set(truth[q]);
+      for (const k of r.keys) if (t.has(points[Number(k)]!.assetId)) hits++;
+    }
+    lat.sort((a, b) => a - b);
+    console.log(`| ${ef} | ${fmt(hits / (queries.length * K), 3)} | ${fmt(pct(lat, 0.5), 3)} | ${fmt(pct(lat, 0.95), 3)} |`);
+  }
 }
 
 await main();
