@@ -6,7 +6,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 
 const port = process.argv[2] || process.env.EMBEDDER_PORT || '50051';
-const protoDir = fileURLToPath(new URL('../proto', import.meta.url));
+const protoDir = fileURLToPath(new URL('../../proto', import.meta.url));
 const def = protoLoader.loadSync('grpc/health/v1/health.proto', { includeDirs: [protoDir], enums: String });
 const { Health } = grpc.loadPackageDefinition(def).grpc.health.v1;
 const client = new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());

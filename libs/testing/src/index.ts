@@ -6,3 +6,4 @@ export { startTsProcess, REPO_ROOT, type TestProcess } from './process.js';
 export { httpGet, grpcHealthCheck } from './serve.js';
 export { tinyModelDir } from './models.js';
 export { startTsNodeProcess } from './node-process.js';
+export { childEnv } from './child-env.js';
