@@ -80,7 +80,7 @@ class FakeHub {
       const cursor = Number(url.searchParams.get('cursor') ?? 0);
       const page = all.slice(cursor, cursor + 4);
       const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (cursor + 4 < all.length) headers['link'] = `<${this.hubUrl}${url.pathname}?recursive=1&cursor=${cursor + 4}>; rel="next"`;
+      if (cursor + 4 < all.length) headers['link'] = `<${this.hubUrl}${url.pathname}?recursive=true&cursor=${cursor + 4}>; rel="next"`;
       return res.writeHead(200, headers).end(JSON.stringify(page));
     }
     const m = /^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(url.pathname);

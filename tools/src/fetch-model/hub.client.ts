@@ -39,13 +39,13 @@ function httpError(status: number, what: string, opts: HubOptions): AppError {
 }
 
 /**
- * Lists a repository's files with sizes and hashes (`/api/models/{repo}/tree/{rev}?recursive=1`,
+ * Lists a repository's files with sizes and hashes (`/api/models/{repo}/tree/{rev}?recursive=true`,
  * following `Link: rel="next"` pages). Undefined when the endpoint has no such API (some mirrors):
  * callers then fall back to a fixed file list and the headers of each download.
  */
 export async function listRepoFiles(opts: HubOptions, repoId: string): Promise<RepoFile[] | undefined> {
   const files: RepoFile[] = [];
-  let url: string | undefined = `${opts.endpoint.replace(/\/+$/, '')}/api/models/${repoId}/tree/${encodeURIComponent(opts.revision)}?recursive=1`;
+  let url: string | undefined = `${opts.endpoint.replace(/\/+$/, '')}/api/models/${repoId}/tree/${encodeURIComponent(opts.revision)}?recursive=true`;
   while (url) {
     const res: Response = await fetchWithRetry(opts, url, { headers: headers(opts) }, `list ${repoId}`);
     if (res.status === 404 && files.length === 0) {
