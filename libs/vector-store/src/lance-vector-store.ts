@@ -205,8 +205,9 @@ export class LanceVectorStore implements VectorStore {
     const [ta, tb] = await Promise.all([this.open(a), this.open(b)]);
     const read = (name: string, t: Table) =>
       this.guard(name, async () => {
-        const arrow = await t.query().select(['asset_id']).toArrow();
-        return arrow.getChild('asset_id')!.toArray() as string[];
+        const col = (await t.query().select(['asset_id']).toArrow()).getChild('asset_id');
+        // An empty table comes back without batches, hence without the column.
+        return col ? (col.toArray() as string[]) : [];
       });
     const [ia, ib] = await Promise.all([read(a, ta.table), read(b, tb.table)]);
     return diffIdSets(ia, ib, opts.sampleLimit);

@@ -170,6 +170,9 @@ export function vectorStoreContract(label: string, open: () => Promise<VectorSto
       expect(d).toMatchObject({ missingCount: 2, extraCount: 1, extra: ['only-b'] });
       expect(d.missing.sort()).toEqual(['asset-0', 'asset-1']);
       expect((await store.diffIds(a.name, b.name, { sampleLimit: 1 })).missing).toHaveLength(1);
+      const empty = await fresh('diffempty', 0);
+      expect(await store.diffIds(a.name, empty.name, { sampleLimit: 0 })).toEqual({ missing: [], missingCount: 30, extra: [], extraCount: 0 });
+      expect(await store.diffIds(empty.name, empty.name)).toEqual({ missing: [], missingCount: 0, extra: [], extraCount: 0 });
     });
 
     describe('bad input: a typed error naming the problem, nothing stored touched', () => {
