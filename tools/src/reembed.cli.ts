@@ -142,7 +142,12 @@ async function follow(control: ReembedControl, pollMs: number, until: (s: Reembe
       bar.update(s.done + s.failed + s.skipped, { rate: s.rate_per_s, eta_h: formatDuration(s.eta_s), state: s.state, failed: s.failed });
       if (until(s) || stop) break;
       await new Promise((r) => setTimeout(r, pollMs));
-      s = await control.status();
+      // A Redis restart should not end the watch: keep the last status and poll again.
+      s = await control.status().catch((err: unknown) => {
+        if (!isAppError(err, 'UNAVAILABLE')) throw err;
+        bar.update({ state: 'Redis unreachable, retrying' });
+        return s;
+      });
     }
   } finally {
     bar.stop();
