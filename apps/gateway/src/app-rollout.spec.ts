@@ -102,6 +102,24 @@ describe('client disconnects (fake embedder)', () => {
   });
 });
 
+describe('overload (fake embedder)', () => {
+  it('CLIP shedding load answers 503 with Retry-After 1 and does not open the CLIP breaker', async () => {
+    clip.failWith = 'RESOURCE_EXHAUSTED';
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = await search(gw.url, { query: `busy ${i}` });
+        expect(r.status).toBe(503);
+        expect(r.body.error.code).toBe('RESOURCE_EXHAUSTED');
+        expect(r.headers.get('retry-after')).toBe('1');
+      }
+      expect(gw.gw.deps.breakers.clip.state).toBe('closed');
+    } finally {
+      clip.failWith = undefined;
+    }
+    expect((await search(gw.url, { query: 'busy over' })).status).toBe(200);
+  });
+});
+
 describe('admin, limits, system endpoints', () => {
   it('with no ADMIN_TOKEN the admin API is disabled, not open; rate limits answer 429 with Retry-After; big uploads 413', async () => {
     const g = await fx.start({ ADMIN_TOKEN: '', RATE_LIMIT_SEARCH_PER_MIN: '2', MAX_UPLOAD_BYTES: '2048' });

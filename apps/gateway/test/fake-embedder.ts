@@ -23,6 +23,8 @@ function colourVector([r, g, b]: [number, number, number], family: string): Floa
  */
 export class FakeEmbedder implements EmbedderApi {
   down = false;
+  /** When set, every call rejects with this code (e.g. RESOURCE_EXHAUSTED, as an overloaded embedder does). */
+  failWith: 'RESOURCE_EXHAUSTED' | 'DEADLINE_EXCEEDED' | undefined;
   calls = 0;
   lastDeadlineMs: number | undefined;
   /** The correlation id in context when the last call was made (the real client sends it as gRPC metadata). */
@@ -35,6 +37,7 @@ export class FakeEmbedder implements EmbedderApi {
     this.lastDeadlineMs = opts?.deadlineMs;
     this.lastCorrelationId = currentCorrelationId();
     if (this.down) throw new AppError('UNAVAILABLE', `${this.family} embedder (fake) is down`);
+    if (this.failWith) throw new AppError(this.failWith, `${this.family} embedder (fake): ${this.failWith}`);
   }
 
   /** Milliseconds each text call takes (abortable through the call's signal, as the real client is). */

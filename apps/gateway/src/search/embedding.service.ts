@@ -70,7 +70,7 @@ export class EmbeddingService {
     try {
       return { ...(await fn('clip')), decision: d };
     } catch (err) {
-      if (isClientError(err) || isAppError(err, 'CANCELLED')) throw err;
+      if (isClientError(err) || isAppError(err, 'CANCELLED') || isAppError(err, 'RESOURCE_EXHAUSTED')) throw err;
       const retry = Math.max(1, this.deps.breakers.clip.retryAfterS());
       throw new AppError('UNAVAILABLE', `no embedder can answer now (CLIP: ${(err as Error).message}); retry later`, { retryAfterS: retry, cause: err });
     }
@@ -91,11 +91,14 @@ export class EmbeddingService {
           // A request the embedder refused as invalid, or one the client gave up on, is not an outage.
           if (isAppError(err, 'INVALID_ARGUMENT')) return err;
           if (signal?.aborted) return new AppError('CANCELLED', 'the client closed the request');
+          // CLIP shedding load is not an outage: opening its breaker would turn a busy second into 10 s of 503s.
+          if (model === 'clip' && isAppError(err, 'RESOURCE_EXHAUSTED')) return err;
           throw err;
         }
       });
       if (results instanceof AppError) {
         if (results.code === 'CANCELLED') throw results;
+        if (results.code === 'RESOURCE_EXHAUSTED') throw new AppError('RESOURCE_EXHAUSTED', `${model} embedder is overloaded; retry shortly`, { retryAfterS: 1, cause: results });
         throw new AppError('INVALID_ARGUMENT', `${field}: ${results.message}`, { details: { field } });
       }
       const item = results[0];
