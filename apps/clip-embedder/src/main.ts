@@ -4,7 +4,13 @@ import { loadEmbedderConfig } from './config.js';
 
 const config = loadEmbedderConfig();
 const logger = createLogger('clip-embedder', config.LOG_LEVEL);
-const server = new EmbedderServer({ settings: toEmbedderSettings('clip', config), logger, loadModel: loadWorkerModel, processMetrics: true });
+const server = new EmbedderServer({
+  settings: toEmbedderSettings('clip', config),
+  logger,
+  loadModel: loadWorkerModel,
+  processMetrics: true,
+  onFatal: () => void shutdown.shutdown(1),
+});
 const shutdown = new GracefulShutdown(logger, config.SHUTDOWN_TIMEOUT_MS).add('drain and stop the embedder', () => server.stop()).listen();
 // GracefulShutdown listens once; a repeated signal (wrappers such as tsx or npm may relay it twice)
 // must not kill the process half-way through the drain. The shutdown deadline still bounds it.

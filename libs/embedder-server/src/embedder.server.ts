@@ -11,7 +11,9 @@ import { EmbedderService } from './embedder.service.js';
 export interface EmbedderServerOptions {
   settings: EmbedderSettings;
   logger: Logger;
-  loadModel: (opts: LoadModelOptions & { logger?: { warn(obj: object, msg: string): void } }) => Promise<EmbeddingModel>;
+  loadModel: (opts: LoadModelOptions & { logger?: { warn(obj: object, msg: string): void }; onCrash?: (err: Error) => void }) => Promise<EmbeddingModel>;
+  /** Called when the model can no longer serve (its inference worker died); the app should exit non-zero so it is restarted. */
+  onFatal?: (err: Error) => void;
   /** Adds Node process metrics (CPU, RSS, event loop) to /metrics; off in tests that run several servers. */
   processMetrics?: boolean;
 }
@@ -82,6 +84,11 @@ export class EmbedderServer {
       intraOpThreads: s.intraOpThreads,
       limits: { maxBytes: s.maxImageBytes, maxPixels: s.maxImagePixels },
       logger: this.opts.logger,
+      onCrash: (err) => {
+        this.health.setReady(false);
+        this.opts.logger.fatal({ err }, 'the model can no longer serve; NOT_SERVING');
+        this.opts.onFatal?.(err);
+      },
     });
     this.model = model;
     const i = model.info;

@@ -7,4 +7,4 @@ export { EmbedderMetrics, type Tower } from './embedder.metrics.js';
 /** Dynamic batcher used per model tower (exported for benchmarks and tests). */
 export { DynamicBatcher, type BatcherOptions, type ItemOutcome } from './batcher.js';
 /** Loads a model whose ONNX inference runs in a worker thread (keeps the event loop free); the apps' loader. */
-export { loadWorkerModel, WorkerEmbeddingModel } from './worker-model.js';
+export { loadWorkerModel, WorkerEmbeddingModel, type WorkerModelOptions } from './worker-model.js';

@@ -30,6 +30,7 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
   private nextId = 1;
   private busy = false;
   private closed = false;
+  private broken: AppError | undefined;
 
   private constructor(
     readonly info: ModelInfo,
@@ -37,21 +38,22 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
     private readonly tokenizer: TextTokenizer,
     private readonly images: ImagePreprocessor,
     private readonly worker: Worker,
+    private readonly onCrash: ((err: Error) => void) | undefined,
   ) {
     worker.on('message', (m: WorkerReply) => this.onReply(m));
-    worker.on('error', (err) => this.failAll(new AppError('INTERNAL', `inference worker crashed: ${err.message}`, { cause: err })));
+    worker.on('error', (err) => this.crashed(new AppError('UNAVAILABLE', `inference worker crashed: ${err.message}`, { cause: err })));
     worker.on('exit', (code) => {
-      if (!this.closed) this.failAll(new AppError('INTERNAL', `inference worker exited with code ${code}`));
+      if (!this.closed) this.crashed(new AppError('UNAVAILABLE', `inference worker exited with code ${code}`));
     });
   }
 
   /** Loads the model: sessions in a new worker thread, tokenizer and image pipeline here. */
-  static async load(opts: LoadModelOptions & { logger?: { warn(obj: object, msg: string): void } }): Promise<WorkerEmbeddingModel> {
+  static async load(opts: WorkerModelOptions): Promise<WorkerEmbeddingModel> {
     const folder = readModelFolder(opts.modelDir, { family: opts.family, variant: opts.variant });
     const tokenizer = createTextTokenizer({ family: folder.family, tokenizerJson: folder.tokenizerJson, tokenizerConfig: folder.tokenizerConfig, contextLength: folder.contextLength, file: folder.tokenizerFile });
     const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...Object.fromEntries(Object.entries(opts.limits ?? {}).filter(([, v]) => v !== undefined && v !== 0)) };
     const images = new ImagePreprocessor(folder.image, limits);
-    const { logger, ...workerOpts } = opts;
+    const { logger, onCrash, ...workerOpts } = opts;
     const worker = new Worker(workerEntry(), { workerData: { ...workerOpts, limits } });
     const info = await new Promise<ModelInfo>((resolve, reject) => {
       const onMessage = (m: WorkerReply) => {
@@ -68,7 +70,7 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
       worker.on('message', onMessage);
       worker.once('error', reject);
     });
-    const model = new WorkerEmbeddingModel(info, limits, tokenizer, images, worker);
+    const model = new WorkerEmbeddingModel(info, limits, tokenizer, images, worker, onCrash);
     if (logger) worker.on('message', (m: WorkerReply) => m.type === 'log' && logger.warn(m.obj, m.msg));
     return model;
   }
@@ -116,6 +118,7 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
   }
 
   private submit(req: Job['req'], transfer: ArrayBuffer[], priority: number): Promise<{ vectors: Float32Array | undefined; dim: number }> {
+    if (this.broken) return Promise.reject(this.broken);
     if (this.closed) return Promise.reject(new AppError('UNAVAILABLE', 'the model is closed'));
     return new Promise((resolve, reject) => {
       const job: Job = { req, transfer, priority, resolve, reject };
@@ -148,6 +151,14 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
     this.pump();
   }
 
+  /** Fails everything pending, refuses new work and tells the owner (which should restart the process). */
+  private crashed(err: AppError): void {
+    if (this.broken) return;
+    this.broken = err;
+    this.failAll(err);
+    this.onCrash?.(err);
+  }
+
   private failAll(err: AppError): void {
     for (const job of [...this.inFlight.values(), ...this.queue]) job.reject(err);
     this.inFlight.clear();
@@ -161,7 +172,10 @@ function split(r: { vectors: Float32Array | undefined; dim: number }, count: num
   return Array.from({ length: count }, (_, i) => r.vectors!.subarray(i * r.dim, (i + 1) * r.dim));
 }
 
+/** Options of loadWorkerModel: the embedding lib's, plus where warnings and a worker crash are reported. */
+export type WorkerModelOptions = LoadModelOptions & { logger?: { warn(obj: object, msg: string): void }; onCrash?: (err: Error) => void };
+
 /** Loads a model whose inference runs off the main thread (the embedder's default loader). */
-export function loadWorkerModel(opts: LoadModelOptions & { logger?: { warn(obj: object, msg: string): void } }): Promise<EmbeddingModel> {
+export function loadWorkerModel(opts: WorkerModelOptions): Promise<EmbeddingModel> {
   return WorkerEmbeddingModel.load(opts);
 }
