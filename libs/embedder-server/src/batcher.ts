@@ -35,8 +35,8 @@ interface Ready<T> {
  * Dynamic batching for one model tower. Items are prepared (decoded, tokenized) concurrently as
  * they arrive, and become ready when preparation finishes; ready items are run together, up to
  * `maxBatch` per inference, one inference at a time. While the tower is busy, ready items pile up
- * and form the next batch; a batch that is not full waits at most `maxWaitMs` (from its oldest
- * item, or from the end of the previous batch) for companions. Written here because no maintained npm library does per-item outcomes,
+ * and form the next batch; after a batch, a batch that is not full waits at most `maxWaitMs`
+ * for companions; on an idle tower, ready items run at once. Written here because no maintained npm library does per-item outcomes,
  * deadline dropping and a bounded queue together (dataloader batches by tick only).
  */
 export class DynamicBatcher<T> {
@@ -122,11 +122,11 @@ export class DynamicBatcher<T> {
       return;
     }
     if (this.timer || this.immediate) return;
-    // Measured from the oldest ready item or from the moment the tower became free, whichever is
-    // later: right after a batch, the callers it just answered are sending their next items, and
-    // a short wait lets them join instead of leaving a half-empty batch to the tower.
-    const now = Date.now();
-    const wait = this.opts.maxWaitMs - Math.min(now - this.ready[0]!.readyAt, now - this.freedAt);
+    // The wait counts from the moment the tower became free: right after a batch, the callers it
+    // just answered are sending their next items, and a short wait lets them join instead of
+    // leaving a half-empty batch. A tower idle for longer than that runs what is ready at once,
+    // so a lone query never pays the wait.
+    const wait = this.opts.maxWaitMs - (Date.now() - this.freedAt);
     const fire = () => {
       this.timer = undefined;
       this.immediate = undefined;
