@@ -4,7 +4,7 @@
 // same ONNX files and photos), side by side in one run, with the targets checked as ratios.
 //
 //   npx tsx bench/embedders.bench.ts [--quick] [--mini] [--family clip|siglip|both] [--variant fp32|quantized|both]
-//                                    [--models models/bench] [--images N] [--threads N] [--json FILE]
+//                                    [--models models/bench] [--images N] [--threads N] [--server-batch 32] [--json FILE]
 //
 // Full-size models: `npx nx run tools:make-bench-models -- --out models/bench`. Without them (or with
 // --quick and no --models, or --mini) it uses the reference fixtures' mini models, only good for checking the script.
@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     mini: { type: 'boolean' },
     images: { type: 'string' },
     threads: { type: 'string' },
+    'server-batch': { type: 'string', default: '32' },
     json: { type: 'string' },
     fixtures: { type: 'string', default: resolve(import.meta.dirname, '../../shared/fixtures') },
   },
@@ -111,7 +112,7 @@ async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'
   await model.close();
 
   // 2. Served: the real app process over gRPC on loopback.
-  const served = await startServed(family, { MODEL_DIR: dir, MODEL_VARIANT: variant, INTRA_OP_THREADS: String(threads), GPU_BATCH_SIZE: '32', MAX_REQUEST_ITEMS: '64', QUEUE_CAPACITY: '256' });
+  const served = await startServed(family, { MODEL_DIR: dir, MODEL_VARIANT: variant, INTRA_OP_THREADS: String(threads), GPU_BATCH_SIZE: args['server-batch'], MAX_REQUEST_ITEMS: '64', QUEUE_CAPACITY: '256' });
   try {
     const c = served.client;
     const imgs = photos.map((data) => ({ data }));
