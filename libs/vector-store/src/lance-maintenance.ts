@@ -40,7 +40,8 @@ export const DEFAULT_POLICY: MaintenancePolicy = {
   compactFragments: 64,
   versionRetentionMs: 6 * 3600_000,
   checkIntervalMs: 2_000,
-  maxIndexSegments: 6,
+  // Measured at 100k x 768: p50 ~2.6 ms with one segment, ~5 ms with three, ~6.5 ms with seven.
+  maxIndexSegments: 3,
   maxDutyCycle: 0.25,
 };
 
