@@ -15,12 +15,13 @@ export interface TestProcess {
 }
 
 /**
- * Starts a TypeScript entry point (an app's main.ts or a tool) with tsx in its own process,
- * as production would run it. `env` is added to the current environment.
+ * Starts a TypeScript entry point (an app's main.ts or a tool) in ONE node process with tsx's
+ * loader (`node --import tsx`), as production would run it. Not the tsx CLI: that wrapper
+ * forwards SIGTERM but cannot forward SIGKILL, so crash tests would leave the real app orphaned.
+ * `env` is added to the current environment.
  */
 export function startTsProcess(entry: string, env: Record<string, string | undefined>, args: string[] = []): TestProcess {
-  const tsx = resolve(REPO_ROOT, 'node_modules/.bin/tsx');
-  const child = spawn(tsx, [resolve(REPO_ROOT, entry), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,3 +43,6 @@ export function startTsProcess(entry: string, env: Record<string, string | undef
     },
   };
 }
+
+/** Alias of `startTsProcess` (kept for callers written when the two differed). */
+export const startTsNodeProcess = startTsProcess;
