@@ -184,6 +184,7 @@ async function main(): Promise<void> {
     const points = await seedStore(collection, dim);
     console.log(`Store: ${points} points of ${dim}-d in '${collection}' (embedded LanceDB)\n`);
 
+    const startGateway = async (extra: Record<string, string>): Promise<{ url: string; proc: TestProcess }> => {
     const port = await freePort();
     const gw = startTsProcess('apps/gateway/src/main.ts', {
       GATEWAY_PORT: String(port),
@@ -199,10 +200,14 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
       // Measure throughput, not load shedding: at 50 clients a CPU-only tower queues for many seconds.
       EMBEDDER_DEADLINE_MS: '300000',
+      ...extra,
     });
     procs.push(gw);
-    const url = `http://127.0.0.1:${port}`;
-    await waitFor('gateway ready', async () => (await fetch(`${url}/ready`)).status === 200, 120_000, 250);
+    const gwUrl = `http://127.0.0.1:${port}`;
+    await waitFor('gateway ready', async () => (await fetch(`${gwUrl}/ready`)).status === 200, 120_000, 250);
+    return { url: gwUrl, proc: gw };
+    };
+    const { url, proc: gwProc } = await startGateway({});
 
     const rows: Record<string, string | number>[] = [];
     const results: Record<string, unknown> = {};
@@ -234,6 +239,16 @@ async function main(): Promise<void> {
       results[`gateway_cached_c${c}`] = r;
       rows.push({ path: 'gateway, repeated query (result cache)', clients: c, 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'vs tower b1': r.rps / tower1.rps, errors: r.non2xx + r.errors });
     }
+    // The same repeated query with the result cache off: the embedding comes from the query cache,
+    // the vector search over all points runs for every request.
+    await gwProc.stop('SIGTERM', 20_000);
+    const noResults = await startGateway({ RESULT_CACHE_SIZE: '0' });
+    await fetch(`${noResults.url}/api/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'a red car parked by the beach at sunset', limit: 20 }) });
+    for (const c of [10, 50]) {
+      const r = await runLoad(noResults.url, c, 'cached', `e${c}`, CACHED_DURATION);
+      results[`gateway_embedcache_c${c}`] = r;
+      rows.push({ path: 'gateway, repeated query, result cache off (store search runs)', clients: c, 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'vs tower b1': r.rps / tower1.rps, errors: r.non2xx + r.errors });
+    }
     printTable(rows);
 
     const m = routerMicrobench();
@@ -243,9 +258,9 @@ async function main(): Promise<void> {
     const u1 = results['gateway_uncached_c1'] as { p50: number };
     console.log(`= ${((m.nsPerDecisionGated / 1e6 / u1.p50) * 100).toFixed(5)} % of the uncached search p50 (${u1.p50} ms, 1 client)${searchP50Ms > 0 ? ` and ${((m.nsPerDecisionGated / 1e6 / searchP50Ms) * 100).toFixed(4)} % of the repeated-query p50 (${searchP50Ms} ms)` : ''}; the gate reads cached counts (refreshed every 5 s in the background), no I/O per request.`);
 
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const metrics = await (await fetch(`${noResults.url}/metrics`)).text();
     const metric = (name: string, result: string) => /\d+/.exec(new RegExp(`${name}\\{model="clip",result="${result}"\\} (\\d+)`).exec(metrics)?.[1] ?? '0')?.[0];
-    console.log(`Caches (gateway /metrics): results ${metric('gateway_result_cache_total', 'hit')} hits / ${metric('gateway_result_cache_total', 'miss')} misses; query embeddings ${metric('gateway_query_cache_total', 'hit')} hits / ${metric('gateway_query_cache_total', 'miss')} misses`);
+    console.log(`Caches (/metrics of the result-cache-off gateway): results ${metric('gateway_result_cache_total', 'hit')} hits / ${metric('gateway_result_cache_total', 'miss')} misses; query embeddings ${metric('gateway_query_cache_total', 'hit')} hits / ${metric('gateway_query_cache_total', 'miss')} misses`);
     const u10 = results['gateway_uncached_c10'] as { rps: number };
     const u50 = results['gateway_uncached_c50'] as { rps: number };
     const u1r = results['gateway_uncached_c1'] as { rps: number };
