@@ -20,12 +20,15 @@ export class EmbedderService {
   private text: DynamicBatcher<BigInt64Array> | undefined;
   private image: DynamicBatcher<Float32Array> | undefined;
   private draining = false;
+  private readonly decodeSlots: Slots;
 
   constructor(
     private readonly settings: EmbedderSettings,
     private readonly metrics: EmbedderMetrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.decodeSlots = new Slots(settings.preprocessConcurrency || Infinity);
+  }
 
   /** Starts answering embed calls with a loaded, warmed-up model. */
   attach(model: EmbeddingModel): void {
@@ -142,7 +145,7 @@ export class EmbedderService {
       const bytes = img.data;
       if (!bytes || bytes.length === 0) throw new ItemFailure('EMPTY_INPUT', 'the image has zero bytes');
       if (bytes.length > max) throw new ItemFailure('INPUT_TOO_LARGE', `the image has ${bytes.length} bytes, over the limit of ${max} (MAX_IMAGE_BYTES)`);
-      return model.preprocessImage(bytes);
+      return this.decodeSlots.run(() => model.preprocessImage(bytes));
     });
     const outcomes = await image.submit(prepared, alive);
     outcomes.forEach((o, i) => {
@@ -207,4 +210,23 @@ function aliveCheck(call: Call): () => boolean {
   const alive = () => !call.cancelled && !deadlinePassed(call);
   if (!alive()) throw new AppError(call.cancelled && !deadlinePassed(call) ? 'CANCELLED' : 'DEADLINE_EXCEEDED', 'the call was already past its deadline or cancelled when it arrived');
   return alive;
+}
+
+/** A counting semaphore: at most `size` tasks run at once, the rest wait in order. */
+class Slots {
+  private busy = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.busy >= this.size) await new Promise<void>((r) => this.waiting.push(r));
+    else this.busy++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.busy--;
+    }
+  }
 }
