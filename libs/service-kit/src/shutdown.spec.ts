@@ -24,3 +24,20 @@ describe('GracefulShutdown', () => {
     expect(late).toEqual([1]);
   });
 });
+
+describe('GracefulShutdown signals', () => {
+  it('survives a repeated SIGTERM while draining and exits once', async () => {
+    const codes: number[] = [];
+    let release: () => void = () => {};
+    const drained = new Promise<void>((r) => (release = r));
+    const s = new GracefulShutdown(logger, 5000, (c) => codes.push(c)).add('drain', () => drained).listen();
+    process.emit('SIGTERM', 'SIGTERM');
+    process.emit('SIGTERM', 'SIGTERM');
+    expect(s.isStopping).toBe(true);
+    release();
+    await s.shutdown();
+    expect(codes).toEqual([0]);
+    process.removeAllListeners('SIGTERM');
+    process.removeAllListeners('SIGINT');
+  });
+});

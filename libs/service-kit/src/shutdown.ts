@@ -14,6 +14,13 @@ export class GracefulShutdown {
   private readonly steps: ShutdownStep[] = [];
   private stopping: Promise<void> | undefined;
   private readonly onSignal = (signal: NodeJS.Signals) => {
+    // Wrappers (npm, tsx, an orchestrator's preStop plus SIGTERM) may deliver a signal twice; a
+    // repeat must not fall through to Node's default handler and kill the drain half-way. The
+    // deadline still bounds the shutdown.
+    if (this.stopping) {
+      this.logger.debug({ signal }, 'signal received again; shutdown already running');
+      return;
+    }
     this.logger.info({ signal }, 'shutdown requested');
     void this.shutdown(0);
   };
@@ -32,8 +39,8 @@ export class GracefulShutdown {
 
   /** Installs the SIGTERM and SIGINT handlers. */
   listen(): this {
-    process.once('SIGTERM', this.onSignal);
-    process.once('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+    process.on('SIGINT', this.onSignal);
     return this;
   }
 
