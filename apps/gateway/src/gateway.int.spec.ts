@@ -10,7 +10,7 @@ import { collectionSchema } from '@image-search/collection-schema';
 import { EmbedderClient } from '@image-search/embedder-client';
 import { deleteKeys, freePort, grpcHealthCheck, startTsProcess, testRedis, tinyModelDir, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
 import { call, type Res } from '../test/http.js';
-import { killTree } from '../test/kill-tree.js';
+
 import { startTestGateway, type RunningGateway } from '../test/test-gateway.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gw-int-'));
@@ -76,7 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.close();
-  for (const p of procs) await killTree(p);
+  for (const p of procs) await p.stop('SIGKILL');
   const redis = testRedis();
   await deleteKeys(redis, prefix);
   redis.disconnect();
@@ -117,7 +117,7 @@ describe('gateway with real embedders, store and Redis', () => {
   });
 
   it('SigLIP embedder killed: searches fall back to CLIP (circuit breaker), still correct', async () => {
-    await killTree(siglipProc);
+    await siglipProc.stop('SIGKILL');
     // A cached query embedding still answers with SigLIP: no embedder call is needed.
     expect((await search({ query: 'blue', limit: 3 })).body).toMatchObject({ model: 'siglip', cached_embedding: true });
     const r = await search({ query: 'something blue', limit: 3 });

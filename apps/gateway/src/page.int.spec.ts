@@ -9,7 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeys, freePort, grpcHealthCheck, startTsProcess, testEnv, testRedis, tinyModelDir, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
 import { call } from '../test/http.js';
-import { killTree } from '../test/kill-tree.js';
+
 import { startTestGateway, type RunningGateway } from '../test/test-gateway.js';
 
 const hasChromium = existsSync(testEnv.chromiumPath);
@@ -56,7 +56,7 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await gw?.close();
-    for (const p of procs) await killTree(p);
+    for (const p of procs) await p.stop('SIGKILL');
     const redis = testRedis();
     await deleteKeys(redis, prefix);
     redis.disconnect();
