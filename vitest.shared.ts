@@ -1,4 +1,8 @@
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+/** Where `npm test` collects each project's JSON results for its one-line total (unset: not collected). */
+const resultsDir = process.env['TEST_RESULTS_DIR'];
 
 /** Shared vitest settings; each project's vitest.config.ts spreads these. */
 export function projectTestConfig(name: string) {
@@ -10,7 +14,7 @@ export function projectTestConfig(name: string) {
       testTimeout: 60_000,
       hookTimeout: 60_000,
       pool: 'forks',
-      reporters: ['default'],
+      reporters: resultsDir ? ['default', ['json', { outputFile: join(resultsDir, `${name}.json`) }]] : ['default'],
     },
   });
 }
