@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '@image-search/service-kit';
-import { createTextTokenizer, DEFAULT_IMAGE_LIMITS, ImagePreprocessor, readModelFolder, type EmbeddingModel, type ImageLimits, type LoadModelOptions, type ModelInfo, type TextTokenizer } from '@image-search/embedding';
+import { createTextTokenizer, DEFAULT_IMAGE_LIMITS, encodeBatch, ImagePreprocessor, readModelFolder, type EmbeddingModel, type ImageLimits, type LoadModelOptions, type ModelInfo, type TextTokenizer } from '@image-search/embedding';
 import type { WorkerReply, WorkerRequest } from './inference.protocol.js';
 
 type Job = { req: DistributiveOmit<WorkerRequest, 'id'>; transfer: ArrayBuffer[]; priority: number; resolve: (r: { vectors: Float32Array | undefined; dim: number }) => void; reject: (e: Error) => void };
@@ -76,10 +76,7 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
   }
 
   tokenize(texts: string[]): BigInt64Array {
-    const ctx = this.tokenizer.contextLength;
-    const out = new BigInt64Array(texts.length * ctx);
-    texts.forEach((t, i) => this.tokenizer.encodeInto(t, out, i * ctx));
-    return out;
+    return encodeBatch(this.tokenizer, texts);
   }
 
   async embedTokens(ids: BigInt64Array, count: number): Promise<Float32Array[]> {

@@ -5,7 +5,7 @@ import { readModelFolder, type ModelFolder } from './model-folder.js';
 import type { EmbeddingModel, ImageLimits, LoadModelOptions, ModelInfo, ModelLogger } from './model.types.js';
 import { createSession, declaredInputs, defaultIntraOpThreads, ort, parseDevice, pickOutput, type DeviceChoice } from './onnx-session.js';
 import { attentionMask, fromHalf, l2Normalized, toHalf } from './tensor-utils.js';
-import { createTextTokenizer, type TextTokenizer } from './text-tokenizer.js';
+import { createTextTokenizer, encodeBatch, type TextTokenizer } from './text-tokenizer.js';
 
 /** Batch size reported for graphs with a dynamic batch axis. */
 export const DYNAMIC_BATCH_LIMIT = 65_536;
@@ -114,10 +114,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
 
   /** Token ids of each text, contextLength per row. */
   tokenize(texts: string[]): BigInt64Array {
-    const ctx = this.tokenizer.contextLength;
-    const out = new BigInt64Array(texts.length * ctx);
-    texts.forEach((t, i) => this.tokenizer.encodeInto(t, out, i * ctx));
-    return out;
+    return encodeBatch(this.tokenizer, texts);
   }
 
   /** Number of ids before padding, per row (for `--tokens` and diagnostics). */

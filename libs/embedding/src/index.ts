@@ -7,7 +7,7 @@ export { ImagePreprocessor, DEFAULT_IMAGE_LIMITS, type PreparedPixels } from './
 /** Image preprocessing spec read from a model's config, and torchvision's resize/crop geometry. */
 export { resizeGeometry, pyRound, type ImagePreprocessSpec, type ResizeKernel } from './image-spec.js';
 /** Reference text cleaning (OpenAI CLIP, SigLIP canonicalisation) and the tokenizer built from tokenizer.json. */
-export { clipCleanText, siglipCanonicalize, createTextTokenizer, type TextTokenizer } from './text-tokenizer.js';
+export { clipCleanText, siglipCanonicalize, createTextTokenizer, encodeBatch, type TextTokenizer } from './text-tokenizer.js';
 /** Model folder detection and reading (layout, family, variant files, configs). */
 export { readModelFolder, detectLayout, type ModelFolder } from './model-folder.js';
 /** DEVICE parsing, CPU core counting and the CUDA install hint. */

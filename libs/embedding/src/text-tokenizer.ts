@@ -32,6 +32,14 @@ export interface TextTokenizer {
   encodeInto(text: string, out: BigInt64Array, offset: number): number;
 }
 
+/** Token ids of several texts, `contextLength` per row, row-major (what the text towers take). */
+export function encodeBatch(tokenizer: TextTokenizer, texts: string[]): BigInt64Array {
+  const ctx = tokenizer.contextLength;
+  const out = new BigInt64Array(texts.length * ctx);
+  texts.forEach((t, i) => tokenizer.encodeInto(t, out, i * ctx));
+  return out;
+}
+
 function specialId(tok: Tokenizer, token: unknown, what: string, file: string): number {
   const content = typeof token === 'string' ? token : token && typeof token === 'object' ? (token as { content?: unknown }).content : undefined;
   const id = typeof content === 'string' ? tok.token_to_id(content) : undefined;
