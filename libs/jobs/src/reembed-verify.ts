@@ -30,8 +30,7 @@ export async function verifyReembedding(store: VectorStore, opts: VerifyOptions)
   const tolerance = opts.normTolerance ?? 1e-3;
   const [sourceCount, targetCount] = await Promise.all([store.count(opts.source), store.count(opts.target)]);
   // Unlimited diff: the full missing list is needed to tell recorded failures from real gaps.
-  // An empty side needs no engine diff (and the embedded engine's diffIds fails on an empty table).
-  const diff = sourceCount === 0 || targetCount === 0 ? await diffByScroll(store, opts.source, opts.target) : await store.diffIds(opts.source, opts.target);
+  const diff = await store.diffIds(opts.source, opts.target);
   const failed = opts.failedIds ?? new Set<string>();
   const missingRecorded = diff.missing.filter((id) => failed.has(id)).length;
 
@@ -100,22 +99,3 @@ async function pickVectorSample(store: VectorStore, collection: string, count: n
   return out;
 }
 
-async function allIds(store: VectorStore, collection: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.scrollIds(collection, { limit: PAGE, cursor });
-    out.push(...page.assetIds);
-    cursor = page.next;
-  } while (cursor);
-  return out;
-}
-
-async function diffByScroll(store: VectorStore, a: string, b: string): Promise<{ missing: string[]; missingCount: number; extra: string[]; extraCount: number }> {
-  const [ia, ib] = await Promise.all([allIds(store, a), allIds(store, b)]);
-  const sa = new Set(ia);
-  const sb = new Set(ib);
-  const missing = ia.filter((id) => !sb.has(id));
-  const extra = ib.filter((id) => !sa.has(id));
-  return { missing, missingCount: missing.length, extra, extraCount: extra.length };
-}
