@@ -30,7 +30,8 @@ function ping(url, timeoutMs = 1500) {
   });
 }
 
-function freePort() {
+/** A free TCP port on loopback (the OS picks it). */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

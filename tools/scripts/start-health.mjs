@@ -50,17 +50,7 @@ export async function httpOk(url) {
   }
 }
 
-/** A free TCP port on loopback (the OS picks it). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './redis-env.mjs';
 
 /** True when nothing listens on host:port yet. */
 export function portFree(port, host = '127.0.0.1') {

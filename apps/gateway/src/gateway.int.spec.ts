@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectionSchema } from '@image-search/collection-schema';
 import { EmbedderClient } from '@image-search/embedder-client';
-import { deleteKeys, freePort, grpcHealthCheck, startTsProcess, testRedis, tinyModelDir, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
+import { deleteKeys, startEmbedderProcess, type TestProcess, testRedis, uniqueName, waitFor } from '@image-search/testing';
 import { call, type Res } from '../test/http.js';
 
 import { startTestGateway, type RunningGateway } from '../test/test-gateway.js';
@@ -25,13 +25,9 @@ let siglipProc: TestProcess;
 let gw: RunningGateway;
 
 async function startEmbedder(family: 'clip' | 'siglip'): Promise<{ proc: TestProcess; addr: string }> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  const dimVar = family === 'clip' ? 'CLIP_EMBEDDING_DIM' : 'SIGLIP_EMBEDDING_DIM';
-  const proc = startTsProcess(`apps/${family}-embedder/src/main.ts`, { EMBEDDER_HOST: '127.0.0.1', EMBEDDER_PORT: String(port), METRICS_PORT: String(metricsPort), MODEL_DIR: await tinyModelDir(family, 'colour'), [dimVar]: '0', LOG_LEVEL: 'debug' });
-  procs.push(proc);
-  const addr = `127.0.0.1:${port}`;
-  await waitFor(`${family} embedder SERVING`, async () => (await grpcHealthCheck(addr, 'imagesearch.embedder.v1.Embedder')) === 'SERVING', 90_000, 200);
-  return { proc, addr };
+  const e = await startEmbedderProcess(family, { env: { LOG_LEVEL: 'debug' } });
+  procs.push(e.proc);
+  return e;
 }
 
 async function ingest(base: string): Promise<Res> {

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeys, freePort, grpcHealthCheck, startTsProcess, testEnv, testRedis, tinyModelDir, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
+import { deleteKeys, startEmbedderProcess, testEnv, type TestProcess, testRedis, uniqueName, waitFor } from '@image-search/testing';
 import { call } from '../test/http.js';
 
 import { startTestGateway, type RunningGateway } from '../test/test-gateway.js';
@@ -26,12 +26,9 @@ let gw: RunningGateway | undefined;
 let browser: Browser | undefined;
 
 async function startEmbedder(family: 'clip' | 'siglip'): Promise<string> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  const proc = startTsProcess(`apps/${family}-embedder/src/main.ts`, { EMBEDDER_HOST: '127.0.0.1', EMBEDDER_PORT: String(port), METRICS_PORT: String(metricsPort), MODEL_DIR: await tinyModelDir(family, 'colour'), [family === 'clip' ? 'CLIP_EMBEDDING_DIM' : 'SIGLIP_EMBEDDING_DIM']: '0' });
-  procs.push(proc);
-  const addr = `127.0.0.1:${port}`;
-  await waitFor(`${family} embedder`, async () => (await grpcHealthCheck(addr, 'imagesearch.embedder.v1.Embedder')) === 'SERVING', 90_000, 200);
-  return addr;
+  const e = await startEmbedderProcess(family);
+  procs.push(e.proc);
+  return e.addr;
 }
 
 describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
