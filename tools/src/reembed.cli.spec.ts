@@ -9,7 +9,7 @@ import { createLogger } from '@image-search/service-kit';
 import { collectionSchema } from '@image-search/collection-schema';
 import { createVectorStore, type VectorStore } from '@image-search/vector-store';
 import { ReembedRunStore, type VerificationReport } from '@image-search/jobs';
-import { deleteKeys, startTsNodeProcess, testEnv, testRedis, uniqueName, waitFor } from '@image-search/testing';
+import { deleteKeys, startTsProcess, testEnv, testRedis, uniqueName, waitFor } from '@image-search/testing';
 import { formatDuration, parseReembedArgs } from './reembed.cli.js';
 
 describe('parseReembedArgs', () => {
@@ -50,7 +50,7 @@ describe('tools:reembed process (real Redis and store, no worker)', () => {
     redis.disconnect();
     await rm(dir, { recursive: true, force: true });
   });
-  const cli = (args: string[]) => startTsNodeProcess('tools/src/reembed.cli.ts', { REDIS_URL: testEnv.redisUrl, QUEUE_PREFIX: prefix, DATA_DIR: join(dir, 'data'), QDRANT_URL: '', REEMBED_POLL_MS: '100' }, args);
+  const cli = (args: string[]) => startTsProcess('tools/src/reembed.cli.ts', { REDIS_URL: testEnv.redisUrl, QUEUE_PREFIX: prefix, DATA_DIR: join(dir, 'data'), QDRANT_URL: '', REEMBED_POLL_MS: '100' }, args);
   const run = async (args: string[]) => {
     const p = cli(args);
     const code = await p.exited;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeys, REPO_ROOT, startTsNodeProcess, testEnv, uniqueName, waitFor } from '@image-search/testing';
+import { deleteKeys, REPO_ROOT, startTsProcess, testEnv, uniqueName, waitFor } from '@image-search/testing';
 import { writeSampleImages } from './sample-images/sample-images.js';
 
 const hasChromium = existsSync(testEnv.chromiumPath);
@@ -29,7 +29,7 @@ interface Stack {
 function startStack(env: Record<string, string>): Stack {
   const stackId = uniqueName('stack').replace(/[^a-z0-9]/gi, '');
   const ports = ['GATEWAY_PORT', 'CLIP_EMBEDDER_PORT', 'SIGLIP_EMBEDDER_PORT', 'CLIP_METRICS_PORT', 'SIGLIP_METRICS_PORT', 'WORKER_HEALTH_PORT'];
-  const proc = startTsNodeProcess('tools/scripts/start.mjs', { ...Object.fromEntries(ports.map((p) => [p, '0'])), REDIS_URL: testEnv.redisUrl, MODELS: 'demo', FORCE_COLOR: '0', START_STACK_ID: stackId, ...env });
+  const proc = startTsProcess('tools/scripts/start.mjs', { ...Object.fromEntries(ports.map((p) => [p, '0'])), REDIS_URL: testEnv.redisUrl, MODELS: 'demo', FORCE_COLOR: '0', START_STACK_ID: stackId, ...env });
   return { child: proc.child, output: proc.output, exited: proc.exited, stackId };
 }
 
@@ -134,7 +134,7 @@ describe('system end to end: npm start, search, SigLIP migration, rollout, clean
   it('migrates to SigLIP: collection, a rollout that falls back until re-embedded, re-embedding to completion, then SigLIP answers', async () => {
     // Step 1: create the SigLIP collection with the tool, as the runbook says (dry run, create, check).
     const tool = async (args: string[]) => {
-      const p = startTsNodeProcess('tools/src/create-collection.cli.ts', { DATA_DIR: dataDir }, args);
+      const p = startTsProcess('tools/src/create-collection.cli.ts', { DATA_DIR: dataDir }, args);
       return { code: await p.exited, out: p.output() };
     };
     expect((await tool(['--model', 'siglip', '--dim', '48', '--dry-run'])).code).toBe(0);

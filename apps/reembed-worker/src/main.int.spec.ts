@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeys, freePort, httpGet, startTsNodeProcess, testEnv, testRedis, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
+import { deleteKeys, freePort, httpGet, startTsProcess, testEnv, testRedis, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
 
 describe('reembed-worker process', () => {
   const procs: TestProcess[] = [];
@@ -21,7 +21,7 @@ describe('reembed-worker process', () => {
     await rm(dir, { recursive: true, force: true });
   });
   const start = (env: Record<string, string>) => {
-    const p = startTsNodeProcess('apps/reembed-worker/src/main.ts', { REDIS_URL: testEnv.redisUrl, QUEUE_PREFIX: prefix, DATA_DIR: join(dir, 'data'), SIGLIP_EMBEDDER_URL: '127.0.0.1:1', QDRANT_URL: '', ...env });
+    const p = startTsProcess('apps/reembed-worker/src/main.ts', { REDIS_URL: testEnv.redisUrl, QUEUE_PREFIX: prefix, DATA_DIR: join(dir, 'data'), SIGLIP_EMBEDDER_URL: '127.0.0.1:1', QDRANT_URL: '', ...env });
     procs.push(p);
     return p;
   };

@@ -12,7 +12,7 @@ import { collectionSchema } from '@image-search/collection-schema';
 import { createVectorStore, type VectorStore } from '@image-search/vector-store';
 import { EmbedderClient } from '@image-search/embedder-client';
 import { ReembedControl, type ReembedStatus } from '@image-search/jobs';
-import { deleteKeys, freePort, grpcHealthCheck, startTsNodeProcess, startTsProcess, testEnv, testRedis, tinyModelDir, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
+import { deleteKeys, freePort, grpcHealthCheck, startTsProcess, testEnv, testRedis, tinyModelDir, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
 
 export const CLIP = 'image_assets';
 export const SIGLIP = 'image_assets_siglip';
@@ -132,7 +132,7 @@ export async function startSiglipEmbedder(opts: { modelDir?: string; env?: Recor
   const env = { EMBEDDER_HOST: '127.0.0.1', EMBEDDER_PORT: String(port), METRICS_PORT: '0', MODEL_DIR: modelDir, SIGLIP_EMBEDDING_DIM: '0', LOG_LEVEL: 'warn', ...opts.env };
   const address = `127.0.0.1:${port}`;
   const start = async () => {
-    const proc = startTsNodeProcess('apps/siglip-embedder/src/main.ts', env);
+    const proc = startTsProcess('apps/siglip-embedder/src/main.ts', env);
     await waitFor('SigLIP embedder SERVING', async () => (await grpcHealthCheck(address, 'imagesearch.embedder.v1.Embedder')) === 'SERVING', opts.startTimeoutMs ?? 90_000, 200).catch((err: Error) => {
       throw new Error(`${err.message}\n${proc.output()}`);
     });
@@ -185,7 +185,7 @@ export class ReembedWorld {
 
   /** Starts a worker process against this world. */
   startWorker(embedder: EmbedderProc, root: string, env: Record<string, string> = {}): TestProcess {
-    const w = startTsNodeProcess('apps/reembed-worker/src/main.ts', {
+    const w = startTsProcess('apps/reembed-worker/src/main.ts', {
       REDIS_URL: this.redisUrl ?? testEnv.redisUrl,
       QUEUE_PREFIX: this.prefix,
       DATA_DIR: this.dataDir,

@@ -43,6 +43,3 @@ export function startTsProcess(entry: string, env: Record<string, string | undef
     },
   };
 }
-
-/** Alias of `startTsProcess` (kept for callers written when the two differed). */
-export const startTsNodeProcess = startTsProcess;
