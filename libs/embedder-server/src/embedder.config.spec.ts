@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '@image-search/service-kit';
-import { embedderConfigSchema, toEmbedderSettings } from './embedder.config.js';
+import { defaultMaxBatch, embedderConfigSchema, toEmbedderSettings } from './embedder.config.js';
 
 describe('embedder config', () => {
   it('has the seed defaults per family', () => {
     const clip = toEmbedderSettings('clip', parseConfig(embedderConfigSchema('clip'), {}));
     const siglip = toEmbedderSettings('siglip', parseConfig(embedderConfigSchema('siglip'), {}));
-    expect(clip).toMatchObject({ port: 50051, metricsPort: 9464, expectedDim: 512, modelId: 'ViT-B-32/openai', device: 'cpu', variant: 'fp32' });
+    expect(clip).toMatchObject({ port: 50051, metricsPort: 9464, expectedDim: 512, modelId: 'ViT-B-32/openai', device: 'cpu', variant: 'fp32', maxBatchSize: 0 });
     expect(clip.modelDir).toMatch(/models\/ViT-B-32__openai$/);
     expect(siglip).toMatchObject({ port: 50052, metricsPort: 9465, expectedDim: 768, modelId: 'ViT-B-16-SigLIP/webli', dimVariable: 'SIGLIP_EMBEDDING_DIM' });
     expect(siglip.modelDir).toMatch(/models\/ViT-B-16-SigLIP__webli$/);
@@ -20,9 +20,15 @@ describe('embedder config', () => {
     expect(toEmbedderSettings('siglip', parseConfig(embedderConfigSchema('siglip'), { MODEL_DIR: '/opt/m' }))).toMatchObject({ modelDir: '/opt/m', modelId: undefined });
   });
 
+  it('picks the batch size by device when GPU_BATCH_SIZE is unset', () => {
+    expect(defaultMaxBatch('cuda')).toBe(32);
+    expect(defaultMaxBatch('cpu')).toBe(8);
+  });
+
   it('names the bad variable and the expected form', () => {
     expect(() => parseConfig(embedderConfigSchema('clip'), { DEVICE: 'gpu' })).toThrow(/DEVICE: expected cpu, cuda, cuda:N or auto/);
-    expect(() => parseConfig(embedderConfigSchema('clip'), { GPU_BATCH_SIZE: '0' })).toThrow(/GPU_BATCH_SIZE/);
+    expect(() => parseConfig(embedderConfigSchema('clip'), { GPU_BATCH_SIZE: '-1' })).toThrow(/GPU_BATCH_SIZE/);
+    expect(() => parseConfig(embedderConfigSchema('clip'), { GPU_BATCH_SIZE: 'lots' })).toThrow(/GPU_BATCH_SIZE/);
     expect(() => parseConfig(embedderConfigSchema('clip'), { QUEUE_CAPACITY: '10', MAX_REQUEST_ITEMS: '20' })).toThrow(/QUEUE_CAPACITY must be at least MAX_REQUEST_ITEMS/);
   });
 });

@@ -35,7 +35,8 @@ function commonShape(family: ModelFamily) {
     MODELS_DIR: env.str('./models'),
     MODEL_DIR: env.optStr(),
     DEVICE: device(),
-    GPU_BATCH_SIZE: env.int(32, 1, 1024),
+    // 0 = by device (defaultMaxBatch): large batches pay on a GPU, not on a CPU.
+    GPU_BATCH_SIZE: env.int(0, 0, 1024),
     MAX_BATCH_WAIT_MS: env.int(10, 0, 10_000),
     // Text queries are latency-bound (a person waits): by default they dispatch as soon as the
     // text tower is idle and only batch up while it is busy.
@@ -111,6 +112,7 @@ export interface EmbedderSettings {
   /** Name of the variable that set expectedDim, for error messages. */
   dimVariable: string;
   device: DeviceRequest;
+  /** The most items in one inference batch; 0 = by device (defaultMaxBatch). */
   maxBatchSize: number;
   maxBatchWaitMs: number;
   textBatchWaitMs: number;
@@ -128,6 +130,15 @@ export interface EmbedderSettings {
   maxConnectionAgeGraceMs: number;
   keepaliveTimeMs: number;
   shutdownTimeoutMs: number;
+}
+
+/**
+ * The batch size when GPU_BATCH_SIZE is not set. A GPU needs large batches to be busy; on a CPU,
+ * throughput is flat from batch 4 to 32 (docs/benchmarks/embedders.md) while a text query waits
+ * for the image batch in flight, so a small batch keeps search latency low during indexing.
+ */
+export function defaultMaxBatch(provider: 'cpu' | 'cuda'): number {
+  return provider === 'cuda' ? 32 : 8;
 }
 
 /** Turns the parsed environment of one family into server settings. */

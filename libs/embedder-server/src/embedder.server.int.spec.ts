@@ -190,6 +190,8 @@ describe('embedder server lifecycle (siglip)', () => {
     expect(res.results.map((r) => r.result)).toEqual(['embedding', 'embedding', 'error']);
     const info = await rpc<InfoResponse__Output>(s.client, 'Info', {});
     expect(info.layout).toBe('immich');
+    // GPU_BATCH_SIZE unset: the CPU default, not the GPU one.
+    expect(info).toMatchObject({ executionProvider: 'cpu', maxBatchSize: 8 });
   });
 
   it('closes connections after MAX_CONNECTION_AGE_MS (so clients rebalance) without failing calls', async () => {

@@ -3,7 +3,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { AppError, HealthState, startHealthServer, type Logger } from '@image-search/service-kit';
 import { EMBEDDER_SERVICE_NAME, loadEmbedderProto } from '@image-search/embedder-proto';
 import type { EmbeddingModel, LoadModelOptions } from '@image-search/embedding';
-import type { EmbedderSettings } from './embedder.config.js';
+import { defaultMaxBatch, type EmbedderSettings } from './embedder.config.js';
 import { EmbedderMetrics } from './embedder.metrics.js';
 import { EmbedderService } from './embedder.service.js';
 
@@ -38,7 +38,7 @@ export class EmbedderServer {
 
   constructor(private readonly opts: EmbedderServerOptions) {
     const s = opts.settings;
-    this.metrics = new EmbedderMetrics({ family: s.family }, { processMetrics: opts.processMetrics, maxBatch: s.maxBatchSize });
+    this.metrics = new EmbedderMetrics({ family: s.family }, { processMetrics: opts.processMetrics, maxBatch: s.maxBatchSize || defaultMaxBatch('cuda') });
     this.service = new EmbedderService(s, this.metrics, opts.logger);
     this.health.onChange((ready) => {
       const status = ready ? 'SERVING' : 'NOT_SERVING';
@@ -106,7 +106,7 @@ export class EmbedderServer {
     this.service.attach(model);
     if (this.stopping) return;
     this.health.setReady(true);
-    this.opts.logger.info({ model_id: i.modelId, dim: i.dim, provider: i.executionProvider, variant: i.variant, layout: i.layout, took_ms: Date.now() - started }, 'model loaded and warmed up; SERVING');
+    this.opts.logger.info({ model_id: i.modelId, dim: i.dim, provider: i.executionProvider, variant: i.variant, layout: i.layout, max_batch: s.maxBatchSize || defaultMaxBatch(i.executionProvider), took_ms: Date.now() - started }, 'model loaded and warmed up; SERVING');
   }
 
   /** listen() then loadModel(). */

@@ -4,7 +4,7 @@ import { ItemFailure, type EmbeddingModel } from '@image-search/embedding';
 import type { EmbedderHandlers, EmbedImagesRequest__Output, EmbedResponse, EmbedResult, EmbedTextsRequest__Output, InfoResponse } from '@image-search/embedder-proto';
 import { DynamicBatcher, type ItemOutcome } from './batcher.js';
 import type { EmbedderMetrics } from './embedder.metrics.js';
-import type { EmbedderSettings } from './embedder.config.js';
+import { defaultMaxBatch, type EmbedderSettings } from './embedder.config.js';
 
 type Call = grpc.ServerUnaryCall<unknown, unknown>;
 
@@ -21,6 +21,8 @@ export class EmbedderService {
   private image: DynamicBatcher<Float32Array> | undefined;
   private draining = false;
   private readonly decodeSlots: Slots;
+  /** GPU_BATCH_SIZE, or the device's default once the model says where it runs. */
+  private maxBatch = 0;
 
   constructor(
     private readonly settings: EmbedderSettings,
@@ -34,10 +36,11 @@ export class EmbedderService {
   attach(model: EmbeddingModel): void {
     const s = this.settings;
     this.model = model;
+    this.maxBatch = s.maxBatchSize || defaultMaxBatch(model.info.executionProvider);
     const ctx = model.info.contextLength;
     this.text = new DynamicBatcher<BigInt64Array>({
       name: 'text',
-      maxBatch: s.maxBatchSize,
+      maxBatch: this.maxBatch,
       maxWaitMs: s.textBatchWaitMs,
       capacity: s.queueCapacity,
       observer: this.metrics.observer('text'),
@@ -49,7 +52,7 @@ export class EmbedderService {
     });
     this.image = new DynamicBatcher<Float32Array>({
       name: 'image',
-      maxBatch: s.maxBatchSize,
+      maxBatch: this.maxBatch,
       maxWaitMs: s.maxBatchWaitMs,
       capacity: s.queueCapacity,
       observer: this.metrics.observer('image'),
@@ -181,7 +184,7 @@ export class EmbedderService {
       contextLength: i.contextLength,
       imageSize: i.imageSize,
       executionProvider: i.executionProvider,
-      maxBatchSize: s.maxBatchSize,
+      maxBatchSize: this.maxBatch,
       maxBatchWaitMs: s.maxBatchWaitMs,
       maxRequestItems: s.maxRequestItems,
       maxImageBytes: String(s.maxImageBytes),

@@ -17,9 +17,9 @@ describe('CPU counting for the intra-op thread default', () => {
     expect(cgroupCpuLimit(files({}))).toBeUndefined();
   });
 
-  it('defaults to one thread on two cores or fewer, else the physical cores', () => {
+  it('defaults to the physical cores', () => {
     const cores = physicalCoreCount();
     expect(cores).toBeGreaterThanOrEqual(1);
-    expect(defaultIntraOpThreads()).toBe(cores <= 2 ? 1 : cores);
+    expect(defaultIntraOpThreads()).toBe(cores);
   });
 });

@@ -62,12 +62,13 @@ export function physicalCoreCount(): number {
 }
 
 /**
- * Default intra-op threads: the physical cores, except on machines with two or fewer, where one
- * thread measured faster than two (the second core then serves image decoding and gRPC; see docs/benchmarks/embedding.md).
+ * Default intra-op threads: the physical cores. An earlier rule of one thread on two-core machines
+ * came from a run on an oversubscribed host (load 9 on 2 vCPUs); on an idle 2-vCPU machine two
+ * threads ran 1.9x faster (docs/benchmarks/embedding.md §3). Where the vCPUs are hyper-thread
+ * siblings or shared with other busy work, set INTRA_OP_THREADS=1 after measuring.
  */
 export function defaultIntraOpThreads(): number {
-  const cores = physicalCoreCount();
-  return cores <= 2 ? 1 : cores;
+  return physicalCoreCount();
 }
 
 /** Options for one ONNX session. */
