@@ -9,7 +9,7 @@
 // Full-size models: `npx nx run tools:make-bench-models -- --out models/bench`. Without them (or with
 // --quick and no --models, or --mini) it uses the reference fixtures' mini models, only good for checking the script.
 // After the full-size models, a full run also measures the reference mini models ("inference-light"): real
-// exports whose inference costs under 1 ms per image, the regime of a GPU node, where decoding, batching and
+// exports whose inference costs about 1 ms per image or less, the regime of a GPU node, where decoding, batching and
 // serving decide the throughput. --no-light skips it.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -232,7 +232,7 @@ for (const family of families) for (const variant of variants) {
   if (r) results.push(r);
 }
 if (!useMini && !quick && !args['no-light']) {
-  console.log('\n# Inference-light regime: the reference mini models (real exports, under 1 ms of inference per image)');
+  console.log('\n# Inference-light regime: the reference mini models (real exports, about 1 ms of inference per image or less)');
   for (const family of families) {
     const r = await benchOne(family, 'fp32', true);
     if (r) results.push(r);
