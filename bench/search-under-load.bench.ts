@@ -46,21 +46,17 @@ for (const batch of args.batches.split(',').map(Number)) {
     const c = served.client;
     await c.embedImages(photos.slice(0, 8));
     let stop = false;
-    let images = 0;
     const loaders = Array.from({ length: LOADERS }, async () => {
-      while (!stop) {
-        await c.embedImages(photos);
-        images += photos.length;
-      }
+      while (!stop) await c.embedImages(photos);
     });
+    // Images embedded, counted by the server as each batch finishes (a client-side count moves in steps of 32).
+    const embedded = () => served.metric('embedder_items_total', { tower: 'image' });
     await sleep(2000);
     // Images alone first, then with queries in between, over windows of about the same length.
-    images = 0;
-    let t0 = performance.now();
+    let [n0, t0] = [await embedded(), performance.now()];
     await sleep((1000 * QUERIES) / RATE);
-    const alone = images / ((performance.now() - t0) / 1000);
-    images = 0;
-    t0 = performance.now();
+    const alone = ((await embedded()) - n0) / ((performance.now() - t0) / 1000);
+    [n0, t0] = [await embedded(), performance.now()];
     // Open loop at a fixed rate, so every batch size gets the same query load.
     const lat: number[] = [];
     const pending: Promise<void>[] = [];
@@ -70,7 +66,7 @@ for (const batch of args.batches.split(',').map(Number)) {
       await sleep(1000 / RATE);
     }
     await Promise.all(pending);
-    const withQueries = images / ((performance.now() - t0) / 1000);
+    const withQueries = ((await embedded()) - n0) / ((performance.now() - t0) / 1000);
     stop = true;
     await Promise.all(loaders);
     rows.push({ GPU_BATCH_SIZE: batch, 'images/s alone': alone, 'images/s with queries': withQueries, 'query p50 ms': median(lat), 'query p90 ms': percentile(lat, 90) });

@@ -134,8 +134,8 @@ export interface EmbedderSettings {
 
 /**
  * The batch size when GPU_BATCH_SIZE is not set. A GPU needs large batches to be busy; on a CPU,
- * throughput is flat from batch 4 to 32 (docs/benchmarks/embedders.md) while a text query waits
- * for the image batch in flight, so a small batch keeps search latency low during indexing.
+ * throughput is flat from batch 8 to 32 (docs/benchmarks/embedders.md), and smaller batches need
+ * smaller onnxruntime arenas and answer each call sooner.
  */
 export function defaultMaxBatch(provider: 'cpu' | 'cuda'): number {
   return provider === 'cuda' ? 32 : 8;

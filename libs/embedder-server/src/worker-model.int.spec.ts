@@ -1,8 +1,7 @@
 // Integration: a real tiny model in onnxruntime inside a real worker thread; the worker is terminated to stand for a crash.
-import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '@image-search/service-kit';
-import { loadWorkerModel } from './worker-model.js';
+import { loadWorkerModel, WorkerEmbeddingModel } from './worker-model.js';
 import { testModelDir } from '../test/models.js';
 
 describe('WorkerEmbeddingModel', () => {
@@ -23,14 +22,49 @@ describe('WorkerEmbeddingModel', () => {
     }
   });
 
-  it('reports a dead worker once and refuses further work with UNAVAILABLE', async () => {
+  it('runs each tower in its own thread, so a text query need not wait for a running image batch', async () => {
+    const model = await WorkerEmbeddingModel.load({ modelDir: await testModelDir('siglip') });
+    try {
+      const ids = [model.imageLane.threadId, model.textLane.threadId];
+      expect(new Set(ids).size).toBe(2);
+      expect(ids.every((id) => id > 0)).toBe(true);
+      expect(model.info).toMatchObject({ family: 'siglip', executionProvider: 'cpu', contextLength: 64 });
+      const [img, txt] = await Promise.all([model.embedPixels([new Float32Array(model.info.imageSize ** 2 * 3)]), model.embedTexts(['a photo'])]);
+      expect([img[0]!.length, txt[0]!.length]).toEqual([model.info.dim, model.info.dim]);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it('DEVICE=auto without a CUDA provider: warns once, from the thread that loaded, and both towers run on cpu', async () => {
+    const warnings: string[] = [];
+    const model = await WorkerEmbeddingModel.load({ modelDir: await testModelDir('clip'), device: 'auto', logger: { warn: (_obj, msg) => warnings.push(msg) } });
+    try {
+      if (model.imageLane.info.executionProvider === 'cuda') {
+        // A machine with the CUDA provider: nothing to fall back from.
+        expect(warnings).toEqual([]);
+        return;
+      }
+      expect(model.info.executionProvider).toBe('cpu');
+      expect([model.imageLane.info.executionProvider, model.textLane.info.executionProvider]).toEqual(['cpu', 'cpu']);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/DEVICE=auto: .*RUNNING ON CPU/);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it.each(['image', 'text'] as const)('reports a dead %s thread once and refuses further work on both towers with UNAVAILABLE', async (tower) => {
     const crashes: Error[] = [];
-    const model = await loadWorkerModel({ modelDir: await testModelDir('clip'), onCrash: (e) => crashes.push(e) });
-    await (model as unknown as { worker: Worker }).worker.terminate();
+    const model = await WorkerEmbeddingModel.load({ modelDir: await testModelDir('clip'), onCrash: (e) => crashes.push(e) });
+    await (tower === 'image' ? model.imageLane : model.textLane).terminate();
     await new Promise((r) => setTimeout(r, 50));
     expect(crashes).toHaveLength(1);
-    const err = await model.embedTexts(['red']).catch((e: unknown) => e);
-    expect(isAppError(err, 'UNAVAILABLE')).toBe(true);
+    expect(crashes[0]!.message).toMatch(new RegExp(`inference worker \\(${tower}\\) exited`));
+    for (const call of [model.embedTexts(['red']), model.embedPixels([new Float32Array(model.info.imageSize ** 2 * 3)])]) {
+      const err = await call.catch((e: unknown) => e);
+      expect(isAppError(err, 'UNAVAILABLE')).toBe(true);
+    }
     await model.close();
   });
 });

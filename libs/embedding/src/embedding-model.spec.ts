@@ -77,6 +77,21 @@ describe('random-weight tiny models (real architecture)', () => {
   });
 });
 
+describe('one tower per instance (towers: image | text)', () => {
+  it.each(['clip', 'siglip'] as const)('%s: each half embeds as the whole model does and refuses the other tower by name', async (family) => {
+    const dir = await tinyModelDir(family, 'colour', 'hf');
+    const [both, image, text] = await Promise.all([load({ modelDir: dir, intraOpThreads: 1 }), load({ modelDir: dir, intraOpThreads: 1, towers: 'image' }), load({ modelDir: dir, intraOpThreads: 1, towers: 'text' })]);
+    expect(image.info).toMatchObject({ dim: both.info.dim, executionProvider: 'cpu', maxModelBatch: both.info.maxModelBatch });
+    expect(text.info).toMatchObject({ dim: both.info.dim, executionProvider: 'cpu', contextLength: both.info.contextLength });
+    await Promise.all([image.warmUp(), text.warmUp()]);
+    const px = await both.preprocessImage(await solid(64, 48, COLOUR_RGB.red, 'png'));
+    expect(cosine((await image.embedPixels([px]))[0]!, (await both.embedPixels([px]))[0]!)).toBeGreaterThan(0.99999);
+    expect(cosine((await text.embedTexts(['red']))[0]!, (await both.embedTexts(['red']))[0]!)).toBeGreaterThan(0.99999);
+    expect((await rejection(image.embedTexts(['red']))).message).toMatch(/without its text tower/);
+    expect((await rejection(text.embedPixels([px]))).message).toMatch(/without its image tower/);
+  });
+});
+
 describe('loading errors say what to do', () => {
   it('refuses a model of the other family', async () => {
     const err = await rejection(loadEmbeddingModel({ modelDir: await tinyModelDir('siglip', 'colour', 'hf'), family: 'clip' }));

@@ -2,7 +2,7 @@ import { basename, resolve } from 'node:path';
 import { AppError } from '@image-search/service-kit';
 import { DEFAULT_IMAGE_LIMITS, ImagePreprocessor, type PreparedPixels } from './image-preprocessor.js';
 import { readModelFolder, type ModelFolder } from './model-folder.js';
-import type { EmbeddingModel, ImageLimits, LoadModelOptions, ModelInfo, ModelLogger } from './model.types.js';
+import type { EmbeddingModel, ImageLimits, LoadModelOptions, ModelInfo, ModelLogger, ModelTowers } from './model.types.js';
 import { createSession, declaredInputs, defaultIntraOpThreads, ort, parseDevice, pickOutput, type DeviceChoice } from './onnx-session.js';
 import { attentionMask, fromHalf, l2Normalized, toHalf } from './tensor-utils.js';
 import { createTextTokenizer, encodeBatch, type TextTokenizer } from './text-tokenizer.js';
@@ -32,7 +32,8 @@ function fixedBatchOne(shape: readonly (number | string)[]): boolean {
 
 /**
  * A CLIP or SigLIP model: two onnxruntime sessions (reused for every call), the reference tokenizer
- * and the libvips image pipeline. Every vector returned is L2-normalised float32.
+ * and the libvips image pipeline. Every vector returned is L2-normalised float32. Loaded with
+ * `towers: 'image' | 'text'`, it holds one session, and the other tower's calls fail.
  */
 export class OnnxEmbeddingModel implements EmbeddingModel {
   private constructor(
@@ -41,47 +42,29 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     readonly folder: ModelFolder,
     private readonly tokenizer: TextTokenizer,
     readonly images: ImagePreprocessor,
-    private readonly vision: Tower,
-    private readonly text: TextTower,
+    private readonly visionTower: Tower | undefined,
+    private readonly textTower: TextTower | undefined,
     private readonly eotId: bigint,
   ) {}
 
-  /** Loads the folder, creates both sessions on the requested device and reads the dimension from the graphs. */
+  /** Loads the folder, creates the sessions on the requested device and reads the dimension from the graphs. */
   static async load(opts: LoadModelOptions): Promise<OnnxEmbeddingModel> {
     const dir = resolve(opts.modelDir);
     const folder = readModelFolder(dir, { family: opts.family, variant: opts.variant });
     const logger = opts.logger ?? consoleLogger;
+    const towers: ModelTowers = opts.towers ?? 'both';
     let device: DeviceChoice = parseDevice(opts.device);
     const threads = opts.intraOpThreads && opts.intraOpThreads > 0 ? Math.floor(opts.intraOpThreads) : defaultIntraOpThreads();
     const onFallback = (reason: string) => {
       logger.warn({ requested: 'auto', using: 'cpu', reason }, 'DEVICE=auto: the CUDA execution provider could not start; RUNNING ON CPU (much slower)');
     };
-    const v = await createSession({ path: folder.visionPath, device, intraOpThreads: threads }, onFallback);
+    const v = towers === 'text' ? undefined : await createSession({ path: folder.visionPath, device, intraOpThreads: threads }, onFallback);
     // Decide the device once: the text tower follows wherever the vision tower landed.
-    if (v.provider === 'cpu' && device.kind === 'auto') device = { kind: 'cpu', deviceId: 0 };
-    const t = await createSession({ path: folder.textPath, device, intraOpThreads: threads }, onFallback);
+    if (v?.provider === 'cpu' && device.kind === 'auto') device = { kind: 'cpu', deviceId: 0 };
+    const t = towers === 'image' ? undefined : await createSession({ path: folder.textPath, device, intraOpThreads: threads }, onFallback);
 
-    const vIn = declaredInputs(v.session);
-    const pixelInput = vIn.find((i) => i.name === 'pixel_values' || i.name === 'image') ?? vIn[0];
-    if (!pixelInput) throw new AppError('INVALID_CONFIG', `${folder.visionPath}: the graph declares no input`);
-    const tIn = declaredInputs(t.session);
-    const idsInput = tIn.find((i) => i.name === 'input_ids' || i.name === 'text') ?? tIn[0];
-    if (!idsInput) throw new AppError('INVALID_CONFIG', `${folder.textPath}: the graph declares no input`);
-    const maskInput = tIn.find((i) => i.name === 'attention_mask');
-    const unknown = tIn.filter((i) => i !== idsInput && i !== maskInput);
-    if (unknown.length > 0) throw new AppError('INVALID_CONFIG', `${folder.textPath}: unexpected text inputs ${unknown.map((i) => i.name).join(', ')}`);
-
-    const vOut = pickOutput(v.session, folder.visionOutputs, folder.visionPath);
-    const tOut = pickOutput(t.session, folder.textOutputs, folder.textPath);
-    const vision: Tower = { session: v.session, input: pixelInput.name, inputType: pixelInput.type, output: vOut.name, maxBatch: fixedBatchOne(pixelInput.shape) ? 1 : DYNAMIC_BATCH_LIMIT };
-    const text: TextTower = {
-      session: t.session,
-      input: idsInput.name,
-      inputType: idsInput.type,
-      output: tOut.name,
-      maxBatch: fixedBatchOne(idsInput.shape) ? 1 : DYNAMIC_BATCH_LIMIT,
-      mask: maskInput ? { name: maskInput.name, type: maskInput.type } : undefined,
-    };
+    const vision = v && visionTower(v.session, folder);
+    const text = t && textTower(t.session, folder);
     const tokenizer = createTextTokenizer({ family: folder.family, tokenizerJson: folder.tokenizerJson, tokenizerConfig: folder.tokenizerConfig, contextLength: folder.contextLength, file: folder.tokenizerFile });
     const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...stripUndefined(opts.limits ?? {}) };
     const images = new ImagePreprocessor(folder.image, limits);
@@ -93,8 +76,8 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       dim: 0,
       contextLength: tokenizer.contextLength,
       imageSize: folder.image.size,
-      executionProvider: v.provider === 'cuda' && t.provider === 'cuda' ? 'cuda' : 'cpu',
-      maxModelBatch: Math.min(vision.maxBatch, text.maxBatch),
+      executionProvider: [v, t].every((s) => s === undefined || s.provider === 'cuda') ? 'cuda' : 'cpu',
+      maxModelBatch: Math.min(vision?.maxBatch ?? DYNAMIC_BATCH_LIMIT, text?.maxBatch ?? DYNAMIC_BATCH_LIMIT),
       modelDir: dir,
     };
     // The id that ends a text (and the first position the attention mask turns off after).
@@ -103,13 +86,24 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     const eot = probe[used - 1] as bigint;
     const model = new OnnxEmbeddingModel(info, limits, folder, tokenizer, images, vision, text, eot);
     // The dimension comes from the graphs; a probe run answers when the output width is symbolic.
-    const dimV = vOut.dim ?? (await model.embedPixelBatch(new Float32Array(images.tensorLength), 1, false))[0]?.length ?? 0;
-    const dimT = tOut.dim ?? (await model.embedTokens(probe, 1, false))[0]?.length ?? 0;
-    if (dimV !== dimT || dimV <= 0) {
-      throw new AppError('INVALID_CONFIG', `${dir}: the image tower gives ${dimV}-d and the text tower ${dimT}-d embeddings; they must match`);
+    const dimV = vision && (vision.dim ?? (await model.embedPixelBatch(new Float32Array(images.tensorLength), 1, false))[0]?.length ?? 0);
+    const dimT = text && (text.dim ?? (await model.embedTokens(probe, 1, false))[0]?.length ?? 0);
+    const dim = dimV ?? dimT ?? 0;
+    if ((dimV !== undefined && dimT !== undefined && dimV !== dimT) || dim <= 0) {
+      throw new AppError('INVALID_CONFIG', `${dir}: the image tower gives ${dimV ?? '?'}-d and the text tower ${dimT ?? '?'}-d embeddings; they must match`);
     }
-    info.dim = dimV;
+    info.dim = dim;
     return model;
+  }
+
+  private get vision(): Tower {
+    if (!this.visionTower) throw new AppError('FAILED_PRECONDITION', 'this model instance was loaded without its image tower (towers: text)');
+    return this.visionTower;
+  }
+
+  private get text(): TextTower {
+    if (!this.textTower) throw new AppError('FAILED_PRECONDITION', 'this model instance was loaded without its text tower (towers: image)');
+    return this.textTower;
   }
 
   /** Token ids of each text, contextLength per row. */
@@ -191,12 +185,12 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
   }
 
   async warmUp(): Promise<void> {
-    await this.embedPixelBatch(new Float32Array(this.images.tensorLength), 1);
-    await this.embedTexts(['warm up']);
+    if (this.visionTower) await this.embedPixelBatch(new Float32Array(this.images.tensorLength), 1);
+    if (this.textTower) await this.embedTexts(['warm up']);
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.vision.session.release(), this.text.session.release()]);
+    await Promise.all([this.visionTower?.session.release(), this.textTower?.session.release()]);
   }
 
   private async run(tower: Tower, feeds: Record<string, ort.Tensor>, n: number, normalize: boolean): Promise<Float32Array[]> {
@@ -217,6 +211,33 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     t.dispose();
     return rows;
   }
+}
+
+function visionTower(session: ort.InferenceSession, folder: ModelFolder): Tower & { dim: number | undefined } {
+  const inputs = declaredInputs(session);
+  const pixelInput = inputs.find((i) => i.name === 'pixel_values' || i.name === 'image') ?? inputs[0];
+  if (!pixelInput) throw new AppError('INVALID_CONFIG', `${folder.visionPath}: the graph declares no input`);
+  const out = pickOutput(session, folder.visionOutputs, folder.visionPath);
+  return { session, input: pixelInput.name, inputType: pixelInput.type, output: out.name, dim: out.dim, maxBatch: fixedBatchOne(pixelInput.shape) ? 1 : DYNAMIC_BATCH_LIMIT };
+}
+
+function textTower(session: ort.InferenceSession, folder: ModelFolder): TextTower & { dim: number | undefined } {
+  const inputs = declaredInputs(session);
+  const idsInput = inputs.find((i) => i.name === 'input_ids' || i.name === 'text') ?? inputs[0];
+  if (!idsInput) throw new AppError('INVALID_CONFIG', `${folder.textPath}: the graph declares no input`);
+  const maskInput = inputs.find((i) => i.name === 'attention_mask');
+  const unknown = inputs.filter((i) => i !== idsInput && i !== maskInput);
+  if (unknown.length > 0) throw new AppError('INVALID_CONFIG', `${folder.textPath}: unexpected text inputs ${unknown.map((i) => i.name).join(', ')}`);
+  const out = pickOutput(session, folder.textOutputs, folder.textPath);
+  return {
+    session,
+    input: idsInput.name,
+    inputType: idsInput.type,
+    output: out.name,
+    dim: out.dim,
+    maxBatch: fixedBatchOne(idsInput.shape) ? 1 : DYNAMIC_BATCH_LIMIT,
+    mask: maskInput ? { name: maskInput.name, type: maskInput.type } : undefined,
+  };
 }
 
 function idTensor(type: string, ids: BigInt64Array, dims: number[]): ort.Tensor {

@@ -58,7 +58,12 @@ export interface LoadModelOptions {
   limits?: Partial<ImageLimits>;
   /** Defaults to console.warn. */
   logger?: ModelLogger;
+  /** Which ONNX towers to load (default both); an embedder runs each in its own thread. */
+  towers?: ModelTowers;
 }
+
+/** The towers a model instance loads. */
+export type ModelTowers = 'both' | 'image' | 'text';
 
 /**
  * A loaded CLIP or SigLIP model: tokenization, image preprocessing and the two ONNX towers.
