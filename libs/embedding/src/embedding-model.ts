@@ -39,8 +39,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
   private constructor(
     readonly info: ModelInfo,
     readonly limits: ImageLimits,
-    readonly folder: ModelFolder,
-    private readonly tokenizer: TextTokenizer,
+    private readonly textTokenizer: TextTokenizer | undefined,
     readonly images: ImagePreprocessor,
     private readonly visionTower: Tower | undefined,
     private readonly textTower: TextTower | undefined,
@@ -65,7 +64,8 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
 
     const vision = v && visionTower(v.session, folder);
     const text = t && textTower(t.session, folder);
-    const tokenizer = createTextTokenizer({ family: folder.family, tokenizerJson: folder.tokenizerJson, tokenizerConfig: folder.tokenizerConfig, contextLength: folder.contextLength, file: folder.tokenizerFile });
+    // An image-only instance needs no tokenizer (tens of MB of vocabulary and merges per thread).
+    const tokenizer = towers === 'image' ? undefined : createTextTokenizer({ family: folder.family, tokenizerJson: folder.tokenizerJson, tokenizerConfig: folder.tokenizerConfig, contextLength: folder.contextLength, file: folder.tokenizerFile });
     const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...stripUndefined(opts.limits ?? {}) };
     const images = new ImagePreprocessor(folder.image, limits);
     const info: ModelInfo = {
@@ -74,17 +74,16 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       layout: folder.layout,
       variant: folder.variant,
       dim: 0,
-      contextLength: tokenizer.contextLength,
+      contextLength: tokenizer?.contextLength ?? folder.contextLength,
       imageSize: folder.image.size,
       executionProvider: [v, t].every((s) => s === undefined || s.provider === 'cuda') ? 'cuda' : 'cpu',
       maxModelBatch: Math.min(vision?.maxBatch ?? DYNAMIC_BATCH_LIMIT, text?.maxBatch ?? DYNAMIC_BATCH_LIMIT),
       modelDir: dir,
     };
     // The id that ends a text (and the first position the attention mask turns off after).
-    const probe = new BigInt64Array(tokenizer.contextLength);
-    const used = tokenizer.encodeInto('', probe, 0);
-    const eot = probe[used - 1] as bigint;
-    const model = new OnnxEmbeddingModel(info, limits, folder, tokenizer, images, vision, text, eot);
+    const probe = new BigInt64Array(info.contextLength);
+    const eot = tokenizer ? (probe[tokenizer.encodeInto('', probe, 0) - 1] as bigint) : 0n;
+    const model = new OnnxEmbeddingModel(info, limits, tokenizer, images, vision, text, eot);
     // The dimension comes from the graphs; a probe run answers when the output width is symbolic.
     const dimV = vision && (vision.dim ?? (await model.embedPixelBatch(new Float32Array(images.tensorLength), 1, false))[0]?.length ?? 0);
     const dimT = text && (text.dim ?? (await model.embedTokens(probe, 1, false))[0]?.length ?? 0);
@@ -99,6 +98,11 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
   private get vision(): Tower {
     if (!this.visionTower) throw new AppError('FAILED_PRECONDITION', 'this model instance was loaded without its image tower (towers: text)');
     return this.visionTower;
+  }
+
+  private get tokenizer(): TextTokenizer {
+    if (!this.textTokenizer) throw new AppError('FAILED_PRECONDITION', 'this model instance was loaded without its text tower (towers: image)');
+    return this.textTokenizer;
   }
 
   private get text(): TextTower {
