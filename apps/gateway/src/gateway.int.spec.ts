@@ -1,17 +1,17 @@
 // Integration: REAL clip-embedder and siglip-embedder processes (tiny 'colour' ONNX models in
 // onnxruntime, gRPC on loopback), the REAL embedded vector store (LanceDB, temp DATA_DIR), REAL
 // Redis + BullMQ ingestion; the gateway app in-process on a loopback port, wired like main.ts.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectionSchema } from '@image-search/collection-schema';
 import { EmbedderClient } from '@image-search/embedder-client';
-import { deleteKeys, startEmbedderProcess, type TestProcess, testRedis, uniqueName, waitFor } from '@image-search/testing';
+import { startEmbedderProcess, type TestProcess, uniqueName, waitFor } from '@image-search/testing';
 import { call, type Res } from '../test/http.js';
 
-import { startTestGateway, type RunningGateway } from '../test/test-gateway.js';
+import { startTestGateway, tearDownStack, type RunningGateway } from '../test/test-gateway.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gw-int-'));
 const photos = join(root, 'photos');
@@ -70,14 +70,7 @@ beforeAll(async () => {
   });
 }, 180_000);
 
-afterAll(async () => {
-  await gw?.close();
-  for (const p of procs) await p.stop('SIGKILL');
-  const redis = testRedis();
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => tearDownStack({ gw, procs, prefix, root }));
 
 describe('gateway with real embedders, store and Redis', () => {
   it('ingests into CLIP; USE_SIGLIP before re-embedding falls back to CLIP instead of returning nothing', async () => {

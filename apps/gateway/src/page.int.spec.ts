@@ -1,16 +1,16 @@
 // End-to-end: the search page in REAL headless Chromium (Debian chromium + playwright-core) against
 // the gateway in-process, REAL clip and siglip embedder processes (tiny 'colour' models), the REAL
 // embedded store and REAL Redis. Screenshots go to apps/gateway/test-output/ (gitignored).
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeys, startEmbedderProcess, testEnv, type TestProcess, testRedis, uniqueName, waitFor } from '@image-search/testing';
+import { startEmbedderProcess, testEnv, type TestProcess, uniqueName, waitFor } from '@image-search/testing';
 import { call } from '../test/http.js';
 
-import { startTestGateway, type RunningGateway } from '../test/test-gateway.js';
+import { startTestGateway, tearDownStack, type RunningGateway } from '../test/test-gateway.js';
 
 const hasChromium = existsSync(testEnv.chromiumPath);
 if (!hasChromium) console.log(`[e2e] SKIPPED search page test: no Chromium at ${testEnv.chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`);
@@ -52,12 +52,7 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await gw?.close();
-    for (const p of procs) await p.stop('SIGKILL');
-    const redis = testRedis();
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-    rmSync(root, { recursive: true, force: true });
+    await tearDownStack({ gw, procs, prefix, root });
   });
 
   it('searches by text and by uploaded image, shows thumbnails, scores and the model badge, and the admin view', async () => {

@@ -1,6 +1,8 @@
+import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createLogger } from '@image-search/service-kit';
+import { deleteKeys, testRedis, type TestProcess } from '@image-search/testing';
 import type { EmbedderApi } from '@image-search/embedder-client';
 import type { VectorStore } from '@image-search/vector-store';
 import { createApp } from '../src/app.js';
@@ -35,4 +37,14 @@ export async function startTestGateway(env: Record<string, string>, opts: { stor
       await gw.stop();
     },
   };
+}
+
+/** Stops what a full-stack test started (gateway, embedder processes) and removes its Redis keys and temp folder. */
+export async function tearDownStack(s: { gw: RunningGateway | undefined; procs: TestProcess[]; prefix: string; root: string }): Promise<void> {
+  await s.gw?.close();
+  for (const p of s.procs) await p.stop('SIGKILL');
+  const redis = testRedis();
+  await deleteKeys(redis, s.prefix);
+  redis.disconnect();
+  rmSync(s.root, { recursive: true, force: true });
 }

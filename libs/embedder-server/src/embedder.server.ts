@@ -106,7 +106,7 @@ export class EmbedderServer {
     this.service.attach(model);
     if (this.stopping) return;
     this.health.setReady(true);
-    this.opts.logger.info({ model_id: i.modelId, dim: i.dim, provider: i.executionProvider, variant: i.variant, layout: i.layout, max_batch: s.maxBatchSize || defaultMaxBatch(i.executionProvider), took_ms: Date.now() - started }, 'model loaded and warmed up; SERVING');
+    this.opts.logger.info({ model_id: i.modelId, dim: i.dim, provider: i.executionProvider, variant: i.variant, layout: i.layout, max_batch: this.service.maxBatchSize, took_ms: Date.now() - started }, 'model loaded and warmed up; SERVING');
   }
 
   /** listen() then loadModel(). */

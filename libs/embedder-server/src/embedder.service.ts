@@ -21,7 +21,7 @@ export class EmbedderService {
   private image: DynamicBatcher<Float32Array> | undefined;
   private draining = false;
   private readonly decodeSlots: Slots;
-  /** GPU_BATCH_SIZE, or the device's default once the model says where it runs. */
+  /** GPU_BATCH_SIZE, or the device's default once the model says where it runs (0 before). */
   private maxBatch = 0;
 
   constructor(
@@ -58,6 +58,11 @@ export class EmbedderService {
       observer: this.metrics.observer('image'),
       run: (pixels) => model.embedPixels(pixels),
     });
+  }
+
+  /** The largest inference batch in effect (0 until a model is attached). */
+  get maxBatchSize(): number {
+    return this.maxBatch;
   }
 
   /** New calls get UNAVAILABLE from now on; queued and running batches still finish. */

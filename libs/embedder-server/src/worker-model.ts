@@ -1,5 +1,5 @@
 import { AppError } from '@image-search/service-kit';
-import { createTextTokenizer, DEFAULT_IMAGE_LIMITS, encodeBatch, ImagePreprocessor, readModelFolder, type DeviceRequest, type EmbeddingModel, type ImageLimits, type LoadModelOptions, type ModelInfo, type TextTokenizer } from '@image-search/embedding';
+import { createTextTokenizer, DEFAULT_IMAGE_LIMITS, encodeBatch, ImagePreprocessor, readModelFolder, towerDim, type DeviceRequest, type EmbeddingModel, type ImageLimits, type LoadModelOptions, type ModelInfo, type TextTokenizer } from '@image-search/embedding';
 import { InferenceLane, type LaneResult } from './inference-lane.js';
 
 /**
@@ -52,11 +52,9 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
       starting.push(start('text', textDevice));
       const [imageLane, textLane] = (await Promise.all(starting)) as [InferenceLane, InferenceLane];
       const [i, t] = [imageLane.info, textLane.info];
-      if (i.dim !== t.dim) {
-        throw new AppError('INVALID_CONFIG', `${i.modelDir}: the image tower gives ${i.dim}-d and the text tower ${t.dim}-d embeddings; they must match`);
-      }
       const info: ModelInfo = {
         ...i,
+        dim: towerDim(i.modelDir, i.dim, t.dim),
         contextLength: t.contextLength,
         executionProvider: i.executionProvider === 'cuda' && t.executionProvider === 'cuda' ? 'cuda' : 'cpu',
         maxModelBatch: Math.min(i.maxModelBatch, t.maxModelBatch),

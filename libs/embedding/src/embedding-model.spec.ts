@@ -9,7 +9,7 @@ import { AppError } from '@image-search/service-kit';
 import { tinyModelDir } from '@image-search/testing';
 import { solid } from '../test/images.js';
 import { writeFp16ProbeVisionModel, writeMaskProbeTextModel } from '../test/probe-graphs.js';
-import { loadEmbeddingModel, type OnnxEmbeddingModel } from './embedding-model.js';
+import { loadEmbeddingModel, towerDim, type OnnxEmbeddingModel } from './embedding-model.js';
 import { CUDA_INSTALL_HINT, parseDevice } from './onnx-session.js';
 import { cosine } from './tensor-utils.js';
 
@@ -89,6 +89,16 @@ describe('one tower per instance (towers: image | text)', () => {
     expect(cosine((await text.embedTexts(['red']))[0]!, (await both.embedTexts(['red']))[0]!)).toBeGreaterThan(0.99999);
     expect((await rejection(image.embedTexts(['red']))).message).toMatch(/without its text tower/);
     expect((await rejection(text.embedPixels([px]))).message).toMatch(/without its image tower/);
+  });
+});
+
+describe('towerDim', () => {
+  it('takes the width of the towers present and refuses towers that disagree or give none', () => {
+    expect(towerDim('/m', 512, 512)).toBe(512);
+    expect(towerDim('/m', 768, undefined)).toBe(768);
+    expect(towerDim('/m', undefined, 64)).toBe(64);
+    expect(() => towerDim('/m', 512, 768)).toThrow(/\/m: the image tower gives 512-d and the text tower 768-d embeddings; they must match/);
+    expect(() => towerDim('/m', 0, undefined)).toThrow(/INVALID_CONFIG|must match/);
   });
 });
 

@@ -74,7 +74,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       layout: folder.layout,
       variant: folder.variant,
       dim: 0,
-      contextLength: tokenizer?.contextLength ?? folder.contextLength,
+      contextLength: folder.contextLength,
       imageSize: folder.image.size,
       executionProvider: [v, t].every((s) => s === undefined || s.provider === 'cuda') ? 'cuda' : 'cpu',
       maxModelBatch: Math.min(vision?.maxBatch ?? DYNAMIC_BATCH_LIMIT, text?.maxBatch ?? DYNAMIC_BATCH_LIMIT),
@@ -87,27 +87,20 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     // The dimension comes from the graphs; a probe run answers when the output width is symbolic.
     const dimV = vision && (vision.dim ?? (await model.embedPixelBatch(new Float32Array(images.tensorLength), 1, false))[0]?.length ?? 0);
     const dimT = text && (text.dim ?? (await model.embedTokens(probe, 1, false))[0]?.length ?? 0);
-    const dim = dimV ?? dimT ?? 0;
-    if ((dimV !== undefined && dimT !== undefined && dimV !== dimT) || dim <= 0) {
-      throw new AppError('INVALID_CONFIG', `${dir}: the image tower gives ${dimV ?? '?'}-d and the text tower ${dimT ?? '?'}-d embeddings; they must match`);
-    }
-    info.dim = dim;
+    info.dim = towerDim(dir, dimV, dimT);
     return model;
   }
 
   private get vision(): Tower {
-    if (!this.visionTower) throw new AppError('FAILED_PRECONDITION', 'this model instance was loaded without its image tower (towers: text)');
-    return this.visionTower;
+    return this.visionTower ?? missingTower('image');
   }
 
   private get tokenizer(): TextTokenizer {
-    if (!this.textTokenizer) throw new AppError('FAILED_PRECONDITION', 'this model instance was loaded without its text tower (towers: image)');
-    return this.textTokenizer;
+    return this.textTokenizer ?? missingTower('text');
   }
 
   private get text(): TextTower {
-    if (!this.textTower) throw new AppError('FAILED_PRECONDITION', 'this model instance was loaded without its text tower (towers: image)');
-    return this.textTower;
+    return this.textTower ?? missingTower('text');
   }
 
   /** Token ids of each text, contextLength per row. */
@@ -215,6 +208,19 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     t.dispose();
     return rows;
   }
+}
+
+function missingTower(tower: 'image' | 'text'): never {
+  throw new AppError('FAILED_PRECONDITION', `this model instance was loaded without its ${tower} tower (towers: ${tower === 'image' ? 'text' : 'image'})`);
+}
+
+/** The embedding width of a model's towers (either may be absent); both must agree and be positive. */
+export function towerDim(modelDir: string, image: number | undefined, text: number | undefined): number {
+  const dim = image ?? text ?? 0;
+  if ((image !== undefined && text !== undefined && image !== text) || dim <= 0) {
+    throw new AppError('INVALID_CONFIG', `${modelDir}: the image tower gives ${image ?? '?'}-d and the text tower ${text ?? '?'}-d embeddings; they must match`);
+  }
+  return dim;
 }
 
 function visionTower(session: ort.InferenceSession, folder: ModelFolder): Tower & { dim: number | undefined } {

@@ -1,7 +1,7 @@
 export * from './model.types.js';
 export { DEFAULT_MODELS, modelFolderName, resolveHubModel, resolveModelDir, type HubModelRef } from './model-registry.js';
 /** Loads a CLIP/SigLIP model folder (transformers.js or immich layout); the model class with its extra batch helpers. */
-export { loadEmbeddingModel, OnnxEmbeddingModel, DYNAMIC_BATCH_LIMIT } from './embedding-model.js';
+export { loadEmbeddingModel, OnnxEmbeddingModel, DYNAMIC_BATCH_LIMIT, towerDim } from './embedding-model.js';
 /** The libvips image pipeline, its default limits and the prepared-pixels shape. */
 export { ImagePreprocessor, DEFAULT_IMAGE_LIMITS, type PreparedPixels } from './image-preprocessor.js';
 /** Image preprocessing spec read from a model's config, and torchvision's resize/crop geometry. */
