@@ -9,17 +9,32 @@ const ORT = ['onnxruntime-node', 'onnxruntime-common', 'onnxruntime-web'];
 /** Tag rules: `type:*` says what a project may build on, `scope:*` which domain it serves. */
 export const depConstraints = [
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:util', 'type:domain', 'type:data-access', 'type:service'] },
-  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:util', 'type:domain', 'type:data-access', 'type:service', 'type:testing'] },
-  { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:util', 'type:domain', 'type:data-access', 'type:testing'] },
-  { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:util', 'type:domain', 'type:data-access', 'type:testing'] },
+  {
+    sourceTag: 'type:tool',
+    onlyDependOnLibsWithTags: ['type:util', 'type:domain', 'type:data-access', 'type:service', 'type:testing'],
+  },
+  {
+    sourceTag: 'type:service',
+    onlyDependOnLibsWithTags: ['type:util', 'type:domain', 'type:data-access', 'type:testing'],
+  },
+  {
+    sourceTag: 'type:data-access',
+    onlyDependOnLibsWithTags: ['type:util', 'type:domain', 'type:data-access', 'type:testing'],
+  },
   { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:util', 'type:domain', 'type:testing'] },
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', 'type:testing'] },
-  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util', 'type:domain', 'type:data-access', 'type:testing'] },
+  {
+    sourceTag: 'type:testing',
+    onlyDependOnLibsWithTags: ['type:util', 'type:domain', 'type:data-access', 'type:testing'],
+  },
   { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:gateway', 'scope:shared'] },
   { sourceTag: 'scope:embedder', onlyDependOnLibsWithTags: ['scope:embedder', 'scope:shared'] },
   { sourceTag: 'scope:worker', onlyDependOnLibsWithTags: ['scope:worker', 'scope:shared'] },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-  { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:shared', 'scope:embedder', 'scope:gateway', 'scope:worker'] },
+  {
+    sourceTag: 'scope:tools',
+    onlyDependOnLibsWithTags: ['scope:shared', 'scope:embedder', 'scope:gateway', 'scope:worker'],
+  },
   // onnxruntime-node belongs to the embedding lib and the embedder apps only.
   { sourceTag: 'scope:gateway', bannedExternalImports: [...ORT] },
   { sourceTag: 'scope:worker', bannedExternalImports: [...ORT, 'express'] },
@@ -32,7 +47,22 @@ export const depConstraints = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', '**/tmp/**', '**/*.mjs', '**/*.cjs', 'bench/**', 'deploy/**', '**/public/**', 'data/**', 'models/**', '**/vitest.config.ts'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/generated/**',
+      '**/tmp/**',
+      '**/*.mjs',
+      '**/*.cjs',
+      'bench/**',
+      'deploy/**',
+      '**/public/**',
+      'data/**',
+      'models/**',
+      '**/vitest.config.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -42,12 +72,22 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
-      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints, checkDynamicDependenciesExceptions: [] }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { enforceBuildableLibDependency: false, allow: [], depConstraints, checkDynamicDependenciesExceptions: [] },
+      ],
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through the config module (service-kit parseConfig), not process.env.' }],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration through the config module (service-kit parseConfig), not process.env.',
+        },
+      ],
     },
   },
   {
@@ -64,7 +104,11 @@ export default tseslint.config(
         {
           enforceBuildableLibDependency: false,
           allow: [],
-          depConstraints: depConstraints.map((c) => (c.onlyDependOnLibsWithTags && c.sourceTag.startsWith('type:') ? { ...c, onlyDependOnLibsWithTags: [...new Set([...c.onlyDependOnLibsWithTags, 'type:testing'])] } : c)),
+          depConstraints: depConstraints.map((c) =>
+            c.onlyDependOnLibsWithTags && c.sourceTag.startsWith('type:')
+              ? { ...c, onlyDependOnLibsWithTags: [...new Set([...c.onlyDependOnLibsWithTags, 'type:testing'])] }
+              : c,
+          ),
         },
       ],
     },

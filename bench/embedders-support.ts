@@ -5,19 +5,24 @@ import { resolve } from 'node:path';
 import { startTsProcess, freePort, waitFor, type TestProcess } from '@image-search/testing';
 import { EmbedderClient } from '@image-search/embedder-client';
 
-
 /** One line per fact about the machine and the software the figures come from. */
 export function machine(threads: number): string[] {
   const c = cpus();
   const ver = (p: string) => {
     try {
-      return (JSON.parse(readFileSync(resolve(import.meta.dirname, '../node_modules', p, 'package.json'), 'utf8')) as { version: string }).version;
+      return (
+        JSON.parse(readFileSync(resolve(import.meta.dirname, '../node_modules', p, 'package.json'), 'utf8')) as {
+          version: string;
+        }
+      ).version;
     } catch {
       return '?';
     }
   };
   return [
-    `CPU: ${c[0]?.model ?? 'unknown'} × ${c.length} logical cores (load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`,
+    `CPU: ${c[0]?.model ?? 'unknown'} × ${c.length} logical cores (load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')})`,
     `Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB total, ${(freemem() / 2 ** 30).toFixed(1)} GiB free`,
     `Node ${process.version} on ${process.platform}/${process.arch}; onnxruntime-node ${ver('onnxruntime-node')}, sharp ${ver('sharp')}, @huggingface/transformers ${ver('@huggingface/transformers')}, @grpc/grpc-js ${ver('@grpc/grpc-js')}`,
     `Intra-op threads: ${threads} (same for every contender)`,
@@ -53,7 +58,8 @@ export async function throughput<T>(items: T[], batch: number, fn: (slice: T[]) 
 export function printTable(rows: Record<string, string | number>[]): void {
   if (rows.length === 0) return;
   const cols = Object.keys(rows[0]!);
-  const cell = (v: string | number | undefined) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1)) : (v ?? ''));
+  const cell = (v: string | number | undefined) =>
+    typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1)) : (v ?? '');
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]) => `| ${vals.map((v, i) => v.padEnd(width[i]!)).join(' | ')} |`;
   console.log(line(cols));
@@ -65,7 +71,9 @@ export function printTable(rows: Record<string, string | number>[]): void {
 export function progress(label: string, done: number, total: number, startedMs: number): void {
   const rate = done / ((performance.now() - startedMs) / 1000);
   const eta = rate > 0 ? (total - done) / rate : 0;
-  process.stderr.write(`\r  ${label}: ${done}/${total} (${rate.toFixed(1)}/s, ETA ${eta.toFixed(0)} s)   ${done === total ? '\n' : ''}`);
+  process.stderr.write(
+    `\r  ${label}: ${done}/${total} (${rate.toFixed(1)}/s, ETA ${eta.toFixed(0)} s)   ${done === total ? '\n' : ''}`,
+  );
 }
 
 /** The real embedder app as a separate process, with a client on loopback. */
@@ -101,7 +109,8 @@ export async function startServed(family: 'clip' | 'siglip', env: Record<string,
     let total = 0;
     for (const line of text.split('\n')) {
       if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-      if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) total += Number(line.split(' ').pop());
+      if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+        total += Number(line.split(' ').pop());
     }
     return total;
   };

@@ -17,7 +17,16 @@ import { parseArgs } from 'node:util';
 import { defaultIntraOpThreads, loadEmbeddingModel, cosine } from '@image-search/embedding';
 import { EmbedderClient } from '@image-search/embedder-client';
 import { loadavg } from 'node:os';
-import { machine, median, percentile, printTable, progress, startServed, throughput, timed } from './embedders-support.js';
+import {
+  machine,
+  median,
+  percentile,
+  printTable,
+  progress,
+  startServed,
+  throughput,
+  timed,
+} from './embedders-support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,10 +63,14 @@ if (!existsSync(cocoDir)) {
   console.error(`COCO photos not found at ${cocoDir}; pass --fixtures DIR (the reference fixtures folder).`);
   process.exit(2);
 }
-const files = readdirSync(cocoDir).filter((f) => f.endsWith('.jpg')).sort();
+const files = readdirSync(cocoDir)
+  .filter((f) => f.endsWith('.jpg'))
+  .sort();
 // SigLIP B/16 costs about 4× CLIP B/32 per image; fewer photos keep a full CPU run within minutes.
 const imagesFor = (family: 'clip' | 'siglip') => Number(args.images ?? (quick || family === 'siglip' ? 32 : 64));
-const allPhotos = Array.from({ length: Math.max(64, Number(args.images ?? 0)) }, (_, i) => readFileSync(join(cocoDir, files[i % files.length]!)));
+const allPhotos = Array.from({ length: Math.max(64, Number(args.images ?? 0)) }, (_, i) =>
+  readFileSync(join(cocoDir, files[i % files.length]!)),
+);
 let photos = allPhotos;
 
 // --quick uses the mini fixture models unless --models is given; a full run uses models/bench.
@@ -65,7 +78,10 @@ const useMini = args.mini ?? (quick && !args.models);
 function modelDirFor(family: 'clip' | 'siglip', mini: boolean): { dir: string; fullSize: boolean } {
   const bench = resolve(args.models ?? 'models/bench', family);
   if (!mini && existsSync(join(bench, 'onnx'))) return { dir: bench, fullSize: true };
-  if (!mini) console.log(`(no full-size model at ${bench}: run \`npx nx run tools:make-bench-models -- --out models/bench\`; using the mini fixture model)`);
+  if (!mini)
+    console.log(
+      `(no full-size model at ${bench}: run \`npx nx run tools:make-bench-models -- --out models/bench\`; using the mini fixture model)`,
+    );
   return { dir: join(args.fixtures, `models/${family}-reference-mini`), fullSize: false };
 }
 
@@ -91,22 +107,39 @@ interface Result {
   peerCosine: number;
 }
 
-async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized', mini = useMini): Promise<Result | undefined> {
+async function benchOne(
+  family: 'clip' | 'siglip',
+  variant: 'fp32' | 'quantized',
+  mini = useMini,
+): Promise<Result | undefined> {
   const { dir, fullSize } = modelDirFor(family, mini);
   if (!existsSync(join(dir, 'onnx', variantFile(variant)))) {
     console.log(`\n## ${family} ${variant}: SKIPPED (no ${join(dir, 'onnx', variantFile(variant))})`);
     return undefined;
   }
   // The inference-light pass needs more photos per pass: at hundreds of images per second, 32 take 0.2 s.
-  photos = fullSize || useMini ? allPhotos.slice(0, imagesFor(family)) : allPhotos.slice(0, Math.max(64, imagesFor(family)));
-  console.log(`\n## ${family} / ${variant} — ${photos.length} photos per pass — ${dir}${fullSize ? '' : useMini ? ' (mini fixture model: figures only check the script)' : ' (reference mini model: inference-light regime)'} — load average ${loadavg()[0]!.toFixed(2)}`);
-  const r = { family, variant, model: dir, fullSize, images: photos.length, ceiling: {}, served: {}, peer: {} } as Result;
+  photos =
+    fullSize || useMini ? allPhotos.slice(0, imagesFor(family)) : allPhotos.slice(0, Math.max(64, imagesFor(family)));
+  console.log(
+    `\n## ${family} / ${variant} — ${photos.length} photos per pass — ${dir}${fullSize ? '' : useMini ? ' (mini fixture model: figures only check the script)' : ' (reference mini model: inference-light regime)'} — load average ${loadavg()[0]!.toFixed(2)}`,
+  );
+  const r = {
+    family,
+    variant,
+    model: dir,
+    fullSize,
+    images: photos.length,
+    ceiling: {},
+    served: {},
+    peer: {},
+  } as Result;
 
   // 1. Ceiling: decode+preprocess alone, then onnxruntime on prepared tensors.
   const model = await loadEmbeddingModel({ modelDir: dir, family, variant, intraOpThreads: threads });
   await model.warmUp();
   const seq: number[] = [];
-  for (const p of photos.slice(0, Math.min(photos.length, 32))) seq.push((await timed(() => model.preprocessImage(p)))[1]);
+  for (const p of photos.slice(0, Math.min(photos.length, 32)))
+    seq.push((await timed(() => model.preprocessImage(p)))[1]);
   r.prepMsPerImage = median(seq);
   const [pixels, concMs] = await timed(() => Promise.all(photos.map((p) => model.preprocessImage(p))));
   r.prepConcurrentPerS = photos.length / (concMs / 1000);
@@ -121,7 +154,14 @@ async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'
   const ours = (await model.embedPixels([pixels[0]!]))[0]!;
 
   // 2. Served: the real app process over gRPC on loopback.
-  const served = await startServed(family, { MODEL_DIR: dir, MODEL_VARIANT: variant, INTRA_OP_THREADS: String(threads), GPU_BATCH_SIZE: args['server-batch'], MAX_REQUEST_ITEMS: '64', QUEUE_CAPACITY: '256' });
+  const served = await startServed(family, {
+    MODEL_DIR: dir,
+    MODEL_VARIANT: variant,
+    INTRA_OP_THREADS: String(threads),
+    GPU_BATCH_SIZE: args['server-batch'],
+    MAX_REQUEST_ITEMS: '64',
+    QUEUE_CAPACITY: '256',
+  });
   try {
     const c = served.client;
     const imgs = photos.map((data) => ({ data }));
@@ -131,9 +171,21 @@ async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'
       r.served[b] = await passes(() => throughput(imgs, b, (s) => c.embedImages(s)));
       progress('served, one client', i + 1, BATCHES.length, s2);
     }
-    const [sumBefore, countBefore] = [await served.metric('embedder_batch_size_sum', { tower: 'image' }), await served.metric('embedder_batch_size_count', { tower: 'image' })];
+    const [sumBefore, countBefore] = [
+      await served.metric('embedder_batch_size_sum', { tower: 'image' }),
+      await served.metric('embedder_batch_size_count', { tower: 'image' }),
+    ];
     // 32 independent clients (own connections), each sending one image at a time, closed loop.
-    const clients = Array.from({ length: 32 }, () => new EmbedderClient({ address: served.address, defaultDeadlineMs: 600_000, maxRequestItems: 64, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
+    const clients = Array.from(
+      { length: 32 },
+      () =>
+        new EmbedderClient({
+          address: served.address,
+          defaultDeadlineMs: 600_000,
+          maxRequestItems: 64,
+          channelOptions: { 'grpc.use_local_subchannel_pool': 1 },
+        }),
+    );
     await Promise.all(clients.map((k) => k.embedTexts(['connect'])));
     const total = Math.max(imgs.length, 128);
     r.concurrent32 = await passes(async () => {
@@ -151,7 +203,10 @@ async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'
       return total / (ms / 1000);
     });
     for (const k of clients) k.close();
-    const [sumAfter, countAfter] = [await served.metric('embedder_batch_size_sum', { tower: 'image' }), await served.metric('embedder_batch_size_count', { tower: 'image' })];
+    const [sumAfter, countAfter] = [
+      await served.metric('embedder_batch_size_sum', { tower: 'image' }),
+      await served.metric('embedder_batch_size_count', { tower: 'image' }),
+    ];
     r.concurrentMeanBatch = (sumAfter - sumBefore) / Math.max(1, countAfter - countBefore);
     // The text tower in this process and the served query, in alternating rounds: measured minutes
     // apart, the tower's own latency moved by 20 % between phases of one run.
@@ -178,7 +233,11 @@ async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'
   const name = basename(dir);
   const processor = await tf.AutoProcessor.from_pretrained(name);
   const Vision = family === 'clip' ? tf.CLIPVisionModelWithProjection : tf.SiglipVisionModel;
-  const peer = await Vision.from_pretrained(name, { dtype: variant === 'fp32' ? 'fp32' : 'q8', device: 'cpu', session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 } });
+  const peer = await Vision.from_pretrained(name, {
+    dtype: variant === 'fp32' ? 'fp32' : 'q8',
+    device: 'cpu',
+    session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
+  });
   const outName = family === 'clip' ? 'image_embeds' : 'pooler_output';
   const peerRun = async (slice: Buffer[]) => {
     const images = await Promise.all(slice.map((b) => tf.RawImage.fromBlob(new Blob([new Uint8Array(b)]))));
@@ -201,7 +260,9 @@ async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'
 
 function report(r: Result): void {
   const bound = (b: number) => 1 / (1 / r.ceiling[b]! + r.prepMsPerImage / 1000);
-  console.log(`decode+preprocess alone: ${r.prepMsPerImage.toFixed(1)} ms/image sequential, ${r.prepConcurrentPerS.toFixed(1)} images/s concurrent (libuv pool)`);
+  console.log(
+    `decode+preprocess alone: ${r.prepMsPerImage.toFixed(1)} ms/image sequential, ${r.prepConcurrentPerS.toFixed(1)} images/s concurrent (libuv pool)`,
+  );
   printTable(
     BATCHES.map((b) => ({
       batch: b,
@@ -215,33 +276,51 @@ function report(r: Result): void {
   const b32 = r.served[32]!;
   const checks = [
     [`served batch 32 ≥ 0.9 × 1/(1/ceiling + prep)`, b32 / bound(32), 0.9],
-    [`32 concurrent clients (1 image each, mean batch ${r.concurrentMeanBatch.toFixed(1)}) ≥ 0.9 × served batch 32`, r.concurrent32 / b32, 0.9],
+    [
+      `32 concurrent clients (1 image each, mean batch ${r.concurrentMeanBatch.toFixed(1)}) ≥ 0.9 × served batch 32`,
+      r.concurrent32 / b32,
+      0.9,
+    ],
     [`served batch 32 ≥ 1.5 × transformers.js batch 32`, b32 / r.peer[32]!, 1.5],
   ] as const;
-  for (const [what, ratio, target] of checks) console.log(`  ${ratio >= target ? 'PASS' : 'MISS'} ${what}: ${ratio.toFixed(2)}`);
+  for (const [what, ratio, target] of checks)
+    console.log(`  ${ratio >= target ? 'PASS' : 'MISS'} ${what}: ${ratio.toFixed(2)}`);
   // A server on the same onnxruntime cannot beat its own ceiling, so this is the most any server could show here.
-  console.log(`  (upper bound for any server on this onnxruntime: ceiling batch 32 / transformers.js batch 32 = ${(r.ceiling[32]! / r.peer[32]!).toFixed(2)})`);
+  console.log(
+    `  (upper bound for any server on this onnxruntime: ceiling batch 32 / transformers.js batch 32 = ${(r.ceiling[32]! / r.peer[32]!).toFixed(2)})`,
+  );
   const textLimit = 1.2 * r.textTowerB1Ms + 1;
-  console.log(`  ${r.textServedMs <= textLimit ? 'PASS' : 'MISS'} one text query served in ${r.textServedMs.toFixed(2)} ms median (p90 ${r.textServedP90Ms.toFixed(2)}) ≤ 1.2 × text tower batch 1 (${r.textTowerB1Ms.toFixed(2)} ms) + 1 ms = ${textLimit.toFixed(2)} ms`);
-  console.log(`  peak RSS of the ${r.family}-embedder (${r.variant}): ${r.peakRssMiB.toFixed(0)} MiB; cosine(ours, transformers.js) on one photo: ${r.peerCosine.toFixed(5)}`);
+  console.log(
+    `  ${r.textServedMs <= textLimit ? 'PASS' : 'MISS'} one text query served in ${r.textServedMs.toFixed(2)} ms median (p90 ${r.textServedP90Ms.toFixed(2)}) ≤ 1.2 × text tower batch 1 (${r.textTowerB1Ms.toFixed(2)} ms) + 1 ms = ${textLimit.toFixed(2)} ms`,
+  );
+  console.log(
+    `  peak RSS of the ${r.family}-embedder (${r.variant}): ${r.peakRssMiB.toFixed(0)} MiB; cosine(ours, transformers.js) on one photo: ${r.peerCosine.toFixed(5)}`,
+  );
 }
 
 console.log(`# Embedder benchmark${quick ? ' (--quick)' : ''} — ${new Date().toISOString()}`);
 for (const line of machine(threads)) console.log(line);
-console.log(`Photos: COCO JPEGs (${(allPhotos.reduce((a, p) => a + p.length, 0) / allPhotos.length / 1024).toFixed(0)} KiB mean), ${imagesFor('clip')} per pass for CLIP, ${imagesFor('siglip')} for SigLIP; text query: "${TEXT}"`);
+console.log(
+  `Photos: COCO JPEGs (${(allPhotos.reduce((a, p) => a + p.length, 0) / allPhotos.length / 1024).toFixed(0)} KiB mean), ${imagesFor('clip')} per pass for CLIP, ${imagesFor('siglip')} for SigLIP; text query: "${TEXT}"`,
+);
 const results: Result[] = [];
-for (const family of families) for (const variant of variants) {
-  const r = await benchOne(family, variant);
-  if (r) results.push(r);
-}
+for (const family of families)
+  for (const variant of variants) {
+    const r = await benchOne(family, variant);
+    if (r) results.push(r);
+  }
 if (!useMini && !quick && !args['no-light']) {
-  console.log('\n# Inference-light regime: the reference mini models (real exports, about 1 ms of inference per image or less)');
+  console.log(
+    '\n# Inference-light regime: the reference mini models (real exports, about 1 ms of inference per image or less)',
+  );
   for (const family of families) {
     const r = await benchOne(family, 'fp32', true);
     if (r) results.push(r);
   }
 }
-console.log('\n# Summary (ratios; targets: served/bound ≥ 0.9, 32 clients ≥ 0.9, vs transformers.js ≥ 1.5, text ≤ 1.2 × tower + 1 ms)');
+console.log(
+  '\n# Summary (ratios; targets: served/bound ≥ 0.9, 32 clients ≥ 0.9, vs transformers.js ≥ 1.5, text ≤ 1.2 × tower + 1 ms)',
+);
 printTable(
   results.map((r) => ({
     model: `${r.family} ${r.variant}${r.fullSize ? '' : ' (mini)'}`,
@@ -253,4 +332,8 @@ printTable(
     'peak RSS MiB': Math.round(r.peakRssMiB),
   })),
 );
-if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), machine: machine(threads), quick, results }, null, 2));
+if (args.json)
+  writeFileSync(
+    args.json,
+    JSON.stringify({ date: new Date().toISOString(), machine: machine(threads), quick, results }, null, 2),
+  );

@@ -11,7 +11,13 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { cosine, ImagePreprocessor, loadEmbeddingModel, physicalCoreCount, type OnnxEmbeddingModel } from '@image-search/embedding';
+import {
+  cosine,
+  ImagePreprocessor,
+  loadEmbeddingModel,
+  physicalCoreCount,
+  type OnnxEmbeddingModel,
+} from '@image-search/embedding';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,8 +38,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const ms = (x: number) => x.toFixed(2);
 
 console.log('# embedding benchmark');
-console.log(`CPU: ${cpus()[0]?.model ?? '?'} × ${cpus().length} logical (${physicalCoreCount()} physical), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log(`Node ${process.version}; sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}; sharp concurrency ${sharp.concurrency()}; UV_THREADPOOL_SIZE default 4`);
+console.log(
+  `CPU: ${cpus()[0]?.model ?? '?'} × ${cpus().length} logical (${physicalCoreCount()} physical), load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+console.log(
+  `Node ${process.version}; sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}; sharp concurrency ${sharp.concurrency()}; UV_THREADPOOL_SIZE default 4`,
+);
 console.log(`repetitions per figure: ${reps} (median reported)\n`);
 
 const coco = readdirSync(join(F, 'images/coco'))
@@ -82,7 +94,9 @@ for (const family of ['clip', 'siglip'] as const) {
   const t0 = performance.now();
   const N = 2000;
   for (let i = 0; i < N; i++) p.normalizeInto(px.data, out, 0);
-  console.log(`| ${family} | normalise only (HWC uint8 -> CHW float32, LUT) | ${ms((performance.now() - t0) / N)} | | |`);
+  console.log(
+    `| ${family} | normalise only (HWC uint8 -> CHW float32, LUT) | ${ms((performance.now() - t0) / N)} | | |`,
+  );
 }
 for (const c of [2]) {
   const before = sharp.concurrency();
@@ -97,7 +111,11 @@ for (const c of [2]) {
 
 // 2. Large photos: JPEG shrink-on-load (libvips decodes at 1/2, 1/4 or 1/8 scale) vs a full decode.
 console.log('\n## 2. Large photos (COCO upscaled to 4032x3024 JPEG q90, like a phone camera): shrink-on-load');
-const large = await Promise.all(coco.slice(0, args.quick ? 4 : 12).map((b) => sharp(b).resize(4032, 3024, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer()));
+const large = await Promise.all(
+  coco
+    .slice(0, args.quick ? 4 : 12)
+    .map((b) => sharp(b).resize(4032, 3024, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer()),
+);
 for (const family of ['clip', 'siglip'] as const) {
   const model = mini[family];
   const p = model.images;
@@ -106,7 +124,11 @@ for (const family of ['clip', 'siglip'] as const) {
   const noShrink = new ImagePreprocessor(p.spec, p.limits);
   const fullDecode = async (b: Buffer): Promise<Float32Array> => {
     const raw = await sharp(b, { autoOrient: true, ignoreIcc: true }).raw().toBuffer({ resolveWithObject: true });
-    const png = await sharp(raw.data, { raw: { width: raw.info.width, height: raw.info.height, channels: raw.info.channels } }).png({ compressionLevel: 0 }).toBuffer();
+    const png = await sharp(raw.data, {
+      raw: { width: raw.info.width, height: raw.info.height, channels: raw.info.channels },
+    })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
     return noShrink.preprocess(png);
   };
   const tShrink = await perImage(large, 1, (b) => p.preprocessInto(b, out, 0));
@@ -123,7 +145,9 @@ for (const family of ['clip', 'siglip'] as const) {
     const [c] = await model.embedPixels([await fullDecode(b)]);
     cos.push(cosine(a!, c!));
   }
-  console.log(`${family}: shrink-on-load ${ms(tShrink)} ms/image vs full decode + resize ${ms(tFull)} ms/image (${(tFull / tShrink).toFixed(1)}x); embedding cosine shrink vs full decode: min ${Math.min(...cos).toFixed(6)}, median ${median(cos).toFixed(6)} (${cos.length} photos, reference-mini model)`);
+  console.log(
+    `${family}: shrink-on-load ${ms(tShrink)} ms/image vs full decode + resize ${ms(tFull)} ms/image (${(tFull / tShrink).toFixed(1)}x); embedding cosine shrink vs full decode: min ${Math.min(...cos).toFixed(6)}, median ${median(cos).toFixed(6)} (${cos.length} photos, reference-mini model)`,
+  );
 }
 
 // 3. onnxruntime intra-op threads, full-size models.
@@ -131,7 +155,9 @@ console.log('\n## 3. Intra-op threads (full-size random-weight models), ms per i
 for (const family of ['clip', 'siglip'] as const) {
   const dir = resolve(args.models, family);
   if (!existsSync(join(dir, 'onnx/vision_model.onnx'))) {
-    console.log(`${family}: skipped, no full-size model at ${dir} (npx nx run tools:make-bench-models -- --out ${args.models})`);
+    console.log(
+      `${family}: skipped, no full-size model at ${dir} (npx nx run tools:make-bench-models -- --out ${args.models})`,
+    );
     continue;
   }
   for (const variant of ['fp32', 'quantized'] as const) {
@@ -154,7 +180,9 @@ for (const family of ['clip', 'siglip'] as const) {
         await m.embedTexts(['a dog running on the beach']);
         txt.push(performance.now() - t0);
       }
-      rows.push(`threads ${threads}: image batch 1 ${ms(median(b1))} ms, batch 8 ${ms(median(b8))} ms/image, text batch 1 ${ms(median(txt))} ms`);
+      rows.push(
+        `threads ${threads}: image batch 1 ${ms(median(b1))} ms, batch 8 ${ms(median(b8))} ms/image, text batch 1 ${ms(median(txt))} ms`,
+      );
       await m.close();
     }
     console.log(`${family} ${variant}: ${rows.join(' | ')}`);

@@ -13,7 +13,24 @@ interface LoadArgs {
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as LoadArgs;
-const WORDS = ['red', 'blue', 'green', 'sunset', 'mountain', 'beach', 'dog', 'cat', 'city', 'forest', 'car', 'snow', 'river', 'portrait', 'night', 'flower'];
+const WORDS = [
+  'red',
+  'blue',
+  'green',
+  'sunset',
+  'mountain',
+  'beach',
+  'dog',
+  'cat',
+  'city',
+  'forest',
+  'car',
+  'snow',
+  'river',
+  'portrait',
+  'night',
+  'flower',
+];
 let n = 0;
 // Every uncached request gets a query never sent before (a counter in the text), so the query cache never hits.
 const uncachedBody = () => {

@@ -15,7 +15,14 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { EmbedderClient } from '@image-search/embedder-client';
 import { fixturesAvailable, fixturePath, freePort, httpGet, waitFor } from '@image-search/testing';
-import { assetIdOf, ReembedWorld, seedClip, startSiglipEmbedder, type EmbedderProc, type SeedAsset } from '../apps/reembed-worker/test/harness.js';
+import {
+  assetIdOf,
+  ReembedWorld,
+  seedClip,
+  startSiglipEmbedder,
+  type EmbedderProc,
+  type SeedAsset,
+} from '../apps/reembed-worker/test/harness.js';
 import { machine, median, percentile, printTable } from './embedders-support.js';
 
 const { values: args } = parseArgs({
@@ -37,7 +44,9 @@ const GPU_BATCH = 32;
 const INFLIGHT = 2; // the worker runs REEMBED_CONCURRENCY=2 batches, each with one embed request in flight
 
 if (!existsSync(join(MODEL_DIR, 'onnx'))) {
-  console.error(`no full-size SigLIP model at ${MODEL_DIR}; run: npx nx run tools:make-bench-models -- --family siglip`);
+  console.error(
+    `no full-size SigLIP model at ${MODEL_DIR}; run: npx nx run tools:make-bench-models -- --family siglip`,
+  );
   process.exit(2);
 }
 
@@ -56,7 +65,9 @@ async function photoSet(root: string, n: number): Promise<{ assets: SeedAsset[];
       const raw = Buffer.alloc(640 * 480 * 3);
       for (let p = 0; p < raw.length; p++) raw[p] = (p * (i + 7) + ((p / 1920) | 0) * 3 + Math.random() * 40) & 255;
       const f = join(root, `src-${i}.jpg`);
-      await sharp(raw, { raw: { width: 640, height: 480, channels: 3 } }).jpeg({ quality: 85 }).toFile(f);
+      await sharp(raw, { raw: { width: 640, height: 480, channels: 3 } })
+        .jpeg({ quality: 85 })
+        .toFile(f);
       sources.push(f);
     }
   }
@@ -114,7 +125,12 @@ async function pipeline(embedder: EmbedderProc, root: string, assets: SeedAsset[
       REEMBED_VERIFY_SAMPLE: '1000',
       LOG_LEVEL: 'warn',
     });
-    await waitFor('worker ready', async () => (await httpGet(`http://127.0.0.1:${healthPort}/ready`)).status === 200, 60_000, 100);
+    await waitFor(
+      'worker ready',
+      async () => (await httpGet(`http://127.0.0.1:${healthPort}/ready`)).status === 200,
+      60_000,
+      100,
+    );
     // Warm the worker's embedder client (connection, Info) outside the timed part, as a running replica would be.
     const t0 = performance.now();
     await world.control.start({ batchSize: BATCH });
@@ -122,9 +138,18 @@ async function pipeline(embedder: EmbedderProc, root: string, assets: SeedAsset[
     const seconds = (performance.now() - t0) / 1000;
     if (end.state !== 'completed') throw new Error(`run ended ${end.state}: ${end.last_error}`);
     const jobs = await world.control.queue.queue.getJobs(['completed'], 0, 10_000);
-    const batches = jobs.filter((j) => j.name === 'reembed.batch').map((j) => (j.returnvalue as { ms: PipelineRun['batches'][number] }).ms);
-    const took = (name: string) => jobs.filter((j) => j.name === name).reduce((s, j) => s + ((j.finishedOn ?? 0) - (j.processedOn ?? 0)), 0);
-    return { rate: assets.length / seconds, seconds, batches, planMs: took('reembed.plan'), verifyMs: took('reembed.verify') };
+    const batches = jobs
+      .filter((j) => j.name === 'reembed.batch')
+      .map((j) => (j.returnvalue as { ms: PipelineRun['batches'][number] }).ms);
+    const took = (name: string) =>
+      jobs.filter((j) => j.name === name).reduce((s, j) => s + ((j.finishedOn ?? 0) - (j.processedOn ?? 0)), 0);
+    return {
+      rate: assets.length / seconds,
+      seconds,
+      batches,
+      planMs: took('reembed.plan'),
+      verifyMs: took('reembed.verify'),
+    };
   } finally {
     await world.dispose();
   }
@@ -146,12 +171,29 @@ try {
   for (const line of machine(THREADS)) console.log(`- ${line}`);
   const { assets, source } = await photoSet(root, IMAGES);
   const photos = await Promise.all(assets.map((a) => readFile(a.path)));
-  console.log(`- Photos: ${source}, ${(photos.reduce((s, p) => s + p.length, 0) / photos.length / 1024).toFixed(0)} KiB average`);
-  console.log(`- Model: full-size SigLIP B/16-224 (random weights) at ${MODEL_DIR}, variant ${args.variant}, GPU_BATCH_SIZE ${GPU_BATCH}, INTRA_OP_THREADS ${THREADS}`);
-  console.log(`- Pipeline: one reembed-worker, REEMBED_CONCURRENCY ${INFLIGHT}, batch size ${BATCH}, embedded store (LanceDB), verification of all ids + 1000 vectors included`);
+  console.log(
+    `- Photos: ${source}, ${(photos.reduce((s, p) => s + p.length, 0) / photos.length / 1024).toFixed(0)} KiB average`,
+  );
+  console.log(
+    `- Model: full-size SigLIP B/16-224 (random weights) at ${MODEL_DIR}, variant ${args.variant}, GPU_BATCH_SIZE ${GPU_BATCH}, INTRA_OP_THREADS ${THREADS}`,
+  );
+  console.log(
+    `- Pipeline: one reembed-worker, REEMBED_CONCURRENCY ${INFLIGHT}, batch size ${BATCH}, embedded store (LanceDB), verification of all ids + 1000 vectors included`,
+  );
   console.log(`- Rounds: ${ROUNDS} (served and pipeline interleaved; medians reported)\n`);
   const started = performance.now();
-  embedder = await startSiglipEmbedder({ modelDir: MODEL_DIR, startTimeoutMs: 600_000, env: { SIGLIP_EMBEDDING_DIM: '768', MODEL_VARIANT: args.variant!, INTRA_OP_THREADS: String(THREADS), GPU_BATCH_SIZE: String(GPU_BATCH), MAX_REQUEST_ITEMS: '64', QUEUE_CAPACITY: '256' } });
+  embedder = await startSiglipEmbedder({
+    modelDir: MODEL_DIR,
+    startTimeoutMs: 600_000,
+    env: {
+      SIGLIP_EMBEDDING_DIM: '768',
+      MODEL_VARIANT: args.variant!,
+      INTRA_OP_THREADS: String(THREADS),
+      GPU_BATCH_SIZE: String(GPU_BATCH),
+      MAX_REQUEST_ITEMS: '64',
+      QUEUE_CAPACITY: '256',
+    },
+  });
   console.error(`embedder up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   const served: number[] = [];
@@ -162,7 +204,9 @@ try {
     console.error(`round ${r + 1}: served ${served.at(-1)!.toFixed(2)} img/s`);
     runs.push(await pipeline(embedder, join(root, 'photos'), assets));
     loads.push(loadavg()[0]!);
-    console.error(`round ${r + 1}: pipeline ${runs.at(-1)!.rate.toFixed(2)} img/s (${runs.at(-1)!.seconds.toFixed(1)} s)`);
+    console.error(
+      `round ${r + 1}: pipeline ${runs.at(-1)!.rate.toFixed(2)} img/s (${runs.at(-1)!.seconds.toFixed(1)} s)`,
+    );
   }
   const servedMed = median(served);
   const pipeMed = median(runs.map((r) => r.rate));
@@ -170,30 +214,75 @@ try {
 
   console.log('## Throughput (images/s)\n');
   printTable([
-    ...served.map((s, i) => ({ round: i + 1, 'embedder served': s, pipeline: runs[i]!.rate, 'pipeline / served': runs[i]!.rate / s, 'pipeline wall (s)': runs[i]!.seconds, 'load avg (1 min)': loads[i]! })),
-    { round: 'median', 'embedder served': servedMed, pipeline: pipeMed, 'pipeline / served': ratio, 'pipeline wall (s)': median(runs.map((r) => r.seconds)), 'load avg (1 min)': median(loads) },
+    ...served.map((s, i) => ({
+      round: i + 1,
+      'embedder served': s,
+      pipeline: runs[i]!.rate,
+      'pipeline / served': runs[i]!.rate / s,
+      'pipeline wall (s)': runs[i]!.seconds,
+      'load avg (1 min)': loads[i]!,
+    })),
+    {
+      round: 'median',
+      'embedder served': servedMed,
+      pipeline: pipeMed,
+      'pipeline / served': ratio,
+      'pipeline wall (s)': median(runs.map((r) => r.seconds)),
+      'load avg (1 min)': median(loads),
+    },
   ]);
   const perRound = runs.map((r, i) => r.rate / served[i]!);
-  console.log(`\nTarget: pipeline / served >= 0.9 -> ${ratio >= 0.9 ? 'MET' : 'NOT MET'} (ratio of medians ${ratio.toFixed(3)}; median of per-round ratios ${median(perRound).toFixed(3)})\n`);
+  console.log(
+    `\nTarget: pipeline / served >= 0.9 -> ${ratio >= 0.9 ? 'MET' : 'NOT MET'} (ratio of medians ${ratio.toFixed(3)}; median of per-round ratios ${median(perRound).toFixed(3)})\n`,
+  );
 
   const all = runs.flatMap((r) => r.batches);
   const col = (f: (b: PipelineRun['batches'][number]) => number) => all.map(f);
-  const row = (what: string, xs: number[]) => ({ 'per batch (ms)': what, median: median(xs), p90: percentile(xs, 90), max: Math.max(...xs) });
+  const row = (what: string, xs: number[]) => ({
+    'per batch (ms)': what,
+    median: median(xs),
+    p90: percentile(xs, 90),
+    max: Math.max(...xs),
+  });
   console.log(`## Per-batch time (${all.length} batches of up to ${BATCH} images)\n`);
   printTable([
-    row('total', col((b) => b.total)),
-    row('embedder (waiting on SigLIP)', col((b) => b.embed)),
-    row('overhead = total - embedder', col((b) => b.total - b.embed)),
-    row('  of which Redis (state, counters)', col((b) => b.redis)),
-    row('  of which store (read CLIP payloads + upsert SigLIP)', col((b) => b.store)),
-    row('  of which file reads', col((b) => b.readFiles)),
+    row(
+      'total',
+      col((b) => b.total),
+    ),
+    row(
+      'embedder (waiting on SigLIP)',
+      col((b) => b.embed),
+    ),
+    row(
+      'overhead = total - embedder',
+      col((b) => b.total - b.embed),
+    ),
+    row(
+      '  of which Redis (state, counters)',
+      col((b) => b.redis),
+    ),
+    row(
+      '  of which store (read CLIP payloads + upsert SigLIP)',
+      col((b) => b.store),
+    ),
+    row(
+      '  of which file reads',
+      col((b) => b.readFiles),
+    ),
   ]);
   const endToEndOverhead = runs.map((r) => (r.seconds - IMAGES / servedMed) / Math.max(1, r.batches.length));
   const overheadMed = median(col((b) => b.total - b.embed)) / 1000;
   const workerCeiling = (INFLIGHT * BATCH) / Math.max(overheadMed, 1e-6);
-  console.log(`\nOne worker's ceiling if the embedder answered instantly: ${INFLIGHT} batches x ${BATCH} images / ${(overheadMed * 1000).toFixed(0)} ms overhead = ${workerCeiling.toFixed(0)} images/s (add replicas beyond that).`);
-  console.log(`\nPlanner job: median ${median(runs.map((r) => r.planMs)).toFixed(0)} ms; verify job: median ${median(runs.map((r) => r.verifyMs)).toFixed(0)} ms (per run of ${IMAGES} images).`);
-  console.log(`\nRun-level overhead (pipeline wall - images / served rate, per batch; includes planning, queue hand-offs and verification): median ${median(endToEndOverhead.map((s) => s * 1000)).toFixed(0)} ms per batch\n`);
+  console.log(
+    `\nOne worker's ceiling if the embedder answered instantly: ${INFLIGHT} batches x ${BATCH} images / ${(overheadMed * 1000).toFixed(0)} ms overhead = ${workerCeiling.toFixed(0)} images/s (add replicas beyond that).`,
+  );
+  console.log(
+    `\nPlanner job: median ${median(runs.map((r) => r.planMs)).toFixed(0)} ms; verify job: median ${median(runs.map((r) => r.verifyMs)).toFixed(0)} ms (per run of ${IMAGES} images).`,
+  );
+  console.log(
+    `\nRun-level overhead (pipeline wall - images / served rate, per batch; includes planning, queue hand-offs and verification): median ${median(endToEndOverhead.map((s) => s * 1000)).toFixed(0)} ms per batch\n`,
+  );
 
   const perCoreDecode = await decodeRate(photos.slice(0, Math.min(photos.length, 80)));
   // GPU figure: timm's published benchmark, vit_base_patch16_siglip_224 inference, AMP, batch 1024,
@@ -207,20 +296,36 @@ try {
   const gpuNodePipeline = Math.min(gpuAssumed, gpuNodeCpuBound) * Math.min(1, ratio);
   const oneM = (rate: number) => {
     const s = 1e6 / rate;
-    return s >= 86_400 ? `${(s / 86_400).toFixed(1)} days` : s >= 3600 ? `${(s / 3600).toFixed(1)} h` : `${(s / 60).toFixed(0)} min`;
+    return s >= 86_400
+      ? `${(s / 86_400).toFixed(1)} days`
+      : s >= 3600
+        ? `${(s / 3600).toFixed(1)} h`
+        : `${(s / 60).toFixed(0)} min`;
   };
   console.log('## Time to re-embed 1,000,000 images\n');
   printTable([
-    { where: `here (${machine(THREADS)[0]!.split(' (')[0]})`, 'images/s': pipeMed, '1M images': oneM(pipeMed), basis: 'measured pipeline median above' },
+    {
+      where: `here (${machine(THREADS)[0]!.split(' (')[0]})`,
+      'images/s': pipeMed,
+      '1M images': oneM(pipeMed),
+      basis: 'measured pipeline median above',
+    },
     {
       where: `one GPU node (1 GPU, ${nodeCores} vCPU)`,
       'images/s': gpuNodePipeline,
       '1M images': oneM(gpuNodePipeline),
       basis: `min(GPU ${gpuAssumed.toFixed(0)}/s assumed, CPU decode ${perCoreDecode.toFixed(0)}/s/core measured x ${nodeCores - 2} cores) x pipeline/served ratio ${Math.min(1, ratio).toFixed(2)}`,
     },
-    { where: 'two GPU nodes (embedder + workers on each)', 'images/s': Math.min(2 * gpuAssumed, perCoreDecode * 2 * (nodeCores - 2)) * Math.min(1, ratio), '1M images': oneM(Math.min(2 * gpuAssumed, perCoreDecode * 2 * (nodeCores - 2)) * Math.min(1, ratio)), basis: 'two such nodes (scales out: the queue is shared)' },
+    {
+      where: 'two GPU nodes (embedder + workers on each)',
+      'images/s': Math.min(2 * gpuAssumed, perCoreDecode * 2 * (nodeCores - 2)) * Math.min(1, ratio),
+      '1M images': oneM(Math.min(2 * gpuAssumed, perCoreDecode * 2 * (nodeCores - 2)) * Math.min(1, ratio)),
+      basis: 'two such nodes (scales out: the queue is shared)',
+    },
   ]);
-  console.log(`\nGPU figure: ${gpuPublished} images/s published by timm for vit_base_patch16_siglip_224 (AMP, batch 1024, RTX 4090; results/benchmark-infer-amp-nchw-pt240-cu124-rtx4090.csv), halved to ${gpuAssumed.toFixed(0)}/s for onnxruntime at batch 32. CPU decode+resize to 224 px measured here: ${perCoreDecode.toFixed(1)} images/s per core.`);
+  console.log(
+    `\nGPU figure: ${gpuPublished} images/s published by timm for vit_base_patch16_siglip_224 (AMP, batch 1024, RTX 4090; results/benchmark-infer-amp-nchw-pt240-cu124-rtx4090.csv), halved to ${gpuAssumed.toFixed(0)}/s for onnxruntime at batch 32. CPU decode+resize to 224 px measured here: ${perCoreDecode.toFixed(1)} images/s per core.`,
+  );
   console.log(`\nTotal benchmark time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
 } finally {
   await embedder?.stop();

@@ -26,10 +26,16 @@ const family = args.family as 'clip' | 'siglip';
 const dir = resolve(args.models, family);
 const cocoDir = join(args.fixtures, 'images/coco');
 if (!existsSync(join(dir, 'onnx')) || !existsSync(cocoDir)) {
-  console.error(`needs the full-size model at ${dir} (npx nx run tools:make-bench-models -- --out ${args.models}) and the COCO photos at ${cocoDir} (--fixtures DIR)`);
+  console.error(
+    `needs the full-size model at ${dir} (npx nx run tools:make-bench-models -- --out ${args.models}) and the COCO photos at ${cocoDir} (--fixtures DIR)`,
+  );
   process.exit(2);
 }
-const photos = readdirSync(cocoDir).filter((f) => f.endsWith('.jpg')).sort().slice(0, 32).map((f) => ({ data: readFileSync(join(cocoDir, f)) }));
+const photos = readdirSync(cocoDir)
+  .filter((f) => f.endsWith('.jpg'))
+  .sort()
+  .slice(0, 32)
+  .map((f) => ({ data: readFileSync(join(cocoDir, f)) }));
 const QUERIES = Number(args.queries);
 const LOADERS = 2;
 const RATE = Number(args.rate);
@@ -37,11 +43,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 console.log(`# Search under indexing load — ${new Date().toISOString()}`);
 for (const line of machine(defaultIntraOpThreads())) console.log(line);
-console.log(`Model: ${dir} (${args.variant}); load: ${LOADERS} clients each sending batches of ${photos.length} COCO photos back to back; ${QUERIES} text queries at ${RATE} per second (open loop)\n`);
+console.log(
+  `Model: ${dir} (${args.variant}); load: ${LOADERS} clients each sending batches of ${photos.length} COCO photos back to back; ${QUERIES} text queries at ${RATE} per second (open loop)\n`,
+);
 
 const rows: Record<string, string | number>[] = [];
 for (const batch of args.batches.split(',').map(Number)) {
-  const served = await startServed(family, { MODEL_DIR: dir, MODEL_VARIANT: args.variant, GPU_BATCH_SIZE: String(batch), MAX_REQUEST_ITEMS: '64', QUEUE_CAPACITY: '256' });
+  const served = await startServed(family, {
+    MODEL_DIR: dir,
+    MODEL_VARIANT: args.variant,
+    GPU_BATCH_SIZE: String(batch),
+    MAX_REQUEST_ITEMS: '64',
+    QUEUE_CAPACITY: '256',
+  });
   try {
     const c = served.client;
     await c.embedImages(photos.slice(0, 8));
@@ -69,7 +83,13 @@ for (const batch of args.batches.split(',').map(Number)) {
     const withQueries = ((await embedded()) - n0) / ((performance.now() - t0) / 1000);
     stop = true;
     await Promise.all(loaders);
-    rows.push({ GPU_BATCH_SIZE: batch, 'images/s alone': alone, 'images/s with queries': withQueries, 'query p50 ms': median(lat), 'query p90 ms': percentile(lat, 90) });
+    rows.push({
+      GPU_BATCH_SIZE: batch,
+      'images/s alone': alone,
+      'images/s with queries': withQueries,
+      'query p50 ms': median(lat),
+      'query p90 ms': percentile(lat, 90),
+    });
     process.stderr.write(`  GPU_BATCH_SIZE ${batch}: done\n`);
   } finally {
     await served.stop();

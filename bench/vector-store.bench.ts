@@ -14,7 +14,16 @@ import { createLogger } from '@image-search/service-kit';
 import { collectionSchema } from '@image-search/collection-schema';
 import { DEFAULT_EF, DEFAULT_POLICY, LanceVectorStore, type UpsertPoint } from '@image-search/vector-store';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, n: { type: 'string' }, queries: { type: 'string' }, dim: { type: 'string' }, keep: { type: 'boolean', default: false }, usearch: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    n: { type: 'string' },
+    queries: { type: 'string' },
+    dim: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    usearch: { type: 'string' },
+  },
+});
 const QUICK = values.quick;
 const N = Number(values.n ?? (QUICK ? 20_000 : 100_000));
 const Q = Number(values.queries ?? (QUICK ? 200 : 1_000));
@@ -29,14 +38,20 @@ const EFS = QUICK ? [16, 48, 96, 128, 192] : [16, 32, 48, 64, 96, 128, 160, 192,
 function machine(): string[] {
   const ver = (p: string) => {
     try {
-      return (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version;
+      return (
+        JSON.parse(readFileSync(join(import.meta.dirname, '..', 'node_modules', p, 'package.json'), 'utf8')) as {
+          version: string;
+        }
+      ).version;
     } catch {
       return '?';
     }
   };
   const c = cpus();
   return [
-    `CPU: ${c[0]?.model ?? 'unknown'} x ${c.length} logical cores (load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')})`,
+    `CPU: ${c[0]?.model ?? 'unknown'} x ${c.length} logical cores (load average at start ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')})`,
     `Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB total, ${(freemem() / 2 ** 30).toFixed(1)} GiB free`,
     `Node ${process.version} ${process.platform}/${process.arch}; @lancedb/lancedb ${ver('@lancedb/lancedb')}, apache-arrow ${ver('apache-arrow')}`,
   ];
@@ -56,7 +71,9 @@ const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math
  * structure and make every approximate index look broken.
  */
 // Decaying spectrum over the latent dims (a few strong directions, a long tail), as in real embedding models.
-const W = Array.from({ length: LATENT }, (_, l) => Float32Array.from({ length: DIM }, () => (gauss() / Math.sqrt(LATENT)) * Math.sqrt(2 / (1 + l / 8))));
+const W = Array.from({ length: LATENT }, (_, l) =>
+  Float32Array.from({ length: DIM }, () => (gauss() / Math.sqrt(LATENT)) * Math.sqrt(2 / (1 + l / 8))),
+);
 const centres = Array.from({ length: CLUSTERS }, () => Float32Array.from({ length: LATENT }, gauss));
 function sample(): { v: Float32Array; cluster: number } {
   const cluster = Math.floor(rand() * CLUSTERS);
@@ -82,7 +99,8 @@ function pct(sorted: number[], p: number): number {
 }
 function folderBytes(dir: string): number {
   let total = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) total += e.isDirectory() ? folderBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size;
+  for (const e of readdirSync(dir, { withFileTypes: true }))
+    total += e.isDirectory() ? folderBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size;
   return total;
 }
 const fmt = (x: number, d = 2) => x.toFixed(d);
@@ -90,7 +108,9 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 function progress(label: string, done: number, total: number, t0: number): void {
   const s = (performance.now() - t0) / 1000;
   const rate = done / Math.max(s, 1e-9);
-  process.stderr.write(`\r  ${label}: ${done}/${total} (${fmt(rate, 0)}/s, ETA ${fmt((total - done) / Math.max(rate, 1e-9), 0)} s)   `);
+  process.stderr.write(
+    `\r  ${label}: ${done}/${total} (${fmt(rate, 0)}/s, ETA ${fmt((total - done) / Math.max(rate, 1e-9), 0)} s)   `,
+  );
   if (done === total) process.stderr.write('\n');
 }
 
@@ -101,7 +121,15 @@ async function main(): Promise<void> {
   const logger = createLogger('vector-store-bench', 'warn', process.stderr);
   // Maintenance is held back during the bulk load so the load rate and the index build are measured apart.
   // Background maintenance is off for this store (every build / refresh below is explicit and timed).
-  const store = await LanceVectorStore.open({ dataDir, logger, policy: { indexThreshold: Number.MAX_SAFE_INTEGER, compactFragments: Number.MAX_SAFE_INTEGER, checkIntervalMs: Number.MAX_SAFE_INTEGER } });
+  const store = await LanceVectorStore.open({
+    dataDir,
+    logger,
+    policy: {
+      indexThreshold: Number.MAX_SAFE_INTEGER,
+      compactFragments: Number.MAX_SAFE_INTEGER,
+      checkIntervalMs: Number.MAX_SAFE_INTEGER,
+    },
+  });
   const schema = collectionSchema('siglip', { name: 'bench_siglip', vectorSize: DIM });
   await store.ensureCollection(schema);
 
@@ -109,10 +137,23 @@ async function main(): Promise<void> {
   const points: UpsertPoint[] = [];
   for (let i = 0; i < N; i++) {
     const { v, cluster } = sample();
-    points.push({ assetId: i.toString(16).padStart(32, '0'), vector: v, payload: { path: `/photos/c${cluster}/img_${i}.jpg`, path_hash: `h${i}`, category: `c${cluster % 20}`, width: 4000, height: 3000, date_taken: new Date(Date.UTC(2020, 0, 1) + i * 60_000).toISOString() } });
+    points.push({
+      assetId: i.toString(16).padStart(32, '0'),
+      vector: v,
+      payload: {
+        path: `/photos/c${cluster}/img_${i}.jpg`,
+        path_hash: `h${i}`,
+        category: `c${cluster % 20}`,
+        width: 4000,
+        height: 3000,
+        date_taken: new Date(Date.UTC(2020, 0, 1) + i * 60_000).toISOString(),
+      },
+    });
   }
   const queries = Array.from({ length: Q }, () => sample().v);
-  console.log(`\nData: ${CLUSTERS} topics in ${LATENT} latent dims -> ${DIM} dims + noise, L2-normalised (generated in ${fmt((performance.now() - t0) / 1000, 1)} s)`);
+  console.log(
+    `\nData: ${CLUSTERS} topics in ${LATENT} latent dims -> ${DIM} dims + noise, L2-normalised (generated in ${fmt((performance.now() - t0) / 1000, 1)} s)`,
+  );
 
   // 1. Bulk upsert, batches of 1,000 (each one merge-insert commit).
   const BATCH = 1_000;
@@ -176,7 +217,14 @@ async function main(): Promise<void> {
     }
     const wall = (performance.now() - tc) / 1000;
     lat.sort((a, b) => a - b);
-    curve.push({ ef, recall: hits / (Q * K), p50: pct(lat, 0.5), p95: pct(lat, 0.95), p99: pct(lat, 0.99), qps: Q / wall });
+    curve.push({
+      ef,
+      recall: hits / (Q * K),
+      p50: pct(lat, 0.5),
+      p95: pct(lat, 0.95),
+      p99: pct(lat, 0.99),
+      qps: Q / wall,
+    });
     process.stderr.write(`  ef=${ef}: recall ${fmt(hits / (Q * K), 3)}, p50 ${fmt(pct(lat, 0.5))} ms\n`);
   }
 
@@ -187,7 +235,9 @@ async function main(): Promise<void> {
   let fHits = 0;
   let fTotal = 0;
   for (let q = 0; q < fq; q++) {
-    const t = new Set((await store.search(schema.name, { vector: queries[q]!, limit: K, filter, exact: true })).map((h) => h.assetId));
+    const t = new Set(
+      (await store.search(schema.name, { vector: queries[q]!, limit: K, filter, exact: true })).map((h) => h.assetId),
+    );
     const s = performance.now();
     const res = await store.search(schema.name, { vector: queries[q]!, limit: K, filter });
     fLat.push(performance.now() - s);
@@ -198,7 +248,11 @@ async function main(): Promise<void> {
 
   // 5. Incremental: 5% more points arrive after the index exists (searchable at once, folded in by optimize).
   const extra = Math.round(N * 0.05);
-  const more: UpsertPoint[] = Array.from({ length: extra }, (_, i) => ({ assetId: `x${i}`, vector: sample().v, payload: { category: 'late' } }));
+  const more: UpsertPoint[] = Array.from({ length: extra }, (_, i) => ({
+    assetId: `x${i}`,
+    vector: sample().v,
+    payload: { category: 'late' },
+  }));
   t0 = performance.now();
   for (let i = 0; i < extra; i += 100) await store.upsert(schema.name, more.slice(i, i + 100));
   const smallBatchRate = extra / ((performance.now() - t0) / 1000);
@@ -219,17 +273,31 @@ async function main(): Promise<void> {
     const s = performance.now();
     const res = await store.search(schema.name, { vector: queries[q]!, limit: K, exact: false });
     afterRefresh.push(performance.now() - s);
-    const t = new Set((await store.search(schema.name, { vector: queries[q]!, limit: K, exact: true })).map((h) => h.assetId));
+    const t = new Set(
+      (await store.search(schema.name, { vector: queries[q]!, limit: K, exact: true })).map((h) => h.assetId),
+    );
     refreshHits += res.filter((h) => t.has(h.assetId)).length;
   }
   afterRefresh.sort((a, b) => a - b);
   // 6. Kept up to date: rounds of arrivals (1% of N each, batches of 100), each followed by the refresh the
   //    maintenance policy would run; tracks refresh cost, index segments, latency and recall as they pile up.
-  const rounds: { round: number; rows: number; refreshS: number; action: string; segments: number; recall: number; p50: number }[] = [];
+  const rounds: {
+    round: number;
+    rows: number;
+    refreshS: number;
+    action: string;
+    segments: number;
+    recall: number;
+    p50: number;
+  }[] = [];
   const ROUNDS = QUICK ? 4 : 10;
   const roundQ = Math.min(50, Q);
   for (let r = 1; r <= ROUNDS; r++) {
-    const add: UpsertPoint[] = Array.from({ length: Math.round(N * 0.01) }, (_, i) => ({ assetId: `r${r}_${i}`, vector: sample().v, payload: { category: 'late' } }));
+    const add: UpsertPoint[] = Array.from({ length: Math.round(N * 0.01) }, (_, i) => ({
+      assetId: `r${r}_${i}`,
+      vector: sample().v,
+      payload: { category: 'late' },
+    }));
     for (let i = 0; i < add.length; i += 100) await store.upsert(schema.name, add.slice(i, i + 100));
     const tr = performance.now();
     const res = await store.optimize(schema.name, { force: true });
@@ -241,12 +309,24 @@ async function main(): Promise<void> {
       const s = performance.now();
       const got = await store.search(schema.name, { vector: queries[q]!, limit: K });
       lat.push(performance.now() - s);
-      const t = new Set((await store.search(schema.name, { vector: queries[q]!, limit: K, exact: true })).map((h) => h.assetId));
+      const t = new Set(
+        (await store.search(schema.name, { vector: queries[q]!, limit: K, exact: true })).map((h) => h.assetId),
+      );
       hits += got.filter((h) => t.has(h.assetId)).length;
     }
     lat.sort((a, b) => a - b);
-    rounds.push({ round: r, rows: st.numRows, refreshS: rs, action: res.action, segments: st.indexSegments, recall: hits / (roundQ * K), p50: pct(lat, 0.5) });
-    process.stderr.write(`  round ${r}: ${res.action} ${fmt(rs, 1)} s, ${st.indexSegments} segments, p50 ${fmt(pct(lat, 0.5))} ms\n`);
+    rounds.push({
+      round: r,
+      rows: st.numRows,
+      refreshS: rs,
+      action: res.action,
+      segments: st.indexSegments,
+      recall: hits / (roundQ * K),
+      p50: pct(lat, 0.5),
+    });
+    process.stderr.write(
+      `  round ${r}: ${res.action} ${fmt(rs, 1)} s, ${st.indexSegments} segments, p50 ${fmt(pct(lat, 0.5))} ms\n`,
+    );
   }
   const live = await store.storageStats(schema.name);
   await store.close();
@@ -259,25 +339,59 @@ async function main(): Promise<void> {
   const def = curve.find((c) => c.ef === DEFAULT_EF) ?? curve.find((c) => c.recall >= 0.95) ?? curve.at(-1)!;
   console.log(`\n## Results\n`);
   console.log(`| measure | value | target |\n|---|---|---|`);
-  console.log(`| bulk upsert (batches of ${BATCH}, merge-insert on point id) | ${fmt(bulkRate, 0)} points/s (${N} in ${fmt(bulkS, 1)} s) | >= 2,000 points/s ${bulkRate >= 2000 ? 'PASS' : 'FAIL'} |`);
-  console.log(`| bulk upsert with the default policy (index built at ${DEFAULT_POLICY.indexThreshold}, refreshed/rebuilt in the background), ${liveN} points | ${fmt(liveRate, 0)} points/s (then ${liveStats.indexSegments} index segments, ${liveStats.unindexedRows} unindexed rows) | |`);
+  console.log(
+    `| bulk upsert (batches of ${BATCH}, merge-insert on point id) | ${fmt(bulkRate, 0)} points/s (${N} in ${fmt(bulkS, 1)} s) | >= 2,000 points/s ${bulkRate >= 2000 ? 'PASS' : 'FAIL'} |`,
+  );
+  console.log(
+    `| bulk upsert with the default policy (index built at ${DEFAULT_POLICY.indexThreshold}, refreshed/rebuilt in the background), ${liveN} points | ${fmt(liveRate, 0)} points/s (then ${liveStats.indexSegments} index segments, ${liveStats.unindexedRows} unindexed rows) | |`,
+  );
   console.log(`| upsert into the indexed table (batches of 100) | ${fmt(smallBatchRate, 0)} points/s | |`);
-  console.log(`| index build (compaction + IVF_HNSW_SQ m 16, ef_construction 100, int8 + scalar indexes) | ${fmt(buildS, 1)} s (${built.action}) | |`);
-  console.log(`| index refresh after +${extra} points (optimize) | ${fmt(refreshS, 1)} s; status ${info.status}, indexed ${info.indexed} | |`);
-  console.log(`| search after the refresh (default ef) | recall@10 ${fmt(refreshHits / (Math.min(200, Q) * K), 3)}, p50 ${fmt(pct(afterRefresh, 0.5))} ms | |`);
-  console.log(`| data folder | ${mib(sizeBefore)} after the load; ${mib(sizeAfter)} after the index build incl. old versions; ${mib(sizeCleaned)} once old versions are cleaned (${fmt(sizeCleaned / (N + extra), 0)} B/point); live table ${mib(live.totalBytes)} in ${live.numFragments} fragments | |`);
+  console.log(
+    `| index build (compaction + IVF_HNSW_SQ m 16, ef_construction 100, int8 + scalar indexes) | ${fmt(buildS, 1)} s (${built.action}) | |`,
+  );
+  console.log(
+    `| index refresh after +${extra} points (optimize) | ${fmt(refreshS, 1)} s; status ${info.status}, indexed ${info.indexed} | |`,
+  );
+  console.log(
+    `| search after the refresh (default ef) | recall@10 ${fmt(refreshHits / (Math.min(200, Q) * K), 3)}, p50 ${fmt(pct(afterRefresh, 0.5))} ms | |`,
+  );
+  console.log(
+    `| data folder | ${mib(sizeBefore)} after the load; ${mib(sizeAfter)} after the index build incl. old versions; ${mib(sizeCleaned)} once old versions are cleaned (${fmt(sizeCleaned / (N + extra), 0)} B/point); live table ${mib(live.totalBytes)} in ${live.numFragments} fragments | |`,
+  );
   console.log(`| exact search (flat scan) | p50 ${fmt(pct(exactLat, 0.5))} ms, p95 ${fmt(pct(exactLat, 0.95))} ms | |`);
-  console.log(`| indexed search, default ef ${def.ef} | recall@10 ${fmt(def.recall, 3)}, p50 ${fmt(def.p50)} ms | recall >= 0.95 ${def.recall >= 0.95 ? 'PASS' : 'FAIL'}, p50 <= 5 ms ${def.p50 <= 5 ? 'PASS' : 'FAIL'} |`);
-  console.log(`| filtered search (category = 'c3', ~5% of points), default ef, ${fq} queries | recall@10 ${fmt(fHits / fTotal, 3)}, p50 ${fmt(pct(fLat, 0.5))} ms, p95 ${fmt(pct(fLat, 0.95))} ms | |`);
-  console.log(`| search with ${extra} unindexed rows pending (default ef) | p50 ${fmt(pct(unindexedLat, 0.5))} ms, p95 ${fmt(pct(unindexedLat, 0.95))} ms | |`);
+  console.log(
+    `| indexed search, default ef ${def.ef} | recall@10 ${fmt(def.recall, 3)}, p50 ${fmt(def.p50)} ms | recall >= 0.95 ${def.recall >= 0.95 ? 'PASS' : 'FAIL'}, p50 <= 5 ms ${def.p50 <= 5 ? 'PASS' : 'FAIL'} |`,
+  );
+  console.log(
+    `| filtered search (category = 'c3', ~5% of points), default ef, ${fq} queries | recall@10 ${fmt(fHits / fTotal, 3)}, p50 ${fmt(pct(fLat, 0.5))} ms, p95 ${fmt(pct(fLat, 0.95))} ms | |`,
+  );
+  console.log(
+    `| search with ${extra} unindexed rows pending (default ef) | p50 ${fmt(pct(unindexedLat, 0.5))} ms, p95 ${fmt(pct(unindexedLat, 0.95))} ms | |`,
+  );
   console.log(`\n### Recall@10 / latency over HNSW ef (${Q} queries, sequential, through LanceVectorStore.search)\n`);
-  console.log(`| ef | recall@10 | p50 ms | p95 ms | p99 ms | QPS (1 client) | p50 vs exact |\n|---|---|---|---|---|---|---|`);
-  for (const c of curve) console.log(`| ${c.ef} | ${fmt(c.recall, 3)} | ${fmt(c.p50)} | ${fmt(c.p95)} | ${fmt(c.p99)} | ${fmt(c.qps, 0)} | ${fmt(pct(exactLat, 0.5) / c.p50, 1)}x faster |`);
-  console.log(`\n### Kept up to date: +1% of N per round (batches of 100), then the refresh (${roundQ} queries per round)\n`);
+  console.log(
+    `| ef | recall@10 | p50 ms | p95 ms | p99 ms | QPS (1 client) | p50 vs exact |\n|---|---|---|---|---|---|---|`,
+  );
+  for (const c of curve)
+    console.log(
+      `| ${c.ef} | ${fmt(c.recall, 3)} | ${fmt(c.p50)} | ${fmt(c.p95)} | ${fmt(c.p99)} | ${fmt(c.qps, 0)} | ${fmt(pct(exactLat, 0.5) / c.p50, 1)}x faster |`,
+    );
+  console.log(
+    `\n### Kept up to date: +1% of N per round (batches of 100), then the refresh (${roundQ} queries per round)\n`,
+  );
   console.log(`| round | rows | refresh | s | index segments | recall@10 | p50 ms |\n|---|---|---|---|---|---|---|`);
-  for (const r of rounds) console.log(`| ${r.round} | ${r.rows} | ${r.action} | ${fmt(r.refreshS, 1)} | ${r.segments} | ${fmt(r.recall, 3)} | ${fmt(r.p50)} |`);
-  console.log(`\nPolicy: index built at ${DEFAULT_POLICY.indexThreshold} rows; refreshed when unindexed rows >= max(${DEFAULT_POLICY.reindexMinRows}, ${DEFAULT_POLICY.reindexFraction * 100}% of indexed); rebuilt past ${DEFAULT_POLICY.maxIndexSegments} index segments; background maintenance <= ${DEFAULT_POLICY.maxDutyCycle * 100}% of wall time.`);
-  console.log(`Load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  for (const r of rounds)
+    console.log(
+      `| ${r.round} | ${r.rows} | ${r.action} | ${fmt(r.refreshS, 1)} | ${r.segments} | ${fmt(r.recall, 3)} | ${fmt(r.p50)} |`,
+    );
+  console.log(
+    `\nPolicy: index built at ${DEFAULT_POLICY.indexThreshold} rows; refreshed when unindexed rows >= max(${DEFAULT_POLICY.reindexMinRows}, ${DEFAULT_POLICY.reindexFraction * 100}% of indexed); rebuilt past ${DEFAULT_POLICY.maxIndexSegments} index segments; background maintenance <= ${DEFAULT_POLICY.maxDutyCycle * 100}% of wall time.`,
+  );
+  console.log(
+    `Load average at end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   if (values.usearch) compareUsearch(values.usearch, points, queries, truth, dataDir);
   if (values.keep) console.log(`Data folder kept: ${dataDir}`);
   else rmSync(dataDir, { recursive: true, force: true });
@@ -294,8 +408,16 @@ interface UsearchIndex {
  * The alternative considered: usearch (HNSW, int8) on the same vectors and ground truth. In-memory index
  * with save/load to one file: it has no transactions, no concurrent writers and no payload filtering.
  */
-function compareUsearch(dir: string, points: UpsertPoint[], queries: Float32Array[], truth: string[][], dataDir: string): void {
-  const usearch = createRequire(join(resolve(dir), 'package.json'))('usearch') as { Index: new (o: Record<string, unknown>) => UsearchIndex };
+function compareUsearch(
+  dir: string,
+  points: UpsertPoint[],
+  queries: Float32Array[],
+  truth: string[][],
+  dataDir: string,
+): void {
+  const usearch = createRequire(join(resolve(dir), 'package.json'))('usearch') as {
+    Index: new (o: Record<string, unknown>) => UsearchIndex;
+  };
   const flat = new Float32Array(points.length * DIM);
   points.forEach((p, i) => flat.set(p.vector as Float32Array, i * DIM));
   const keys = BigUint64Array.from(points, (_, i) => BigInt(i));
@@ -306,8 +428,12 @@ function compareUsearch(dir: string, points: UpsertPoint[], queries: Float32Arra
   const buildS = (performance.now() - t0) / 1000;
   const file = join(dataDir, 'usearch.index');
   index.save(file);
-  console.log(`\n### Alternative: usearch 2.26 (HNSW, i8, M 16, expansion_add 100; in-memory, ${cpus().length} threads to build)\n`);
-  console.log(`Build ${fmt(buildS, 1)} s (${fmt(points.length / buildS, 0)} points/s); index file ${mib(statSync(file).size)} (vectors int8 only: no payload, no float vectors).\n`);
+  console.log(
+    `\n### Alternative: usearch 2.26 (HNSW, i8, M 16, expansion_add 100; in-memory, ${cpus().length} threads to build)\n`,
+  );
+  console.log(
+    `Build ${fmt(buildS, 1)} s (${fmt(points.length / buildS, 0)} points/s); index file ${mib(statSync(file).size)} (vectors int8 only: no payload, no float vectors).\n`,
+  );
   console.log(`| expansion_search | recall@10 | p50 ms | p95 ms |\n|---|---|---|---|`);
   for (const ef of [16, 32, 64, 128, 256]) {
     const ix = new usearch.Index({ ...config, expansion_search: ef });
@@ -322,7 +448,9 @@ function compareUsearch(dir: string, points: UpsertPoint[], queries: Float32Arra
       for (const k of r.keys) if (t.has(points[Number(k)]!.assetId)) hits++;
     }
     lat.sort((a, b) => a - b);
-    console.log(`| ${ef} | ${fmt(hits / (queries.length * K), 3)} | ${fmt(pct(lat, 0.5), 3)} | ${fmt(pct(lat, 0.95), 3)} |`);
+    console.log(
+      `| ${ef} | ${fmt(hits / (queries.length * K), 3)} | ${fmt(pct(lat, 0.5), 3)} | ${fmt(pct(lat, 0.95), 3)} |`,
+    );
   }
 }
 

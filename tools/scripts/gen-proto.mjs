@@ -12,18 +12,44 @@ const target = join(root, 'libs/embedder-proto/src/generated');
 const check = process.argv.includes('--check');
 const out = check ? mkdtempSync(join(tmpdir(), 'proto-gen-')) : target;
 const bin = join(root, 'node_modules/.bin/proto-loader-gen-types');
-execFileSync(bin, ['embedder.proto', 'grpc/health/v1/health.proto', '--longs=String', '--enums=String', '--defaults', '--oneofs', '--grpcLib=@grpc/grpc-js', `--outDir=${out}`, '--includeComments', `--includeDirs=${join(root, 'proto')}`, '--importFileExtension=.js'], { stdio: 'inherit' });
+execFileSync(
+  bin,
+  [
+    'embedder.proto',
+    'grpc/health/v1/health.proto',
+    '--longs=String',
+    '--enums=String',
+    '--defaults',
+    '--oneofs',
+    '--grpcLib=@grpc/grpc-js',
+    `--outDir=${out}`,
+    '--includeComments',
+    `--includeDirs=${join(root, 'proto')}`,
+    '--importFileExtension=.js',
+  ],
+  { stdio: 'inherit' },
+);
 
 function files(dir) {
   return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
 }
 // The generator stamps absolute paths; keep them relative so output is the same on every clone.
-for (const f of files(out)) writeFileSync(f, readFileSync(f, 'utf8').replaceAll(`Original file: ${join(root, 'proto')}/`, 'Original file: proto/'));
+for (const f of files(out))
+  writeFileSync(
+    f,
+    readFileSync(f, 'utf8').replaceAll(`Original file: ${join(root, 'proto')}/`, 'Original file: proto/'),
+  );
 
 if (check) {
-  const a = files(out).map((f) => relative(out, f)).sort();
-  const b = files(target).map((f) => relative(target, f)).sort();
-  const differ = JSON.stringify(a) !== JSON.stringify(b) || a.some((f) => readFileSync(join(out, f), 'utf8') !== readFileSync(join(target, f), 'utf8'));
+  const a = files(out)
+    .map((f) => relative(out, f))
+    .sort();
+  const b = files(target)
+    .map((f) => relative(target, f))
+    .sort();
+  const differ =
+    JSON.stringify(a) !== JSON.stringify(b) ||
+    a.some((f) => readFileSync(join(out, f), 'utf8') !== readFileSync(join(target, f), 'utf8'));
   rmSync(out, { recursive: true, force: true });
   if (differ) {
     console.error('Generated proto types are out of date: run `npm run proto:gen` and commit the result.');

@@ -23,7 +23,8 @@ function ping(url, timeoutMs = 1500) {
     sock.setTimeout(timeoutMs, () => done(false));
     sock.once('error', () => done(false));
     sock.once('connect', () => {
-      if (u.password) sock.write(`AUTH ${decodeURIComponent(u.username || 'default')} ${decodeURIComponent(u.password)}\r\n`);
+      if (u.password)
+        sock.write(`AUTH ${decodeURIComponent(u.username || 'default')} ${decodeURIComponent(u.password)}\r\n`);
       sock.write('PING\r\n');
     });
     sock.on('data', (d) => done(d.toString().includes('PONG')));
@@ -49,15 +50,23 @@ export async function ensureRedis(preferredUrl, log = console.log) {
   const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
   const bin = which.stdout.trim();
   if (!bin) {
-    throw new Error(`Redis is not reachable at ${url} and no redis-server binary is installed.\n` + `Install one (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL to a running Redis.`);
+    throw new Error(
+      `Redis is not reachable at ${url} and no redis-server binary is installed.\n` +
+        `Install one (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL to a running Redis.`,
+    );
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'redis-'));
-  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const child = spawn(
+    bin,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
   const privUrl = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   while (!(await ping(privUrl, 500))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`could not start a private redis-server on port ${port}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`could not start a private redis-server on port ${port}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   log(`Redis not reachable at ${url}; started a private redis-server at ${privUrl}`);

@@ -19,7 +19,8 @@ class StartConfigError extends Error {}
 function port(env, name) {
   const v = env[name];
   if (v === undefined || v === '') return DEFAULT_PORTS[name];
-  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new StartConfigError(`${name} must be a TCP port (0..65535; 0 picks a free one), got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v) || Number(v) > 65535)
+    throw new StartConfigError(`${name} must be a TCP port (0..65535; 0 picks a free one), got ${JSON.stringify(v)}`);
   return Number(v);
 }
 
@@ -34,7 +35,8 @@ function bool(env, name, def) {
 function oneOf(env, name, values, def) {
   const v = (env[name] ?? '').trim().toLowerCase();
   if (v === '') return def;
-  if (!values.includes(v)) throw new StartConfigError(`${name} must be one of ${values.join(', ')}, got ${JSON.stringify(env[name])}`);
+  if (!values.includes(v))
+    throw new StartConfigError(`${name} must be one of ${values.join(', ')}, got ${JSON.stringify(env[name])}`);
   return v;
 }
 
@@ -48,7 +50,8 @@ export function readStartConfig(env = process.env) {
   const ports = Object.fromEntries(Object.keys(DEFAULT_PORTS).map((k) => [k, port(env, k)]));
   const sample = (env.SAMPLE_DIR ?? '').trim();
   const timeout = env.START_TIMEOUT_S;
-  if (timeout !== undefined && timeout !== '' && !/^\d+$/.test(timeout)) throw new StartConfigError(`START_TIMEOUT_S must be a number of seconds, got ${JSON.stringify(timeout)}`);
+  if (timeout !== undefined && timeout !== '' && !/^\d+$/.test(timeout))
+    throw new StartConfigError(`START_TIMEOUT_S must be a number of seconds, got ${JSON.stringify(timeout)}`);
   return {
     host: (env.GATEWAY_HOST || '127.0.0.1').trim(),
     ports,
@@ -57,14 +60,26 @@ export function readStartConfig(env = process.env) {
     fetchModels: bool(env, 'FETCH_MODELS', false),
     modelsDir: abs(env.MODELS_DIR || 'models'),
     demoModelsDir: abs(env.DEMO_MODELS_DIR || 'data/demo-models'),
-    clipModel: { name: env.CLIP_MODEL_NAME || 'ViT-B-32', pretrained: env.CLIP_PRETRAINED || 'openai', dir: env.CLIP_MODEL_DIR ? abs(env.CLIP_MODEL_DIR) : undefined },
-    siglipModel: { name: env.SIGLIP_MODEL_NAME || 'ViT-B-16-SigLIP', pretrained: env.SIGLIP_PRETRAINED || 'webli', dir: env.SIGLIP_MODEL_DIR ? abs(env.SIGLIP_MODEL_DIR) : undefined },
+    clipModel: {
+      name: env.CLIP_MODEL_NAME || 'ViT-B-32',
+      pretrained: env.CLIP_PRETRAINED || 'openai',
+      dir: env.CLIP_MODEL_DIR ? abs(env.CLIP_MODEL_DIR) : undefined,
+    },
+    siglipModel: {
+      name: env.SIGLIP_MODEL_NAME || 'ViT-B-16-SigLIP',
+      pretrained: env.SIGLIP_PRETRAINED || 'webli',
+      dir: env.SIGLIP_MODEL_DIR ? abs(env.SIGLIP_MODEL_DIR) : undefined,
+    },
     hfEndpoint: env.HF_ENDPOINT || 'https://huggingface.co',
     /** Chosen later: data/local for real models, data/demo for the demo models (their vectors differ in size). */
     dataDir: env.DATA_DIR ? abs(env.DATA_DIR) : undefined,
     sampleDir: sample === 'none' ? undefined : abs(sample || 'data/sample-images'),
     generateSamples: sample === '',
-    extraAssetRoots: (env.ASSET_ROOTS ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(abs),
+    extraAssetRoots: (env.ASSET_ROOTS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(abs),
     adminToken: env.ADMIN_TOKEN || undefined,
     flagsFile: env.FLAGS_FILE ? abs(env.FLAGS_FILE) : undefined,
     createSiglipCollection: bool(env, 'CREATE_SIGLIP_COLLECTION', true),

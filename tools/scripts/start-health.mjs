@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { ROOT } from './start-config.mjs';
 
 // The same loader options as libs/embedder-proto (PROTO_LOADER_OPTIONS), so fields read the same.
-const OPTIONS = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [join(ROOT, 'proto')] };
+const OPTIONS = {
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [join(ROOT, 'proto')],
+};
 let protos;
 function load() {
   protos ??= {
@@ -29,7 +36,12 @@ function unary(client, method, req, deadlineMs) {
 /** True when the embedder at `address` answers SERVING (model loaded and warmed up). */
 export async function grpcServing(address) {
   const { health } = load();
-  const res = await unary(new health.Health(address, grpc.credentials.createInsecure()), 'check', { service: '' }, 1500).catch(() => undefined);
+  const res = await unary(
+    new health.Health(address, grpc.credentials.createInsecure()),
+    'check',
+    { service: '' },
+    1500,
+  ).catch(() => undefined);
   return res?.status === 'SERVING';
 }
 

@@ -15,7 +15,11 @@ export function looksLikeModel(dir) {
   if (!existsSync(join(dir, 'config.json'))) return false;
   if (existsSync(join(dir, 'visual/model.onnx')) && existsSync(join(dir, 'textual/model.onnx'))) return true;
   const onnx = join(dir, 'onnx');
-  return existsSync(onnx) && readdirSync(onnx).some((f) => /^vision_model.*\.onnx$/.test(f)) && readdirSync(onnx).some((f) => /^text_model.*\.onnx$/.test(f));
+  return (
+    existsSync(onnx) &&
+    readdirSync(onnx).some((f) => /^vision_model.*\.onnx$/.test(f)) &&
+    readdirSync(onnx).some((f) => /^text_model.*\.onnx$/.test(f))
+  );
 }
 
 /** Whether the Hugging Face hub (or the mirror in HF_ENDPOINT) answers at all, within 3 s. */
@@ -42,7 +46,10 @@ export async function ensureDemoModels(demoDir, log) {
       const tmp = `${dir}.tmp-${process.pid}`;
       await rm(tmp, { recursive: true, force: true });
       await builder.writeTinyModel(tmp, { family, kind: 'colour' });
-      await writeFile(join(tmp, 'DEMO-MODEL.txt'), "A tiny 'colour' model written by @image-search/model-builder for npm start: it understands colour words only.\n");
+      await writeFile(
+        join(tmp, 'DEMO-MODEL.txt'),
+        "A tiny 'colour' model written by @image-search/model-builder for npm start: it understands colour words only.\n",
+      );
       await rm(dir, { recursive: true, force: true });
       await rename(tmp, dir);
     }

@@ -28,7 +28,12 @@ export function prettyLine(line, color = false) {
   }
   if (typeof o !== 'object' || o === null || !('level' in o)) return line;
   const level = LEVELS[o.level] ?? String(o.level).toUpperCase();
-  const time = typeof o.time === 'string' ? o.time.slice(11, 23) : typeof o.time === 'number' ? new Date(o.time).toISOString().slice(11, 23) : '';
+  const time =
+    typeof o.time === 'string'
+      ? o.time.slice(11, 23)
+      : typeof o.time === 'number'
+        ? new Date(o.time).toISOString().slice(11, 23)
+        : '';
   const err = o.err && typeof o.err === 'object' ? o.err : undefined;
   const extras = Object.entries(o)
     .filter(([k]) => !OMIT.has(k) && k !== 'err')
@@ -42,7 +47,13 @@ export function prettyLine(line, color = false) {
 
 /** Supervises the stack's processes; `onUnexpectedExit(service, code, signal)` fires when one dies by itself. */
 export class Supervisor {
-  constructor({ format = 'pretty', color = false, env = {}, onUnexpectedExit = () => {}, write = (s) => process.stdout.write(s) } = {}) {
+  constructor({
+    format = 'pretty',
+    color = false,
+    env = {},
+    onUnexpectedExit = () => {},
+    write = (s) => process.stdout.write(s),
+  } = {}) {
     this.format = format;
     this.color = color;
     this.baseEnv = env;

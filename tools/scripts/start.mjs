@@ -51,7 +51,9 @@ async function shutdown(code) {
     else say('stopping the services (gateway first, embedders last)');
     sup.stopOneShots();
     const unclean = await sup.stop(STOP_ORDER);
-    for (const s of unclean) if (!failure || !failure.startsWith(s.name)) say(`${s.name} stopped with ${s.signal ? `signal ${s.signal}` : `exit code ${s.exitCode}`}`);
+    for (const s of unclean)
+      if (!failure || !failure.startsWith(s.name))
+        say(`${s.name} stopped with ${s.signal ? `signal ${s.signal}` : `exit code ${s.exitCode}`}`);
     await redis?.stop();
     say(code === 0 ? 'stopped; every process has exited' : 'stopped after a failure');
     process.exit(code);
@@ -73,13 +75,18 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 const failedReason = (name) => () => {
   if (stopping) return 'stopping';
   const svc = sup.services.find((s) => s.name === name);
-  return svc && (svc.exitCode !== null || svc.signal !== null) ? `exited with ${svc.signal ? `signal ${svc.signal}` : `exit code ${svc.exitCode}`}` : undefined;
+  return svc && (svc.exitCode !== null || svc.signal !== null)
+    ? `exited with ${svc.signal ? `signal ${svc.signal}` : `exit code ${svc.exitCode}`}`
+    : undefined;
 };
 
 async function resolvePorts() {
   for (const [name, p] of Object.entries(config.ports)) {
     if (p === 0) config.ports[name] = await freePort();
-    else if (!(await portFree(p))) throw new Error(`port ${p} (${name}) is already in use: stop what listens there, or set ${name}=<another port> (0 picks a free one)`);
+    else if (!(await portFree(p)))
+      throw new Error(
+        `port ${p} (${name}) is already in use: stop what listens there, or set ${name}=<another port> (0 picks a free one)`,
+      );
   }
 }
 
@@ -89,8 +96,15 @@ async function chooseModels() {
   let haveReal = looksLikeModel(clipDir) && looksLikeModel(siglipDir);
   if (config.models !== 'demo' && !haveReal && config.fetchModels) {
     say(`FETCH_MODELS=true: downloading the real models into ${rel(config.modelsDir)} (about 1 GB)`);
-    for (const [family, m] of [['clip', config.clipModel], ['siglip', config.siglipModel]]) {
-      const code = await sup.run('fetch-model', 'tools/src/fetch-model.cli.ts', { args: [family, '--name', m.name, '--pretrained', m.pretrained, ...(m.dir ? ['--out', m.dir] : [])], env: { MODELS_DIR: config.modelsDir }, inherit: true });
+    for (const [family, m] of [
+      ['clip', config.clipModel],
+      ['siglip', config.siglipModel],
+    ]) {
+      const code = await sup.run('fetch-model', 'tools/src/fetch-model.cli.ts', {
+        args: [family, '--name', m.name, '--pretrained', m.pretrained, ...(m.dir ? ['--out', m.dir] : [])],
+        env: { MODELS_DIR: config.modelsDir },
+        inherit: true,
+      });
       if (code !== 0) throw new Error(`tools:fetch-model ${family} failed (exit code ${code}); see above`);
     }
     haveReal = looksLikeModel(clipDir) && looksLikeModel(siglipDir);
@@ -100,21 +114,29 @@ async function chooseModels() {
     return { demo: false, clip: { MODEL_DIR: clipDir }, siglip: { MODEL_DIR: siglipDir }, clipDir, siglipDir };
   }
   if (config.models === 'real') {
-    throw new Error(`MODELS=real but no complete model in ${rel(clipDir)} and ${rel(siglipDir)}. Install them with:\n  npx nx run tools:fetch-model -- clip\n  npx nx run tools:fetch-model -- siglip`);
+    throw new Error(
+      `MODELS=real but no complete model in ${rel(clipDir)} and ${rel(siglipDir)}. Install them with:\n  npx nx run tools:fetch-model -- clip\n  npx nx run tools:fetch-model -- siglip`,
+    );
   }
   if (config.models === 'auto') {
     const missing = [clipDir, siglipDir].filter((d) => !looksLikeModel(d)).map(rel);
     const reachable = await hubReachable(config.hfEndpoint);
     say(`real models are not installed (no model in ${missing.join(' or ')}).`);
     if (reachable) {
-      say(`  Download them (about 1 GB) with: npx nx run tools:fetch-model -- clip && npx nx run tools:fetch-model -- siglip`);
+      say(
+        `  Download them (about 1 GB) with: npx nx run tools:fetch-model -- clip && npx nx run tools:fetch-model -- siglip`,
+      );
       say(`  or start with FETCH_MODELS=true npm start`);
     } else {
-      say(`  Could not download real weights here: ${config.hfEndpoint} is not reachable from this machine (no network, or set HF_ENDPOINT to a mirror).`);
+      say(
+        `  Could not download real weights here: ${config.hfEndpoint} is not reachable from this machine (no network, or set HF_ENDPOINT to a mirror).`,
+      );
     }
   }
   const demo = await ensureDemoModels(config.demoModelsDir, say);
-  say(`models: DEMO — the project's tiny 'colour' models (${rel(config.demoModelsDir)}); they understand colour words only: ${demo.words.join(', ')}`);
+  say(
+    `models: DEMO — the project's tiny 'colour' models (${rel(config.demoModelsDir)}); they understand colour words only: ${demo.words.join(', ')}`,
+  );
   return {
     demo: true,
     clip: { MODEL_DIR: demo.clip.dir, CLIP_EMBEDDING_DIM: String(demo.clip.dim) },
@@ -130,7 +152,8 @@ async function ingestSamples(base, token) {
     body: JSON.stringify({ root_path: config.sampleDir, recursive: true }),
   });
   const body = await res.json().catch(() => ({}));
-  if (res.status !== 202) throw new Error(`ingest of ${config.sampleDir} was refused: HTTP ${res.status} ${JSON.stringify(body)}`);
+  if (res.status !== 202)
+    throw new Error(`ingest of ${config.sampleDir} was refused: HTTP ${res.status} ${JSON.stringify(body)}`);
   let last = '';
   let status;
   await waitUntil(
@@ -162,7 +185,10 @@ async function main() {
   const dataDir = config.dataDir ?? join(ROOT, models.demo ? 'data/demo' : 'data/local');
   mkdirSync(dataDir, { recursive: true });
   const tokenFile = join(dataDir, 'admin-token');
-  const adminToken = config.adminToken ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined) ?? newAdminToken();
+  const adminToken =
+    config.adminToken ??
+    (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined) ??
+    newAdminToken();
   if (!config.adminToken) writeFileSync(tokenFile, `${adminToken}\n`, { mode: 0o600 });
   const flagsFile = config.flagsFile ?? join(dataDir, 'flags.yaml');
   if (!existsSync(flagsFile)) {
@@ -175,49 +201,98 @@ async function main() {
     const code = await sup.run('setup', 'tools/src/make-sample-images.cli.ts', { args: ['--out', config.sampleDir] });
     if (code !== 0) throw new Error(`tools:make-sample-images failed (exit code ${code})`);
   }
-  if (config.sampleDir && !existsSync(config.sampleDir)) throw new Error(`SAMPLE_DIR ${config.sampleDir} does not exist (set SAMPLE_DIR=none to skip the sample ingest)`);
+  if (config.sampleDir && !existsSync(config.sampleDir))
+    throw new Error(`SAMPLE_DIR ${config.sampleDir} does not exist (set SAMPLE_DIR=none to skip the sample ingest)`);
   const roots = [...new Set([...(config.sampleDir ? [config.sampleDir] : []), ...config.extraAssetRoots])];
   if (roots.length === 0) {
     // The gateway and the worker only read images under ASSET_ROOTS and refuse to start without one.
     roots.push(join(dataDir, 'library'));
     mkdirSync(roots[0], { recursive: true });
-    say(`no SAMPLE_DIR and no ASSET_ROOTS: using ${rel(roots[0])} as the allowed image folder (set ASSET_ROOTS to your photo folders)`);
+    say(
+      `no SAMPLE_DIR and no ASSET_ROOTS: using ${rel(roots[0])} as the allowed image folder (set ASSET_ROOTS to your photo folders)`,
+    );
   }
   const assetRoots = roots.join(',');
   // With QDRANT_URL the vectors go to Qdrant; DATA_DIR still holds thumbnails, token and flags.
   const store = { DATA_DIR: dataDir, ...(config.qdrantUrl ? { QDRANT_URL: config.qdrantUrl } : {}) };
-  say(`vector store: ${config.qdrantUrl ? `Qdrant at ${config.qdrantUrl}` : `embedded (LanceDB) in ${rel(dataDir)}`}; Redis: ${redis.url}`);
+  say(
+    `vector store: ${config.qdrantUrl ? `Qdrant at ${config.qdrantUrl}` : `embedded (LanceDB) in ${rel(dataDir)}`}; Redis: ${redis.url}`,
+  );
 
   const clipAddr = `127.0.0.1:${p.CLIP_EMBEDDER_PORT}`;
   const siglipAddr = `127.0.0.1:${p.SIGLIP_EMBEDDER_PORT}`;
   const common = { EMBEDDER_HOST: '127.0.0.1', MODELS_DIR: config.modelsDir };
-  sup.start('clip-embedder', 'apps/clip-embedder/src/main.ts', { env: { ...common, ...models.clip, EMBEDDER_PORT: String(p.CLIP_EMBEDDER_PORT), METRICS_PORT: String(p.CLIP_METRICS_PORT) } });
-  sup.start('siglip-embedder', 'apps/siglip-embedder/src/main.ts', { env: { ...common, ...models.siglip, EMBEDDER_PORT: String(p.SIGLIP_EMBEDDER_PORT), METRICS_PORT: String(p.SIGLIP_METRICS_PORT) } });
+  sup.start('clip-embedder', 'apps/clip-embedder/src/main.ts', {
+    env: {
+      ...common,
+      ...models.clip,
+      EMBEDDER_PORT: String(p.CLIP_EMBEDDER_PORT),
+      METRICS_PORT: String(p.CLIP_METRICS_PORT),
+    },
+  });
+  sup.start('siglip-embedder', 'apps/siglip-embedder/src/main.ts', {
+    env: {
+      ...common,
+      ...models.siglip,
+      EMBEDDER_PORT: String(p.SIGLIP_EMBEDDER_PORT),
+      METRICS_PORT: String(p.SIGLIP_METRICS_PORT),
+    },
+  });
   const timeoutMs = (config.startTimeoutS ?? (models.demo ? 120 : 600)) * 1000;
   await Promise.all([
     waitUntil('clip-embedder', () => grpcServing(clipAddr), { timeoutMs, failed: failedReason('clip-embedder') }),
     waitUntil('siglip-embedder', () => grpcServing(siglipAddr), { timeoutMs, failed: failedReason('siglip-embedder') }),
   ]);
   const [clipInfo, siglipInfo] = await Promise.all([grpcInfo(clipAddr), grpcInfo(siglipAddr)]);
-  say(`embedders serving: CLIP ${clipInfo.modelId} (${clipInfo.embeddingDim} dims, ${clipInfo.executionProvider}), SigLIP ${siglipInfo.modelId} (${siglipInfo.embeddingDim} dims, ${siglipInfo.executionProvider})`);
+  say(
+    `embedders serving: CLIP ${clipInfo.modelId} (${clipInfo.embeddingDim} dims, ${clipInfo.executionProvider}), SigLIP ${siglipInfo.modelId} (${siglipInfo.embeddingDim} dims, ${siglipInfo.executionProvider})`,
+  );
 
-  const families = [['clip', clipInfo.embeddingDim], ...(config.createSiglipCollection ? [['siglip', siglipInfo.embeddingDim]] : [])];
+  const families = [
+    ['clip', clipInfo.embeddingDim],
+    ...(config.createSiglipCollection ? [['siglip', siglipInfo.embeddingDim]] : []),
+  ];
   for (const [family, dim] of families) {
-    const code = await sup.run('setup', 'tools/src/create-collection.cli.ts', { args: ['--model', family, '--dim', String(dim)], env: store });
-    if (code !== 0) throw new Error(`creating the ${family} collection failed (exit code ${code}); if DATA_DIR holds collections of other models, use another DATA_DIR`);
+    const code = await sup.run('setup', 'tools/src/create-collection.cli.ts', {
+      args: ['--model', family, '--dim', String(dim)],
+      env: store,
+    });
+    if (code !== 0)
+      throw new Error(
+        `creating the ${family} collection failed (exit code ${code}); if DATA_DIR holds collections of other models, use another DATA_DIR`,
+      );
   }
-  if (!config.createSiglipCollection) say('CREATE_SIGLIP_COLLECTION=false: the SigLIP collection is left for you to create (docs/runbook.md, step 1)');
+  if (!config.createSiglipCollection)
+    say('CREATE_SIGLIP_COLLECTION=false: the SigLIP collection is left for you to create (docs/runbook.md, step 1)');
 
   const services = { REDIS_URL: redis.url, QUEUE_PREFIX: config.queuePrefix, ASSET_ROOTS: assetRoots, ...store };
   sup.start('reembed-worker', 'apps/reembed-worker/src/main.ts', {
-    env: { ...services, WORKER_HEALTH_HOST: '127.0.0.1', WORKER_HEALTH_PORT: String(p.WORKER_HEALTH_PORT), SIGLIP_EMBEDDER_URL: siglipAddr, SIGLIP_EMBEDDING_DIM: String(siglipInfo.embeddingDim) },
+    env: {
+      ...services,
+      WORKER_HEALTH_HOST: '127.0.0.1',
+      WORKER_HEALTH_PORT: String(p.WORKER_HEALTH_PORT),
+      SIGLIP_EMBEDDER_URL: siglipAddr,
+      SIGLIP_EMBEDDING_DIM: String(siglipInfo.embeddingDim),
+    },
   });
   sup.start('gateway', 'apps/gateway/src/main.ts', {
-    env: { ...services, GATEWAY_HOST: config.host, GATEWAY_PORT: String(p.GATEWAY_PORT), CLIP_EMBEDDER_URL: clipAddr, SIGLIP_EMBEDDER_URL: siglipAddr, ADMIN_TOKEN: adminToken, FLAGS_FILE: flagsFile, COVERAGE_REFRESH_MS: '2000' },
+    env: {
+      ...services,
+      GATEWAY_HOST: config.host,
+      GATEWAY_PORT: String(p.GATEWAY_PORT),
+      CLIP_EMBEDDER_URL: clipAddr,
+      SIGLIP_EMBEDDER_URL: siglipAddr,
+      ADMIN_TOKEN: adminToken,
+      FLAGS_FILE: flagsFile,
+      COVERAGE_REFRESH_MS: '2000',
+    },
   });
   const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${p.GATEWAY_PORT}`;
   await Promise.all([
-    waitUntil('reembed-worker', () => httpOk(`http://127.0.0.1:${p.WORKER_HEALTH_PORT}/ready`), { timeoutMs: 60_000, failed: failedReason('reembed-worker') }),
+    waitUntil('reembed-worker', () => httpOk(`http://127.0.0.1:${p.WORKER_HEALTH_PORT}/ready`), {
+      timeoutMs: 60_000,
+      failed: failedReason('reembed-worker'),
+    }),
     waitUntil('gateway', () => httpOk(`${base}/ready`), { timeoutMs: 60_000, failed: failedReason('gateway') }),
   ]);
 
@@ -236,7 +311,15 @@ async function main() {
     CLIP_EMBEDDING_DIM: String(clipInfo.embeddingDim),
     SIGLIP_EMBEDDING_DIM: String(siglipInfo.embeddingDim),
   };
-  writeFileSync(stackEnv, `# Written by npm start (${new Date().toISOString()}): settings of the running stack for the tools.\n${Object.entries(envLines).map(([k, v]) => `${k}='${v}'`).join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(
+    stackEnv,
+    `# Written by npm start (${new Date().toISOString()}): settings of the running stack for the tools.\n${Object.entries(
+      envLines,
+    )
+      .map(([k, v]) => `${k}='${v}'`)
+      .join('\n')}\n`,
+    { mode: 0o600 },
+  );
 
   let ingested;
   if (config.sampleDir) ingested = await ingestSamples(base, adminToken);
@@ -244,13 +327,17 @@ async function main() {
   const example = models.demo ? 'red' : 'sunset over mountains';
   const lines = [
     '',
-    `image-search is up in ${((Date.now() - t0) / 1000).toFixed(1)} s${models.demo ? " — with the DEMO models (colour words only; install real ones with tools:fetch-model)" : ''}`,
+    `image-search is up in ${((Date.now() - t0) / 1000).toFixed(1)} s${models.demo ? ' — with the DEMO models (colour words only; install real ones with tools:fetch-model)' : ''}`,
     `  Search page:  ${base}/`,
     `  API:          ${base}/api/v1/openapi.json`,
     `  Admin token:  ${adminToken}   (admin view, /api/v1/admin/*; kept in ${rel(tokenFile)})`,
     `  Flags file:   ${rel(flagsFile)}   (edit it to change the rollout live)`,
     `  Tools:        set -a; . ${rel(stackEnv)}; set +a   (then e.g. npx nx run tools:reembed -- status)`,
-    ...(ingested ? [`  Sample set:   ${rel(config.sampleDir)} — ${ingested.done ?? 0} new, ${ingested.skipped ?? 0} unchanged, ${ingested.failed ?? 0} failed`] : []),
+    ...(ingested
+      ? [
+          `  Sample set:   ${rel(config.sampleDir)} — ${ingested.done ?? 0} new, ${ingested.skipped ?? 0} unchanged, ${ingested.failed ?? 0} failed`,
+        ]
+      : []),
     `  Try:          curl -s -X POST ${base}/api/v1/search -H 'content-type: application/json' -d '{"query":"${example}","limit":5}'`,
     `  Services:     ${sup.services.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}`,
     'Ctrl-C stops everything.',

@@ -17,7 +17,11 @@ afterAll(async () => {
 
 async function run(dataDir: string, args: string[], env: Record<string, string> = {}) {
   // QDRANT_URL is cleared so the embedded engine is used whatever the caller's environment says.
-  const p = startTsProcess('tools/src/create-collection.cli.ts', { DATA_DIR: dataDir, QDRANT_URL: '', SIGLIP_COLLECTION: '', CLIP_COLLECTION: '', ...env }, args);
+  const p = startTsProcess(
+    'tools/src/create-collection.cli.ts',
+    { DATA_DIR: dataDir, QDRANT_URL: '', SIGLIP_COLLECTION: '', CLIP_COLLECTION: '', ...env },
+    args,
+  );
   const code = await p.exited;
   return { code, out: p.output() };
 }

@@ -5,7 +5,14 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, isAppError } from '@image-search/service-kit';
-import { collectionSchema, describeDifferences, diffCollection, type CollectionSchema, type ModelFamily, type SchemaDifference } from '@image-search/collection-schema';
+import {
+  collectionSchema,
+  describeDifferences,
+  diffCollection,
+  type CollectionSchema,
+  type ModelFamily,
+  type SchemaDifference,
+} from '@image-search/collection-schema';
 import { createVectorStore, type CollectionInfo, type VectorStore } from '@image-search/vector-store';
 import { loadCreateCollectionConfig, type CreateCollectionConfig } from './create-collection.config.js';
 
@@ -35,18 +42,26 @@ function parse(argv: string[]): Args | string {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { model: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, check: { type: 'boolean', default: false }, dim: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        model: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        check: { type: 'boolean', default: false },
+        dim: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     }));
   } catch (err) {
     return (err as Error).message;
   }
   if (values.help) return '';
-  if (values.model !== 'siglip' && values.model !== 'clip') return `--model must be siglip or clip${values.model ? ` (got ${JSON.stringify(values.model)})` : ''}`;
+  if (values.model !== 'siglip' && values.model !== 'clip')
+    return `--model must be siglip or clip${values.model ? ` (got ${JSON.stringify(values.model)})` : ''}`;
   if (values['dry-run'] && values.check) return '--dry-run and --check exclude each other';
   let dim: number | undefined;
   if (values.dim !== undefined) {
     dim = Number(values.dim);
-    if (!/^\d+$/.test(values.dim) || dim < 1 || dim > 65536) return `--dim must be an integer between 1 and 65536 (got ${JSON.stringify(values.dim)})`;
+    if (!/^\d+$/.test(values.dim) || dim < 1 || dim > 65536)
+      return `--dim must be an integer between 1 and 65536 (got ${JSON.stringify(values.dim)})`;
   }
   return { family: values.model, mode: values['dry-run'] ? 'dry-run' : values.check ? 'check' : 'create', dim };
 }
@@ -58,7 +73,9 @@ function header(verb: string, schema: CollectionSchema, config: CreateCollection
     `${verb} ${LABEL[schema.family]} collection...`,
     `  Collection name: ${schema.name}`,
     `  Embedding dimension: ${schema.vectorSize}`,
-    config.QDRANT_URL ? `  Qdrant URL: ${config.QDRANT_URL}` : `  Data folder: ${resolve(config.DATA_DIR)} (embedded engine)`,
+    config.QDRANT_URL
+      ? `  Qdrant URL: ${config.QDRANT_URL}`
+      : `  Data folder: ${resolve(config.DATA_DIR)} (embedded engine)`,
   ];
 }
 
@@ -77,10 +94,20 @@ function details(info: CollectionInfo): string[] {
 }
 
 function differences(schema: CollectionSchema, diffs: SchemaDifference[]): string[] {
-  return [`✗ Collection '${schema.name}' differs from the schema:`, ...describeDifferences(schema.name, diffs).split('\n').map((l) => `  - ${l}`), '  (drop and recreate it, or fix the configuration: the model, --dim, or the collection name)'];
+  return [
+    `✗ Collection '${schema.name}' differs from the schema:`,
+    ...describeDifferences(schema.name, diffs)
+      .split('\n')
+      .map((l) => `  - ${l}`),
+    '  (drop and recreate it, or fix the configuration: the model, --dim, or the collection name)',
+  ];
 }
 
-async function dryRun(schema: CollectionSchema, config: CreateCollectionConfig, open: () => Promise<VectorStore>): Promise<number> {
+async function dryRun(
+  schema: CollectionSchema,
+  config: CreateCollectionConfig,
+  open: () => Promise<VectorStore>,
+): Promise<number> {
   const out = header('Dry run: would create', schema, config);
   out.push(
     `  Distance: ${schema.distance.toUpperCase()}`,
@@ -98,7 +125,12 @@ async function dryRun(schema: CollectionSchema, config: CreateCollectionConfig, 
     } else {
       const info = await store.info(schema.name);
       const diffs = diffCollection(schema, info);
-      out.push(diffs.length ? differences(schema, diffs).join('\n') : `Collection '${schema.name}' already exists and matches the schema: a plain run would change nothing.`, 'Nothing was changed.');
+      out.push(
+        diffs.length
+          ? differences(schema, diffs).join('\n')
+          : `Collection '${schema.name}' already exists and matches the schema: a plain run would change nothing.`,
+        'Nothing was changed.',
+      );
     }
   } finally {
     await store?.close();
@@ -119,7 +151,13 @@ async function main(argv: string[]): Promise<number> {
   const dim = args.dim ?? (args.family === 'clip' ? config.CLIP_EMBEDDING_DIM : config.SIGLIP_EMBEDDING_DIM);
   const schema = collectionSchema(args.family, { name, vectorSize: dim });
   const logger = createLogger('create-collection', config.LOG_LEVEL as 'warn', process.stderr);
-  const open = () => createVectorStore({ qdrantUrl: config.QDRANT_URL, qdrantApiKey: config.QDRANT_API_KEY, dataDir: resolve(config.DATA_DIR), logger });
+  const open = () =>
+    createVectorStore({
+      qdrantUrl: config.QDRANT_URL,
+      qdrantApiKey: config.QDRANT_API_KEY,
+      dataDir: resolve(config.DATA_DIR),
+      logger,
+    });
 
   if (args.mode === 'dry-run') return dryRun(schema, config, open);
 
@@ -128,17 +166,33 @@ async function main(argv: string[]): Promise<number> {
     if (args.mode === 'check') {
       console.log([...header('Checking', schema, config), ''].join('\n'));
       if (!(await store.exists(schema.name))) {
-        console.log(`✗ Collection '${schema.name}' does not exist; create it with: npx nx run tools:create-collection -- --model ${args.family}`);
+        console.log(
+          `✗ Collection '${schema.name}' does not exist; create it with: npx nx run tools:create-collection -- --model ${args.family}`,
+        );
         return 1;
       }
       const info = await store.info(schema.name);
       const diffs = diffCollection(schema, info);
-      console.log([diffs.length ? differences(schema, diffs).join('\n') : `✓ Collection '${schema.name}' matches the schema`, '', ...details(info)].join('\n'));
+      console.log(
+        [
+          diffs.length ? differences(schema, diffs).join('\n') : `✓ Collection '${schema.name}' matches the schema`,
+          '',
+          ...details(info),
+        ].join('\n'),
+      );
       return diffs.length ? 1 : 0;
     }
     console.log([...header('Creating', schema, config), ''].join('\n'));
     const { created, info } = await store.ensureCollection(schema);
-    console.log([created ? `✓ Collection '${schema.name}' created successfully` : `✓ Collection '${schema.name}' already exists and matches the schema (nothing changed)`, '', ...details(info)].join('\n'));
+    console.log(
+      [
+        created
+          ? `✓ Collection '${schema.name}' created successfully`
+          : `✓ Collection '${schema.name}' already exists and matches the schema (nothing changed)`,
+        '',
+        ...details(info),
+      ].join('\n'),
+    );
     return 0;
   } finally {
     await store.close();

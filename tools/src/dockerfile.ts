@@ -54,7 +54,15 @@ export function dockerIgnored(patterns: string[], path: string): boolean {
         p
           .replace(/^\//, '')
           .split(/(\*\*\/?|\*|\?)/)
-          .map((part) => (part === '**/' || part === '**' ? '(?:.*/)?' + (part === '**' ? '.*' : '') : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+          .map((part) =>
+            part === '**/' || part === '**'
+              ? '(?:.*/)?' + (part === '**' ? '.*' : '')
+              : part === '*'
+                ? '[^/]*'
+                : part === '?'
+                  ? '[^/]'
+                  : part.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
+          )
           .join('') +
         '$',
     );
@@ -68,7 +76,6 @@ export function dockerIgnored(patterns: string[], path: string): boolean {
   }
   return ignored;
 }
-
 
 /** `ENV A=1 B=2` instructions of a stage, as a map. */
 export function stageEnv(stage: Stage): Record<string, string> {

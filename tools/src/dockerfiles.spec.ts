@@ -20,8 +20,14 @@ const DOCKERFILES = APPS.flatMap((app) =>
     .filter((f) => /^Dockerfile(\..+)?$/.test(f))
     .map((f) => ({ app, file: `apps/${app}/${f}` })),
 );
-const WORKSPACES = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces.flatMap((w) =>
-  w.endsWith('/*') ? readdirSync(join(REPO_ROOT, w.slice(0, -2))).map((d) => `${w.slice(0, -2)}/${d}`).filter((d) => existsSync(join(REPO_ROOT, d, 'package.json'))) : [w],
+const WORKSPACES = (
+  JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }
+).workspaces.flatMap((w) =>
+  w.endsWith('/*')
+    ? readdirSync(join(REPO_ROOT, w.slice(0, -2)))
+        .map((d) => `${w.slice(0, -2)}/${d}`)
+        .filter((d) => existsSync(join(REPO_ROOT, d, 'package.json')))
+    : [w],
 );
 
 /** Files a COPY of `src` brings in, after .dockerignore (a folder: every file below it). */
@@ -39,14 +45,35 @@ function copiedFiles(src: string): string[] {
 }
 
 describe('.dockerignore', () => {
-  it.each(['node_modules/x/index.js', 'apps/gateway/node_modules/.bin/x', 'libs/embedding/node_modules/a', '.git/HEAD', 'data/lancedb/x', 'models/ViT-B-32__openai/onnx/a.onnx', 'dist/apps/gateway/main.mjs', '.env', 'test-output/x.png', 'deploy/base/kustomization.yaml', '.nx/cache/x', 'tmp/x', 'apps/gateway/src/main.spec.ts'])(
-    'keeps %s out of the build context',
-    (p) => expect(dockerIgnored(IGNORE, p)).toBe(true),
-  );
-  it.each(['package.json', 'package-lock.json', '.npmrc', 'tsconfig.base.json', 'nx.json', 'proto/embedder.proto', 'proto/grpc/health/v1/health.proto', 'libs/service-kit/src/index.ts', 'apps/gateway/src/main.ts', 'tools/scripts/build-app.mjs', 'tools/src/fetch-model.cli.ts', 'deploy/docker/grpc-health.mjs'])(
-    'keeps %s in the build context',
-    (p) => expect(dockerIgnored(IGNORE, p)).toBe(false),
-  );
+  it.each([
+    'node_modules/x/index.js',
+    'apps/gateway/node_modules/.bin/x',
+    'libs/embedding/node_modules/a',
+    '.git/HEAD',
+    'data/lancedb/x',
+    'models/ViT-B-32__openai/onnx/a.onnx',
+    'dist/apps/gateway/main.mjs',
+    '.env',
+    'test-output/x.png',
+    'deploy/base/kustomization.yaml',
+    '.nx/cache/x',
+    'tmp/x',
+    'apps/gateway/src/main.spec.ts',
+  ])('keeps %s out of the build context', (p) => expect(dockerIgnored(IGNORE, p)).toBe(true));
+  it.each([
+    'package.json',
+    'package-lock.json',
+    '.npmrc',
+    'tsconfig.base.json',
+    'nx.json',
+    'proto/embedder.proto',
+    'proto/grpc/health/v1/health.proto',
+    'libs/service-kit/src/index.ts',
+    'apps/gateway/src/main.ts',
+    'tools/scripts/build-app.mjs',
+    'tools/src/fetch-model.cli.ts',
+    'deploy/docker/grpc-health.mjs',
+  ])('keeps %s in the build context', (p) => expect(dockerIgnored(IGNORE, p)).toBe(false));
   it('the matcher follows Docker semantics (exceptions, last rule wins, ** and parents)', () => {
     expect(dockerIgnored(['deploy/*', '!deploy/docker'], 'deploy/docker/a.mjs')).toBe(false);
     expect(dockerIgnored(['!deploy/docker', 'deploy/*'], 'deploy/docker/a.mjs')).toBe(true);
@@ -59,7 +86,8 @@ describe('.dockerignore', () => {
 describe('Dockerfiles', () => {
   it('every app has a Dockerfile, and each embedder a CUDA variant', () => {
     for (const app of APPS) expect(existsSync(join(REPO_ROOT, 'apps', app, 'Dockerfile')), app).toBe(true);
-    for (const app of APPS.filter((a) => a.endsWith('-embedder'))) expect(existsSync(join(REPO_ROOT, 'apps', app, 'Dockerfile.cuda')), app).toBe(true);
+    for (const app of APPS.filter((a) => a.endsWith('-embedder')))
+      expect(existsSync(join(REPO_ROOT, 'apps', app, 'Dockerfile.cuda')), app).toBe(true);
   });
 
   describe.each(DOCKERFILES)('$file', ({ app, file }) => {
@@ -101,31 +129,49 @@ describe('Dockerfiles', () => {
     });
 
     it('builds the app with its Nx build target and ships that bundle', () => {
-      const nxRuns = build.instructions.filter((i) => i.op === 'RUN').flatMap((i) => [...i.args.matchAll(/nx run ([\w-]+):([\w-]+)/g)]);
+      const nxRuns = build.instructions
+        .filter((i) => i.op === 'RUN')
+        .flatMap((i) => [...i.args.matchAll(/nx run ([\w-]+):([\w-]+)/g)]);
       expect(nxRuns.map((m) => `${m[1]}:${m[2]}`)).toContain(`${app}:build`);
       for (const m of nxRuns) {
-        const project = JSON.parse(readFileSync(join(REPO_ROOT, 'apps', m[1]!, 'project.json'), 'utf8')) as { targets: Record<string, unknown> };
+        const project = JSON.parse(readFileSync(join(REPO_ROOT, 'apps', m[1]!, 'project.json'), 'utf8')) as {
+          targets: Record<string, unknown>;
+        };
         expect(Object.keys(project.targets), `${m[1]} targets`).toContain(m[2]);
       }
-      expect(final.instructions.some((i) => i.op === 'COPY' && i.args.startsWith(`--from=build /app/dist/apps/${app} `))).toBe(true);
+      expect(
+        final.instructions.some((i) => i.op === 'COPY' && i.args.startsWith(`--from=build /app/dist/apps/${app} `)),
+      ).toBe(true);
       expect(final.instructions.find((i) => i.op === 'CMD')?.args).toContain(`dist/apps/${app}/main.mjs`);
       // build-app.mjs writes dist/<projectRoot>/main.mjs, which is what the image copies and runs.
-      expect(readFileSync(join(REPO_ROOT, 'tools/scripts/build-app.mjs'), 'utf8')).toContain("join(root, 'dist', projectRoot, 'main.mjs')");
+      expect(readFileSync(join(REPO_ROOT, 'tools/scripts/build-app.mjs'), 'utf8')).toContain(
+        "join(root, 'dist', projectRoot, 'main.mjs')",
+      );
     });
 
     it('scripts the image runs exist and are copied into the stage that runs them', () => {
       for (const s of stages) {
-        const copiedDirs = s.instructions.filter((i) => i.op === 'COPY' && !i.args.includes('--from=')).map((i) => i.args.split(/\s+/)[0]!);
-        const fromBuild = s.instructions.filter((i) => i.op === 'COPY' && i.args.includes('--from=')).map((i) => i.args.split(/\s+/)[2]!);
+        const copiedDirs = s.instructions
+          .filter((i) => i.op === 'COPY' && !i.args.includes('--from='))
+          .map((i) => i.args.split(/\s+/)[0]!);
+        const fromBuild = s.instructions
+          .filter((i) => i.op === 'COPY' && i.args.includes('--from='))
+          .map((i) => i.args.split(/\s+/)[2]!);
         for (const ins of s.instructions.filter((i) => ['RUN', 'CMD', 'HEALTHCHECK'].includes(i.op))) {
           for (const m of ins.args.matchAll(/(?:^|[\s"[])((?:deploy|tools|apps|dist)\/[\w./-]+\.(?:mjs|js|ts))/g)) {
             const script = m[1]!;
             if (script.startsWith('dist/')) {
-              expect(fromBuild.some((d) => script.startsWith(d)) || s === build, `${s.name}: ${script} is produced by the build stage and copied`).toBe(true);
+              expect(
+                fromBuild.some((d) => script.startsWith(d)) || s === build,
+                `${s.name}: ${script} is produced by the build stage and copied`,
+              ).toBe(true);
               continue;
             }
             expect(existsSync(join(REPO_ROOT, script)), `${script} exists`).toBe(true);
-            expect(copiedDirs.some((d) => script === d || script.startsWith(`${d}/`)), `${s.name}: ${script} copied before use`).toBe(true);
+            expect(
+              copiedDirs.some((d) => script === d || script.startsWith(`${d}/`)),
+              `${s.name}: ${script} copied before use`,
+            ).toBe(true);
           }
         }
       }
@@ -137,12 +183,18 @@ describe('Dockerfiles', () => {
       expect(user).not.toMatch(/^(root|0)(:|$)/);
       expect(user).toMatch(/^\d+(:\d+)?$/); // numeric, so Kubernetes runAsNonRoot can verify it
       expect(final.instructions.find((i) => i.op === 'HEALTHCHECK')?.args).toMatch(/CMD/);
-      expect(final.instructions.map((i) => i.op).lastIndexOf('USER')).toBeLessThan(final.instructions.map((i) => i.op).indexOf('CMD'));
+      expect(final.instructions.map((i) => i.op).lastIndexOf('USER')).toBeLessThan(
+        final.instructions.map((i) => i.op).indexOf('CMD'),
+      );
     });
 
     it.runIf(file.endsWith('.cuda'))('installs onnxruntime-node with the CUDA 12 provider at build time', () => {
       expect(final.image).toMatch(/^nvidia\/cuda:12\.[\d.]+-cudnn-runtime/);
-      expect(final.instructions.some((i) => i.op === 'RUN' && i.args.includes('npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12'))).toBe(true);
+      expect(
+        final.instructions.some(
+          (i) => i.op === 'RUN' && i.args.includes('npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12'),
+        ),
+      ).toBe(true);
     });
   });
 
@@ -152,9 +204,15 @@ describe('Dockerfiles', () => {
     const out = mkdtempSync(join(REPO_ROOT, 'tmp', 'tool-bundle-'));
     try {
       const outfile = relative(REPO_ROOT, join(out, 'fetch-model.mjs'));
-      const b = spawnSync(process.execPath, ['deploy/docker/build-tool.mjs', 'tools/src/fetch-model.cli.ts', outfile], { cwd: REPO_ROOT, encoding: 'utf8' });
+      const b = spawnSync(process.execPath, ['deploy/docker/build-tool.mjs', 'tools/src/fetch-model.cli.ts', outfile], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      });
       expect(b.status, b.stderr).toBe(0);
-      const r = spawnSync(process.execPath, [join(out, 'fetch-model.mjs'), '--help'], { cwd: REPO_ROOT, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [join(out, 'fetch-model.mjs'), '--help'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/fetch-model/);
     } finally {

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { announceFixtureSkip, fixturePath, fixturesAvailable, startTsProcess, tinyModelDir } from '@image-search/testing';
+import {
+  announceFixtureSkip,
+  fixturePath,
+  fixturesAvailable,
+  startTsProcess,
+  tinyModelDir,
+} from '@image-search/testing';
 
 interface CliResult {
   code: number | string;
@@ -21,7 +27,10 @@ async function embed(args: string[]): Promise<CliResult> {
   return { code, stdout, output: p.output() };
 }
 
-function parseJson(stdout: string): { model: { family: string; dim: number; contextLength: number }; results: Record<string, unknown>[] } {
+function parseJson(stdout: string): {
+  model: { family: string; dim: number; contextLength: number };
+  results: Record<string, unknown>[];
+} {
   return JSON.parse(stdout) as ReturnType<typeof parseJson>;
 }
 
@@ -51,14 +60,23 @@ describe('tools:embed', () => {
     const dir = await tinyModelDir('clip', 'colour', 'hf');
     const red = join(work, 'red.png');
     const fake = join(work, 'fake.jpg');
-    await writeFile(red, await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toBuffer());
+    await writeFile(
+      red,
+      await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 255, g: 0, b: 0 } } })
+        .png()
+        .toBuffer(),
+    );
     await writeFile(fake, 'not really a jpeg');
     const pixels = join(work, 'pixels.f32');
     const r = await embed(['--model', dir, '--image', red, fake, '--pixels', pixels]);
     expect(r.code, r.output).toBe(1);
     expect(r.output).toContain('1 of 2 images failed');
     const out = parseJson(r.stdout);
-    const [ok, bad, px] = out.results as [{ embedding: number[]; width: number }, { error: { reason: string } }, { shape: number[] }];
+    const [ok, bad, px] = out.results as [
+      { embedding: number[]; width: number },
+      { error: { reason: string } },
+      { shape: number[] },
+    ];
     expect(ok.embedding).toHaveLength(out.model.dim);
     expect(Math.hypot(...ok.embedding)).toBeCloseTo(1, 4);
     expect(ok.width).toBe(300);
@@ -83,7 +101,9 @@ describe('tools:embed', () => {
   const fixtures = fixturesAvailable();
   if (!fixtures) announceFixtureSkip('tools:embed against the golden SigLIP embedding');
   it.skipIf(!fixtures)('reproduces a golden SigLIP text embedding (conformance)', async () => {
-    const golden = JSON.parse(await readFile(fixturePath('golden', 'siglip-reference-mini.public.json'), 'utf8')) as { texts: { text: string; embedding_normalized: number[] }[] };
+    const golden = JSON.parse(await readFile(fixturePath('golden', 'siglip-reference-mini.public.json'), 'utf8')) as {
+      texts: { text: string; embedding_normalized: number[] }[];
+    };
     const t = golden.texts[0]!;
     const r = await embed(['--model', fixturePath('models', 'siglip-reference-mini'), '--text', t.text]);
     expect(r.code, r.output).toBe(0);

@@ -5,7 +5,13 @@ import { endianness } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isAppError } from '@image-search/service-kit';
-import { ItemFailure, loadEmbeddingModel, type DeviceRequest, type ModelVariant, type OnnxEmbeddingModel } from '@image-search/embedding';
+import {
+  ItemFailure,
+  loadEmbeddingModel,
+  type DeviceRequest,
+  type ModelVariant,
+  type OnnxEmbeddingModel,
+} from '@image-search/embedding';
 
 const USAGE = `embed: print embeddings (or token ids, or preprocessed pixels) from a model folder as JSON
 
@@ -68,17 +74,31 @@ function parse(argv: string[]): Args | string {
   if (positionals.length > 0) {
     if (images.length > 0 && texts.length === 0) images.push(...positionals);
     else if (texts.length > 0 && images.length === 0) texts.push(...positionals);
-    else return `unexpected arguments ${JSON.stringify(positionals)} (extra files follow --image, extra texts follow --text)`;
+    else
+      return `unexpected arguments ${JSON.stringify(positionals)} (extra files follow --image, extra texts follow --text)`;
   }
   if (images.length === 0 && texts.length === 0) return 'nothing to do: give --image FILE or --text "TEXT"';
   if (v.tokens && texts.length === 0) return '--tokens needs --text';
   if (v.pixels && images.length === 0) return '--pixels needs --image';
-  if (!['fp32', 'fp16', 'quantized'].includes(v.variant)) return `--variant must be fp32, fp16 or quantized (got ${v.variant})`;
+  if (!['fp32', 'fp16', 'quantized'].includes(v.variant))
+    return `--variant must be fp32, fp16 or quantized (got ${v.variant})`;
   const threads = v.threads === undefined ? undefined : Number(v.threads);
-  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) return `--threads must be a positive integer (got ${v.threads})`;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0))
+    return `--threads must be a positive integer (got ${v.threads})`;
   const decimals = Number(v.decimals);
-  if (!(Number.isInteger(decimals) && decimals >= 0 && decimals <= 9)) return `--decimals must be 0-9 (got ${v.decimals})`;
-  return { model: v.model, images, texts, tokens: v.tokens, pixels: v.pixels, variant: v.variant as ModelVariant, device: v.device as DeviceRequest, threads, decimals };
+  if (!(Number.isInteger(decimals) && decimals >= 0 && decimals <= 9))
+    return `--decimals must be 0-9 (got ${v.decimals})`;
+  return {
+    model: v.model,
+    images,
+    texts,
+    tokens: v.tokens,
+    pixels: v.pixels,
+    variant: v.variant as ModelVariant,
+    device: v.device as DeviceRequest,
+    threads,
+    decimals,
+  };
 }
 
 const rounded = (xs: Float32Array, d: number) => Array.from(xs, (x) => Number(x.toFixed(d)));
@@ -98,18 +118,32 @@ async function embedImages(model: OnnxEmbeddingModel, args: Args): Promise<{ res
       const [embedding] = await model.embedPixelBatch(view, 1);
       const plane = s * s;
       const mean = [0, 1, 2].map((c) => view.subarray(c * plane, (c + 1) * plane).reduce((a, b) => a + b, 0) / plane);
-      results.push({ image: file, format: px.format, width: px.sourceWidth, height: px.sourceHeight, pixel_values_mean: mean.map((m) => Number(m.toFixed(6))), embedding: rounded(embedding!, args.decimals) });
+      results.push({
+        image: file,
+        format: px.format,
+        width: px.sourceWidth,
+        height: px.sourceHeight,
+        pixel_values_mean: mean.map((m) => Number(m.toFixed(6))),
+        embedding: rounded(embedding!, args.decimals),
+      });
     } catch (err) {
       failed++;
-      if (err instanceof ItemFailure) results.push({ image: file, error: { reason: err.reason, message: err.message } });
-      else if ((err as NodeJS.ErrnoException).code === 'ENOENT') results.push({ image: file, error: { reason: 'NOT_FOUND', message: `no such file: ${file}` } });
+      if (err instanceof ItemFailure)
+        results.push({ image: file, error: { reason: err.reason, message: err.message } });
+      else if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        results.push({ image: file, error: { reason: 'NOT_FOUND', message: `no such file: ${file}` } });
       else throw err;
     }
   }
   if (args.pixels) {
     if (endianness() !== 'LE') throw new Error('--pixels writes little-endian float32; this machine is big-endian');
     await writeFile(args.pixels, new Uint8Array(batch.buffer, batch.byteOffset, batch.byteLength));
-    results.push({ pixels: resolve(args.pixels), dtype: 'float32-le', shape: [args.images.length, 3, s, s], note: 'failed images are left as zeros' });
+    results.push({
+      pixels: resolve(args.pixels),
+      dtype: 'float32-le',
+      shape: [args.images.length, 3, s, s],
+      note: 'failed images are left as zeros',
+    });
   }
   return { results, failed };
 }
@@ -126,7 +160,13 @@ async function main(): Promise<number> {
   }
   let model: OnnxEmbeddingModel;
   try {
-    model = await loadEmbeddingModel({ modelDir: args.model, variant: args.variant, device: args.device, intraOpThreads: args.threads, logger: { warn: (o, msg) => console.error(`embed: WARNING ${msg} ${JSON.stringify(o)}`) } });
+    model = await loadEmbeddingModel({
+      modelDir: args.model,
+      variant: args.variant,
+      device: args.device,
+      intraOpThreads: args.threads,
+      logger: { warn: (o, msg) => console.error(`embed: WARNING ${msg} ${JSON.stringify(o)}`) },
+    });
   } catch (err) {
     if (isAppError(err)) {
       console.error(`embed: ${err.message}`);
@@ -141,7 +181,13 @@ async function main(): Promise<number> {
       const ids = model.tokenize(args.texts);
       const ctx = model.info.contextLength;
       if (args.tokens) {
-        args.texts.forEach((text, i) => results.push({ text, num_tokens: model.tokenCount(ids, i), ids: Array.from(ids.subarray(i * ctx, (i + 1) * ctx), Number) }));
+        args.texts.forEach((text, i) =>
+          results.push({
+            text,
+            num_tokens: model.tokenCount(ids, i),
+            ids: Array.from(ids.subarray(i * ctx, (i + 1) * ctx), Number),
+          }),
+        );
       } else {
         const embs = await model.embedTokens(ids, args.texts.length);
         args.texts.forEach((text, i) => results.push({ text, embedding: rounded(embs[i]!, args.decimals) }));
@@ -153,8 +199,11 @@ async function main(): Promise<number> {
       failed += r.failed;
     }
     // One line per result keeps long vectors readable and greppable.
-    process.stdout.write(`{"model":${JSON.stringify(model.info)},"results":[\n${results.map((r) => ` ${JSON.stringify(r)}`).join(',\n')}\n]}\n`);
-    if (failed > 0) console.error(`embed: ${failed} of ${args.images.length} images failed (see "error" in the output)`);
+    process.stdout.write(
+      `{"model":${JSON.stringify(model.info)},"results":[\n${results.map((r) => ` ${JSON.stringify(r)}`).join(',\n')}\n]}\n`,
+    );
+    if (failed > 0)
+      console.error(`embed: ${failed} of ${args.images.length} images failed (see "error" in the output)`);
     return failed > 0 ? 1 : 0;
   } finally {
     await model.close();

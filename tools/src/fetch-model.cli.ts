@@ -54,7 +54,9 @@ async function main(): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) {
-    console.error(`fetch-model: expected one model (clip, siglip or a repository id), got ${positionals.length}\n\n${USAGE}`);
+    console.error(
+      `fetch-model: expected one model (clip, siglip or a repository id), got ${positionals.length}\n\n${USAGE}`,
+    );
     return 2;
   }
   // Kubernetes expands unset $(VAR) references to the literal text; treat that and '' as absent.
@@ -85,7 +87,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(`fetch-model failed: ${isAppError(err) ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    console.error(
+      `fetch-model failed: ${isAppError(err) ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
     process.exit(1);
   },
 );

@@ -5,7 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { resolve, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { archModelPlan, benchArch, paramCounts, writeBenchModel, type BenchVariant, type Family } from '@image-search/model-builder';
+import {
+  archModelPlan,
+  benchArch,
+  paramCounts,
+  writeBenchModel,
+  type BenchVariant,
+  type Family,
+} from '@image-search/model-builder';
 
 const USAGE = `make-bench-models: full-size random-weight CLIP / SigLIP models for benchmarks
 
@@ -37,10 +44,23 @@ function progress(total: number): { update: (done: number, label: string) => voi
   const started = Date.now();
   const payload = (done: number, label: string) => {
     const rate = done / Math.max(0.001, (Date.now() - started) / 1000);
-    return { mb: `${(done / M).toFixed(0)} / ${(total / M).toFixed(0)} M params`, rate: `${(rate / M).toFixed(1)} M/s`, eta: rate > 0 ? fmtDuration((total - done) / rate) : '--', label };
+    return {
+      mb: `${(done / M).toFixed(0)} / ${(total / M).toFixed(0)} M params`,
+      rate: `${(rate / M).toFixed(1)} M/s`,
+      eta: rate > 0 ? fmtDuration((total - done) / rate) : '--',
+      label,
+    };
   };
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar({ format: '{bar} {percentage}% | {mb} | {rate} | ETA {eta} | {label}', stream: process.stderr, hideCursor: true, fps: 5 }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        format: '{bar} {percentage}% | {mb} | {rate} | ETA {eta} | {label}',
+        stream: process.stderr,
+        hideCursor: true,
+        fps: 5,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     bar.start(total, 0, payload(0, ''));
     return { update: (d, l) => bar.update(d, payload(d, l)), stop: () => bar.stop() };
   }
@@ -50,7 +70,9 @@ function progress(total: number): { update: (done: number, label: string) => voi
       if (Date.now() - last < 3000 && d < total) return;
       last = Date.now();
       const p = payload(d, l);
-      process.stderr.write(`make-bench-models: ${p.mb} (${Math.floor((d / total) * 100)}%)  ${p.rate}  ETA ${p.eta}  ${l}\n`);
+      process.stderr.write(
+        `make-bench-models: ${p.mb} (${Math.floor((d / total) * 100)}%)  ${p.rate}  ETA ${p.eta}  ${l}\n`,
+      );
     },
     stop: () => undefined,
   };
@@ -83,10 +105,15 @@ async function main(): Promise<number> {
     return 2;
   }
   const families: Family[] = values.family ? [values.family] : ['clip', 'siglip'];
-  const variants = values.variants.split(',').map((v) => v.trim()).filter(Boolean);
+  const variants = values.variants
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
   const bad = variants.filter((v) => v !== 'fp32' && v !== 'int8');
   if (bad.length || !variants.length) {
-    console.error(`make-bench-models: --variants takes fp32 and/or int8 (comma-separated), got ${JSON.stringify(values.variants)}`);
+    console.error(
+      `make-bench-models: --variants takes fp32 and/or int8 (comma-separated), got ${JSON.stringify(values.variants)}`,
+    );
     return 2;
   }
   const seed = Number(values.seed);
@@ -95,12 +122,18 @@ async function main(): Promise<number> {
     return 2;
   }
   const out = resolve(values.out);
-  const plans = families.map((family) => ({ family, dir: join(out, family), files: archModelPlan(benchArch(family), variants as BenchVariant[]) }));
+  const plans = families.map((family) => ({
+    family,
+    dir: join(out, family),
+    files: archModelPlan(benchArch(family), variants as BenchVariant[]),
+  }));
   const total = plans.reduce((s, p) => s + p.files.reduce((t, f) => t + f.params, 0), 0);
   const bytes = plans.reduce((s, p) => s + p.files.reduce((t, f) => t + f.weightBytes, 0), 0);
   for (const p of plans) {
     const c = paramCounts(benchArch(p.family));
-    console.error(`make-bench-models: ${p.family} -> ${p.dir} (vision ${c.vision.toLocaleString('en')} + text ${c.text.toLocaleString('en')} parameters; ${variants.join(', ')})`);
+    console.error(
+      `make-bench-models: ${p.family} -> ${p.dir} (vision ${c.vision.toLocaleString('en')} + text ${c.text.toLocaleString('en')} parameters; ${variants.join(', ')})`,
+    );
   }
   const started = Date.now();
   const bar = progress(total);
@@ -118,8 +151,14 @@ async function main(): Promise<number> {
     });
   }
   bar.stop();
-  console.error(`make-bench-models: wrote ${(bytes / 2 ** 20).toFixed(0)} MiB of weights in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  for (const p of plans) for (const f of p.files) console.log(`${join(p.dir, f.file)}\t${f.params.toLocaleString('en')} params\t${(f.weightBytes / 2 ** 20).toFixed(1)} MiB`);
+  console.error(
+    `make-bench-models: wrote ${(bytes / 2 ** 20).toFixed(0)} MiB of weights in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+  for (const p of plans)
+    for (const f of p.files)
+      console.log(
+        `${join(p.dir, f.file)}\t${f.params.toLocaleString('en')} params\t${(f.weightBytes / 2 ** 20).toFixed(1)} MiB`,
+      );
   if (values.verify) {
     // onnxruntime-node is banned in tools by lint; the check runs as its own node process.
     const script = resolve(import.meta.dirname, '../../libs/model-builder/scripts/check-models.mjs');

@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 
 const run = async (args: string[]): Promise<{ code: number; out: string }> => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(resolve(REPO_ROOT, 'node_modules/.bin/tsx'), ['tools/src/make-bench-models.cli.ts', ...args], { cwd: REPO_ROOT });
+    const { stdout, stderr } = await promisify(execFile)(
+      resolve(REPO_ROOT, 'node_modules/.bin/tsx'),
+      ['tools/src/make-bench-models.cli.ts', ...args],
+      { cwd: REPO_ROOT },
+    );
     return { code: 0, out: stdout + stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

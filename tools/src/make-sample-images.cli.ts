@@ -16,7 +16,13 @@ usage: npx nx run tools:make-sample-images -- [--out DIR] [--force]
 async function main(): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { out: { type: 'string', default: 'data/sample-images' }, force: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } }));
+    ({ values } = parseArgs({
+      options: {
+        out: { type: 'string', default: 'data/sample-images' },
+        force: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
   } catch (err) {
     console.error(`make-sample-images: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
@@ -28,7 +34,9 @@ async function main(): Promise<number> {
   const dir = resolve(values.out!);
   const started = Date.now();
   const r = await writeSampleImages(dir, { force: values.force });
-  console.log(`make-sample-images: ${r.written} written, ${r.kept} already there, in ${dir} (${Date.now() - started} ms)`);
+  console.log(
+    `make-sample-images: ${r.written} written, ${r.kept} already there, in ${dir} (${Date.now() - started} ms)`,
+  );
   return 0;
 }
 

@@ -15,7 +15,9 @@ describe('README configuration reference', () => {
   const files = [
     ...readdirSync(join(REPO_ROOT, 'apps')).map((a) => `apps/${a}/src/config.ts`),
     'libs/embedder-server/src/embedder.config.ts',
-    ...readdirSync(join(REPO_ROOT, 'tools/src')).filter((f) => f.endsWith('.config.ts') || f.endsWith('.cli.ts')).map((f) => `tools/src/${f}`),
+    ...readdirSync(join(REPO_ROOT, 'tools/src'))
+      .filter((f) => f.endsWith('.config.ts') || f.endsWith('.cli.ts'))
+      .map((f) => `tools/src/${f}`),
   ];
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   // The embedder apps' config.ts only delegate to the shared embedder schema.

@@ -14,14 +14,20 @@ import { formatDuration, parseReembedArgs } from './reembed.cli.js';
 
 describe('parseReembedArgs', () => {
   it('accepts each command with its options', () => {
-    expect(parseReembedArgs(['start', '--batch-size', '50', '--only-missing'])).toMatchObject({ command: 'start', batchSize: 50, onlyMissing: true });
+    expect(parseReembedArgs(['start', '--batch-size', '50', '--only-missing'])).toMatchObject({
+      command: 'start',
+      batchSize: 50,
+      onlyMissing: true,
+    });
     expect(parseReembedArgs(['status', '--follow'])).toMatchObject({ command: 'status', follow: true });
     expect(parseReembedArgs(['retry-failed'])).toMatchObject({ command: 'retry-failed', batchSize: 100 });
   });
   it('names what is wrong with bad arguments', () => {
     expect(parseReembedArgs([])).toMatch(/missing command/);
     expect(parseReembedArgs(['restart'])).toMatch(/unknown command "restart"/);
-    expect(parseReembedArgs(['start', '--batch-size', '0'])).toMatch(/--batch-size must be an integer from 1 to 10000 \(got "0"\)/);
+    expect(parseReembedArgs(['start', '--batch-size', '0'])).toMatch(
+      /--batch-size must be an integer from 1 to 10000 \(got "0"\)/,
+    );
     expect(parseReembedArgs(['start', '--batch-size', 'ten'])).toMatch(/--batch-size/);
     expect(parseReembedArgs(['status', '--only-missing'])).toMatch(/belong to start/);
     expect(parseReembedArgs(['pause', '--follow'])).toMatch(/--follow belongs to status/);
@@ -50,7 +56,18 @@ describe('tools:reembed process (real Redis and store, no worker)', () => {
     redis.disconnect();
     await rm(dir, { recursive: true, force: true });
   });
-  const cli = (args: string[]) => startTsProcess('tools/src/reembed.cli.ts', { REDIS_URL: testEnv.redisUrl, QUEUE_PREFIX: prefix, DATA_DIR: join(dir, 'data'), QDRANT_URL: '', REEMBED_POLL_MS: '100' }, args);
+  const cli = (args: string[]) =>
+    startTsProcess(
+      'tools/src/reembed.cli.ts',
+      {
+        REDIS_URL: testEnv.redisUrl,
+        QUEUE_PREFIX: prefix,
+        DATA_DIR: join(dir, 'data'),
+        QDRANT_URL: '',
+        REEMBED_POLL_MS: '100',
+      },
+      args,
+    );
   const run = async (args: string[]) => {
     const p = cli(args);
     const code = await p.exited;
@@ -79,7 +96,10 @@ describe('tools:reembed process (real Redis and store, no worker)', () => {
   it('start follows the run with a progress bar until it completes, then exits 0', async () => {
     await store.ensureCollection(collectionSchema('clip', { name: 'image_assets', vectorSize: 4 }));
     const ids = Array.from({ length: 30 }, (_, i) => i.toString(16).padStart(32, '0'));
-    await store.upsert('image_assets', ids.map((id, i) => ({ assetId: id, vector: [1, i, 0, 0], payload: { path: `/x/${i}.jpg` } })));
+    await store.upsert(
+      'image_assets',
+      ids.map((id, i) => ({ assetId: id, vector: [1, i, 0, 0], payload: { path: `/x/${i}.jpg` } })),
+    );
     const p = cli(['start', '--batch-size', '10']);
     const runs = new ReembedRunStore(redis, prefix);
     let runId: string | null = null;
@@ -91,7 +111,20 @@ describe('tools:reembed process (real Redis and store, no worker)', () => {
       await new Promise((r) => setTimeout(r, 700));
       await runs.finalizeBatch(runId!, b, { done: 10, skipped: 0, batchFailed: false, succeeded: [] });
     }
-    await runs.setVerification(runId!, { passed: true, problems: [], checked_at: new Date().toISOString(), source_collection: 'image_assets', target_collection: 'image_assets_siglip', source_count: 30, target_count: 30, counts_equal: true, missing: { count: 0, sample: [] }, extra: { count: 0, sample: [] }, missing_recorded_failures: 0, vectors: { expected_dim: 4, checked: 30, bad: 0, bad_sample: [] } } satisfies VerificationReport);
+    await runs.setVerification(runId!, {
+      passed: true,
+      problems: [],
+      checked_at: new Date().toISOString(),
+      source_collection: 'image_assets',
+      target_collection: 'image_assets_siglip',
+      source_count: 30,
+      target_count: 30,
+      counts_equal: true,
+      missing: { count: 0, sample: [] },
+      extra: { count: 0, sample: [] },
+      missing_recorded_failures: 0,
+      vectors: { expected_dim: 4, checked: 30, bad: 0, bad_sample: [] },
+    } satisfies VerificationReport);
     await runs.transition(runId!, ['verifying'], 'completed');
     const code = await p.exited;
     const out = p.output();
@@ -120,7 +153,20 @@ describe('tools:reembed process (real Redis and store, no worker)', () => {
     const runs = new ReembedRunStore(redis, prefix);
     const id = (await runs.currentId())!;
     await waitFor('verifying', async () => (await runs.state(id)) === 'verifying', 30_000);
-    await runs.setVerification(id, { passed: false, problems: ['30 id(s) of image_assets missing from image_assets_siglip'], checked_at: new Date().toISOString(), source_collection: 'image_assets', target_collection: 'image_assets_siglip', source_count: 30, target_count: 0, counts_equal: false, missing: { count: 30, sample: [] }, extra: { count: 0, sample: [] }, missing_recorded_failures: 0, vectors: { expected_dim: 4, checked: 0, bad: 0, bad_sample: [] } });
+    await runs.setVerification(id, {
+      passed: false,
+      problems: ['30 id(s) of image_assets missing from image_assets_siglip'],
+      checked_at: new Date().toISOString(),
+      source_collection: 'image_assets',
+      target_collection: 'image_assets_siglip',
+      source_count: 30,
+      target_count: 0,
+      counts_equal: false,
+      missing: { count: 30, sample: [] },
+      extra: { count: 0, sample: [] },
+      missing_recorded_failures: 0,
+      vectors: { expected_dim: 4, checked: 0, bad: 0, bad_sample: [] },
+    });
     await runs.setError(id, 'verification failed: 30 id(s) of image_assets missing from image_assets_siglip');
     await runs.transition(id, ['verifying'], 'failed');
     expect(await p.exited).toBe(3);

@@ -74,16 +74,27 @@ export function parseReembedArgs(argv: string[]): Args | string {
   if (values.help) return '';
   const command = positionals[0];
   if (!command) return `missing command (one of ${COMMANDS.join(', ')})`;
-  if (!(COMMANDS as readonly string[]).includes(command)) return `unknown command ${JSON.stringify(command)} (one of ${COMMANDS.join(', ')})`;
+  if (!(COMMANDS as readonly string[]).includes(command))
+    return `unknown command ${JSON.stringify(command)} (one of ${COMMANDS.join(', ')})`;
   if (positionals.length > 1) return `unexpected argument ${JSON.stringify(positionals[1])}`;
   let batchSize = 100;
   if (values['batch-size'] !== undefined) {
     batchSize = Number(values['batch-size']);
-    if (!/^\d+$/.test(values['batch-size']) || batchSize < 1 || batchSize > 10_000) return `--batch-size must be an integer from 1 to 10000 (got ${JSON.stringify(values['batch-size'])})`;
+    if (!/^\d+$/.test(values['batch-size']) || batchSize < 1 || batchSize > 10_000)
+      return `--batch-size must be an integer from 1 to 10000 (got ${JSON.stringify(values['batch-size'])})`;
   }
-  if (command !== 'start' && (values['batch-size'] !== undefined || values['only-missing'])) return '--batch-size and --only-missing belong to start';
-  if (values.follow && command !== 'status') return '--follow belongs to status (start, verify and retry-failed follow by default; --detach turns that off)';
-  return { command: command as Command, batchSize, onlyMissing: values['only-missing'], follow: values.follow, json: values.json, detach: values.detach };
+  if (command !== 'start' && (values['batch-size'] !== undefined || values['only-missing']))
+    return '--batch-size and --only-missing belong to start';
+  if (values.follow && command !== 'status')
+    return '--follow belongs to status (start, verify and retry-failed follow by default; --detach turns that off)';
+  return {
+    command: command as Command,
+    batchSize,
+    onlyMissing: values['only-missing'],
+    follow: values.follow,
+    json: values.json,
+    detach: values.detach,
+  };
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'idle']);
@@ -115,13 +126,19 @@ export function formatStatus(s: ReembedStatus): string {
   }
   if (s.verification) {
     const v = s.verification;
-    lines.push(`verification (${v.checked_at}): ${v.passed ? 'PASSED' : 'FAILED'}; ${v.source_collection} ${v.source_count} vs ${v.target_collection} ${v.target_count} points; ${v.vectors.checked} vectors checked, ${v.vectors.bad} bad`);
+    lines.push(
+      `verification (${v.checked_at}): ${v.passed ? 'PASSED' : 'FAILED'}; ${v.source_collection} ${v.source_count} vs ${v.target_collection} ${v.target_count} points; ${v.vectors.checked} vectors checked, ${v.vectors.bad} bad`,
+    );
     for (const p of v.problems) lines.push(`  - ${p}`);
   }
   return lines.join('\n');
 }
 
-async function follow(control: ReembedControl, pollMs: number, until: (s: ReembedStatus) => boolean): Promise<ReembedStatus> {
+async function follow(
+  control: ReembedControl,
+  pollMs: number,
+  until: (s: ReembedStatus) => boolean,
+): Promise<ReembedStatus> {
   const bar = new cliProgress.SingleBar(
     {
       format: '{bar} {percentage}% | {value}/{total} | {rate}/s | ETA {eta_h} | {state}, {failed} failed',
@@ -139,7 +156,12 @@ async function follow(control: ReembedControl, pollMs: number, until: (s: Reembe
   try {
     for (;;) {
       bar.setTotal(Math.max(1, s.total));
-      bar.update(s.done + s.failed + s.skipped, { rate: s.rate_per_s, eta_h: formatDuration(s.eta_s), state: s.state, failed: s.failed });
+      bar.update(s.done + s.failed + s.skipped, {
+        rate: s.rate_per_s,
+        eta_h: formatDuration(s.eta_s),
+        state: s.state,
+        failed: s.failed,
+      });
       if (until(s) || stop) break;
       await new Promise((r) => setTimeout(r, pollMs));
       // A Redis restart should not end the watch: keep the last status and poll again.
@@ -174,8 +196,20 @@ async function main(): Promise<number> {
     await redis.connect().catch((err: Error) => {
       throw new Error(`cannot reach Redis at REDIS_URL (${err.message}); is it running?`);
     });
-    store = await createVectorStore({ qdrantUrl: config.QDRANT_URL, qdrantApiKey: config.QDRANT_API_KEY, dataDir: config.DATA_DIR, logger });
-    control = new ReembedControl({ redis, prefix: config.QUEUE_PREFIX, store, sourceCollection: config.CLIP_COLLECTION, targetCollection: config.SIGLIP_COLLECTION, failedSampleSize: 10 });
+    store = await createVectorStore({
+      qdrantUrl: config.QDRANT_URL,
+      qdrantApiKey: config.QDRANT_API_KEY,
+      dataDir: config.DATA_DIR,
+      logger,
+    });
+    control = new ReembedControl({
+      redis,
+      prefix: config.QUEUE_PREFIX,
+      store,
+      sourceCollection: config.CLIP_COLLECTION,
+      targetCollection: config.SIGLIP_COLLECTION,
+      failedSampleSize: 10,
+    });
     const print = (s: ReembedStatus) => console.log(args.json ? JSON.stringify(s, null, 2) : formatStatus(s));
     const printed = (s: ReembedStatus) => {
       print(s);
@@ -186,14 +220,20 @@ async function main(): Promise<number> {
       const end = await follow(control!, config.REEMBED_POLL_MS, (x) => TERMINAL.has(x.state));
       print(end);
       if (!TERMINAL.has(end.state)) return 0;
-      console.log(end.state === 'completed' ? `\n${what}: completed, verification passed.` : `\n${what}: ${end.state}.`);
+      console.log(
+        end.state === 'completed' ? `\n${what}: completed, verification passed.` : `\n${what}: ${end.state}.`,
+      );
       if (end.state === 'completed') return 0;
       return end.verification && !end.verification.passed ? 3 : 1;
     };
     switch (args.command) {
       case 'start': {
         const { started, status } = await control.start({ batchSize: args.batchSize, onlyMissing: args.onlyMissing });
-        console.log(started ? `started run ${status.run_id} (batch size ${args.batchSize}${args.onlyMissing ? ', only missing ids' : ''})` : `run ${status.run_id} is already ${status.state}; following it (cancel it first to start another)`);
+        console.log(
+          started
+            ? `started run ${status.run_id} (batch size ${args.batchSize}${args.onlyMissing ? ', only missing ids' : ''})`
+            : `run ${status.run_id} is already ${status.state}; following it (cancel it first to start another)`,
+        );
         return await finish(status, 'run');
       }
       case 'status': {
@@ -212,7 +252,13 @@ async function main(): Promise<number> {
         return await finish(await control.verify(), 'verify');
       case 'retry-failed': {
         const { retried, status } = await control.retryFailed();
-        console.log(retried > 0 ? `re-enqueued ${retried} failed item(s)` : status.planning_done ? 'no failed items to retry' : 'resuming the interrupted plan from its checkpoint');
+        console.log(
+          retried > 0
+            ? `re-enqueued ${retried} failed item(s)`
+            : status.planning_done
+              ? 'no failed items to retry'
+              : 'resuming the interrupted plan from its checkpoint',
+        );
         if (retried === 0 && status.planning_done) return printed(status);
         return await finish(status, 'retry');
       }

@@ -28,17 +28,32 @@ interface SupervisorLike {
   stop(names: string[], graceMs?: number): Promise<SupervisedService[]>;
 }
 
-const configMod = (await import(join(REPO_ROOT, 'tools/scripts/start-config.mjs'))) as { readStartConfig: (env: Record<string, string | undefined>) => StartConfig };
+const configMod = (await import(join(REPO_ROOT, 'tools/scripts/start-config.mjs'))) as {
+  readStartConfig: (env: Record<string, string | undefined>) => StartConfig;
+};
 const supMod = (await import(join(REPO_ROOT, 'tools/scripts/start-supervisor.mjs'))) as {
   prettyLine: (line: string, color?: boolean) => string;
-  Supervisor: new (opts: { write: (s: string) => void; onUnexpectedExit?: (svc: SupervisedService, code: number | null, signal: string | null) => void }) => SupervisorLike;
+  Supervisor: new (opts: {
+    write: (s: string) => void;
+    onUnexpectedExit?: (svc: SupervisedService, code: number | null, signal: string | null) => void;
+  }) => SupervisorLike;
 };
-const modelsMod = (await import(join(REPO_ROOT, 'tools/scripts/start-models.mjs'))) as { looksLikeModel: (dir: string) => boolean; realModelDir: (m: { name: string; pretrained: string; dir?: string }, modelsDir: string) => string };
+const modelsMod = (await import(join(REPO_ROOT, 'tools/scripts/start-models.mjs'))) as {
+  looksLikeModel: (dir: string) => boolean;
+  realModelDir: (m: { name: string; pretrained: string; dir?: string }, modelsDir: string) => string;
+};
 
 describe('start settings', () => {
   it('has defaults that work on a fresh clone', () => {
     const c = configMod.readStartConfig({});
-    expect(c.ports).toEqual({ GATEWAY_PORT: 8000, CLIP_EMBEDDER_PORT: 50051, SIGLIP_EMBEDDER_PORT: 50052, CLIP_METRICS_PORT: 9464, SIGLIP_METRICS_PORT: 9465, WORKER_HEALTH_PORT: 9470 });
+    expect(c.ports).toEqual({
+      GATEWAY_PORT: 8000,
+      CLIP_EMBEDDER_PORT: 50051,
+      SIGLIP_EMBEDDER_PORT: 50052,
+      CLIP_METRICS_PORT: 9464,
+      SIGLIP_METRICS_PORT: 9465,
+      WORKER_HEALTH_PORT: 9470,
+    });
     expect(c.models).toBe('auto');
     expect(c.sampleDir).toBe(join(REPO_ROOT, 'data/sample-images'));
     expect(c.generateSamples).toBe(true);
@@ -67,10 +82,28 @@ describe('start settings', () => {
 
 describe('log lines', () => {
   it('makes pino JSON readable and leaves other text alone', () => {
-    const line = JSON.stringify({ level: 30, time: '2026-11-24T02:51:31.756Z', service: 'gateway', pid: 1, hostname: 'h', msg: 'gateway listening', url: 'http://127.0.0.1:8000', flags: { useSiglip: false } });
-    expect(supMod.prettyLine(line)).toBe('02:51:31.756 INFO  gateway listening  url=http://127.0.0.1:8000 flags={"useSiglip":false}');
-    const err = JSON.stringify({ level: 60, time: '2026-11-24T02:51:31.756Z', msg: 'could not start', err: { message: 'model folder not found', stack: 'AppError: model folder not found\n    at x' } });
-    expect(supMod.prettyLine(err)).toBe('02:51:31.756 FATAL could not start  err="model folder not found"\nAppError: model folder not found\n    at x');
+    const line = JSON.stringify({
+      level: 30,
+      time: '2026-11-24T02:51:31.756Z',
+      service: 'gateway',
+      pid: 1,
+      hostname: 'h',
+      msg: 'gateway listening',
+      url: 'http://127.0.0.1:8000',
+      flags: { useSiglip: false },
+    });
+    expect(supMod.prettyLine(line)).toBe(
+      '02:51:31.756 INFO  gateway listening  url=http://127.0.0.1:8000 flags={"useSiglip":false}',
+    );
+    const err = JSON.stringify({
+      level: 60,
+      time: '2026-11-24T02:51:31.756Z',
+      msg: 'could not start',
+      err: { message: 'model folder not found', stack: 'AppError: model folder not found\n    at x' },
+    });
+    expect(supMod.prettyLine(err)).toBe(
+      '02:51:31.756 FATAL could not start  err="model folder not found"\nAppError: model folder not found\n    at x',
+    );
     expect(supMod.prettyLine('✓ Collection created')).toBe('✓ Collection created');
     expect(supMod.prettyLine('{not json')).toBe('{not json');
   });
@@ -107,9 +140,15 @@ describe('supervisor (real child processes)', () => {
   it('prefixes every line with the service name, stops services with SIGTERM, and reports one that dies by itself', async () => {
     const out: string[] = [];
     const unexpected: string[] = [];
-    const sup = new supMod.Supervisor({ write: (s) => out.push(s), onUnexpectedExit: (svc, code) => unexpected.push(`${svc.name}:${code}`) });
+    const sup = new supMod.Supervisor({
+      write: (s) => out.push(s),
+      onUnexpectedExit: (svc, code) => unexpected.push(`${svc.name}:${code}`),
+    });
     const serve = join(dir, 'serve.ts');
-    writeFileSync(serve, "console.log(JSON.stringify({ level: 30, time: new Date().toISOString(), msg: 'up' }));\nprocess.on('SIGTERM', () => { console.log('bye'); process.exit(0); });\nsetInterval(() => {}, 1000);\n");
+    writeFileSync(
+      serve,
+      "console.log(JSON.stringify({ level: 30, time: new Date().toISOString(), msg: 'up' }));\nprocess.on('SIGTERM', () => { console.log('bye'); process.exit(0); });\nsetInterval(() => {}, 1000);\n",
+    );
     const crash = join(dir, 'crash.ts');
     writeFileSync(crash, "console.error('boom');\nsetTimeout(() => process.exit(3), 200);\n");
     const a = sup.start('svc-a', serve);

@@ -15,7 +15,10 @@ import { deleteKeys, REPO_ROOT, startTsProcess, testEnv, uniqueName, waitFor } f
 import { writeSampleImages } from './sample-images/sample-images.js';
 
 const hasChromium = existsSync(testEnv.chromiumPath);
-if (!hasChromium) console.log(`[e2e] SKIPPED the search page check: no Chromium at ${testEnv.chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`);
+if (!hasChromium)
+  console.log(
+    `[e2e] SKIPPED the search page check: no Chromium at ${testEnv.chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
 const OUT = join(REPO_ROOT, 'test-output', 'system-e2e');
 
 interface Stack {
@@ -28,8 +31,22 @@ interface Stack {
 /** Starts tools/scripts/start.mjs (what `npm start` runs) in one node process, with free ports. */
 function startStack(env: Record<string, string>): Stack {
   const stackId = uniqueName('stack').replace(/[^a-z0-9]/gi, '');
-  const ports = ['GATEWAY_PORT', 'CLIP_EMBEDDER_PORT', 'SIGLIP_EMBEDDER_PORT', 'CLIP_METRICS_PORT', 'SIGLIP_METRICS_PORT', 'WORKER_HEALTH_PORT'];
-  const proc = startTsProcess('tools/scripts/start.mjs', { ...Object.fromEntries(ports.map((p) => [p, '0'])), REDIS_URL: testEnv.redisUrl, MODELS: 'demo', FORCE_COLOR: '0', START_STACK_ID: stackId, ...env });
+  const ports = [
+    'GATEWAY_PORT',
+    'CLIP_EMBEDDER_PORT',
+    'SIGLIP_EMBEDDER_PORT',
+    'CLIP_METRICS_PORT',
+    'SIGLIP_METRICS_PORT',
+    'WORKER_HEALTH_PORT',
+  ];
+  const proc = startTsProcess('tools/scripts/start.mjs', {
+    ...Object.fromEntries(ports.map((p) => [p, '0'])),
+    REDIS_URL: testEnv.redisUrl,
+    MODELS: 'demo',
+    FORCE_COLOR: '0',
+    START_STACK_ID: stackId,
+    ...env,
+  });
   return { child: proc.child, output: proc.output, exited: proc.exited, stackId };
 }
 
@@ -51,7 +68,8 @@ async function ready(stack: Stack): Promise<string> {
   // Not waitFor: a start script that exits must fail the test at once, not after the timeout.
   const deadline = Date.now() + 180_000;
   while (!stack.output().includes('Ctrl-C stops everything.')) {
-    if (stack.child.exitCode !== null) throw new Error(`start.mjs exited with ${stack.child.exitCode}:\n${stack.output()}`);
+    if (stack.child.exitCode !== null)
+      throw new Error(`start.mjs exited with ${stack.child.exitCode}:\n${stack.output()}`);
     if (Date.now() > deadline) throw new Error(`the stack was not up after 180 s:\n${stack.output()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -79,9 +97,17 @@ describe('system end to end: npm start, search, SigLIP migration, rollout, clean
   const auth = { authorization: `Bearer ${token}` };
 
   const search = async (query: string) => {
-    const res = await fetch(`${base}/api/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, limit: 5 }) });
+    const res = await fetch(`${base}/api/v1/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, limit: 5 }),
+    });
     expect(res.status).toBe(200);
-    return (await res.json()) as { model: string; results: { score: number; asset: { path: string; thumbnail_url: string } }[]; rollout: { reason: string; fallback?: unknown } };
+    return (await res.json()) as {
+      model: string;
+      results: { score: number; asset: { path: string; thumbnail_url: string } }[];
+      rollout: { reason: string; fallback?: unknown };
+    };
   };
 
   beforeAll(async () => {
@@ -113,7 +139,8 @@ describe('system end to end: npm start, search, SigLIP migration, rollout, clean
 
   it('came up with four services, the sample set ingested, and the page served', async () => {
     const out = stack.output();
-    for (const s of ['clip-embedder', 'siglip-embedder', 'reembed-worker', 'gateway']) expect(out).toMatch(new RegExp(`^${s} +\\| `, 'm'));
+    for (const s of ['clip-embedder', 'siglip-embedder', 'reembed-worker', 'gateway'])
+      expect(out).toMatch(new RegExp(`^${s} +\\| `, 'm'));
     expect(out).toMatch(/models: DEMO/);
     expect(out).toMatch(/ingest: completed — 39\/39 done/);
     const page = await fetch(`${base}/`);
@@ -124,7 +151,11 @@ describe('system end to end: npm start, search, SigLIP migration, rollout, clean
   it('searches through the API (CLIP) and the results carry thumbnails', async () => {
     const r = await search('red');
     expect(r.model).toBe('clip');
-    expect(r.results.slice(0, 3).map((x) => x.asset.path.split('/').pop()!.split('-')[0])).toEqual(['red', 'red', 'red']);
+    expect(r.results.slice(0, 3).map((x) => x.asset.path.split('/').pop()!.split('-')[0])).toEqual([
+      'red',
+      'red',
+      'red',
+    ]);
     const thumb = await fetch(`${base}${r.results[0]!.asset.thumbnail_url}`);
     expect(thumb.status).toBe(200);
     expect(thumb.headers.get('content-type')).toMatch(/^image\//);
@@ -146,65 +177,101 @@ describe('system end to end: npm start, search, SigLIP migration, rollout, clean
     // Rollout at 100% through the live flags file before any SigLIP vector exists: the coverage
     // gate keeps every search on CLIP (never the seed's empty results), and the admin view says why.
     writeFileSync(flagsFile, 'SIGLIP_ROLLOUT_PERCENTAGE: 100\n');
-    await waitFor('flags file applied', async () => {
-      const v = (await (await fetch(`${base}/api/v1/admin/rollout/refresh`, { method: 'POST', headers: auth })).json()) as { flags: { siglip_rollout_percentage: number } };
-      return v.flags.siglip_rollout_percentage === 100;
-    }, 15_000, 250);
+    await waitFor(
+      'flags file applied',
+      async () => {
+        const v = (await (
+          await fetch(`${base}/api/v1/admin/rollout/refresh`, { method: 'POST', headers: auth })
+        ).json()) as { flags: { siglip_rollout_percentage: number } };
+        return v.flags.siglip_rollout_percentage === 100;
+      },
+      15_000,
+      250,
+    );
     const before = await search('red');
     expect(before.model).toBe('clip');
     expect(before.results.length).toBeGreaterThan(0);
     expect(JSON.stringify(before.rollout)).toMatch(/fallback|coverage/i);
 
     // Re-embedding through the admin API, watched to completion.
-    const start = await fetch(`${base}/api/v1/admin/siglip/start`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ batch_size: 16 }) });
+    const start = await fetch(`${base}/api/v1/admin/siglip/start`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ batch_size: 16 }),
+    });
     expect(start.status).toBe(202);
     let status: { state: string; done: number; total: number; failed: number; coverage: number } | undefined;
-    await waitFor('re-embedding completed', async () => {
-      status = (await (await fetch(`${base}/api/v1/admin/siglip/status`, { headers: auth })).json()) as typeof status;
-      if (status?.state === 'failed') throw new Error(`re-embedding failed: ${JSON.stringify(status)}`);
-      return status?.state === 'completed';
-    }, 120_000, 500);
+    await waitFor(
+      're-embedding completed',
+      async () => {
+        status = (await (await fetch(`${base}/api/v1/admin/siglip/status`, { headers: auth })).json()) as typeof status;
+        if (status?.state === 'failed') throw new Error(`re-embedding failed: ${JSON.stringify(status)}`);
+        return status?.state === 'completed';
+      },
+      120_000,
+      500,
+    );
     expect(status).toMatchObject({ done: 39, total: 39, failed: 0, coverage: 1 });
 
     // Coverage is now full: the same search is answered by SigLIP, with the red pictures first.
-    await waitFor('SigLIP to answer', async () => {
-      await fetch(`${base}/api/v1/admin/rollout/refresh`, { method: 'POST', headers: auth });
-      return (await search('red')).model === 'siglip';
-    }, 20_000, 250);
+    await waitFor(
+      'SigLIP to answer',
+      async () => {
+        await fetch(`${base}/api/v1/admin/rollout/refresh`, { method: 'POST', headers: auth });
+        return (await search('red')).model === 'siglip';
+      },
+      20_000,
+      250,
+    );
     const after = await search('red');
-    expect(after.results.slice(0, 3).map((x) => x.asset.path.split('/').pop()!.split('-')[0])).toEqual(['red', 'red', 'red']);
-    const rollout = (await (await fetch(`${base}/api/v1/admin/rollout`, { headers: auth })).json()) as { coverage: { ratio: number }; siglip_servable: boolean };
+    expect(after.results.slice(0, 3).map((x) => x.asset.path.split('/').pop()!.split('-')[0])).toEqual([
+      'red',
+      'red',
+      'red',
+    ]);
+    const rollout = (await (await fetch(`${base}/api/v1/admin/rollout`, { headers: auth })).json()) as {
+      coverage: { ratio: number };
+      siglip_servable: boolean;
+    };
     expect(rollout).toMatchObject({ siglip_servable: true, coverage: { ratio: 1 } });
   });
 
-  it.skipIf(!hasChromium)('the search page answers "red" with loaded thumbnails and the SigLIP badge; the admin view shows both collections (headless Chromium)', async () => {
-    const browser = await chromium.launch({ executablePath: testEnv.chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${base}/`);
-      await page.fill('#query', 'red');
-      await page.click('#search-button');
-      await page.waitForSelector('.card img');
-      // Page-side expressions are strings: this project's TypeScript has no DOM types.
-      await page.waitForFunction("[...document.querySelectorAll('.card img')].slice(0, 3).every((i) => i.complete && i.naturalWidth > 0)");
-      expect(await page.textContent('#model-badge')).toBe('siglip');
-      mkdirSync(OUT, { recursive: true });
-      await page.screenshot({ path: join(OUT, 'search.png'), fullPage: true });
-      await page.click('#tab-admin');
-      await page.fill('#token', token);
-      await page.click('#token-button');
-      await page.waitForSelector('#reembed-table tbody tr');
-      const coverage = await page.textContent('#coverage-table');
-      expect(coverage).toMatch(/image_assets\s*39/);
-      expect(coverage).toMatch(/image_assets_siglip\s*39/);
-      await page.screenshot({ path: join(OUT, 'admin.png'), fullPage: true });
-      expect(errors).toEqual([]);
-    } finally {
-      await browser.close();
-    }
-  });
+  it.skipIf(!hasChromium)(
+    'the search page answers "red" with loaded thumbnails and the SigLIP badge; the admin view shows both collections (headless Chromium)',
+    async () => {
+      const browser = await chromium.launch({
+        executablePath: testEnv.chromiumPath,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+      });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${base}/`);
+        await page.fill('#query', 'red');
+        await page.click('#search-button');
+        await page.waitForSelector('.card img');
+        // Page-side expressions are strings: this project's TypeScript has no DOM types.
+        await page.waitForFunction(
+          "[...document.querySelectorAll('.card img')].slice(0, 3).every((i) => i.complete && i.naturalWidth > 0)",
+        );
+        expect(await page.textContent('#model-badge')).toBe('siglip');
+        mkdirSync(OUT, { recursive: true });
+        await page.screenshot({ path: join(OUT, 'search.png'), fullPage: true });
+        await page.click('#tab-admin');
+        await page.fill('#token', token);
+        await page.click('#token-button');
+        await page.waitForSelector('#reembed-table tbody tr');
+        const coverage = await page.textContent('#coverage-table');
+        expect(coverage).toMatch(/image_assets\s*39/);
+        expect(coverage).toMatch(/image_assets_siglip\s*39/);
+        await page.screenshot({ path: join(OUT, 'admin.png'), fullPage: true });
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 
   it('Ctrl-C (SIGINT) stops every process cleanly and leaves none behind', async () => {
     const pids = [...stack.output().matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
@@ -222,13 +289,21 @@ describe('system end to end: a crashed service stops the stack with its exit cod
   it('reports the crash, stops the others, exits non-zero, leaves no process', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'system-crash-'));
     const prefix = uniqueName('e2e-crash');
-    const stack = startStack({ DATA_DIR: join(tmp, 'data'), SAMPLE_DIR: 'none', DEMO_MODELS_DIR: join(tmp, 'demo-models'), QUEUE_PREFIX: prefix, ADMIN_TOKEN: 'x' });
+    const stack = startStack({
+      DATA_DIR: join(tmp, 'data'),
+      SAMPLE_DIR: 'none',
+      DEMO_MODELS_DIR: join(tmp, 'demo-models'),
+      QUEUE_PREFIX: prefix,
+      ADMIN_TOKEN: 'x',
+    });
     try {
       await ready(stack);
       const pid = Number(/siglip-embedder \(pid (\d+)\)/.exec(stack.output())![1]);
       process.kill(pid, 'SIGKILL');
       expect(await stack.exited).toBe(1);
-      expect(stack.output()).toMatch(/siglip-embedder exited unexpectedly with signal SIGKILL .*; stopping the other services/);
+      expect(stack.output()).toMatch(
+        /siglip-embedder exited unexpectedly with signal SIGKILL .*; stopping the other services/,
+      );
       expect(stackPids(stack.stackId)).toEqual([]);
     } finally {
       if (stack.child.exitCode === null) stack.child.kill('SIGKILL');

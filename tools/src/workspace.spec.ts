@@ -33,19 +33,29 @@ describe('module boundaries', () => {
   });
 
   it('rejects onnxruntime-node outside the embedding lib and embedder apps', async () => {
-    expect((await boundaryErrors('apps/gateway/src/probe.ts', "import 'onnxruntime-node';\n")).join('\n')).toMatch(/onnxruntime-node/);
-    expect((await boundaryErrors('libs/vector-store/src/probe.ts', "import 'onnxruntime-node';\n")).join('\n')).toMatch(/onnxruntime-node/);
+    expect((await boundaryErrors('apps/gateway/src/probe.ts', "import 'onnxruntime-node';\n")).join('\n')).toMatch(
+      /onnxruntime-node/,
+    );
+    expect((await boundaryErrors('libs/vector-store/src/probe.ts', "import 'onnxruntime-node';\n")).join('\n')).toMatch(
+      /onnxruntime-node/,
+    );
     expect(await boundaryErrors('libs/embedding/src/probe.ts', "import 'onnxruntime-node';\n")).toEqual([]);
   });
 
   it('rejects express outside the gateway app', async () => {
-    expect((await boundaryErrors('libs/rollout-router/src/probe.ts', "import 'express';\n")).join('\n')).toMatch(/express/);
-    expect((await boundaryErrors('apps/reembed-worker/src/probe.ts', "import 'express';\n")).join('\n')).toMatch(/express/);
+    expect((await boundaryErrors('libs/rollout-router/src/probe.ts', "import 'express';\n")).join('\n')).toMatch(
+      /express/,
+    );
+    expect((await boundaryErrors('apps/reembed-worker/src/probe.ts', "import 'express';\n")).join('\n')).toMatch(
+      /express/,
+    );
     expect(await boundaryErrors('apps/gateway/src/probe.ts', "import 'express';\n")).toEqual([]);
   });
 
   it('rejects a lib importing an app', async () => {
-    expect((await boundaryErrors('libs/jobs/src/probe.ts', "import '@image-search/gateway';\n")).length).toBeGreaterThan(0);
+    expect(
+      (await boundaryErrors('libs/jobs/src/probe.ts', "import '@image-search/gateway';\n")).length,
+    ).toBeGreaterThan(0);
   });
 });
 
@@ -53,8 +63,11 @@ describe('workspace settings', () => {
   it('never connects to Nx Cloud and pins Nx 23', () => {
     const nxJson = JSON.parse(readFileSync(join(REPO_ROOT, 'nx.json'), 'utf8')) as Record<string, unknown>;
     expect(nxJson['neverConnectToCloud']).toBe(true);
-    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
-    for (const [name, version] of Object.entries(pkg.devDependencies)) if (name === 'nx' || name.startsWith('@nx/')) expect(version).toMatch(/^23\./);
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+    };
+    for (const [name, version] of Object.entries(pkg.devDependencies))
+      if (name === 'nx' || name.startsWith('@nx/')) expect(version).toMatch(/^23\./);
   });
 
   it('skips the onnxruntime CUDA download in .npmrc', () => {

@@ -1,6 +1,14 @@
 // Integration: the real clip-embedder process (tsx), a real ONNX model (the project's tiny CLIP) in onnxruntime, real gRPC health and metrics on loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, tinyModelDir, grpcHealthCheck, httpGet, startTsProcess, waitFor, type TestProcess } from '@image-search/testing';
+import {
+  freePort,
+  tinyModelDir,
+  grpcHealthCheck,
+  httpGet,
+  startTsProcess,
+  waitFor,
+  type TestProcess,
+} from '@image-search/testing';
 
 describe('clip-embedder process', () => {
   const procs: TestProcess[] = [];
@@ -14,9 +22,20 @@ describe('clip-embedder process', () => {
 
   it('loads its model, answers grpc.health.v1 SERVING and /metrics, and stops with exit 0 on SIGTERM', async () => {
     const [port, metricsPort] = [await freePort(), await freePort()];
-    const proc = startTsProcess('apps/clip-embedder/src/main.ts', { EMBEDDER_HOST: '127.0.0.1', EMBEDDER_PORT: String(port), METRICS_PORT: String(metricsPort), MODEL_DIR, CLIP_EMBEDDING_DIM: '0' });
+    const proc = startTsProcess('apps/clip-embedder/src/main.ts', {
+      EMBEDDER_HOST: '127.0.0.1',
+      EMBEDDER_PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      MODEL_DIR,
+      CLIP_EMBEDDING_DIM: '0',
+    });
     procs.push(proc);
-    await waitFor('embedder SERVING', async () => (await grpcHealthCheck(`127.0.0.1:${port}`, 'imagesearch.embedder.v1.Embedder')) === 'SERVING', 60_000, 200);
+    await waitFor(
+      'embedder SERVING',
+      async () => (await grpcHealthCheck(`127.0.0.1:${port}`, 'imagesearch.embedder.v1.Embedder')) === 'SERVING',
+      60_000,
+      200,
+    );
     expect((await httpGet(`http://127.0.0.1:${metricsPort}/ready`)).status).toBe(200);
     const metrics = await httpGet(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(String(metrics.body)).toContain('embedder_queue_depth{tower="image",family="clip"}');
@@ -25,9 +44,17 @@ describe('clip-embedder process', () => {
   });
 
   it('fails at start with exit 1 and a message naming both dimensions when CLIP_EMBEDDING_DIM does not match the model', async () => {
-    const proc = startTsProcess('apps/clip-embedder/src/main.ts', { EMBEDDER_HOST: '127.0.0.1', EMBEDDER_PORT: '0', METRICS_PORT: '0', MODEL_DIR, CLIP_EMBEDDING_DIM: '4096' });
+    const proc = startTsProcess('apps/clip-embedder/src/main.ts', {
+      EMBEDDER_HOST: '127.0.0.1',
+      EMBEDDER_PORT: '0',
+      METRICS_PORT: '0',
+      MODEL_DIR,
+      CLIP_EMBEDDING_DIM: '4096',
+    });
     procs.push(proc);
     expect(await proc.exited).toBe(1);
-    expect(proc.output()).toMatch(/CLIP_EMBEDDING_DIM is 4096, but the model at .* produces \d+-dimensional embeddings/);
+    expect(proc.output()).toMatch(
+      /CLIP_EMBEDDING_DIM is 4096, but the model at .* produces \d+-dimensional embeddings/,
+    );
   });
 });

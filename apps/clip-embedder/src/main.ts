@@ -11,7 +11,9 @@ const server = new EmbedderServer({
   processMetrics: true,
   onFatal: () => void shutdown.shutdown(1),
 });
-const shutdown = new GracefulShutdown(logger, config.SHUTDOWN_TIMEOUT_MS).add('drain and stop the embedder', () => server.stop()).listen();
+const shutdown = new GracefulShutdown(logger, config.SHUTDOWN_TIMEOUT_MS)
+  .add('drain and stop the embedder', () => server.stop())
+  .listen();
 
 try {
   await server.start();

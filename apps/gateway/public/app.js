@@ -16,7 +16,11 @@ async function call(path, opts = {}) {
   const res = await fetch(api + path, { ...opts, headers: { 'x-session-id': sessionId(), ...(opts.headers || {}) } });
   const text = await res.text();
   let body;
-  try { body = JSON.parse(text); } catch { body = { error: { message: text } }; }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { error: { message: text } };
+  }
   if (!res.ok) {
     const e = new Error(body?.error?.message || `HTTP ${res.status}`);
     e.status = res.status;
@@ -28,7 +32,9 @@ async function call(path, opts = {}) {
 function el(tag, attrs = {}, ...children) {
   const n = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') n.className = v; else if (k === 'text') n.textContent = v; else n.setAttribute(k, v);
+    if (k === 'class') n.className = v;
+    else if (k === 'text') n.textContent = v;
+    else n.setAttribute(k, v);
   }
   for (const c of children) n.append(c);
   return n;
@@ -39,15 +45,27 @@ function showResults(out, label) {
   status.replaceChildren();
   const badge = el('span', { class: `badge ${out.model}`, id: 'model-badge', text: out.model });
   status.append(el('span', { text: `${out.total} results for ${label} · answered by ` }), badge);
-  if (out.rollout.fallback) status.append(' ', el('span', { class: 'badge fallback', title: out.rollout.reason, text: out.rollout.reason }));
-  status.append(el('span', { class: 'muted', text: ` · bucket ${out.rollout.bucket} · ${out.timing_ms ? out.timing_ms.total.toFixed(1) + ' ms' : ''}` }));
+  if (out.rollout.fallback)
+    status.append(' ', el('span', { class: 'badge fallback', title: out.rollout.reason, text: out.rollout.reason }));
+  status.append(
+    el('span', {
+      class: 'muted',
+      text: ` · bucket ${out.rollout.bucket} · ${out.timing_ms ? out.timing_ms.total.toFixed(1) + ' ms' : ''}`,
+    }),
+  );
   const grid = $('#results');
   grid.replaceChildren();
   for (const r of out.results) {
     const card = el('div', { class: 'card', 'data-asset-id': r.asset.id, title: r.asset.path || r.asset.id });
     card.append(
       el('img', { src: r.asset.thumbnail_url, alt: r.asset.category || 'image', loading: 'lazy' }),
-      el('div', { class: 'meta' }, el('span', { class: 'cat', text: r.asset.category || '' }), el('span', { class: 'score', text: r.score.toFixed(3) }), el('span', { class: `badge ${out.model}`, text: out.model })),
+      el(
+        'div',
+        { class: 'meta' },
+        el('span', { class: 'cat', text: r.asset.category || '' }),
+        el('span', { class: 'score', text: r.score.toFixed(3) }),
+        el('span', { class: `badge ${out.model}`, text: out.model }),
+      ),
     );
     card.addEventListener('click', () => void similar(r.asset.id));
     grid.append(card);
@@ -65,38 +83,56 @@ async function search(ev) {
   if (!query) return;
   $('#status').textContent = 'Searching…';
   try {
-    const out = await call('/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, limit: Number($('#limit').value) || 24 }) });
+    const out = await call('/search', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, limit: Number($('#limit').value) || 24 }),
+    });
     showResults(out, `“${query}”`);
-  } catch (err) { showError(err); }
+  } catch (err) {
+    showError(err);
+  }
 }
 
 async function uploadSearch(ev) {
   ev.preventDefault();
   const file = $('#upload').files[0];
-  if (!file) { showError(new Error('Choose an image first')); return; }
+  if (!file) {
+    showError(new Error('Choose an image first'));
+    return;
+  }
   const fd = new FormData();
   fd.append('image', file);
   fd.append('limit', String(Number($('#limit').value) || 24));
   $('#status').textContent = 'Searching by image…';
   try {
     showResults(await call('/search/image', { method: 'POST', body: fd }), `image ${file.name}`);
-  } catch (err) { showError(err); }
+  } catch (err) {
+    showError(err);
+  }
 }
 
 async function similar(id) {
   $('#status').textContent = 'Finding similar images…';
   try {
     showResults(await call(`/search/similar/${id}?limit=${Number($('#limit').value) || 24}`), 'similar images');
-  } catch (err) { showError(err); }
+  } catch (err) {
+    showError(err);
+  }
 }
 
 // --- admin view ---
 let adminTimer;
 const token = () => sessionStorage.getItem('isearch_admin_token') || '';
-const adminCall = (path, opts = {}) => call(path, { ...opts, headers: { authorization: `Bearer ${token()}`, ...(opts.headers || {}) } });
+const adminCall = (path, opts = {}) =>
+  call(path, { ...opts, headers: { authorization: `Bearer ${token()}`, ...(opts.headers || {}) } });
 
 function rows(tbody, pairs) {
-  tbody.replaceChildren(...pairs.map(([k, v]) => el('tr', {}, el('td', { text: k }), el('td', { text: v === null || v === undefined ? '—' : String(v) }))));
+  tbody.replaceChildren(
+    ...pairs.map(([k, v]) =>
+      el('tr', {}, el('td', { text: k }), el('td', { text: v === null || v === undefined ? '—' : String(v) })),
+    ),
+  );
 }
 
 async function refreshAdmin() {
@@ -108,18 +144,41 @@ async function refreshAdmin() {
       ['USE_SIGLIP', r.flags.use_siglip],
       ['SIGLIP_ROLLOUT_PERCENTAGE', `${r.flags.siglip_rollout_percentage}%`],
       ['SIGLIP_MIN_COVERAGE', r.flags.siglip_min_coverage],
-      ['Source', `${r.source} (${Object.entries(r.origins).map(([k, v]) => `${k}: ${v}`).join(', ')})`],
-      ['Flags file', r.flags_file ? `${r.flags_file.path}${r.flags_file.last_error ? ' — ' + r.flags_file.last_error : ''}` : 'none'],
+      [
+        'Source',
+        `${r.source} (${Object.entries(r.origins)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')})`,
+      ],
+      [
+        'Flags file',
+        r.flags_file ? `${r.flags_file.path}${r.flags_file.last_error ? ' — ' + r.flags_file.last_error : ''}` : 'none',
+      ],
       ['SigLIP servable', r.siglip_servable ? 'yes' : `no (${r.siglip_blocker})`],
       ['Breakers', `clip ${r.breakers.clip}, siglip ${r.breakers.siglip}`],
     ]);
     const c = r.coverage;
     $('#coverage-table tbody').replaceChildren(
-      el('tr', {}, el('td', { text: 'CLIP' }), el('td', { text: c.clip_collection }), el('td', { text: String(c.clip_points) }), el('td', { text: c.clip_exists ? 'yes' : 'no' })),
-      el('tr', {}, el('td', { text: 'SigLIP' }), el('td', { text: c.siglip_collection }), el('td', { text: String(c.siglip_points) }), el('td', { text: c.siglip_exists ? 'yes' : 'no' })),
+      el(
+        'tr',
+        {},
+        el('td', { text: 'CLIP' }),
+        el('td', { text: c.clip_collection }),
+        el('td', { text: String(c.clip_points) }),
+        el('td', { text: c.clip_exists ? 'yes' : 'no' }),
+      ),
+      el(
+        'tr',
+        {},
+        el('td', { text: 'SigLIP' }),
+        el('td', { text: c.siglip_collection }),
+        el('td', { text: String(c.siglip_points) }),
+        el('td', { text: c.siglip_exists ? 'yes' : 'no' }),
+      ),
     );
     $('#coverage-bar').style.width = `${Math.min(100, c.ratio * 100)}%`;
-    $('#coverage-text').textContent = `Coverage ${(c.ratio * 100).toFixed(1)}% (minimum ${(r.flags.siglip_min_coverage * 100).toFixed(0)}%) · counted ${c.refreshed_at || 'never'}`;
+    $('#coverage-text').textContent =
+      `Coverage ${(c.ratio * 100).toFixed(1)}% (minimum ${(r.flags.siglip_min_coverage * 100).toFixed(0)}%) · counted ${c.refreshed_at || 'never'}`;
   } catch (err) {
     $('#admin-error').textContent = err.message;
     $('#admin-panels').hidden = err.status === 401 || err.status === 403 || err.status === 404;
@@ -169,8 +228,14 @@ $('#token-form').addEventListener('submit', (ev) => {
 for (const b of document.querySelectorAll('.actions button')) {
   b.addEventListener('click', async () => {
     try {
-      await adminCall(`/admin/siglip/${b.dataset.action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      await adminCall(`/admin/siglip/${b.dataset.action}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
       void refreshAdmin();
-    } catch (err) { $('#reembed-error').textContent = err.message; }
+    } catch (err) {
+      $('#reembed-error').textContent = err.message;
+    }
   });
 }

@@ -23,36 +23,65 @@ describe('rollout and fallback (fake embedders, real store)', () => {
     expect((await call(gw.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout')).status).toBe(401);
     const r = await call(gw.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ flags: { use_siglip: false, siglip_rollout_percentage: 0, siglip_min_coverage: 1 }, source: 'env', siglip_servable: false });
+    expect(r.body).toMatchObject({
+      flags: { use_siglip: false, siglip_rollout_percentage: 0, siglip_min_coverage: 1 },
+      source: 'env',
+      siglip_servable: false,
+    });
   });
 
   it('forced SigLIP without a SigLIP collection falls back to CLIP and says so; after dual-write ingest it serves SigLIP', async () => {
     const g = await fx.start({ USE_SIGLIP: 'true' });
     try {
       const before = await search(g.url, { query: 'red', user_id: 7 });
-      expect(before.body).toMatchObject({ model: 'clip', collection: 'clip_t', rollout: { bucket: 7, reason: 'fallback:siglip_collection_missing', fallback: true } });
+      expect(before.body).toMatchObject({
+        model: 'clip',
+        collection: 'clip_t',
+        rollout: { bucket: 7, reason: 'fallback:siglip_collection_missing', fallback: true },
+      });
       expect(before.body.results).toHaveLength(7);
       // Create the SigLIP collection (empty): still not ready (coverage 0 < 1).
-      await g.gw.deps.store.ensureCollection({ ...(await import('@image-search/collection-schema')).collectionSchema('siglip', { name: 'siglip_t', vectorSize: 4 }) });
+      await g.gw.deps.store.ensureCollection({
+        ...(await import('@image-search/collection-schema')).collectionSchema('siglip', {
+          name: 'siglip_t',
+          vectorSize: 4,
+        }),
+      });
       await call(g.url, '/api/v1/admin/rollout/refresh', 'POST', '/api/v1/admin/rollout/refresh', { token: TOKEN });
-      expect((await search(g.url, { query: 'red', user_id: 7 })).body.rollout.reason).toBe('fallback:siglip_coverage_below_minimum');
+      expect((await search(g.url, { query: 'red', user_id: 7 })).body.rollout.reason).toBe(
+        'fallback:siglip_coverage_below_minimum',
+      );
       // Re-ingesting fills only the SigLIP side (CLIP unchanged): the dual write.
       const s = await ingest(g.url, photos);
       expect(s.body).toMatchObject({ state: 'completed', done: 7, failed: 1 });
       expect(await g.gw.deps.store.count('siglip_t')).toBe(7);
-      const rollout = await call(g.url, '/api/v1/admin/rollout/refresh', 'POST', '/api/v1/admin/rollout/refresh', { token: TOKEN });
-      expect(rollout.body).toMatchObject({ coverage: { clip_points: 7, siglip_points: 7, ratio: 1 }, siglip_servable: true });
+      const rollout = await call(g.url, '/api/v1/admin/rollout/refresh', 'POST', '/api/v1/admin/rollout/refresh', {
+        token: TOKEN,
+      });
+      expect(rollout.body).toMatchObject({
+        coverage: { clip_points: 7, siglip_points: 7, ratio: 1 },
+        siglip_servable: true,
+      });
       const after = await search(g.url, { query: 'red', user_id: 7 });
-      expect(after.body).toMatchObject({ model: 'siglip', collection: 'siglip_t', rollout: { reason: 'forced', fallback: false } });
+      expect(after.body).toMatchObject({
+        model: 'siglip',
+        collection: 'siglip_t',
+        rollout: { reason: 'forced', fallback: false },
+      });
       expect(after.body.results[0].asset.category).toBe('red');
 
       // SigLIP embedder down: the breaker falls back to CLIP, marked in the response and metrics.
       siglip.down = true;
       const fb = await search(g.url, { query: 'blue', user_id: 7 });
-      expect(fb.body).toMatchObject({ model: 'clip', rollout: { reason: 'fallback:siglip_embedder_error', fallback: true } });
+      expect(fb.body).toMatchObject({
+        model: 'clip',
+        rollout: { reason: 'fallback:siglip_embedder_error', fallback: true },
+      });
       expect(fb.body.results[0].asset.category).toBe('blue');
       for (let i = 0; i < 3; i++) await search(g.url, { query: `green ${i}`, user_id: 7 });
-      expect((await search(g.url, { query: 'yellow', user_id: 7 })).body.rollout.reason).toBe('fallback:siglip_embedder_unavailable');
+      expect((await search(g.url, { query: 'yellow', user_id: 7 })).body.rollout.reason).toBe(
+        'fallback:siglip_embedder_unavailable',
+      );
       const metrics = await (await fetch(`${g.url}/metrics`)).text();
       expect(metrics).toMatch(/gateway_rollout_fallbacks_total\{reason="siglip_embedder_error"\} [1-9]/);
       expect(metrics).toMatch(/gateway_rollout_fallbacks_total\{reason="siglip_embedder_unavailable"\} [1-9]/);
@@ -74,8 +103,14 @@ describe('rollout and fallback (fake embedders, real store)', () => {
   it('routes by user id with the corrected seed example (10%: user 23 → CLIP, user 5 → SigLIP), sessions stay put', async () => {
     const g = await fx.start({ SIGLIP_ROLLOUT_PERCENTAGE: '10' });
     try {
-      expect((await search(g.url, { query: 'red', user_id: 23 })).body).toMatchObject({ model: 'clip', rollout: { bucket: 23, reason: 'bucket_above_percentage' } });
-      expect((await search(g.url, { query: 'red', user_id: 5 })).body).toMatchObject({ model: 'siglip', rollout: { bucket: 5, reason: 'bucket_below_percentage' } });
+      expect((await search(g.url, { query: 'red', user_id: 23 })).body).toMatchObject({
+        model: 'clip',
+        rollout: { bucket: 23, reason: 'bucket_above_percentage' },
+      });
+      expect((await search(g.url, { query: 'red', user_id: 5 })).body).toMatchObject({
+        model: 'siglip',
+        rollout: { bucket: 5, reason: 'bucket_below_percentage' },
+      });
       expect((await search(g.url, { query: 'red', user_id: '9007199254740993' })).body.rollout.bucket).toBe(93);
       expect((await search(g.url, { query: 'red', user_id: -7 })).body.rollout.bucket).toBe(93);
       const s1 = await search(g.url, { query: 'red' }, { 'x-session-id': 'sess-42' });
@@ -93,7 +128,14 @@ describe('client disconnects (fake embedder)', () => {
     clip.textDelayMs = 2000;
     try {
       const before = clip.aborted;
-      await expect(fetch(`${gw.url}/api/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'slow query' }), signal: AbortSignal.timeout(150) })).rejects.toThrow();
+      await expect(
+        fetch(`${gw.url}/api/v1/search`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: 'slow query' }),
+          signal: AbortSignal.timeout(150),
+        }),
+      ).rejects.toThrow();
       await waitFor('embedder call aborted', () => clip.aborted === before + 1, 3000, 20);
       expect(gw.gw.deps.breakers.clip.state).toBe('closed');
     } finally {
@@ -149,14 +191,33 @@ describe('admin, limits, system endpoints', () => {
     const g = await fx.start({ FLAGS_FILE: flagsFile, FLAGS_POLL_MS: '50' });
     try {
       const r = await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN });
-      expect(r.body).toMatchObject({ flags: { siglip_rollout_percentage: 100 }, source: 'env+file', origins: { siglip_rollout_percentage: 'file' }, flags_file: { path: flagsFile, last_error: null } });
+      expect(r.body).toMatchObject({
+        flags: { siglip_rollout_percentage: 100 },
+        source: 'env+file',
+        origins: { siglip_rollout_percentage: 'file' },
+        flags_file: { path: flagsFile, last_error: null },
+      });
       writeFileSync(flagsFile, 'SIGLIP_ROLLOUT_PERCENTAGE=abc\n');
-      await waitFor('bad flags file noticed', async () => (await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN })).body.flags_file.last_error !== null, 5000, 50);
+      await waitFor(
+        'bad flags file noticed',
+        async () =>
+          (await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN })).body.flags_file
+            .last_error !== null,
+        5000,
+        50,
+      );
       const bad = await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN });
       expect(bad.body.flags.siglip_rollout_percentage).toBe(100);
       expect(bad.body.flags_file.last_error).toMatch(/SIGLIP_ROLLOUT_PERCENTAGE.*keeping the last good flags/);
       writeFileSync(flagsFile, 'SIGLIP_ROLLOUT_PERCENTAGE: 0\n');
-      await waitFor('good flags file applied', async () => (await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN })).body.flags.siglip_rollout_percentage === 0, 5000, 50);
+      await waitFor(
+        'good flags file applied',
+        async () =>
+          (await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: TOKEN })).body.flags
+            .siglip_rollout_percentage === 0,
+        5000,
+        50,
+      );
     } finally {
       await g.close();
     }
@@ -169,8 +230,17 @@ describe('admin, limits, system endpoints', () => {
     const ready = await call(gw.url, '/ready', 'GET', '/ready');
     expect(ready.status).toBe(200);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-    for (const m of ['gateway_http_requests_total', 'gateway_http_request_duration_seconds', 'gateway_search_results', 'gateway_query_cache_total', 'gateway_rollout_fallbacks_total']) expect(metrics).toContain(m);
-    expect(metrics).toMatch(/gateway_http_requests_total\{route="\/api\/v1\/search",method="POST",status="200",model="clip"\} \d+/);
+    for (const m of [
+      'gateway_http_requests_total',
+      'gateway_http_request_duration_seconds',
+      'gateway_search_results',
+      'gateway_query_cache_total',
+      'gateway_rollout_fallbacks_total',
+    ])
+      expect(metrics).toContain(m);
+    expect(metrics).toMatch(
+      /gateway_http_requests_total\{route="\/api\/v1\/search",method="POST",status="200",model="clip"\} \d+/,
+    );
     expect(metrics).toMatch(/gateway_query_cache_total\{model="clip",result="hit"\} [1-9]/);
     const doc = (await (await fetch(`${gw.url}/api/v1/openapi.json`)).json()) as { openapi: string };
     expect(doc.openapi).toBe('3.1.0');

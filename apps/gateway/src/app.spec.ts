@@ -31,21 +31,41 @@ describe('ingestion (fake embedder, real store and Redis)', () => {
     const rel = await call(base, path, 'POST', path, { json: { root_path: 'photos' }, token: TOKEN });
     expect(rel.status).toBe(400);
     expect(rel.body.error.message).toMatch(/root_path: must be an absolute path/);
-    expect((await call(base, path, 'POST', path, { json: { root_path: join(photos, 'nope') }, token: TOKEN })).status).toBe(404);
-    expect((await call(base, path, 'POST', path, { json: { root_path: photos, recursive: 'yes' }, token: TOKEN })).body.error.details.field).toBe('recursive');
+    expect(
+      (await call(base, path, 'POST', path, { json: { root_path: join(photos, 'nope') }, token: TOKEN })).status,
+    ).toBe(404);
+    expect(
+      (await call(base, path, 'POST', path, { json: { root_path: photos, recursive: 'yes' }, token: TOKEN })).body.error
+        .details.field,
+    ).toBe('recursive');
   });
 
   it('dry run counts files and lists refused symlinks without writing', async () => {
-    const r = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', { json: { root_path: photos, dry_run: true }, token: TOKEN });
+    const r = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
+      json: { root_path: photos, dry_run: true },
+      token: TOKEN,
+    });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ dry_run: true, files: 8, new: 8, unchanged: 0 });
-    expect(r.body.refused.map((x: { path: string }) => x.path).sort()).toEqual([join(photos, 'escape'), join(photos, 'green', 'secret-link.png')]);
+    expect(r.body.refused.map((x: { path: string }) => x.path).sort()).toEqual([
+      join(photos, 'escape'),
+      join(photos, 'green', 'secret-link.png'),
+    ]);
     expect(await gw.gw.deps.store.exists('clip_t')).toBe(false);
   });
 
   it('ingests in background batches with progress, reports bad files, then skips unchanged files', async () => {
     const s = await ingest(gw.url, photos);
-    expect(s.body).toMatchObject({ state: 'completed', total: 8, done: 7, failed: 1, skipped: 0, refused: 2, batches_total: 3, batches_done: 3 });
+    expect(s.body).toMatchObject({
+      state: 'completed',
+      total: 8,
+      done: 7,
+      failed: 1,
+      skipped: 0,
+      refused: 2,
+      batches_total: 3,
+      batches_done: 3,
+    });
     expect(s.body.failed_sample.map((f: { path: string }) => f.path)).toContain(join(photos, 'red', 'broken.jpg'));
     expect(await gw.gw.deps.store.count('clip_t')).toBe(7);
     const again = await ingest(gw.url, photos);
@@ -59,8 +79,16 @@ describe('search (fake embedder, real store)', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('x-correlation-id')).toBe('test-corr-1');
     expect(clip.lastCorrelationId).toBe('test-corr-1');
-    expect((await search(gw.url, { query: 'red', limit: 1 })).headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
-    expect(r.body).toMatchObject({ model: 'clip', collection: 'clip_t', total: 3, query: 'something red', rollout: { reason: 'bucket_above_percentage', fallback: false } });
+    expect((await search(gw.url, { query: 'red', limit: 1 })).headers.get('x-correlation-id')).toMatch(
+      /^[0-9a-f-]{36}$/,
+    );
+    expect(r.body).toMatchObject({
+      model: 'clip',
+      collection: 'clip_t',
+      total: 3,
+      query: 'something red',
+      rollout: { reason: 'bucket_above_percentage', fallback: false },
+    });
     expect(r.body.results.map((x: { asset: { category: string } }) => x.asset.category)).toEqual(['red', 'red', 'red']);
     expect(r.body.results[0].asset.thumbnail_url).toMatch(/^\/api\/v1\/images\/[0-9a-f]{32}\/thumbnail$/);
   });
@@ -83,7 +111,9 @@ describe('search (fake embedder, real store)', () => {
 
   it('filters by category and min_score, pages with offset', async () => {
     const r = await search(gw.url, { query: 'red', filters: { category: ['blue', 'green'] }, limit: 10 });
-    expect(new Set(r.body.results.map((x: { asset: { category: string } }) => x.asset.category))).toEqual(new Set(['blue', 'green']));
+    expect(new Set(r.body.results.map((x: { asset: { category: string } }) => x.asset.category))).toEqual(
+      new Set(['blue', 'green']),
+    );
     const p1 = await search(gw.url, { query: 'red', limit: 2 });
     const p2 = await search(gw.url, { query: 'red', limit: 2, offset: 2 });
     expect(p2.body.results[0].asset.id).not.toBe(p1.body.results[0].asset.id);
@@ -115,12 +145,17 @@ describe('search (fake embedder, real store)', () => {
       expect(r.body.error.code).toBe('INVALID_ARGUMENT');
       expect(r.body.error.details.field, JSON.stringify(json)).toBe(field);
     }
-    const notJson = await call(gw.url, '/api/v1/search', 'POST', '/api/v1/search', { body: '{"query": "red",', headers: { 'content-type': 'application/json' } });
+    const notJson = await call(gw.url, '/api/v1/search', 'POST', '/api/v1/search', {
+      body: '{"query": "red",',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(notJson.status).toBe(400);
     expect(notJson.body.error).toMatchObject({ message: 'request body is not valid JSON', details: { field: 'body' } });
     const noType = await call(gw.url, '/api/v1/search', 'POST', '/api/v1/search', { body: 'query=red' });
     expect(noType.status).toBe(400);
-    const big = await call(gw.url, '/api/v1/search', 'POST', '/api/v1/search', { json: { query: 'x'.repeat(100_000) } });
+    const big = await call(gw.url, '/api/v1/search', 'POST', '/api/v1/search', {
+      json: { query: 'x'.repeat(100_000) },
+    });
     expect(big.status).toBe(413);
     expect(big.body.error.details.field).toBe('body');
     const longQ = await search(gw.url, { query: 'x'.repeat(1001) });
@@ -128,7 +163,9 @@ describe('search (fake embedder, real store)', () => {
   });
 
   it('searches by uploaded image and refuses non-images, missing files and oversized uploads', async () => {
-    const img = await sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 0, g: 0, b: 240 } } }).jpeg().toBuffer();
+    const img = await sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 0, g: 0, b: 240 } } })
+      .jpeg()
+      .toBuffer();
     const fd = new FormData();
     fd.append('image', new Blob([img], { type: 'image/jpeg' }), 'q.jpg');
     fd.append('limit', '2');
@@ -147,10 +184,15 @@ describe('search (fake embedder, real store)', () => {
     const lim = new FormData();
     lim.append('limit', '0');
     lim.append('image', new Blob([img], { type: 'image/jpeg' }), 'q.jpg');
-    expect((await call(gw.url, '/api/v1/search/image', 'POST', '/api/v1/search/image', { body: lim })).body.error.details.field).toBe('limit');
+    expect(
+      (await call(gw.url, '/api/v1/search/image', 'POST', '/api/v1/search/image', { body: lim })).body.error.details
+        .field,
+    ).toBe('limit');
     const other = new FormData();
     other.append('picture', new Blob([img], { type: 'image/jpeg' }), 'q.jpg');
-    expect((await call(gw.url, '/api/v1/search/image', 'POST', '/api/v1/search/image', { body: other })).status).toBe(400);
+    expect((await call(gw.url, '/api/v1/search/image', 'POST', '/api/v1/search/image', { body: other })).status).toBe(
+      400,
+    );
   });
 
   it('finds similar assets from the stored vector, and 404s with a reason for unknown ids', async () => {
@@ -158,13 +200,30 @@ describe('search (fake embedder, real store)', () => {
     const id = red.body.results[0].asset.id as string;
     const r = await call(gw.url, '/api/v1/search/similar/{asset_id}', 'GET', `/api/v1/search/similar/${id}?limit=2`);
     expect(r.status).toBe(200);
-    expect(r.body.results.map((x: { asset: { id: string; category: string } }) => x.asset.category)).toEqual(['red', 'red']);
+    expect(r.body.results.map((x: { asset: { id: string; category: string } }) => x.asset.category)).toEqual([
+      'red',
+      'red',
+    ]);
     expect(r.body.results.map((x: { asset: { id: string } }) => x.asset.id)).not.toContain(id);
-    const missing = await call(gw.url, '/api/v1/search/similar/{asset_id}', 'GET', `/api/v1/search/similar/${'0'.repeat(32)}`);
+    const missing = await call(
+      gw.url,
+      '/api/v1/search/similar/{asset_id}',
+      'GET',
+      `/api/v1/search/similar/${'0'.repeat(32)}`,
+    );
     expect(missing.status).toBe(404);
-    expect(missing.body.error.details).toMatchObject({ reason: 'no_vector_in_routed_collection', collection: 'clip_t' });
-    expect((await call(gw.url, '/api/v1/search/similar/{asset_id}', 'GET', '/api/v1/search/similar/not-an-id')).body.error.details.field).toBe('asset_id');
-    expect((await call(gw.url, '/api/v1/search/similar/{asset_id}', 'GET', `/api/v1/search/similar/${id}?limit=abc`)).body.error.details.field).toBe('limit');
+    expect(missing.body.error.details).toMatchObject({
+      reason: 'no_vector_in_routed_collection',
+      collection: 'clip_t',
+    });
+    expect(
+      (await call(gw.url, '/api/v1/search/similar/{asset_id}', 'GET', '/api/v1/search/similar/not-an-id')).body.error
+        .details.field,
+    ).toBe('asset_id');
+    expect(
+      (await call(gw.url, '/api/v1/search/similar/{asset_id}', 'GET', `/api/v1/search/similar/${id}?limit=abc`)).body
+        .error.details.field,
+    ).toBe('limit');
   });
 });
 
@@ -174,14 +233,23 @@ describe('assets and images (real store, real files)', () => {
     expect(p1.status).toBe(200);
     expect(p1.body.total).toBe(7);
     expect(p1.body.assets).toHaveLength(4);
-    const p2 = await call(gw.url, '/api/v1/assets', 'GET', `/api/v1/assets?limit=4&cursor=${encodeURIComponent(p1.body.next_cursor)}`);
+    const p2 = await call(
+      gw.url,
+      '/api/v1/assets',
+      'GET',
+      `/api/v1/assets?limit=4&cursor=${encodeURIComponent(p1.body.next_cursor)}`,
+    );
     const ids = [...p1.body.assets, ...p2.body.assets].map((a: { id: string }) => a.id);
     expect(new Set(ids).size).toBe(7);
     const one = await call(gw.url, '/api/v1/assets/{asset_id}', 'GET', `/api/v1/assets/${ids[0]}`);
     expect(one.body).toMatchObject({ asset: { id: ids[0] }, collections: { clip: true, siglip: false } });
     expect(one.body.asset.width).toBeGreaterThan(0);
-    expect((await call(gw.url, '/api/v1/assets/{asset_id}', 'GET', `/api/v1/assets/${'f'.repeat(32)}`)).status).toBe(404);
-    expect((await call(gw.url, '/api/v1/assets', 'GET', '/api/v1/assets?limit=0')).body.error.details.field).toBe('limit');
+    expect((await call(gw.url, '/api/v1/assets/{asset_id}', 'GET', `/api/v1/assets/${'f'.repeat(32)}`)).status).toBe(
+      404,
+    );
+    expect((await call(gw.url, '/api/v1/assets', 'GET', '/api/v1/assets?limit=0')).body.error.details.field).toBe(
+      'limit',
+    );
     const t1 = await fetch(`${gw.url}/api/v1/images/${ids[0]}/thumbnail`);
     expect(t1.status).toBe(200);
     expect(t1.headers.get('content-type')).toBe('image/jpeg');

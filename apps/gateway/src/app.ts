@@ -18,10 +18,19 @@ function metricsMiddleware(deps: GatewayDeps): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const routePath = (req.route as { path?: string } | undefined)?.path;
-      const route = routePath ? `${req.baseUrl}${routePath}` : res.statusCode === 404 ? 'unmatched' : req.path.startsWith('/api/') ? 'unmatched' : 'static';
+      const route = routePath
+        ? `${req.baseUrl}${routePath}`
+        : res.statusCode === 404
+          ? 'unmatched'
+          : req.path.startsWith('/api/')
+            ? 'unmatched'
+            : 'static';
       const model = typeof res.locals['model'] === 'string' ? (res.locals['model'] as string) : 'none';
       deps.metrics.requests.inc({ route, method: req.method, status: String(res.statusCode), model });
-      deps.metrics.latency.observe({ route, method: req.method, model }, Number(process.hrtime.bigint() - started) / 1e9);
+      deps.metrics.latency.observe(
+        { route, method: req.method, model },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
     });
     next();
   };

@@ -55,7 +55,10 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
   try {
     readFlags(rolloutEnv(config), DEFAULT_FLAGS, 'env');
   } catch (err) {
-    if (err instanceof FlagError) throw new AppError('INVALID_CONFIG', `Invalid configuration:\n  ${err.message}`, { details: { variables: err.variable.split(', ') } });
+    if (err instanceof FlagError)
+      throw new AppError('INVALID_CONFIG', `Invalid configuration:\n  ${err.message}`, {
+        details: { variables: err.variable.split(', ') },
+      });
     throw err;
   }
   return config;
@@ -63,5 +66,9 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
 
 /** The rollout flags as the environment gave them (for FlagsSource). */
 export function rolloutEnv(config: GatewayConfig): Record<string, string | undefined> {
-  return { USE_SIGLIP: config.USE_SIGLIP, SIGLIP_ROLLOUT_PERCENTAGE: config.SIGLIP_ROLLOUT_PERCENTAGE, SIGLIP_MIN_COVERAGE: config.SIGLIP_MIN_COVERAGE };
+  return {
+    USE_SIGLIP: config.USE_SIGLIP,
+    SIGLIP_ROLLOUT_PERCENTAGE: config.SIGLIP_ROLLOUT_PERCENTAGE,
+    SIGLIP_MIN_COVERAGE: config.SIGLIP_MIN_COVERAGE,
+  };
 }

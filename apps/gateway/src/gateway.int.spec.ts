@@ -17,7 +17,12 @@ const root = mkdtempSync(join(tmpdir(), 'gw-int-'));
 const photos = join(root, 'photos');
 const prefix = uniqueName('gw-int');
 const TOKEN = 'int-token';
-const COLOURS: Record<string, [number, number, number]> = { red: [230, 20, 20], blue: [20, 50, 230], green: [20, 170, 40], yellow: [250, 230, 20] };
+const COLOURS: Record<string, [number, number, number]> = {
+  red: [230, 20, 20],
+  blue: [20, 50, 230],
+  green: [20, 170, 40],
+  yellow: [250, 230, 20],
+};
 const procs: TestProcess[] = [];
 let clipAddr = '';
 let siglipAddr = '';
@@ -31,17 +36,26 @@ async function startEmbedder(family: 'clip' | 'siglip'): Promise<{ proc: TestPro
 }
 
 async function ingest(base: string): Promise<Res> {
-  const started = await call(base, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', { json: { root_path: photos }, token: TOKEN });
+  const started = await call(base, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
+    json: { root_path: photos },
+    token: TOKEN,
+  });
   expect(started.status).toBe(202);
   let s: Res | undefined;
-  await waitFor('ingest', async () => {
-    s = await call(base, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, { token: TOKEN });
-    return ['completed', 'failed'].includes(s.body.state);
-  }, 60_000, 100);
+  await waitFor(
+    'ingest',
+    async () => {
+      s = await call(base, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, { token: TOKEN });
+      return ['completed', 'failed'].includes(s.body.state);
+    },
+    60_000,
+    100,
+  );
   return s!;
 }
 
-const search = (json: unknown, headers: Record<string, string> = {}) => call(gw.url, '/api/v1/search', 'POST', '/api/v1/search', { json, headers });
+const search = (json: unknown, headers: Record<string, string> = {}) =>
+  call(gw.url, '/api/v1/search', 'POST', '/api/v1/search', { json, headers });
 const categories = (r: Res) => r.body.results.map((x: { asset: { category: string } }) => x.asset.category);
 
 beforeAll(async () => {
@@ -49,7 +63,16 @@ beforeAll(async () => {
     mkdirSync(join(photos, name), { recursive: true });
     for (let i = 0; i < 3; i++) {
       const jitter = (v: number) => Math.max(0, Math.min(255, v + (i - 1) * 8));
-      await sharp({ create: { width: 40 + i * 8, height: 32, channels: 3, background: { r: jitter(rgb[0]), g: jitter(rgb[1]), b: jitter(rgb[2]) } } }).jpeg().toFile(join(photos, name, `${name}-${i}.jpg`));
+      await sharp({
+        create: {
+          width: 40 + i * 8,
+          height: 32,
+          channels: 3,
+          background: { r: jitter(rgb[0]), g: jitter(rgb[1]), b: jitter(rgb[2]) },
+        },
+      })
+        .jpeg()
+        .toFile(join(photos, name, `${name}-${i}.jpg`));
     }
   }
   const [c, s] = await Promise.all([startEmbedder('clip'), startEmbedder('siglip')]);
@@ -77,24 +100,36 @@ describe('gateway with real embedders, store and Redis', () => {
     const s = await ingest(gw.url);
     expect(s.body).toMatchObject({ state: 'completed', total: 12, done: 12, failed: 0 });
     const r = await search({ query: 'a red photo', limit: 3, user_id: 42 }, { 'x-correlation-id': 'int-corr-7' });
-    expect(r.body).toMatchObject({ model: 'clip', rollout: { reason: 'fallback:siglip_collection_missing', fallback: true } });
+    expect(r.body).toMatchObject({
+      model: 'clip',
+      rollout: { reason: 'fallback:siglip_collection_missing', fallback: true },
+    });
     expect(categories(r)).toEqual(['red', 'red', 'red']);
     expect(r.headers.get('x-correlation-id')).toBe('int-corr-7');
   });
 
   it('dual-writes into a new SigLIP collection, then serves SigLIP once coverage is complete', async () => {
     const info = await new EmbedderClient({ address: siglipAddr }).info();
-    await gw.gw.deps.store.ensureCollection(collectionSchema('siglip', { name: 'image_assets_siglip', vectorSize: info.embeddingDim }));
+    await gw.gw.deps.store.ensureCollection(
+      collectionSchema('siglip', { name: 'image_assets_siglip', vectorSize: info.embeddingDim }),
+    );
     const s = await ingest(gw.url);
     expect(s.body).toMatchObject({ state: 'completed', done: 12, skipped: 0 });
-    const rollout = await call(gw.url, '/api/v1/admin/rollout/refresh', 'POST', '/api/v1/admin/rollout/refresh', { token: TOKEN });
-    expect(rollout.body).toMatchObject({ coverage: { clip_points: 12, siglip_points: 12, ratio: 1 }, siglip_servable: true });
+    const rollout = await call(gw.url, '/api/v1/admin/rollout/refresh', 'POST', '/api/v1/admin/rollout/refresh', {
+      token: TOKEN,
+    });
+    expect(rollout.body).toMatchObject({
+      coverage: { clip_points: 12, siglip_points: 12, ratio: 1 },
+      siglip_servable: true,
+    });
     for (const colour of ['blue', 'green', 'yellow']) {
       const r = await search({ query: colour, limit: 3 });
       expect(r.body.model).toBe('siglip');
       expect(categories(r), colour).toEqual([colour, colour, colour]);
     }
-    const img = await sharp({ create: { width: 30, height: 30, channels: 3, background: { r: 25, g: 165, b: 45 } } }).png().toBuffer();
+    const img = await sharp({ create: { width: 30, height: 30, channels: 3, background: { r: 25, g: 165, b: 45 } } })
+      .png()
+      .toBuffer();
     const fd = new FormData();
     fd.append('image', new Blob([img], { type: 'image/png' }), 'g.png');
     fd.append('limit', '3');
@@ -111,7 +146,10 @@ describe('gateway with real embedders, store and Redis', () => {
     expect((await search({ query: 'blue', limit: 3 })).body).toMatchObject({ model: 'siglip', cached_embedding: true });
     const r = await search({ query: 'something blue', limit: 3 });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ model: 'clip', rollout: { reason: 'fallback:siglip_embedder_error', fallback: true } });
+    expect(r.body).toMatchObject({
+      model: 'clip',
+      rollout: { reason: 'fallback:siglip_embedder_error', fallback: true },
+    });
     expect(categories(r)).toEqual(['blue', 'blue', 'blue']);
     await search({ query: 'very yellow' });
     const open = await search({ query: 'green grass', limit: 1 });

@@ -28,20 +28,50 @@ export interface Gateway {
 }
 
 /** Builds every dependency from the parsed config (plain constructors, no container); tests may pass the store and embedders. */
-export async function wireGateway(config: GatewayConfig, logger: Logger, opts: { store?: VectorStore; embedders?: { clip: EmbedderApi; siglip: EmbedderApi | undefined } } = {}): Promise<Gateway> {
+export async function wireGateway(
+  config: GatewayConfig,
+  logger: Logger,
+  opts: { store?: VectorStore; embedders?: { clip: EmbedderApi; siglip: EmbedderApi | undefined } } = {},
+): Promise<Gateway> {
   const metrics = new GatewayMetrics();
   const health = new HealthState();
-  const store = opts.store ?? (await createVectorStore({ qdrantUrl: config.QDRANT_URL, qdrantApiKey: config.QDRANT_API_KEY, dataDir: resolve(config.DATA_DIR), logger }));
-  const clip: EmbedderApi = opts.embedders?.clip ?? new EmbedderClient({ address: config.CLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS });
-  const siglip: EmbedderApi | undefined = opts.embedders ? opts.embedders.siglip : config.SIGLIP_EMBEDDER_URL ? new EmbedderClient({ address: config.SIGLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS }) : undefined;
+  const store =
+    opts.store ??
+    (await createVectorStore({
+      qdrantUrl: config.QDRANT_URL,
+      qdrantApiKey: config.QDRANT_API_KEY,
+      dataDir: resolve(config.DATA_DIR),
+      logger,
+    }));
+  const clip: EmbedderApi =
+    opts.embedders?.clip ??
+    new EmbedderClient({ address: config.CLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS });
+  const siglip: EmbedderApi | undefined = opts.embedders
+    ? opts.embedders.siglip
+    : config.SIGLIP_EMBEDDER_URL
+      ? new EmbedderClient({ address: config.SIGLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS })
+      : undefined;
   const collections = { clip: config.CLIP_COLLECTION, siglip: config.SIGLIP_COLLECTION };
 
-  const onBreaker = (name: string, state: string) => logger.warn({ embedder: name, state }, `${name} embedder circuit breaker ${state}`);
+  const onBreaker = (name: string, state: string) =>
+    logger.warn({ embedder: name, state }, `${name} embedder circuit breaker ${state}`);
   const breakers = {
-    clip: new CircuitBreaker('clip', { failures: config.BREAKER_FAILURES, cooldownMs: config.BREAKER_COOLDOWN_MS, onStateChange: onBreaker }),
-    siglip: new CircuitBreaker('siglip', { failures: config.BREAKER_FAILURES, cooldownMs: config.BREAKER_COOLDOWN_MS, onStateChange: onBreaker }),
+    clip: new CircuitBreaker('clip', {
+      failures: config.BREAKER_FAILURES,
+      cooldownMs: config.BREAKER_COOLDOWN_MS,
+      onStateChange: onBreaker,
+    }),
+    siglip: new CircuitBreaker('siglip', {
+      failures: config.BREAKER_FAILURES,
+      cooldownMs: config.BREAKER_COOLDOWN_MS,
+      onStateChange: onBreaker,
+    }),
   };
-  const flags = new FlagsSource(rolloutEnv(config), { ...(config.FLAGS_FILE ? { filePath: config.FLAGS_FILE } : {}), pollMs: config.FLAGS_POLL_MS, logger });
+  const flags = new FlagsSource(rolloutEnv(config), {
+    ...(config.FLAGS_FILE ? { filePath: config.FLAGS_FILE } : {}),
+    pollMs: config.FLAGS_POLL_MS,
+    logger,
+  });
   await flags.start();
   const coverage = new CoverageMonitor(store, collections, { intervalMs: config.COVERAGE_REFRESH_MS, logger });
   await coverage.start();
@@ -49,29 +79,75 @@ export async function wireGateway(config: GatewayConfig, logger: Logger, opts: {
     flags: () => flags.flags,
     coverage: () => coverage.snapshot,
     siglipAvailable: () => breakers.siglip.allows(),
-    targets: { clip: { collection: collections.clip, embedder: config.CLIP_EMBEDDER_URL }, siglip: siglip ? { collection: collections.siglip, embedder: config.SIGLIP_EMBEDDER_URL } : undefined },
+    targets: {
+      clip: { collection: collections.clip, embedder: config.CLIP_EMBEDDER_URL },
+      siglip: siglip ? { collection: collections.siglip, embedder: config.SIGLIP_EMBEDDER_URL } : undefined,
+    },
   });
   const queryCache = new QueryCache({ max: config.QUERY_CACHE_SIZE, ttlMs: config.QUERY_CACHE_TTL_MS });
-  const embedding = new EmbeddingService({ embedders: { clip, siglip }, breakers, router, cache: queryCache, metrics, logger, deadlineMs: config.EMBEDDER_DEADLINE_MS });
+  const embedding = new EmbeddingService({
+    embedders: { clip, siglip },
+    breakers,
+    router,
+    cache: queryCache,
+    metrics,
+    logger,
+    deadlineMs: config.EMBEDDER_DEADLINE_MS,
+  });
   const results = new ResultCache<SearchResponse>({ max: config.RESULT_CACHE_SIZE, ttlMs: config.RESULT_CACHE_TTL_MS });
   const search = new SearchService({ router, embedding, store, metrics, results, coverage: () => coverage.snapshot });
 
   const { roots, missing } = await AssetRoots.resolve(config.ASSET_ROOTS);
   if (missing.length) logger.warn({ missing }, 'some ASSET_ROOTS do not exist; they are ignored');
-  const images = new ImageFiles({ store, collections: [collections.clip, collections.siglip], roots, thumbnailDir: resolve(config.THUMBNAIL_DIR ?? join(config.DATA_DIR, 'thumbnails')), size: config.THUMBNAIL_SIZE });
+  const images = new ImageFiles({
+    store,
+    collections: [collections.clip, collections.siglip],
+    roots,
+    thumbnailDir: resolve(config.THUMBNAIL_DIR ?? join(config.DATA_DIR, 'thumbnails')),
+    size: config.THUMBNAIL_SIZE,
+  });
 
   // Redis: one connection for API reads (fails fast), one for BullMQ (which needs maxRetriesPerRequest: null).
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, connectTimeout: 3000, lazyConnect: false });
   const bull = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, connectTimeout: 3000 });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   bull.on('error', () => undefined);
-  const queue: CatalogueQueue<'ingest'> = createCatalogueQueue('ingest', { connection: bull, prefix: config.QUEUE_PREFIX });
+  const queue: CatalogueQueue<'ingest'> = createCatalogueQueue('ingest', {
+    connection: bull,
+    prefix: config.QUEUE_PREFIX,
+  });
   const progress = new IngestProgress(redis, config.QUEUE_PREFIX);
-  const ctx = { store, clip, siglip, clipCollection: collections.clip, siglipCollection: collections.siglip, roots, logger, deadlineMs: config.EMBEDDER_DEADLINE_MS * 6 };
+  const ctx = {
+    store,
+    clip,
+    siglip,
+    clipCollection: collections.clip,
+    siglipCollection: collections.siglip,
+    roots,
+    logger,
+    deadlineMs: config.EMBEDDER_DEADLINE_MS * 6,
+  };
   const ingest = new IngestService({ roots, queue, progress, ctx });
   let worker: Worker | undefined;
-  if (config.INGEST_WORKER) worker = startIngestWorker({ ctx, queue, progress, batchSize: config.INGEST_BATCH_SIZE, logger, metrics, connection: bull, prefix: config.QUEUE_PREFIX, concurrency: config.INGEST_CONCURRENCY });
-  const control = new ReembedControl({ redis, prefix: config.QUEUE_PREFIX, sourceCollection: collections.clip, targetCollection: collections.siglip, store });
+  if (config.INGEST_WORKER)
+    worker = startIngestWorker({
+      ctx,
+      queue,
+      progress,
+      batchSize: config.INGEST_BATCH_SIZE,
+      logger,
+      metrics,
+      connection: bull,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.INGEST_CONCURRENCY,
+    });
+  const control = new ReembedControl({
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    sourceCollection: collections.clip,
+    targetCollection: collections.siglip,
+    store,
+  });
   const adminSiglipRouter: Router = createAdminSiglipRouter({ control, logger });
 
   health.addCheck('clip_embedder', () => clip.isServing({ deadlineMs: 1500 }));

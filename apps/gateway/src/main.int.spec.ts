@@ -4,7 +4,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteKeys, freePort, httpGet, startTsProcess, testRedis, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
+import {
+  deleteKeys,
+  freePort,
+  httpGet,
+  startTsProcess,
+  testRedis,
+  uniqueName,
+  waitFor,
+  type TestProcess,
+} from '@image-search/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-main-'));
 const prefix = uniqueName('gw-main');
@@ -22,11 +31,24 @@ describe('gateway process', () => {
   it('serves /health, reports not ready without embedders, and stops with exit 0 on SIGTERM', async () => {
     const port = await freePort();
     const dead = await freePort();
-    proc = startTsProcess('apps/gateway/src/main.ts', { GATEWAY_PORT: String(port), DATA_DIR: dir, QUEUE_PREFIX: prefix, CLIP_EMBEDDER_URL: `127.0.0.1:${dead}`, SIGLIP_EMBEDDER_URL: `127.0.0.1:${dead}` });
-    await waitFor('gateway health', async () => (await httpGet(`http://127.0.0.1:${port}/health`)).status === 200, 30_000);
+    proc = startTsProcess('apps/gateway/src/main.ts', {
+      GATEWAY_PORT: String(port),
+      DATA_DIR: dir,
+      QUEUE_PREFIX: prefix,
+      CLIP_EMBEDDER_URL: `127.0.0.1:${dead}`,
+      SIGLIP_EMBEDDER_URL: `127.0.0.1:${dead}`,
+    });
+    await waitFor(
+      'gateway health',
+      async () => (await httpGet(`http://127.0.0.1:${port}/health`)).status === 200,
+      30_000,
+    );
     expect((await httpGet(`http://127.0.0.1:${port}/health`)).body).toEqual({ status: 'ok' });
     const ready = await httpGet(`http://127.0.0.1:${port}/ready`);
-    expect(ready).toMatchObject({ status: 503, body: { status: 'not_ready', checks: { clip_embedder: false, vector_store: true } } });
+    expect(ready).toMatchObject({
+      status: 503,
+      body: { status: 'not_ready', checks: { clip_embedder: false, vector_store: true } },
+    });
     expect(await proc.stop('SIGTERM')).toBe(0);
   });
 

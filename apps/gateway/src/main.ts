@@ -19,7 +19,14 @@ const app = createApp(gateway.deps);
 const server = app.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, () => {
   const { port } = server.address() as AddressInfo;
   gateway.deps.health.setReady(true);
-  logger.info({ url: `http://${config.GATEWAY_HOST}:${port}`, flags: gateway.deps.flags.flags, admin: config.ADMIN_TOKEN ? 'enabled' : 'disabled (no ADMIN_TOKEN)' }, 'gateway listening');
+  logger.info(
+    {
+      url: `http://${config.GATEWAY_HOST}:${port}`,
+      flags: gateway.deps.flags.flags,
+      admin: config.ADMIN_TOKEN ? 'enabled' : 'disabled (no ADMIN_TOKEN)',
+    },
+    'gateway listening',
+  );
 });
 server.on('error', (err) => {
   logger.fatal({ err: err.message }, 'gateway cannot listen');

@@ -3,7 +3,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** The gateway's Prometheus metrics, on their own registry. */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({ name: 'gateway_http_requests_total', help: 'HTTP requests by route, method, status and model', labelNames: ['route', 'method', 'status', 'model'] as const, registers: [this.registry] });
+  readonly requests = new Counter({
+    name: 'gateway_http_requests_total',
+    help: 'HTTP requests by route, method, status and model',
+    labelNames: ['route', 'method', 'status', 'model'] as const,
+    registers: [this.registry],
+  });
   readonly latency = new Histogram({
     name: 'gateway_http_request_duration_seconds',
     help: 'HTTP request latency by route and model',
@@ -11,17 +16,73 @@ export class GatewayMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly results = new Histogram({ name: 'gateway_search_results', help: 'Results returned per search, by model', labelNames: ['model', 'kind'] as const, buckets: [0, 1, 5, 10, 20, 50, 100, 200], registers: [this.registry] });
-  readonly decisions = new Counter({ name: 'gateway_rollout_decisions_total', help: 'Routing decisions by model and reason', labelNames: ['model', 'reason'] as const, registers: [this.registry] });
-  readonly fallbacks = new Counter({ name: 'gateway_rollout_fallbacks_total', help: 'Searches routed to SigLIP but served by CLIP, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
-  readonly cache = new Counter({ name: 'gateway_query_cache_total', help: 'Query-embedding cache lookups by model and result (hit|miss)', labelNames: ['model', 'result'] as const, registers: [this.registry] });
-  readonly resultCache = new Counter({ name: 'gateway_result_cache_total', help: 'Search-result cache lookups by model and result (hit|miss)', labelNames: ['model', 'result'] as const, registers: [this.registry] });
-  readonly embedLatency = new Histogram({ name: 'gateway_embedder_call_duration_seconds', help: 'Embedder call latency by model, kind and outcome', labelNames: ['model', 'kind', 'outcome'] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
-  readonly breaker = new Gauge({ name: 'gateway_embedder_breaker_open', help: '1 while the embedder circuit breaker is open', labelNames: ['model'] as const, registers: [this.registry] });
-  readonly coverage = new Gauge({ name: 'gateway_siglip_coverage_ratio', help: 'SigLIP points / CLIP points (cached)', registers: [this.registry] });
-  readonly points = new Gauge({ name: 'gateway_collection_points', help: 'Cached point counts per collection', labelNames: ['model'] as const, registers: [this.registry] });
-  readonly rateLimited = new Counter({ name: 'gateway_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['limit'] as const, registers: [this.registry] });
-  readonly ingestFiles = new Counter({ name: 'gateway_ingest_files_total', help: 'Ingested files by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
+  readonly results = new Histogram({
+    name: 'gateway_search_results',
+    help: 'Results returned per search, by model',
+    labelNames: ['model', 'kind'] as const,
+    buckets: [0, 1, 5, 10, 20, 50, 100, 200],
+    registers: [this.registry],
+  });
+  readonly decisions = new Counter({
+    name: 'gateway_rollout_decisions_total',
+    help: 'Routing decisions by model and reason',
+    labelNames: ['model', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly fallbacks = new Counter({
+    name: 'gateway_rollout_fallbacks_total',
+    help: 'Searches routed to SigLIP but served by CLIP, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly cache = new Counter({
+    name: 'gateway_query_cache_total',
+    help: 'Query-embedding cache lookups by model and result (hit|miss)',
+    labelNames: ['model', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly resultCache = new Counter({
+    name: 'gateway_result_cache_total',
+    help: 'Search-result cache lookups by model and result (hit|miss)',
+    labelNames: ['model', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly embedLatency = new Histogram({
+    name: 'gateway_embedder_call_duration_seconds',
+    help: 'Embedder call latency by model, kind and outcome',
+    labelNames: ['model', 'kind', 'outcome'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly breaker = new Gauge({
+    name: 'gateway_embedder_breaker_open',
+    help: '1 while the embedder circuit breaker is open',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly coverage = new Gauge({
+    name: 'gateway_siglip_coverage_ratio',
+    help: 'SigLIP points / CLIP points (cached)',
+    registers: [this.registry],
+  });
+  readonly points = new Gauge({
+    name: 'gateway_collection_points',
+    help: 'Cached point counts per collection',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'gateway_rate_limited_total',
+    help: 'Requests refused by a rate limit',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  readonly ingestFiles = new Counter({
+    name: 'gateway_ingest_files_total',
+    help: 'Ingested files by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });

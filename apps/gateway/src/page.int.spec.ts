@@ -13,14 +13,23 @@ import { call } from '../test/http.js';
 import { startTestGateway, tearDownStack, type RunningGateway } from '../test/test-gateway.js';
 
 const hasChromium = existsSync(testEnv.chromiumPath);
-if (!hasChromium) console.log(`[e2e] SKIPPED search page test: no Chromium at ${testEnv.chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`);
+if (!hasChromium)
+  console.log(
+    `[e2e] SKIPPED search page test: no Chromium at ${testEnv.chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
 
 const OUT = resolve(import.meta.dirname, '../test-output');
 const root = mkdtempSync(join(tmpdir(), 'gw-page-'));
 const photos = join(root, 'photos');
 const prefix = uniqueName('gw-page');
 const TOKEN = 'page-token';
-const COLOURS: Record<string, [number, number, number]> = { red: [230, 20, 20], blue: [20, 50, 230], green: [20, 170, 40], yellow: [250, 230, 20], purple: [120, 30, 170] };
+const COLOURS: Record<string, [number, number, number]> = {
+  red: [230, 20, 20],
+  blue: [20, 50, 230],
+  green: [20, 170, 40],
+  yellow: [250, 230, 20],
+  purple: [120, 30, 170],
+};
 const procs: TestProcess[] = [];
 let gw: RunningGateway | undefined;
 let browser: Browser | undefined;
@@ -36,17 +45,50 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     mkdirSync(OUT, { recursive: true });
     for (const [name, [r, g, b]] of Object.entries(COLOURS)) {
       mkdirSync(join(photos, name), { recursive: true });
-      for (let i = 0; i < 4; i++) await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: Math.min(255, r + i * 6), g, b } } }).jpeg().toFile(join(photos, name, `${name}-${i}.jpg`));
+      for (let i = 0; i < 4; i++)
+        await sharp({
+          create: { width: 64, height: 48, channels: 3, background: { r: Math.min(255, r + i * 6), g, b } },
+        })
+          .jpeg()
+          .toFile(join(photos, name, `${name}-${i}.jpg`));
     }
-    await sharp({ create: { width: 50, height: 50, channels: 3, background: { r: 25, g: 55, b: 225 } } }).png().toFile(join(root, 'query-blue.png'));
+    await sharp({ create: { width: 50, height: 50, channels: 3, background: { r: 25, g: 55, b: 225 } } })
+      .png()
+      .toFile(join(root, 'query-blue.png'));
     const [clipAddr, siglipAddr] = await Promise.all([startEmbedder('clip'), startEmbedder('siglip')]);
-    gw = await startTestGateway({ CLIP_EMBEDDER_URL: clipAddr, SIGLIP_EMBEDDER_URL: siglipAddr, SIGLIP_ROLLOUT_PERCENTAGE: '25', ASSET_ROOTS: photos, DATA_DIR: join(root, 'data'), QUEUE_PREFIX: prefix, ADMIN_TOKEN: TOKEN });
-    const started = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', { json: { root_path: photos }, token: TOKEN });
-    await waitFor('ingest', async () => (await call(gw!.url, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, { token: TOKEN })).body.state === 'completed', 60_000, 100);
+    gw = await startTestGateway({
+      CLIP_EMBEDDER_URL: clipAddr,
+      SIGLIP_EMBEDDER_URL: siglipAddr,
+      SIGLIP_ROLLOUT_PERCENTAGE: '25',
+      ASSET_ROOTS: photos,
+      DATA_DIR: join(root, 'data'),
+      QUEUE_PREFIX: prefix,
+      ADMIN_TOKEN: TOKEN,
+    });
+    const started = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
+      json: { root_path: photos },
+      token: TOKEN,
+    });
+    await waitFor(
+      'ingest',
+      async () =>
+        (await call(gw!.url, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, { token: TOKEN }))
+          .body.state === 'completed',
+      60_000,
+      100,
+    );
     await call(gw.url, '/api/v1/admin/rollout/refresh', 'POST', '/api/v1/admin/rollout/refresh', { token: TOKEN });
     browser = await chromium.launch({
       executablePath: testEnv.chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+      ],
     });
   }, 180_000);
 
@@ -64,7 +106,9 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     await page.click('#search-button');
     await page.waitForSelector('.card img');
     // Page-side expressions are strings: this project's TypeScript has no DOM types.
-    await page.waitForFunction("[...document.querySelectorAll('.card img')].slice(0, 4).every((i) => i.complete && i.naturalWidth > 0)");
+    await page.waitForFunction(
+      "[...document.querySelectorAll('.card img')].slice(0, 4).every((i) => i.complete && i.naturalWidth > 0)",
+    );
     expect(await page.textContent('#model-badge')).toBe('clip');
     const cats = await page.$$eval('.card .cat', (els) => els.slice(0, 4).map((e) => e.textContent));
     expect(cats).toEqual(['red', 'red', 'red', 'red']);
@@ -75,13 +119,20 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     await page.setInputFiles('#upload', join(root, 'query-blue.png'));
     await page.click('#upload-button');
     await page.waitForFunction("document.querySelector('#status')?.textContent?.includes('image query-blue.png')");
-    expect(await page.$$eval('.card .cat', (els) => els.slice(0, 4).map((e) => e.textContent))).toEqual(['blue', 'blue', 'blue', 'blue']);
+    expect(await page.$$eval('.card .cat', (els) => els.slice(0, 4).map((e) => e.textContent))).toEqual([
+      'blue',
+      'blue',
+      'blue',
+      'blue',
+    ]);
     await page.screenshot({ path: join(OUT, 'search-image.png'), fullPage: true });
 
     await page.click('#tab-admin');
     await page.fill('#token', 'wrong-token');
     await page.click('#token-button');
-    await page.waitForFunction("(document.querySelector('#admin-error')?.textContent ?? '').includes('admin token is wrong')");
+    await page.waitForFunction(
+      "(document.querySelector('#admin-error')?.textContent ?? '').includes('admin token is wrong')",
+    );
     await page.fill('#token', TOKEN);
     await page.click('#token-button');
     await page.waitForSelector('#reembed-table tbody tr');

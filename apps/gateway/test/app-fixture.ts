@@ -74,12 +74,17 @@ export class AppFixture {
 }
 
 async function png(path: string, rgb: [number, number, number]): Promise<void> {
-  await sharp({ create: { width: 24, height: 16, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toFile(path);
+  await sharp({ create: { width: 24, height: 16, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .png()
+    .toFile(path);
 }
 
 /** Starts an ingest of `rootPath` and waits until it completes or fails. */
 export async function ingest(base: string, rootPath: string): Promise<Res> {
-  const started = await call(base, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', { json: { root_path: rootPath }, token: TOKEN });
+  const started = await call(base, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
+    json: { root_path: rootPath },
+    token: TOKEN,
+  });
   expect(started.status).toBe(202);
   let status: Res | undefined;
   await waitFor(
@@ -95,4 +100,5 @@ export async function ingest(base: string, rootPath: string): Promise<Res> {
 }
 
 /** POST /api/v1/search, checked against the OpenAPI document. */
-export const search = (base: string, json: unknown, headers: Record<string, string> = {}) => call(base, '/api/v1/search', 'POST', '/api/v1/search', { json, headers });
+export const search = (base: string, json: unknown, headers: Record<string, string> = {}) =>
+  call(base, '/api/v1/search', 'POST', '/api/v1/search', { json, headers });

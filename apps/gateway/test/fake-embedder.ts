@@ -2,7 +2,14 @@ import sharp from 'sharp';
 import { AppError, currentCorrelationId } from '@image-search/service-kit';
 import type { CallOptions, EmbedderApi, EmbedderInfo, EmbedItemResult } from '@image-search/embedder-client';
 
-const COLOURS: Record<string, [number, number, number]> = { red: [255, 0, 0], green: [0, 160, 0], blue: [0, 0, 255], yellow: [255, 255, 0], black: [0, 0, 0], white: [255, 255, 255] };
+const COLOURS: Record<string, [number, number, number]> = {
+  red: [255, 0, 0],
+  green: [0, 160, 0],
+  blue: [0, 0, 255],
+  yellow: [255, 255, 0],
+  black: [0, 0, 0],
+  white: [255, 255, 255],
+};
 
 function unit(v: number[]): Float32Array {
   const n = Math.hypot(...v) || 1;
@@ -69,7 +76,10 @@ export class FakeEmbedder implements EmbedderApi {
       images.map(async ({ data }): Promise<EmbedItemResult> => {
         try {
           const { channels } = await sharp(Buffer.from(data)).stats();
-          return { ok: true, vector: colourVector([channels[0]!.mean, channels[1]!.mean, channels[2]!.mean], this.family) };
+          return {
+            ok: true,
+            vector: colourVector([channels[0]!.mean, channels[1]!.mean, channels[2]!.mean], this.family),
+          };
         } catch {
           return { ok: false, reason: 'NOT_AN_IMAGE', message: 'not an image' };
         }

@@ -8,7 +8,13 @@ export interface Res {
 }
 
 /** Calls the gateway and checks the answer against the OpenAPI document (`template` names the documented path). */
-export async function call(base: string, template: string, method: string, path: string, init: { json?: unknown; body?: string | FormData; headers?: Record<string, string>; token?: string } = {}): Promise<Res> {
+export async function call(
+  base: string,
+  template: string,
+  method: string,
+  path: string,
+  init: { json?: unknown; body?: string | FormData; headers?: Record<string, string>; token?: string } = {},
+): Promise<Res> {
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   if (init.token) headers['authorization'] = `Bearer ${init.token}`;
   let body = init.body;

@@ -16,7 +16,10 @@ export interface RunningGateway {
   close: () => Promise<void>;
 }
 
-export async function startTestGateway(env: Record<string, string>, opts: { store?: VectorStore; embedders?: { clip: EmbedderApi; siglip: EmbedderApi | undefined } } = {}): Promise<RunningGateway> {
+export async function startTestGateway(
+  env: Record<string, string>,
+  opts: { store?: VectorStore; embedders?: { clip: EmbedderApi; siglip: EmbedderApi | undefined } } = {},
+): Promise<RunningGateway> {
   const config = loadGatewayConfig({ GATEWAY_PORT: '0', LOG_LEVEL: 'silent', ...env });
   const logger = createLogger('gateway-test', config.LOG_LEVEL);
   const gw = await wireGateway(config, logger, opts);
@@ -40,7 +43,12 @@ export async function startTestGateway(env: Record<string, string>, opts: { stor
 }
 
 /** Stops what a full-stack test started (gateway, embedder processes) and removes its Redis keys and temp folder. */
-export async function tearDownStack(s: { gw: RunningGateway | undefined; procs: TestProcess[]; prefix: string; root: string }): Promise<void> {
+export async function tearDownStack(s: {
+  gw: RunningGateway | undefined;
+  procs: TestProcess[];
+  prefix: string;
+  root: string;
+}): Promise<void> {
   await s.gw?.close();
   for (const p of s.procs) await p.stop('SIGKILL');
   const redis = testRedis();

@@ -27,15 +27,30 @@ describe('readAsset', () => {
   });
 
   it('refuses paths that leave the roots through .. , symlinks or a shared name prefix', async () => {
-    expect(await readAsset(join(dir, 'photos', 'a', '..', '..', 'private', 'secret.jpg'), roots, 1000)).toMatchObject({ ok: false, reason: 'PATH_NOT_ALLOWED' });
-    expect(await readAsset(join(dir, 'photos', 'a', 'link.jpg'), roots, 1000)).toMatchObject({ ok: false, reason: 'PATH_NOT_ALLOWED' });
-    expect(await readAsset(join(dir, 'photos-evil.jpg'), roots, 1000)).toMatchObject({ ok: false, reason: 'PATH_NOT_ALLOWED' });
+    expect(await readAsset(join(dir, 'photos', 'a', '..', '..', 'private', 'secret.jpg'), roots, 1000)).toMatchObject({
+      ok: false,
+      reason: 'PATH_NOT_ALLOWED',
+    });
+    expect(await readAsset(join(dir, 'photos', 'a', 'link.jpg'), roots, 1000)).toMatchObject({
+      ok: false,
+      reason: 'PATH_NOT_ALLOWED',
+    });
+    expect(await readAsset(join(dir, 'photos-evil.jpg'), roots, 1000)).toMatchObject({
+      ok: false,
+      reason: 'PATH_NOT_ALLOWED',
+    });
     expect(isUnderRoots('/data/photos2/x.jpg', ['/data/photos'])).toBe(false);
   });
 
   it('names missing, empty, oversized and path-less items', async () => {
-    expect(await readAsset(join(dir, 'photos', 'gone.jpg'), roots, 1000)).toMatchObject({ ok: false, reason: 'FILE_MISSING' });
-    expect(await readAsset(join(dir, 'photos', 'a', 'empty.jpg'), roots, 1000)).toMatchObject({ ok: false, reason: 'EMPTY_INPUT' });
+    expect(await readAsset(join(dir, 'photos', 'gone.jpg'), roots, 1000)).toMatchObject({
+      ok: false,
+      reason: 'FILE_MISSING',
+    });
+    expect(await readAsset(join(dir, 'photos', 'a', 'empty.jpg'), roots, 1000)).toMatchObject({
+      ok: false,
+      reason: 'EMPTY_INPUT',
+    });
     const big = await readAsset(join(dir, 'photos', 'a', 'ok.jpg'), roots, 50);
     expect(big).toMatchObject({ ok: false, reason: 'INPUT_TOO_LARGE' });
     expect(!big.ok && big.message).toMatch(/100 bytes, over the 50-byte limit/);

@@ -6,7 +6,14 @@ describe('EmbedPacer (fake embed calls: plain async functions)', () => {
   it('retries RESOURCE_EXHAUSTED after a backoff and halves the requests in flight instead of failing', async () => {
     const limits: number[] = [];
     let throttled = 0;
-    const pacer = new EmbedPacer({ maxInflight: 4, ratePerS: 0, backoffBaseMs: 5, backoffCapMs: 20, onLimitChange: (l) => limits.push(l), onThrottled: () => throttled++ });
+    const pacer = new EmbedPacer({
+      maxInflight: 4,
+      ratePerS: 0,
+      backoffBaseMs: 5,
+      backoffCapMs: 20,
+      onLimitChange: (l) => limits.push(l),
+      onThrottled: () => throttled++,
+    });
     let calls = 0;
     const result = await pacer.run(8, async () => {
       if (++calls <= 2) throw new AppError('RESOURCE_EXHAUSTED', 'queue full');

@@ -48,7 +48,13 @@ export class EmbedPacer {
         return result;
       } catch (err) {
         if (!isAppError(err, 'RESOURCE_EXHAUSTED') || signal?.aborted) throw err;
-        const wait = Math.max(backoffDelay(++this.throttledInARow, { baseMs: this.o.backoffBaseMs ?? 200, capMs: this.o.backoffCapMs ?? 10_000 }), (err.retryAfterS ?? 0) * 1000);
+        const wait = Math.max(
+          backoffDelay(++this.throttledInARow, {
+            baseMs: this.o.backoffBaseMs ?? 200,
+            capMs: this.o.backoffCapMs ?? 10_000,
+          }),
+          (err.retryAfterS ?? 0) * 1000,
+        );
         this.setLimit(Math.max(1, Math.floor(this.limit / 2)));
         this.o.onThrottled?.(wait);
         await sleep(wait, signal);

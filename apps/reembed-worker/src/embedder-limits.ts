@@ -7,16 +7,33 @@ import type { EmbedderApi } from '@image-search/embedder-client';
  * fetch is retried on the next call. A model whose dimension differs from the collection
  * schema fails every batch as unrecoverable, naming both numbers.
  */
-export function cachedLimits(embedder: EmbedderApi, expectedDim: number, logger: Logger): () => Promise<{ maxBatchSize: number; maxImageBytes: number }> {
+export function cachedLimits(
+  embedder: EmbedderApi,
+  expectedDim: number,
+  logger: Logger,
+): () => Promise<{ maxBatchSize: number; maxImageBytes: number }> {
   let cached: Promise<{ maxBatchSize: number; maxImageBytes: number }> | undefined;
   return () => {
     cached ??= embedder.info({ deadlineMs: 10_000 }).then(
       (info) => {
         if (info.embeddingDim !== expectedDim) {
-          throw new UnrecoverableError(`the SigLIP embedder serves ${info.embeddingDim}-dimensional vectors (${info.modelId}) but the collection schema expects ${expectedDim} (SIGLIP_EMBEDDING_DIM)`);
+          throw new UnrecoverableError(
+            `the SigLIP embedder serves ${info.embeddingDim}-dimensional vectors (${info.modelId}) but the collection schema expects ${expectedDim} (SIGLIP_EMBEDDING_DIM)`,
+          );
         }
-        logger.info({ model: info.modelId, max_batch: info.maxBatchSize, max_request_items: info.maxRequestItems, dim: info.embeddingDim }, 'SigLIP embedder limits');
-        return { maxBatchSize: Math.max(1, Math.min(info.maxBatchSize || 32, info.maxRequestItems || Infinity)), maxImageBytes: info.maxImageBytes };
+        logger.info(
+          {
+            model: info.modelId,
+            max_batch: info.maxBatchSize,
+            max_request_items: info.maxRequestItems,
+            dim: info.embeddingDim,
+          },
+          'SigLIP embedder limits',
+        );
+        return {
+          maxBatchSize: Math.max(1, Math.min(info.maxBatchSize || 32, info.maxRequestItems || Infinity)),
+          maxImageBytes: info.maxImageBytes,
+        };
       },
       (err: unknown) => {
         cached = undefined;

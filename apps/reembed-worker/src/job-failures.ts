@@ -8,26 +8,38 @@ import { finalizeFailedBatch, type BatchDeps } from './reembed-batch.job.js';
  * good is finalized (its items to the failed set, the run goes on); a planner or verify job that
  * failed for good fails the run with the reason.
  */
-export function onJobFailed(deps: Pick<BatchDeps, 'runs' | 'queue' | 'store' | 'target' | 'logger' | 'metrics'>, logger: Logger) {
+export function onJobFailed(
+  deps: Pick<BatchDeps, 'runs' | 'queue' | 'store' | 'target' | 'logger' | 'metrics'>,
+  logger: Logger,
+) {
   return (job: Job | undefined, err: Error): void => {
     if (!job) return;
     // BullMQ sets finishedOn only when the job will not be retried.
     const final = job.finishedOn !== undefined || err.name === 'UnrecoverableError';
     const runId = (job.data as { runId?: string }).runId;
-    logger.warn({ job_id: job.id, job: job.name, attempt: job.attemptsMade, final, err: err.message }, final ? 'job failed for good' : 'job failed; retrying with backoff');
+    logger.warn(
+      { job_id: job.id, job: job.name, attempt: job.attemptsMade, final, err: err.message },
+      final ? 'job failed for good' : 'job failed; retrying with backoff',
+    );
     void (async () => {
       if (!runId) return;
       if (!final) {
-        await deps.runs.setError(runId, `${job.name} ${job.id} attempt ${job.attemptsMade} failed (retrying): ${err.message}`);
+        await deps.runs.setError(
+          runId,
+          `${job.name} ${job.id} attempt ${job.attemptsMade} failed (retrying): ${err.message}`,
+        );
         return;
       }
       if (job.name === 'reembed.batch') {
         await finalizeFailedBatch(job as CatalogueJob<'reembed', 'reembed.batch'>, err, deps);
         return;
       }
-      const hint = job.name === 'reembed.plan' ? ' (fix the cause, then retry-failed resumes planning from its checkpoint)' : '';
+      const hint =
+        job.name === 'reembed.plan' ? ' (fix the cause, then retry-failed resumes planning from its checkpoint)' : '';
       await deps.runs.setError(runId, `${job.name} failed for good: ${err.message}${hint}`);
       await deps.runs.transition(runId, ['planning', 'running', 'paused', 'verifying'], 'failed');
-    })().catch((e: unknown) => logger.error({ err: e, job_id: job.id }, 'could not record a job failure in the run state'));
+    })().catch((e: unknown) =>
+      logger.error({ err: e, job_id: job.id }, 'could not record a job failure in the run state'),
+    );
   };
 }

@@ -4,7 +4,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeys, freePort, httpGet, startTsProcess, testEnv, testRedis, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
+import {
+  deleteKeys,
+  freePort,
+  httpGet,
+  startTsProcess,
+  testEnv,
+  testRedis,
+  uniqueName,
+  waitFor,
+  type TestProcess,
+} from '@image-search/testing';
 
 describe('reembed-worker process', () => {
   const procs: TestProcess[] = [];
@@ -21,7 +31,14 @@ describe('reembed-worker process', () => {
     await rm(dir, { recursive: true, force: true });
   });
   const start = (env: Record<string, string>) => {
-    const p = startTsProcess('apps/reembed-worker/src/main.ts', { REDIS_URL: testEnv.redisUrl, QUEUE_PREFIX: prefix, DATA_DIR: join(dir, 'data'), SIGLIP_EMBEDDER_URL: '127.0.0.1:1', QDRANT_URL: '', ...env });
+    const p = startTsProcess('apps/reembed-worker/src/main.ts', {
+      REDIS_URL: testEnv.redisUrl,
+      QUEUE_PREFIX: prefix,
+      DATA_DIR: join(dir, 'data'),
+      SIGLIP_EMBEDDER_URL: '127.0.0.1:1',
+      QDRANT_URL: '',
+      ...env,
+    });
     procs.push(p);
     return p;
   };
@@ -45,7 +62,12 @@ describe('reembed-worker process', () => {
   });
 
   it('refuses bad settings with a message naming each variable', async () => {
-    const proc = start({ WORKER_HEALTH_PORT: '0', ASSET_ROOTS: dir, REEMBED_CONCURRENCY: '0', REEMBED_RATE_PER_S: 'fast' });
+    const proc = start({
+      WORKER_HEALTH_PORT: '0',
+      ASSET_ROOTS: dir,
+      REEMBED_CONCURRENCY: '0',
+      REEMBED_RATE_PER_S: 'fast',
+    });
     expect(await proc.exited).not.toBe(0);
     expect(proc.output()).toMatch(/REEMBED_CONCURRENCY: expected an integer between 1 and 64/);
     expect(proc.output()).toMatch(/REEMBED_RATE_PER_S: expected a number/);

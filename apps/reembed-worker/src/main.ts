@@ -18,20 +18,41 @@ const health = new HealthState();
 
 const { roots, missing } = await resolveRoots(config.ASSET_ROOTS);
 if (roots.length === 0) {
-  logger.fatal({ ASSET_ROOTS: config.ASSET_ROOTS, missing }, 'no usable ASSET_ROOTS: set ASSET_ROOTS to the comma-separated folders that hold the images');
+  logger.fatal(
+    { ASSET_ROOTS: config.ASSET_ROOTS, missing },
+    'no usable ASSET_ROOTS: set ASSET_ROOTS to the comma-separated folders that hold the images',
+  );
   process.exit(2);
 }
-if (missing.length > 0) logger.warn({ missing }, 'some ASSET_ROOTS do not exist; assets under them will fail with FILE_MISSING');
+if (missing.length > 0)
+  logger.warn({ missing }, 'some ASSET_ROOTS do not exist; assets under them will fail with FILE_MISSING');
 
 // One connection for the worker (BullMQ needs maxRetriesPerRequest null so commands wait through a Redis restart).
 const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
 redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error (reconnecting)'));
 const runs = new ReembedRunStore(redis, config.QUEUE_PREFIX);
-const jobOptions = defaultJobOptions(config.REEMBED_ATTEMPTS, { baseMs: config.REEMBED_BACKOFF_MS, capMs: config.REEMBED_BACKOFF_MAX_MS });
-const queue = createCatalogueQueue('reembed', { connection: redis, prefix: config.QUEUE_PREFIX, defaultJobOptions: jobOptions });
-const store = await createVectorStore({ qdrantUrl: config.QDRANT_URL, qdrantApiKey: config.QDRANT_API_KEY, dataDir: config.DATA_DIR, logger });
-const embedder = new EmbedderClient({ address: config.SIGLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS });
-const metrics = createWorkerMetrics(() => queue.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'paused', 'prioritized'));
+const jobOptions = defaultJobOptions(config.REEMBED_ATTEMPTS, {
+  baseMs: config.REEMBED_BACKOFF_MS,
+  capMs: config.REEMBED_BACKOFF_MAX_MS,
+});
+const queue = createCatalogueQueue('reembed', {
+  connection: redis,
+  prefix: config.QUEUE_PREFIX,
+  defaultJobOptions: jobOptions,
+});
+const store = await createVectorStore({
+  qdrantUrl: config.QDRANT_URL,
+  qdrantApiKey: config.QDRANT_API_KEY,
+  dataDir: config.DATA_DIR,
+  logger,
+});
+const embedder = new EmbedderClient({
+  address: config.SIGLIP_EMBEDDER_URL,
+  defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS,
+});
+const metrics = createWorkerMetrics(() =>
+  queue.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'paused', 'prioritized'),
+);
 const pacer = new EmbedPacer({
   maxInflight: config.REEMBED_MAX_INFLIGHT,
   ratePerS: config.REEMBED_RATE_PER_S,
@@ -47,7 +68,16 @@ const pacer = new EmbedPacer({
 metrics.inflightLimit.set(pacer.currentLimit);
 const stopping = new AbortController();
 const limits = cachedLimits(embedder, config.SIGLIP_EMBEDDING_DIM, logger);
-const runDeps = { runs, queue, store, logger, source: config.CLIP_COLLECTION, target: config.SIGLIP_COLLECTION, dim: config.SIGLIP_EMBEDDING_DIM, vectorSample: config.REEMBED_VERIFY_SAMPLE };
+const runDeps = {
+  runs,
+  queue,
+  store,
+  logger,
+  source: config.CLIP_COLLECTION,
+  target: config.SIGLIP_COLLECTION,
+  dim: config.SIGLIP_EMBEDDING_DIM,
+  vectorSample: config.REEMBED_VERIFY_SAMPLE,
+};
 const batchDeps = {
   ...runDeps,
   embedder,
@@ -88,15 +118,32 @@ worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
 worker.on('stalled', (jobId) => logger.warn({ job_id: jobId }, 'job stalled (its worker died?); re-queued'));
 
 health.addCheck('redis', async () => (await redis.ping()) === 'PONG');
-const server = await startHealthServer({ host: config.WORKER_HEALTH_HOST, port: config.WORKER_HEALTH_PORT, health, registry: metrics.registry });
+const server = await startHealthServer({
+  host: config.WORKER_HEALTH_HOST,
+  port: config.WORKER_HEALTH_PORT,
+  health,
+  registry: metrics.registry,
+});
 void worker.run().catch((err: unknown) => logger.error({ err }, 'worker loop stopped'));
 health.setReady(true);
 logger.info(
-  { health_port: server.port, queue: `${config.QUEUE_PREFIX}:reembed`, embedder: config.SIGLIP_EMBEDDER_URL, concurrency: config.REEMBED_CONCURRENCY, rate_per_s: config.REEMBED_RATE_PER_S, roots },
+  {
+    health_port: server.port,
+    queue: `${config.QUEUE_PREFIX}:reembed`,
+    embedder: config.SIGLIP_EMBEDDER_URL,
+    concurrency: config.REEMBED_CONCURRENCY,
+    rate_per_s: config.REEMBED_RATE_PER_S,
+    roots,
+  },
   'reembed-worker started',
 );
 // Learn the embedder's limits early so a wrong model (dimension) shows in the log at start.
-void limits().catch((err: unknown) => logger.warn({ err: isAppError(err) ? err.message : String(err) }, 'SigLIP embedder not reachable yet; batches wait and retry'));
+void limits().catch((err: unknown) =>
+  logger.warn(
+    { err: isAppError(err) ? err.message : String(err) },
+    'SigLIP embedder not reachable yet; batches wait and retry',
+  ),
+);
 
 new GracefulShutdown(logger, config.SHUTDOWN_TIMEOUT_MS)
   .add('readiness off', () => health.setReady(false))

@@ -18,9 +18,25 @@ export function createWorkerMetrics(queueCounts: () => Promise<Record<string, nu
   collectDefaultMetrics({ register: registry, prefix: 'reembed_worker_' });
   return {
     registry,
-    itemsProcessed: new Counter({ name: 'reembed_items_processed_total', help: 'Items handled by batch jobs, by result (embedded, skipped).', labelNames: ['result'], registers: [registry] }),
-    itemsFailed: new Counter({ name: 'reembed_items_failed_total', help: 'Items that could not be re-embedded, by reason.', labelNames: ['reason'], registers: [registry] }),
-    batchSeconds: new Histogram({ name: 'reembed_batch_duration_seconds', help: 'Wall time of one batch job.', labelNames: ['outcome'], buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [registry] }),
+    itemsProcessed: new Counter({
+      name: 'reembed_items_processed_total',
+      help: 'Items handled by batch jobs, by result (embedded, skipped).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    itemsFailed: new Counter({
+      name: 'reembed_items_failed_total',
+      help: 'Items that could not be re-embedded, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    batchSeconds: new Histogram({
+      name: 'reembed_batch_duration_seconds',
+      help: 'Wall time of one batch job.',
+      labelNames: ['outcome'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
     batchOverheadSeconds: new Histogram({
       name: 'reembed_batch_overhead_seconds',
       help: 'Time of a batch not spent waiting on the embedder (Redis, store reads and upserts, file reads).',
@@ -41,7 +57,15 @@ export function createWorkerMetrics(queueCounts: () => Promise<Record<string, nu
         }
       },
     }),
-    inflightLimit: new Gauge({ name: 'reembed_embed_inflight_limit', help: 'Adaptive cap on embed requests in flight.', registers: [registry] }),
-    throttled: new Counter({ name: 'reembed_embedder_throttled_total', help: 'RESOURCE_EXHAUSTED answers from the embedder (the worker slowed down).', registers: [registry] }),
+    inflightLimit: new Gauge({
+      name: 'reembed_embed_inflight_limit',
+      help: 'Adaptive cap on embed requests in flight.',
+      registers: [registry],
+    }),
+    throttled: new Counter({
+      name: 'reembed_embedder_throttled_total',
+      help: 'RESOURCE_EXHAUSTED answers from the embedder (the worker slowed down).',
+      registers: [registry],
+    }),
   };
 }

@@ -3,7 +3,13 @@ import { UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from '@image-search/service-kit';
 import type { EmbedderApi } from '@image-search/embedder-client';
 import type { VectorStore, UpsertPoint, StoredPoint } from '@image-search/vector-store';
-import { enqueueVerify, type CatalogueJob, type CatalogueQueue, type FailedItem, type ReembedRunStore } from '@image-search/jobs';
+import {
+  enqueueVerify,
+  type CatalogueJob,
+  type CatalogueQueue,
+  type FailedItem,
+  type ReembedRunStore,
+} from '@image-search/jobs';
 import { readAsset } from './asset-reader.js';
 import type { EmbedPacer } from './embed-pacer.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -47,7 +53,11 @@ type BatchJob = CatalogueJob<'reembed', 'reembed.batch'>;
  * same ids and payload into the target collection. Items that can never succeed are recorded
  * in the run's failed set and the batch goes on; whole-batch errors are thrown and retried.
  */
-export async function processReembedBatch(job: BatchJob, token: string | undefined, deps: BatchDeps): Promise<BatchResult> {
+export async function processReembedBatch(
+  job: BatchJob,
+  token: string | undefined,
+  deps: BatchDeps,
+): Promise<BatchResult> {
   const t0 = performance.now();
   const ms = { total: 0, embed: 0, readFiles: 0, store: 0, redis: 0 };
   const timed = async <T>(part: keyof typeof ms, fn: () => Promise<T>): Promise<T> => {
@@ -60,8 +70,16 @@ export async function processReembedBatch(job: BatchJob, token: string | undefin
   };
   const { runId, batchNo, assetIds } = validatePayload(job.data);
   const state = await timed('redis', () => deps.runs.state(runId));
-  if (state === null) throw new UnrecoverableError(`re-embedding run ${runId} does not exist (Redis was flushed?); start a new run`);
-  const result = (outcome: BatchResult['outcome'], embedded = 0, failed = 0, skipped = 0): BatchResult => ({ batchNo, embedded, failed, skipped, outcome, ms: { ...ms, total: performance.now() - t0 } });
+  if (state === null)
+    throw new UnrecoverableError(`re-embedding run ${runId} does not exist (Redis was flushed?); start a new run`);
+  const result = (outcome: BatchResult['outcome'], embedded = 0, failed = 0, skipped = 0): BatchResult => ({
+    batchNo,
+    embedded,
+    failed,
+    skipped,
+    outcome,
+    ms: { ...ms, total: performance.now() - t0 },
+  });
   if (state === 'cancelled') return result('cancelled');
   await timed('redis', () => deps.runs.noteBatchStart(runId, batchNo));
 
@@ -73,7 +91,9 @@ export async function processReembedBatch(job: BatchJob, token: string | undefin
   const maxBytes = Math.min(deps.maxImageBytes, limits.maxImageBytes > 0 ? limits.maxImageBytes : Infinity);
   const failures: FailedItem[] = [];
   const readable: { point: StoredPoint; data: Buffer }[] = [];
-  const reads = await timed('readFiles', () => mapLimit(points, deps.readConcurrency, (p) => readAsset(p.payload.path, deps.roots, maxBytes)));
+  const reads = await timed('readFiles', () =>
+    mapLimit(points, deps.readConcurrency, (p) => readAsset(p.payload.path, deps.roots, maxBytes)),
+  );
   reads.forEach((r, i) => {
     const point = points[i]!;
     if (r.ok) readable.push({ point, data: r.data });
@@ -87,7 +107,15 @@ export async function processReembedBatch(job: BatchJob, token: string | undefin
     if (i > 0 && (await timed('redis', () => deps.runs.state(runId))) === 'cancelled') return result('cancelled');
     const chunk = readable.slice(i, i + chunkSize);
     const results = await timed('embed', () =>
-      deps.pacer.run(chunk.length, () => deps.embedder.embedImages(chunk.map((c) => ({ data: c.data, id: c.point.assetId })), { deadlineMs: deps.embedDeadlineMs }), deps.stopping),
+      deps.pacer.run(
+        chunk.length,
+        () =>
+          deps.embedder.embedImages(
+            chunk.map((c) => ({ data: c.data, id: c.point.assetId })),
+            { deadlineMs: deps.embedDeadlineMs },
+          ),
+        deps.stopping,
+      ),
     );
     results.forEach((r, j) => {
       const { point } = chunk[j]!;
@@ -98,8 +126,16 @@ export async function processReembedBatch(job: BatchJob, token: string | undefin
   }
   if (upserts.length > 0) await timed('store', () => deps.store.upsert(deps.target, upserts));
   await timed('redis', () => deps.runs.recordFailures(runId, failures));
-  const outcome = await timed('redis', () => deps.runs.finalizeBatch(runId, batchNo, { done: upserts.length, skipped, batchFailed: false, succeeded: upserts.map((u) => u.assetId) }));
-  if (outcome === 'all-finished') await timed('redis', () => enqueueVerify(deps.runs, deps.queue, runId, job.data.correlationId));
+  const outcome = await timed('redis', () =>
+    deps.runs.finalizeBatch(runId, batchNo, {
+      done: upserts.length,
+      skipped,
+      batchFailed: false,
+      succeeded: upserts.map((u) => u.assetId),
+    }),
+  );
+  if (outcome === 'all-finished')
+    await timed('redis', () => enqueueVerify(deps.runs, deps.queue, runId, job.data.correlationId));
   if (outcome !== 'duplicate') {
     deps.metrics.itemsProcessed.inc({ result: 'embedded' }, upserts.length);
     if (skipped > 0) deps.metrics.itemsProcessed.inc({ result: 'skipped' }, skipped);
@@ -108,7 +144,10 @@ export async function processReembedBatch(job: BatchJob, token: string | undefin
   const res = result(outcome, upserts.length, failures.length, skipped);
   deps.metrics.batchSeconds.observe({ outcome: 'ok' }, res.ms.total / 1000);
   deps.metrics.batchOverheadSeconds.observe((res.ms.total - res.ms.embed) / 1000);
-  deps.logger.debug({ run_id: runId, batch: batchNo, embedded: upserts.length, failed: failures.length, skipped, ms: res.ms }, 'batch done');
+  deps.logger.debug(
+    { run_id: runId, batch: batchNo, embedded: upserts.length, failed: failures.length, skipped, ms: res.ms },
+    'batch done',
+  );
   return res;
 }
 
@@ -117,22 +156,45 @@ export async function processReembedBatch(job: BatchJob, token: string | undefin
  * reach the target are recorded as BATCH_FAILED (keeping any more specific reason) so that
  * `retry-failed` can redo them, and the batch counts as finished so the run goes on.
  */
-export async function finalizeFailedBatch(job: BatchJob, err: Error, deps: Pick<BatchDeps, 'runs' | 'queue' | 'store' | 'target' | 'logger' | 'metrics'>): Promise<void> {
+export async function finalizeFailedBatch(
+  job: BatchJob,
+  err: Error,
+  deps: Pick<BatchDeps, 'runs' | 'queue' | 'store' | 'target' | 'logger' | 'metrics'>,
+): Promise<void> {
   const { runId, batchNo, assetIds } = job.data;
   if (!Array.isArray(assetIds)) return;
-  const present = new Set((await deps.store.retrieve(deps.target, assetIds).catch(() => [] as StoredPoint[])).map((p) => p.assetId));
+  const present = new Set(
+    (await deps.store.retrieve(deps.target, assetIds).catch(() => [] as StoredPoint[])).map((p) => p.assetId),
+  );
   const missing = assetIds.filter((id) => !present.has(id));
   const message = `batch ${batchNo} failed after ${job.attemptsMade} attempt(s): ${err.message}`;
-  await deps.runs.recordFailures(runId, missing.map((id) => ({ asset_id: id, reason: 'BATCH_FAILED', message, batch: batchNo })), { keepExisting: true });
+  await deps.runs.recordFailures(
+    runId,
+    missing.map((id) => ({ asset_id: id, reason: 'BATCH_FAILED', message, batch: batchNo })),
+    { keepExisting: true },
+  );
   await deps.runs.setError(runId, message);
-  const outcome = await deps.runs.finalizeBatch(runId, batchNo, { done: present.size, skipped: 0, batchFailed: true, succeeded: [...present] });
+  const outcome = await deps.runs.finalizeBatch(runId, batchNo, {
+    done: present.size,
+    skipped: 0,
+    batchFailed: true,
+    succeeded: [...present],
+  });
   if (outcome !== 'duplicate') deps.metrics.itemsFailed.inc({ reason: 'BATCH_FAILED' }, missing.length);
-  deps.logger.error({ run_id: runId, batch: batchNo, err: err.message, unembedded: missing.length }, 'batch failed for good; its items are in the failed set (retry-failed redoes them)');
+  deps.logger.error(
+    { run_id: runId, batch: batchNo, err: err.message, unembedded: missing.length },
+    'batch failed for good; its items are in the failed set (retry-failed redoes them)',
+  );
   if (outcome === 'all-finished') await enqueueVerify(deps.runs, deps.queue, runId);
 }
 
 // Shutdown: give the batch back to the queue untouched (no attempt used) instead of holding it.
-async function returnToQueue(job: BatchJob, token: string | undefined, deps: BatchDeps, batchNo: number): Promise<never> {
+async function returnToQueue(
+  job: BatchJob,
+  token: string | undefined,
+  deps: BatchDeps,
+  batchNo: number,
+): Promise<never> {
   deps.logger.info({ batch: batchNo, job_id: job.id }, 'shutting down: returning the batch to the queue');
   if (token) await job.moveToWait(token);
   throw new WaitingError();
@@ -140,8 +202,15 @@ async function returnToQueue(job: BatchJob, token: string | undefined, deps: Bat
 
 function validatePayload(data: unknown): { runId: string; batchNo: number; assetIds: string[] } {
   const d = data as { runId?: unknown; batchNo?: unknown; assetIds?: unknown };
-  if (typeof d?.runId !== 'string' || !Number.isInteger(d.batchNo) || !Array.isArray(d.assetIds) || !d.assetIds.every((id) => typeof id === 'string')) {
-    throw new UnrecoverableError(`malformed reembed.batch payload (needs runId: string, batchNo: integer, assetIds: string[]): ${JSON.stringify(data).slice(0, 200)}`);
+  if (
+    typeof d?.runId !== 'string' ||
+    !Number.isInteger(d.batchNo) ||
+    !Array.isArray(d.assetIds) ||
+    !d.assetIds.every((id) => typeof id === 'string')
+  ) {
+    throw new UnrecoverableError(
+      `malformed reembed.batch payload (needs runId: string, batchNo: integer, assetIds: string[]): ${JSON.stringify(data).slice(0, 200)}`,
+    );
   }
   return { runId: d.runId, batchNo: d.batchNo as number, assetIds: d.assetIds as string[] };
 }

@@ -2,7 +2,13 @@ import { UnrecoverableError } from 'bullmq';
 import type { Logger } from '@image-search/service-kit';
 import { collectionSchema } from '@image-search/collection-schema';
 import type { VectorStore } from '@image-search/vector-store';
-import { runReembedPlan, verifyReembedding, type CatalogueJob, type CatalogueQueue, type ReembedRunStore } from '@image-search/jobs';
+import {
+  runReembedPlan,
+  verifyReembedding,
+  type CatalogueJob,
+  type CatalogueQueue,
+  type ReembedRunStore,
+} from '@image-search/jobs';
 
 /** What the plan and verify jobs need. */
 export interface RunJobDeps {
@@ -19,26 +25,46 @@ export interface RunJobDeps {
 /** The planner job: checks the collections (creating the target from its schema), then plans. */
 export async function processPlan(job: CatalogueJob<'reembed', 'reembed.plan'>, deps: RunJobDeps): Promise<unknown> {
   if (!(await deps.store.exists(deps.source))) {
-    throw new UnrecoverableError(`source collection '${deps.source}' does not exist (CLIP_COLLECTION); nothing to re-embed`);
+    throw new UnrecoverableError(
+      `source collection '${deps.source}' does not exist (CLIP_COLLECTION); nothing to re-embed`,
+    );
   }
   // Creates the SigLIP collection when missing, or fails with SCHEMA_MISMATCH naming each difference.
-  await deps.store.ensureCollection(collectionSchema('siglip', { name: deps.target, vectorSize: deps.dim })).catch((err: Error & { code?: string }) => {
-    if (err.code === 'SCHEMA_MISMATCH') throw new UnrecoverableError(err.message);
-    throw err;
+  await deps.store
+    .ensureCollection(collectionSchema('siglip', { name: deps.target, vectorSize: deps.dim }))
+    .catch((err: Error & { code?: string }) => {
+      if (err.code === 'SCHEMA_MISMATCH') throw new UnrecoverableError(err.message);
+      throw err;
+    });
+  const res = await runReembedPlan(job.data, {
+    runs: deps.runs,
+    queue: deps.queue,
+    store: deps.store,
+    source: deps.source,
+    target: deps.target,
+    onProgress: (scanned) => job.updateProgress({ scanned }),
   });
-  const res = await runReembedPlan(job.data, { runs: deps.runs, queue: deps.queue, store: deps.store, source: deps.source, target: deps.target, onProgress: (scanned) => job.updateProgress({ scanned }) });
   deps.logger.info({ run_id: job.data.runId, ...res }, 'planning done');
   return res;
 }
 
 /** The verify job: runs the checks and ends the run completed (passed) or failed (what is missing). */
-export async function processVerify(job: CatalogueJob<'reembed', 'reembed.verify'>, deps: RunJobDeps): Promise<unknown> {
+export async function processVerify(
+  job: CatalogueJob<'reembed', 'reembed.verify'>,
+  deps: RunJobDeps,
+): Promise<unknown> {
   const { runId } = job.data;
   if ((await deps.runs.state(runId)) === null) throw new UnrecoverableError(`re-embedding run ${runId} does not exist`);
   const failedIds = new Set((await deps.runs.allFailed(runId)).map((f) => f.asset_id));
   const exists = await deps.store.exists(deps.target);
   const report = exists
-    ? await verifyReembedding(deps.store, { source: deps.source, target: deps.target, dim: deps.dim, vectorSample: deps.vectorSample, failedIds })
+    ? await verifyReembedding(deps.store, {
+        source: deps.source,
+        target: deps.target,
+        dim: deps.dim,
+        vectorSample: deps.vectorSample,
+        failedIds,
+      })
     : null;
   if (!report) {
     await deps.runs.setError(runId, `verification failed: target collection '${deps.target}' does not exist`);

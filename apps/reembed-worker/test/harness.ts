@@ -12,7 +12,18 @@ import { collectionSchema } from '@image-search/collection-schema';
 import { createVectorStore, type VectorStore } from '@image-search/vector-store';
 import { EmbedderClient } from '@image-search/embedder-client';
 import { ReembedControl, type ReembedStatus } from '@image-search/jobs';
-import { deleteKeys, freePort, grpcHealthCheck, startTsProcess, testEnv, testRedis, tinyModelDir, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
+import {
+  deleteKeys,
+  freePort,
+  grpcHealthCheck,
+  startTsProcess,
+  testEnv,
+  testRedis,
+  tinyModelDir,
+  uniqueName,
+  waitFor,
+  type TestProcess,
+} from '@image-search/testing';
 
 export const CLIP = 'image_assets';
 export const SIGLIP = 'image_assets_siglip';
@@ -33,7 +44,11 @@ export function assetIdOf(realPath: string): string {
  * Writes `good` small JPEG/PNG photos in category folders under `<dir>/photos`, plus broken
  * assets: a text file named .jpg, an empty file, a missing file, a file outside the allowed root.
  */
-export async function makeImageSet(dir: string, good: number, opts: { broken?: boolean; size?: number } = {}): Promise<{ root: string; assets: SeedAsset[] }> {
+export async function makeImageSet(
+  dir: string,
+  good: number,
+  opts: { broken?: boolean; size?: number } = {},
+): Promise<{ root: string; assets: SeedAsset[] }> {
   const root = join(dir, 'photos');
   const size = opts.size ?? 48;
   const assets: SeedAsset[] = [];
@@ -41,7 +56,11 @@ export async function makeImageSet(dir: string, good: number, opts: { broken?: b
   for (const c of categories) await mkdir(join(root, c), { recursive: true });
   const writes: Promise<void>[] = [];
   for (let i = 0; i < good; i++) {
-    const file = join(root, categories[i % categories.length]!, `img-${String(i).padStart(5, '0')}.${i % 5 === 0 ? 'png' : 'jpg'}`);
+    const file = join(
+      root,
+      categories[i % categories.length]!,
+      `img-${String(i).padStart(5, '0')}.${i % 5 === 0 ? 'png' : 'jpg'}`,
+    );
     const bg = { r: (i * 37) % 256, g: (i * 91) % 256, b: (i * 53) % 256 };
     const img = sharp({ create: { width: size, height: size, channels: 3, background: bg } });
     writes.push((i % 5 === 0 ? img.png() : img.jpeg()).toFile(file).then(() => undefined));
@@ -49,7 +68,11 @@ export async function makeImageSet(dir: string, good: number, opts: { broken?: b
   }
   await Promise.all(writes);
   for (let i = 0; i < good; i++) {
-    const file = join(root, categories[i % categories.length]!, `img-${String(i).padStart(5, '0')}.${i % 5 === 0 ? 'png' : 'jpg'}`);
+    const file = join(
+      root,
+      categories[i % categories.length]!,
+      `img-${String(i).padStart(5, '0')}.${i % 5 === 0 ? 'png' : 'jpg'}`,
+    );
     const real = await realpath(file);
     assets.push({ assetId: assetIdOf(real), path: real });
   }
@@ -57,7 +80,11 @@ export async function makeImageSet(dir: string, good: number, opts: { broken?: b
     const realRoot = await realpath(root);
     const notImage = join(realRoot, 'food', 'not-an-image.jpg');
     await writeFile(notImage, 'this is a text file, not a JPEG\n'.repeat(10));
-    assets.push({ assetId: assetIdOf(notImage), path: notImage, expectFailure: 'NOT_AN_IMAGE|CORRUPT_IMAGE|UNSUPPORTED_FORMAT' });
+    assets.push({
+      assetId: assetIdOf(notImage),
+      path: notImage,
+      expectFailure: 'NOT_AN_IMAGE|CORRUPT_IMAGE|UNSUPPORTED_FORMAT',
+    });
     const empty = join(realRoot, 'city', 'empty.jpg');
     await writeFile(empty, '');
     assets.push({ assetId: assetIdOf(empty), path: empty, expectFailure: 'EMPTY_INPUT' });
@@ -66,7 +93,9 @@ export async function makeImageSet(dir: string, good: number, opts: { broken?: b
     const outsideDir = join(dir, 'outside');
     await mkdir(outsideDir, { recursive: true });
     const outside = join(await realpath(outsideDir), 'secret.jpg');
-    await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).jpeg().toFile(outside);
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } })
+      .jpeg()
+      .toFile(outside);
     assets.push({ assetId: assetIdOf(outside), path: outside, expectFailure: 'PATH_NOT_ALLOWED' });
   }
   return { root: await realpath(root), assets };
@@ -126,14 +155,29 @@ export interface EmbedderProc {
 }
 
 /** Starts apps/siglip-embedder with the tiny SigLIP model on a free loopback port. */
-export async function startSiglipEmbedder(opts: { modelDir?: string; env?: Record<string, string>; startTimeoutMs?: number } = {}): Promise<EmbedderProc> {
+export async function startSiglipEmbedder(
+  opts: { modelDir?: string; env?: Record<string, string>; startTimeoutMs?: number } = {},
+): Promise<EmbedderProc> {
   const modelDir = opts.modelDir ?? (await tinyModelDir('siglip', 'colour', 'hf'));
   const port = await freePort();
-  const env = { EMBEDDER_HOST: '127.0.0.1', EMBEDDER_PORT: String(port), METRICS_PORT: '0', MODEL_DIR: modelDir, SIGLIP_EMBEDDING_DIM: '0', LOG_LEVEL: 'warn', ...opts.env };
+  const env = {
+    EMBEDDER_HOST: '127.0.0.1',
+    EMBEDDER_PORT: String(port),
+    METRICS_PORT: '0',
+    MODEL_DIR: modelDir,
+    SIGLIP_EMBEDDING_DIM: '0',
+    LOG_LEVEL: 'warn',
+    ...opts.env,
+  };
   const address = `127.0.0.1:${port}`;
   const start = async () => {
     const proc = startTsProcess('apps/siglip-embedder/src/main.ts', env);
-    await waitFor('SigLIP embedder SERVING', async () => (await grpcHealthCheck(address, 'imagesearch.embedder.v1.Embedder')) === 'SERVING', opts.startTimeoutMs ?? 90_000, 200).catch((err: Error) => {
+    await waitFor(
+      'SigLIP embedder SERVING',
+      async () => (await grpcHealthCheck(address, 'imagesearch.embedder.v1.Embedder')) === 'SERVING',
+      opts.startTimeoutMs ?? 90_000,
+      200,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n${proc.output()}`);
     });
     return proc;
@@ -179,7 +223,13 @@ export class ReembedWorld {
       this.redis.on('error', () => undefined);
     }
     this.store = await createVectorStore({ dataDir: this.dataDir, logger: createLogger('test-store', 'warn') });
-    this.control = new ReembedControl({ redis: this.redis, prefix: this.prefix, store: this.store, sourceCollection: CLIP, targetCollection: SIGLIP });
+    this.control = new ReembedControl({
+      redis: this.redis,
+      prefix: this.prefix,
+      store: this.store,
+      sourceCollection: CLIP,
+      targetCollection: SIGLIP,
+    });
     return this;
   }
 
@@ -212,9 +262,16 @@ export class ReembedWorld {
   async waitForState(states: string[], timeoutMs = 60_000): Promise<ReembedStatus> {
     let last: ReembedStatus | undefined;
     try {
-      await waitFor(`run state ${states.join('/')}`, async () => states.includes((last = await this.control.status()).state), timeoutMs, 200);
+      await waitFor(
+        `run state ${states.join('/')}`,
+        async () => states.includes((last = await this.control.status()).state),
+        timeoutMs,
+        200,
+      );
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nlast status: ${JSON.stringify(last)}\nworker output:\n${this.workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`);
+      throw new Error(
+        `${(err as Error).message}\nlast status: ${JSON.stringify(last)}\nworker output:\n${this.workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`,
+      );
     }
     return last!;
   }
@@ -234,8 +291,14 @@ export class ReembedWorld {
   /** Asserts-ready data: SigLIP ids, CLIP ids, and the run's recorded failures. */
   async idAccounting(): Promise<{ clip: Set<string>; siglip: Set<string>; failed: Map<string, string> }> {
     const id = await this.control.runs.currentId();
-    const failed = new Map((id ? await this.control.runs.allFailed(id) : []).map((f) => [f.asset_id, f.reason] as const));
-    return { clip: await this.ids(CLIP), siglip: (await this.store.exists(SIGLIP)) ? await this.ids(SIGLIP) : new Set(), failed };
+    const failed = new Map(
+      (id ? await this.control.runs.allFailed(id) : []).map((f) => [f.asset_id, f.reason] as const),
+    );
+    return {
+      clip: await this.ids(CLIP),
+      siglip: (await this.store.exists(SIGLIP)) ? await this.ids(SIGLIP) : new Set(),
+      failed,
+    };
   }
 
   async dispose(): Promise<void> {

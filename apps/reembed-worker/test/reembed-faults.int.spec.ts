@@ -8,14 +8,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, httpGet, waitFor } from '@image-search/testing';
-import { makeImageSet, minus, ReembedWorld, seedClip, startSiglipEmbedder, type EmbedderProc, type SeedAsset } from './harness.js';
+import {
+  makeImageSet,
+  minus,
+  ReembedWorld,
+  seedClip,
+  startSiglipEmbedder,
+  type EmbedderProc,
+  type SeedAsset,
+} from './harness.js';
 
 async function expectSigLipEqualsClipMinusFailures(world: ReembedWorld, assets: SeedAsset[]): Promise<void> {
   const acc = await world.idAccounting();
   expect(acc.clip.size).toBe(assets.length);
   expect([...acc.siglip].sort()).toEqual([...minus(acc.clip, acc.failed.keys())].sort());
   // Only the planted broken files failed.
-  expect([...acc.failed.keys()].sort()).toEqual(assets.filter((a) => a.expectFailure).map((a) => a.assetId).sort());
+  expect([...acc.failed.keys()].sort()).toEqual(
+    assets
+      .filter((a) => a.expectFailure)
+      .map((a) => a.assetId)
+      .sort(),
+  );
 }
 
 describe('re-embedding under faults (real processes)', () => {
@@ -78,7 +91,11 @@ describe('re-embedding under faults (real processes)', () => {
 
   it('two replicas share the queue; SIGTERM mid-run: one finishes or returns its batch and exits 0, the other completes the run', async () => {
     const { world, root, assets } = await newWorld(120);
-    const first = world.startWorker(embedder, root, { REEMBED_RATE_PER_S: '40', REEMBED_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '3000' });
+    const first = world.startWorker(embedder, root, {
+      REEMBED_RATE_PER_S: '40',
+      REEMBED_CONCURRENCY: '2',
+      SHUTDOWN_TIMEOUT_MS: '3000',
+    });
     world.startWorker(embedder, root, { REEMBED_RATE_PER_S: '40', REEMBED_CONCURRENCY: '2' });
     await world.control.start({ batchSize: 20 });
     await waitFor('some progress', async () => (await world.control.status()).done >= 20, 60_000, 100);
@@ -112,7 +129,25 @@ describe('re-embedding under faults (real processes)', () => {
     const port = await freePort();
     const redisDir = await mkdtemp(join(tmpdir(), 'reembed-redis-'));
     // --save '' (no RDB snapshots); AOF with fsync always so a restart keeps the queue, like a production Redis for BullMQ.
-    const startRedis = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', redisDir], { stdio: 'ignore' });
+    const startRedis = () =>
+      spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+          '--dir',
+          redisDir,
+        ],
+        { stdio: 'ignore' },
+      );
     let redis: ChildProcess = startRedis();
     const url = `redis://127.0.0.1:${port}`;
     let world: ReembedWorld | undefined;
@@ -163,11 +198,17 @@ describe('re-embedding under faults (real processes)', () => {
   });
 
   it('RESOURCE_EXHAUSTED from a small embedder queue slows the worker down instead of failing batches', async () => {
-    const small = await startSiglipEmbedder({ env: { QUEUE_CAPACITY: '16', MAX_REQUEST_ITEMS: '16', GPU_BATCH_SIZE: '8' } });
+    const small = await startSiglipEmbedder({
+      env: { QUEUE_CAPACITY: '16', MAX_REQUEST_ITEMS: '16', GPU_BATCH_SIZE: '8' },
+    });
     try {
       const { world, root, assets } = await newWorld(160);
       const port = await freePort();
-      world.startWorker(small, root, { WORKER_HEALTH_PORT: String(port), REEMBED_CONCURRENCY: '6', REEMBED_MAX_INFLIGHT: '6' });
+      world.startWorker(small, root, {
+        WORKER_HEALTH_PORT: String(port),
+        REEMBED_CONCURRENCY: '6',
+        REEMBED_MAX_INFLIGHT: '6',
+      });
       await world.control.start({ batchSize: 16 });
       const end = await world.waitForState(['completed', 'failed'], 90_000);
       expect(end.batches_failed).toBe(0);

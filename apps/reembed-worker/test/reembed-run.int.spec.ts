@@ -2,7 +2,17 @@
 // model in onnxruntime, gRPC on loopback), the real Redis (unique QUEUE_PREFIX, cleaned up) and the
 // real embedded vector store (LanceDB) in a temp DATA_DIR. The CLIP collection is seeded directly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLIP, makeImageSet, minus, ReembedWorld, seedClip, SIGLIP, startSiglipEmbedder, type EmbedderProc, type SeedAsset } from './harness.js';
+import {
+  CLIP,
+  makeImageSet,
+  minus,
+  ReembedWorld,
+  seedClip,
+  SIGLIP,
+  startSiglipEmbedder,
+  type EmbedderProc,
+  type SeedAsset,
+} from './harness.js';
 
 describe('re-embedding run (real worker, embedder, Redis, store)', () => {
   let embedder: EmbedderProc;
@@ -61,7 +71,10 @@ describe('re-embedding run (real worker, embedder, Redis, store)', () => {
     expect(again.state).toBe('failed');
     expect(again.failed).toBe(broken.length);
     // The operator removes the broken assets from the catalogue, then verifies.
-    await world.store.deleteIds(CLIP, broken.map((b) => b.assetId));
+    await world.store.deleteIds(
+      CLIP,
+      broken.map((b) => b.assetId),
+    );
     await world.control.verify();
     const verified = await world.waitForState(['completed', 'failed'], 60_000);
     expect(verified.state).toBe('completed');

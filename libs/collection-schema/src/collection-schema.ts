@@ -33,7 +33,10 @@ export const DEFAULT_VECTOR_SIZES: Record<ModelFamily, number> = {
 };
 
 /** Builds the schema for one family; `name` and `vectorSize` override the defaults. */
-export function collectionSchema(family: ModelFamily, overrides: { name?: string; vectorSize?: number } = {}): CollectionSchema {
+export function collectionSchema(
+  family: ModelFamily,
+  overrides: { name?: string; vectorSize?: number } = {},
+): CollectionSchema {
   return {
     family,
     name: overrides.name ?? DEFAULT_COLLECTION_NAMES[family],
@@ -63,28 +66,50 @@ export interface LiveCollectionConfig {
 /** Lists how a live collection differs from the schema (empty when it matches). */
 export function diffCollection(schema: CollectionSchema, live: LiveCollectionConfig): SchemaDifference[] {
   const diffs: SchemaDifference[] = [];
-  if (live.vectorSize !== schema.vectorSize) diffs.push({ field: 'vector size', expected: schema.vectorSize, actual: live.vectorSize });
-  if (live.distance.toLowerCase() !== schema.distance.toLowerCase()) diffs.push({ field: 'distance', expected: schema.distance, actual: live.distance });
+  if (live.vectorSize !== schema.vectorSize)
+    diffs.push({ field: 'vector size', expected: schema.vectorSize, actual: live.vectorSize });
+  if (live.distance.toLowerCase() !== schema.distance.toLowerCase())
+    diffs.push({ field: 'distance', expected: schema.distance, actual: live.distance });
   if (live.quantization !== undefined) {
     if (live.quantization === null || live.quantization.type !== schema.quantization.type) {
-      diffs.push({ field: 'quantization', expected: schema.quantization.type, actual: live.quantization?.type ?? 'none' });
-    } else if (live.quantization.quantile !== undefined && Math.abs(live.quantization.quantile - schema.quantization.quantile) > 1e-9) {
-      diffs.push({ field: 'quantization quantile', expected: schema.quantization.quantile, actual: live.quantization.quantile });
+      diffs.push({
+        field: 'quantization',
+        expected: schema.quantization.type,
+        actual: live.quantization?.type ?? 'none',
+      });
+    } else if (
+      live.quantization.quantile !== undefined &&
+      Math.abs(live.quantization.quantile - schema.quantization.quantile) > 1e-9
+    ) {
+      diffs.push({
+        field: 'quantization quantile',
+        expected: schema.quantization.quantile,
+        actual: live.quantization.quantile,
+      });
     }
   }
   if (live.hnsw) {
-    if (live.hnsw.m !== undefined && live.hnsw.m !== schema.hnsw.m) diffs.push({ field: 'hnsw m', expected: schema.hnsw.m, actual: live.hnsw.m });
-    if (live.hnsw.efConstruct !== undefined && live.hnsw.efConstruct !== schema.hnsw.efConstruct) diffs.push({ field: 'hnsw ef_construct', expected: schema.hnsw.efConstruct, actual: live.hnsw.efConstruct });
+    if (live.hnsw.m !== undefined && live.hnsw.m !== schema.hnsw.m)
+      diffs.push({ field: 'hnsw m', expected: schema.hnsw.m, actual: live.hnsw.m });
+    if (live.hnsw.efConstruct !== undefined && live.hnsw.efConstruct !== schema.hnsw.efConstruct)
+      diffs.push({ field: 'hnsw ef_construct', expected: schema.hnsw.efConstruct, actual: live.hnsw.efConstruct });
   }
   return diffs;
 }
 
 /** Checks the model's reported dimension against the schema; returns the difference, if any. */
 export function diffModelDimension(schema: CollectionSchema, modelDim: number): SchemaDifference[] {
-  return modelDim === schema.vectorSize ? [] : [{ field: 'vector size', expected: schema.vectorSize, actual: modelDim }];
+  return modelDim === schema.vectorSize
+    ? []
+    : [{ field: 'vector size', expected: schema.vectorSize, actual: modelDim }];
 }
 
 /** One line per difference, for start-up errors and `--check`. */
 export function describeDifferences(collection: string, diffs: SchemaDifference[]): string {
-  return diffs.map((d) => `collection '${collection}': ${d.field} is ${JSON.stringify(d.actual)}, schema expects ${JSON.stringify(d.expected)}`).join('\n');
+  return diffs
+    .map(
+      (d) =>
+        `collection '${collection}': ${d.field} is ${JSON.stringify(d.actual)}, schema expects ${JSON.stringify(d.expected)}`,
+    )
+    .join('\n');
 }

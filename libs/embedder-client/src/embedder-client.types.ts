@@ -1,7 +1,19 @@
 /** Per-item outcome of an embed call: a vector, or the machine-readable reason it failed. */
 export type EmbedItemResult =
   | { ok: true; vector: Float32Array }
-  | { ok: false; reason: 'EMPTY_INPUT' | 'INPUT_TOO_LARGE' | 'NOT_AN_IMAGE' | 'UNSUPPORTED_FORMAT' | 'CORRUPT_IMAGE' | 'TOO_MANY_PIXELS' | 'INFERENCE_FAILED' | 'UNSPECIFIED'; message: string };
+  | {
+      ok: false;
+      reason:
+        | 'EMPTY_INPUT'
+        | 'INPUT_TOO_LARGE'
+        | 'NOT_AN_IMAGE'
+        | 'UNSUPPORTED_FORMAT'
+        | 'CORRUPT_IMAGE'
+        | 'TOO_MANY_PIXELS'
+        | 'INFERENCE_FAILED'
+        | 'UNSPECIFIED';
+      message: string;
+    };
 
 /** What an embedder reports about its model and limits (the Info RPC, camelCased). */
 export interface EmbedderInfo {

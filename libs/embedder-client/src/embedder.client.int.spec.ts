@@ -62,17 +62,29 @@ describe('EmbedderClient against a running clip-embedder', () => {
     const good = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 0, g: 0, b: 255 } } })
       .png()
       .toBuffer();
-    const res = await client.embedImages([{ data: good, id: 'blue' }, { data: Buffer.from('not an image'), id: 'text' }, { data: good }, { data: good }]);
+    const res = await client.embedImages([
+      { data: good, id: 'blue' },
+      { data: Buffer.from('not an image'), id: 'text' },
+      { data: good },
+      { data: good },
+    ]);
     expect(res.map((r) => (r.ok ? 'ok' : r.reason))).toEqual(['ok', 'NOT_AN_IMAGE', 'ok', 'ok']);
   });
 
   it('does not retry INVALID_ARGUMENT and carries the correlation id to the server logs', async () => {
     const eager = new EmbedderClient({ address: `127.0.0.1:${port}`, maxRequestItems: 10 });
     clients.push(eager);
-    const err = await withCorrelationId('cid-client-test-7', () => eager.embedTexts(['a', 'b', 'c', 'd']).catch((e: unknown) => e));
+    const err = await withCorrelationId('cid-client-test-7', () =>
+      eager.embedTexts(['a', 'b', 'c', 'd']).catch((e: unknown) => e),
+    );
     expect(isAppError(err, 'INVALID_ARGUMENT')).toBe(true);
     expect((err as { details: { attempts: number } }).details.attempts).toBe(1);
-    await waitFor('server log line with the correlation id', () => procs[0]!.output().includes('"correlation_id":"cid-client-test-7"'), 5000, 50);
+    await waitFor(
+      'server log line with the correlation id',
+      () => procs[0]!.output().includes('"correlation_id":"cid-client-test-7"'),
+      5000,
+      50,
+    );
   });
 
   it('turns an expired deadline into DEADLINE_EXCEEDED', async () => {
@@ -89,7 +101,13 @@ describe('EmbedderClient against a running clip-embedder', () => {
 
   it('retries UNAVAILABLE until a server that starts late is SERVING', async () => {
     const latePort = await freePort();
-    const late = new EmbedderClient({ address: `127.0.0.1:${latePort}`, defaultDeadlineMs: 60_000, retries: 100, initialBackoffMs: 50, maxBackoffMs: 300 });
+    const late = new EmbedderClient({
+      address: `127.0.0.1:${latePort}`,
+      defaultDeadlineMs: 60_000,
+      retries: 100,
+      initialBackoffMs: 50,
+      maxBackoffMs: 300,
+    });
     clients.push(late);
     const pending = late.embedTexts(['hello']);
     await new Promise((r) => setTimeout(r, 300));
@@ -99,7 +117,12 @@ describe('EmbedderClient against a running clip-embedder', () => {
   });
 
   it('gives up with UNAVAILABLE and the attempt count when nothing listens', async () => {
-    const nobody = new EmbedderClient({ address: `127.0.0.1:${await freePort()}`, retries: 2, initialBackoffMs: 10, maxBackoffMs: 20 });
+    const nobody = new EmbedderClient({
+      address: `127.0.0.1:${await freePort()}`,
+      retries: 2,
+      initialBackoffMs: 10,
+      maxBackoffMs: 20,
+    });
     clients.push(nobody);
     const err = await nobody.embedTexts(['x']).catch((e: unknown) => e);
     expect(isAppError(err, 'UNAVAILABLE')).toBe(true);

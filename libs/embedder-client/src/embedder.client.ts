@@ -1,6 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { AppError, CORRELATION_HEADER, currentCorrelationId, fromGrpcCode, GrpcCode } from '@image-search/service-kit';
-import { EMBEDDER_SERVICE_NAME, loadEmbedderProto, loadHealthProto, type EmbedResponse__Output, type InfoResponse__Output } from '@image-search/embedder-proto';
+import {
+  EMBEDDER_SERVICE_NAME,
+  loadEmbedderProto,
+  loadHealthProto,
+  type EmbedResponse__Output,
+  type InfoResponse__Output,
+} from '@image-search/embedder-proto';
 import type { CallOptions, EmbedderApi, EmbedderInfo, EmbedItemResult } from './embedder-client.types.js';
 import { backoffDelayMs, chunkItems, sleep } from './retry.js';
 
@@ -28,7 +34,15 @@ type Method = 'EmbedTexts' | 'EmbedImages' | 'Info';
 type GrpcError = grpc.ServiceError;
 type Limits = { maxItems: number; maxBytes: number };
 
-const REASONS = new Set(['EMPTY_INPUT', 'INPUT_TOO_LARGE', 'NOT_AN_IMAGE', 'UNSUPPORTED_FORMAT', 'CORRUPT_IMAGE', 'TOO_MANY_PIXELS', 'INFERENCE_FAILED']);
+const REASONS = new Set([
+  'EMPTY_INPUT',
+  'INPUT_TOO_LARGE',
+  'NOT_AN_IMAGE',
+  'UNSUPPORTED_FORMAT',
+  'CORRUPT_IMAGE',
+  'TOO_MANY_PIXELS',
+  'INFERENCE_FAILED',
+]);
 /** Room for protobuf framing and the other fields of a request, under the server's message limit. */
 const FRAMING_BYTES = 64 * 1024;
 
@@ -38,9 +52,12 @@ const FRAMING_BYTES = 64 * 1024;
  * into requests the server accepts; the current correlation id travels in the metadata.
  */
 export class EmbedderClient implements EmbedderApi {
-  private readonly client: InstanceType<ReturnType<typeof loadEmbedderProto>['imagesearch']['embedder']['v1']['Embedder']>;
+  private readonly client: InstanceType<
+    ReturnType<typeof loadEmbedderProto>['imagesearch']['embedder']['v1']['Embedder']
+  >;
   private readonly healthClient: InstanceType<ReturnType<typeof loadHealthProto>['grpc']['health']['v1']['Health']>;
-  private readonly o: Required<Omit<EmbedderClientOptions, 'maxRequestItems' | 'channelOptions'>> & Pick<EmbedderClientOptions, 'maxRequestItems'>;
+  private readonly o: Required<Omit<EmbedderClientOptions, 'maxRequestItems' | 'channelOptions'>> &
+    Pick<EmbedderClientOptions, 'maxRequestItems'>;
   private infoCache: Promise<EmbedderInfo> | undefined;
 
   constructor(opts: EmbedderClientOptions) {
@@ -75,7 +92,12 @@ export class EmbedderClient implements EmbedderApi {
     if (texts.length === 0) return [];
     const deadline = Date.now() + (opts.deadlineMs ?? this.o.defaultDeadlineMs);
     const limits = await this.limits(deadline, opts.signal);
-    return this.chunked(texts, limits, (t) => Buffer.byteLength(t) + 8, (chunk) => this.call('EmbedTexts', { texts: chunk }, deadline, opts.signal));
+    return this.chunked(
+      texts,
+      limits,
+      (t) => Buffer.byteLength(t) + 8,
+      (chunk) => this.call('EmbedTexts', { texts: chunk }, deadline, opts.signal),
+    );
   }
 
   /** Embeds encoded image files; results come back in input order, one per image. */
@@ -87,7 +109,13 @@ export class EmbedderClient implements EmbedderApi {
       images,
       limits,
       (img) => img.data.byteLength + (img.id?.length ?? 0) + 16,
-      (chunk) => this.call('EmbedImages', { images: chunk.map((i) => ({ data: i.data, id: i.id ?? '' })) }, deadline, opts.signal),
+      (chunk) =>
+        this.call(
+          'EmbedImages',
+          { images: chunk.map((i) => ({ data: i.data, id: i.id ?? '' })) },
+          deadline,
+          opts.signal,
+        ),
     );
   }
 
@@ -101,7 +129,9 @@ export class EmbedderClient implements EmbedderApi {
   isServing(opts: CallOptions = {}): Promise<boolean> {
     const deadline = Date.now() + (opts.deadlineMs ?? Math.min(this.o.defaultDeadlineMs, 2000));
     return new Promise((resolve) => {
-      this.healthClient.check({ service: EMBEDDER_SERVICE_NAME }, this.metadata(), { deadline }, (err, res) => resolve(!err && res?.status === 'SERVING'));
+      this.healthClient.check({ service: EMBEDDER_SERVICE_NAME }, this.metadata(), { deadline }, (err, res) =>
+        resolve(!err && res?.status === 'SERVING'),
+      );
     });
   }
 
@@ -112,7 +142,8 @@ export class EmbedderClient implements EmbedderApi {
   }
 
   private async limits(deadline: number, signal: AbortSignal | undefined): Promise<Limits> {
-    if (this.o.maxRequestItems !== undefined) return { maxItems: this.o.maxRequestItems, maxBytes: 4 * 1024 * 1024 - FRAMING_BYTES };
+    if (this.o.maxRequestItems !== undefined)
+      return { maxItems: this.o.maxRequestItems, maxBytes: 4 * 1024 * 1024 - FRAMING_BYTES };
     if (!this.infoCache) {
       const pending = this.call<InfoResponse__Output>('Info', {}, deadline, signal).then(toInfo);
       this.infoCache = pending;
@@ -121,10 +152,18 @@ export class EmbedderClient implements EmbedderApi {
       });
     }
     const info = await this.infoCache;
-    return { maxItems: Math.max(1, info.maxRequestItems), maxBytes: (info.maxMessageBytes ?? 4 * 1024 * 1024) - FRAMING_BYTES };
+    return {
+      maxItems: Math.max(1, info.maxRequestItems),
+      maxBytes: (info.maxMessageBytes ?? 4 * 1024 * 1024) - FRAMING_BYTES,
+    };
   }
 
-  private async chunked<T>(items: T[], limits: Limits, size: (item: T) => number, send: (chunk: T[]) => Promise<EmbedResponse__Output>): Promise<EmbedItemResult[]> {
+  private async chunked<T>(
+    items: T[],
+    limits: Limits,
+    size: (item: T) => number,
+    send: (chunk: T[]) => Promise<EmbedResponse__Output>,
+  ): Promise<EmbedItemResult[]> {
     const chunks = chunkItems(items, limits.maxItems, limits.maxBytes, size);
     const results: EmbedItemResult[][] = new Array(chunks.length);
     let next = 0;
@@ -147,14 +186,23 @@ export class EmbedderClient implements EmbedderApi {
   }
 
   /** One logical call: attempts until success, a non-retryable status, the retry budget or the deadline. */
-  private async call<R>(method: Method, request: object, deadline: number, signal: AbortSignal | undefined): Promise<R> {
+  private async call<R>(
+    method: Method,
+    request: object,
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<R> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.attempt<R>(method, request, deadline, signal);
       } catch (err) {
         const e = err as GrpcError;
         const delay = backoffDelayMs(attempt, this.o.initialBackoffMs, this.o.maxBackoffMs);
-        const retryable = e.code === GrpcCode.UNAVAILABLE && attempt < this.o.retries && Date.now() + delay < deadline && !signal?.aborted;
+        const retryable =
+          e.code === GrpcCode.UNAVAILABLE &&
+          attempt < this.o.retries &&
+          Date.now() + delay < deadline &&
+          !signal?.aborted;
         if (!retryable) {
           if (e.code === GrpcCode.INVALID_ARGUMENT) this.infoCache = undefined; // the server's limits may have changed
           throw this.toAppError(method, e, attempt + 1);
@@ -167,10 +215,20 @@ export class EmbedderClient implements EmbedderApi {
   private attempt<R>(method: Method, request: object, deadline: number, signal: AbortSignal | undefined): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       if (signal?.aborted) {
-        reject(Object.assign(new Error('aborted by the caller'), { code: GrpcCode.CANCELLED, details: 'aborted by the caller' }));
+        reject(
+          Object.assign(new Error('aborted by the caller'), {
+            code: GrpcCode.CANCELLED,
+            details: 'aborted by the caller',
+          }),
+        );
         return;
       }
-      const fn = this.client[method].bind(this.client) as unknown as (req: object, md: grpc.Metadata, o: grpc.CallOptions, cb: (err: GrpcError | null, res?: R) => void) => grpc.ClientUnaryCall;
+      const fn = this.client[method].bind(this.client) as unknown as (
+        req: object,
+        md: grpc.Metadata,
+        o: grpc.CallOptions,
+        cb: (err: GrpcError | null, res?: R) => void,
+      ) => grpc.ClientUnaryCall;
       const onAbort = () => call.cancel();
       const call = fn(request, this.metadata(), { deadline }, (err, res) => {
         signal?.removeEventListener('abort', onAbort);
@@ -182,9 +240,13 @@ export class EmbedderClient implements EmbedderApi {
   }
 
   private toAppError(method: Method, err: GrpcError, attempts: number): AppError {
-    if (typeof err.code !== 'number') return new AppError('INTERNAL', `embedder ${this.o.address} ${method}: ${String(err.message)}`, { cause: err });
+    if (typeof err.code !== 'number')
+      return new AppError('INTERNAL', `embedder ${this.o.address} ${method}: ${String(err.message)}`, { cause: err });
     const code = fromGrpcCode(err.code);
-    const hint = code === 'UNAVAILABLE' ? ` (after ${attempts} attempt${attempts > 1 ? 's' : ''}; is the embedder running and SERVING?)` : '';
+    const hint =
+      code === 'UNAVAILABLE'
+        ? ` (after ${attempts} attempt${attempts > 1 ? 's' : ''}; is the embedder running and SERVING?)`
+        : '';
     return new AppError(code, `embedder ${this.o.address} ${method}: ${err.details || err.message}${hint}`, {
       details: { grpc_code: err.code, address: this.o.address, method, attempts },
       cause: err,
@@ -193,11 +255,16 @@ export class EmbedderClient implements EmbedderApi {
 }
 
 function decode(res: EmbedResponse__Output, expected: number, address: string): EmbedItemResult[] {
-  if (res.results.length !== expected) throw new AppError('INTERNAL', `embedder ${address} answered ${res.results.length} results for ${expected} items`);
+  if (res.results.length !== expected)
+    throw new AppError('INTERNAL', `embedder ${address} answered ${res.results.length} results for ${expected} items`);
   return res.results.map((r): EmbedItemResult => {
     if (r.result === 'embedding' && r.embedding) {
       if (r.embedding.byteLength % 4 !== 0 || (res.dim > 0 && r.embedding.byteLength !== res.dim * 4)) {
-        return { ok: false, reason: 'INFERENCE_FAILED', message: `embedding has ${r.embedding.byteLength} bytes, expected ${res.dim} float32 values` };
+        return {
+          ok: false,
+          reason: 'INFERENCE_FAILED',
+          message: `embedding has ${r.embedding.byteLength} bytes, expected ${res.dim} float32 values`,
+        };
       }
       // Copy: the Buffer may sit at an offset that is not a multiple of 4 inside a shared pool.
       const bytes = new Uint8Array(r.embedding.byteLength);
@@ -205,7 +272,11 @@ function decode(res: EmbedResponse__Output, expected: number, address: string): 
       return { ok: true, vector: new Float32Array(bytes.buffer) };
     }
     const reason = r.error?.reason ?? 'UNSPECIFIED';
-    return { ok: false, reason: (REASONS.has(reason) ? reason : 'UNSPECIFIED') as Extract<EmbedItemResult, { ok: false }>['reason'], message: r.error?.message ?? 'no result for this item' };
+    return {
+      ok: false,
+      reason: (REASONS.has(reason) ? reason : 'UNSPECIFIED') as Extract<EmbedItemResult, { ok: false }>['reason'],
+      message: r.error?.message ?? 'no result for this item',
+    };
   });
 }
 

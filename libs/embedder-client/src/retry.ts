@@ -1,5 +1,10 @@
 /** Exponential backoff with full jitter (AWS architecture blog): spreads retries of many clients apart. */
-export function backoffDelayMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  attempt: number,
+  initialMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const cap = Math.min(maxMs, initialMs * 2 ** attempt);
   return Math.round(cap / 2 + random() * (cap / 2));
 }
@@ -24,7 +29,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Splits items into chunks of at most `maxItems` items and (where sizes are given) `maxBytes` bytes. */
-export function chunkItems<T>(items: T[], maxItems: number, maxBytes = Infinity, size: (item: T) => number = () => 0): T[][] {
+export function chunkItems<T>(
+  items: T[],
+  maxItems: number,
+  maxBytes = Infinity,
+  size: (item: T) => number = () => 0,
+): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];
   let bytes = 0;

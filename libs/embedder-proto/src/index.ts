@@ -5,9 +5,19 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from './generated/embedder.js';
 
 export type { ProtoGrpcType } from './generated/embedder.js';
-export type { EmbedderClient, EmbedderHandlers, EmbedderDefinition } from './generated/imagesearch/embedder/v1/Embedder.js';
-export type { EmbedTextsRequest, EmbedTextsRequest__Output } from './generated/imagesearch/embedder/v1/EmbedTextsRequest.js';
-export type { EmbedImagesRequest, EmbedImagesRequest__Output } from './generated/imagesearch/embedder/v1/EmbedImagesRequest.js';
+export type {
+  EmbedderClient,
+  EmbedderHandlers,
+  EmbedderDefinition,
+} from './generated/imagesearch/embedder/v1/Embedder.js';
+export type {
+  EmbedTextsRequest,
+  EmbedTextsRequest__Output,
+} from './generated/imagesearch/embedder/v1/EmbedTextsRequest.js';
+export type {
+  EmbedImagesRequest,
+  EmbedImagesRequest__Output,
+} from './generated/imagesearch/embedder/v1/EmbedImagesRequest.js';
 export type { EmbedResponse, EmbedResponse__Output } from './generated/imagesearch/embedder/v1/EmbedResponse.js';
 export type { EmbedResult, EmbedResult__Output } from './generated/imagesearch/embedder/v1/EmbedResult.js';
 export type { ItemError, ItemError__Output } from './generated/imagesearch/embedder/v1/ItemError.js';
@@ -32,7 +42,9 @@ let cached: ProtoGrpcType | undefined;
 
 /** Loads proto/embedder.proto once and returns the typed gRPC package. */
 export function loadEmbedderProto(): ProtoGrpcType {
-  cached ??= grpc.loadPackageDefinition(protoLoader.loadSync('embedder.proto', PROTO_LOADER_OPTIONS)) as unknown as ProtoGrpcType;
+  cached ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync('embedder.proto', PROTO_LOADER_OPTIONS),
+  ) as unknown as ProtoGrpcType;
   return cached;
 }
 
@@ -54,6 +66,8 @@ let cachedHealth: import('./generated/health.js').ProtoGrpcType | undefined;
 
 /** Loads the standard grpc.health.v1 proto (for health clients). */
 export function loadHealthProto(): import('./generated/health.js').ProtoGrpcType {
-  cachedHealth ??= grpc.loadPackageDefinition(protoLoader.loadSync('grpc/health/v1/health.proto', PROTO_LOADER_OPTIONS)) as unknown as import('./generated/health.js').ProtoGrpcType;
+  cachedHealth ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync('grpc/health/v1/health.proto', PROTO_LOADER_OPTIONS),
+  ) as unknown as import('./generated/health.js').ProtoGrpcType;
   return cachedHealth;
 }

@@ -12,7 +12,9 @@ describe('embedder proto', () => {
 
   it('lists every per-item error reason of the proto enum', () => {
     const proto = loadEmbedderProto();
-    const values = (proto.imagesearch.embedder.v1.ItemErrorReason as unknown as { type: { value: { name: string }[] } }).type.value.map((v) => v.name);
+    const values = (
+      proto.imagesearch.embedder.v1.ItemErrorReason as unknown as { type: { value: { name: string }[] } }
+    ).type.value.map((v) => v.name);
     expect(values.filter((v) => v !== 'ITEM_ERROR_REASON_UNSPECIFIED').sort()).toEqual([...ITEM_ERROR_REASONS].sort());
   });
 

@@ -4,7 +4,9 @@ import { ItemFailure } from '@image-search/embedding';
 import { isAppError } from '@image-search/service-kit';
 import { DynamicBatcher } from './batcher.js';
 
-function recorder(opts: { maxBatch?: number; maxWaitMs?: number; capacity?: number; fail?: (x: number) => boolean } = {}) {
+function recorder(
+  opts: { maxBatch?: number; maxWaitMs?: number; capacity?: number; fail?: (x: number) => boolean } = {},
+) {
   const batches: number[][] = [];
   const b = new DynamicBatcher<number>({
     name: 'test',
@@ -91,7 +93,10 @@ describe('DynamicBatcher', () => {
 
   it('turns a preparation failure into that item’s failure only', async () => {
     const { b, item } = recorder();
-    const out = await b.submit([item(1), () => Promise.reject(new ItemFailure('NOT_AN_IMAGE', 'nope')), item(3)], () => true);
+    const out = await b.submit(
+      [item(1), () => Promise.reject(new ItemFailure('NOT_AN_IMAGE', 'nope')), item(3)],
+      () => true,
+    );
     expect(out.map((o) => o.ok)).toEqual([true, false, true]);
     expect(out[1]).toMatchObject({ failure: { reason: 'NOT_AN_IMAGE' } });
   });

@@ -2,7 +2,8 @@ import { AppError } from '@image-search/service-kit';
 import { ItemFailure } from '@image-search/embedding';
 
 /** The outcome of one submitted item. `dropped` items never reached inference (deadline passed, call cancelled). */
-export type ItemOutcome = { ok: true; vector: Float32Array } | { ok: false; failure: ItemFailure } | { ok: false; dropped: true };
+export type ItemOutcome =
+  { ok: true; vector: Float32Array } | { ok: false; failure: ItemFailure } | { ok: false; dropped: true };
 
 /** Hooks for metrics; all optional. */
 export interface BatcherObserver {
@@ -68,9 +69,13 @@ export class DynamicBatcher<T> {
    */
   submit(prepared: (() => Promise<T>)[], alive: () => boolean): Promise<ItemOutcome[]> {
     if (this.pending + prepared.length > this.opts.capacity) {
-      throw new AppError('RESOURCE_EXHAUSTED', `${this.opts.name} queue is full (${this.pending} of ${this.opts.capacity} items queued, ${prepared.length} more asked); retry with backoff or on another replica`, {
-        details: { queued: this.pending, capacity: this.opts.capacity },
-      });
+      throw new AppError(
+        'RESOURCE_EXHAUSTED',
+        `${this.opts.name} queue is full (${this.pending} of ${this.opts.capacity} items queued, ${prepared.length} more asked); retry with backoff or on another replica`,
+        {
+          details: { queued: this.pending, capacity: this.opts.capacity },
+        },
+      );
     }
     this.pending += prepared.length;
     this.opts.observer?.onQueueDepth?.(this.pending);
@@ -81,15 +86,21 @@ export class DynamicBatcher<T> {
             Promise.resolve()
               .then(prepare)
               .then(
-              (input) => {
-                this.ready.push({ input, alive, readyAt: Date.now(), resolve });
-                this.schedule();
-              },
-              (err: unknown) => {
-                this.release(1);
-                resolve({ ok: false, failure: err instanceof ItemFailure ? err : new ItemFailure('CORRUPT_IMAGE', err instanceof Error ? err.message : String(err)) });
-              },
-            );
+                (input) => {
+                  this.ready.push({ input, alive, readyAt: Date.now(), resolve });
+                  this.schedule();
+                },
+                (err: unknown) => {
+                  this.release(1);
+                  resolve({
+                    ok: false,
+                    failure:
+                      err instanceof ItemFailure
+                        ? err
+                        : new ItemFailure('CORRUPT_IMAGE', err instanceof Error ? err.message : String(err)),
+                  });
+                },
+              );
           }),
       ),
     );
@@ -196,5 +207,7 @@ export class DynamicBatcher<T> {
 }
 
 function toInferenceFailure(err: unknown): ItemFailure {
-  return err instanceof ItemFailure ? err : new ItemFailure('INFERENCE_FAILED', `inference failed: ${err instanceof Error ? err.message : String(err)}`);
+  return err instanceof ItemFailure
+    ? err
+    : new ItemFailure('INFERENCE_FAILED', `inference failed: ${err instanceof Error ? err.message : String(err)}`);
 }

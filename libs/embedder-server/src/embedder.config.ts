@@ -63,12 +63,20 @@ function commonShape(family: ModelFamily) {
 
 function clipShape() {
   const m = DEFAULT_MODELS.clip;
-  return { CLIP_MODEL_NAME: env.str(m.name), CLIP_PRETRAINED: env.str(m.pretrained), CLIP_EMBEDDING_DIM: env.int(FAMILY_DEFAULTS.clip.dim, 0, 65_536) };
+  return {
+    CLIP_MODEL_NAME: env.str(m.name),
+    CLIP_PRETRAINED: env.str(m.pretrained),
+    CLIP_EMBEDDING_DIM: env.int(FAMILY_DEFAULTS.clip.dim, 0, 65_536),
+  };
 }
 
 function siglipShape() {
   const m = DEFAULT_MODELS.siglip;
-  return { SIGLIP_MODEL_NAME: env.str(m.name), SIGLIP_PRETRAINED: env.str(m.pretrained), SIGLIP_EMBEDDING_DIM: env.int(FAMILY_DEFAULTS.siglip.dim, 0, 65_536) };
+  return {
+    SIGLIP_MODEL_NAME: env.str(m.name),
+    SIGLIP_PRETRAINED: env.str(m.pretrained),
+    SIGLIP_EMBEDDING_DIM: env.int(FAMILY_DEFAULTS.siglip.dim, 0, 65_536),
+  };
 }
 
 function withFamily<S extends z.ZodRawShape>(family: ModelFamily, own: S) {
@@ -77,7 +85,10 @@ function withFamily<S extends z.ZodRawShape>(family: ModelFamily, own: S) {
       const v = c as unknown as { QUEUE_CAPACITY: number; MAX_REQUEST_ITEMS: number };
       return v.QUEUE_CAPACITY >= v.MAX_REQUEST_ITEMS;
     },
-    { message: 'QUEUE_CAPACITY must be at least MAX_REQUEST_ITEMS, or a full-size request could never be queued', path: ['QUEUE_CAPACITY'] },
+    {
+      message: 'QUEUE_CAPACITY must be at least MAX_REQUEST_ITEMS, or a full-size request could never be queued',
+      path: ['QUEUE_CAPACITY'],
+    },
   );
 }
 
@@ -91,7 +102,9 @@ const siglipSchema = () => withFamily('siglip', siglipShape());
  */
 export function embedderConfigSchema(family: 'clip'): ReturnType<typeof clipSchema>;
 export function embedderConfigSchema(family: 'siglip'): ReturnType<typeof siglipSchema>;
-export function embedderConfigSchema(family: ModelFamily): ReturnType<typeof clipSchema> | ReturnType<typeof siglipSchema> {
+export function embedderConfigSchema(
+  family: ModelFamily,
+): ReturnType<typeof clipSchema> | ReturnType<typeof siglipSchema> {
   return family === 'clip' ? clipSchema() : siglipSchema();
 }
 

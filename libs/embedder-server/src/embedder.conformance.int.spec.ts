@@ -28,7 +28,8 @@ function cosine(a: Float32Array, b: number[]): number {
 
 function vectors(res: EmbedResponse__Output): Float32Array[] {
   return res.results.map((r) => {
-    if (r.result !== 'embedding' || !r.embedding) throw new Error(`item failed: ${r.error?.reason} ${r.error?.message}`);
+    if (r.result !== 'embedding' || !r.embedding)
+      throw new Error(`item failed: ${r.error?.reason} ${r.error?.message}`);
     return new Float32Array(new Uint8Array(r.embedding).buffer);
   });
 }
@@ -40,20 +41,41 @@ describe.skipIf(!available).each(['clip', 'siglip'] as const)('served %s embeddi
   });
 
   it('for every golden image and text, through concurrent batched calls', async () => {
-    const golden = JSON.parse(readFileSync(fixturePath('golden', `${family}-reference-mini.public.json`), 'utf8')) as Golden;
-    const s = await startTestServer({ family, modelDir: fixturePath('models', `${family}-reference-mini`), env: { MAX_REQUEST_ITEMS: '16', GPU_BATCH_SIZE: '8' } });
-    stops.push(() => s.client.close(), () => s.server.stop());
+    const golden = JSON.parse(
+      readFileSync(fixturePath('golden', `${family}-reference-mini.public.json`), 'utf8'),
+    ) as Golden;
+    const s = await startTestServer({
+      family,
+      modelDir: fixturePath('models', `${family}-reference-mini`),
+      env: { MAX_REQUEST_ITEMS: '16', GPU_BATCH_SIZE: '8' },
+    });
+    stops.push(
+      () => s.client.close(),
+      () => s.server.stop(),
+    );
 
     const chunks: Golden['images'][] = [];
     for (let i = 0; i < golden.images.length; i += 16) chunks.push(golden.images.slice(i, i + 16));
-    const answers = await Promise.all(chunks.map((c) => rpc<EmbedResponse__Output>(s.client, 'EmbedImages', { images: c.map((g) => ({ data: readFileSync(fixturePath('images', g.file)), id: g.id })) })));
-    const imageCos = answers.flatMap((a, i) => vectors(a).map((v, j) => cosine(v, chunks[i]![j]!.embedding_normalized)));
+    const answers = await Promise.all(
+      chunks.map((c) =>
+        rpc<EmbedResponse__Output>(s.client, 'EmbedImages', {
+          images: c.map((g) => ({ data: readFileSync(fixturePath('images', g.file)), id: g.id })),
+        }),
+      ),
+    );
+    const imageCos = answers.flatMap((a, i) =>
+      vectors(a).map((v, j) => cosine(v, chunks[i]![j]!.embedding_normalized)),
+    );
     const sorted = [...imageCos].sort((a, b) => a - b);
     expect(sorted[0]).toBeGreaterThanOrEqual(golden.tolerance.image_cosine_min);
     expect(sorted[Math.floor(sorted.length / 2)]).toBeGreaterThanOrEqual(golden.tolerance.image_cosine_median_min);
 
     const texts = golden.texts.slice(0, 16);
     const t = vectors(await rpc<EmbedResponse__Output>(s.client, 'EmbedTexts', { texts: texts.map((g) => g.text) }));
-    t.forEach((v, i) => expect(cosine(v, texts[i]!.embedding_normalized), texts[i]!.text).toBeGreaterThanOrEqual(golden.tolerance.text_cosine_min_when_ids_match));
+    t.forEach((v, i) =>
+      expect(cosine(v, texts[i]!.embedding_normalized), texts[i]!.text).toBeGreaterThanOrEqual(
+        golden.tolerance.text_cosine_min_when_ids_match,
+      ),
+    );
   });
 });

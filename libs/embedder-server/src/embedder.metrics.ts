@@ -20,8 +20,19 @@ export class EmbedderMetrics {
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
     const r = [this.registry];
     const sizes = [1, 2, 4, 8, 16, 32, 64, 128, 256].filter((b) => b <= Math.max(opts.maxBatch ?? 32, 1));
-    this.batchSize = new Histogram({ name: 'embedder_batch_size', help: 'Items per inference batch', labelNames: ['tower'], buckets: sizes, registers: r });
-    this.batches = new Counter({ name: 'embedder_batches_total', help: 'Inference batches run', labelNames: ['tower'], registers: r });
+    this.batchSize = new Histogram({
+      name: 'embedder_batch_size',
+      help: 'Items per inference batch',
+      labelNames: ['tower'],
+      buckets: sizes,
+      registers: r,
+    });
+    this.batches = new Counter({
+      name: 'embedder_batches_total',
+      help: 'Inference batches run',
+      labelNames: ['tower'],
+      registers: r,
+    });
     this.inferenceSeconds = new Histogram({
       name: 'embedder_inference_seconds',
       help: 'Time of one batch inference',
@@ -29,7 +40,12 @@ export class EmbedderMetrics {
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: r,
     });
-    this.queueDepth = new Gauge({ name: 'embedder_queue_depth', help: 'Items accepted and waiting for a batch (preparing or ready)', labelNames: ['tower'], registers: r });
+    this.queueDepth = new Gauge({
+      name: 'embedder_queue_depth',
+      help: 'Items accepted and waiting for a batch (preparing or ready)',
+      labelNames: ['tower'],
+      registers: r,
+    });
     this.rpcSeconds = new Histogram({
       name: 'embedder_rpc_duration_seconds',
       help: 'Latency of each RPC, by status code',
@@ -37,8 +53,18 @@ export class EmbedderMetrics {
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: r,
     });
-    this.items = new Counter({ name: 'embedder_items_total', help: 'Items embedded (rate() gives items per second)', labelNames: ['tower'], registers: r });
-    this.errors = new Counter({ name: 'embedder_errors_total', help: 'Failed items and calls, by reason', labelNames: ['reason'], registers: r });
+    this.items = new Counter({
+      name: 'embedder_items_total',
+      help: 'Items embedded (rate() gives items per second)',
+      labelNames: ['tower'],
+      registers: r,
+    });
+    this.errors = new Counter({
+      name: 'embedder_errors_total',
+      help: 'Failed items and calls, by reason',
+      labelNames: ['reason'],
+      registers: r,
+    });
     for (const tower of ['text', 'image'] as const) {
       this.queueDepth.set({ tower }, 0);
       this.batches.inc({ tower }, 0);

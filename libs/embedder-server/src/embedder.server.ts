@@ -11,7 +11,9 @@ import { EmbedderService } from './embedder.service.js';
 export interface EmbedderServerOptions {
   settings: EmbedderSettings;
   logger: Logger;
-  loadModel: (opts: LoadModelOptions & { logger?: { warn(obj: object, msg: string): void }; onCrash?: (err: Error) => void }) => Promise<EmbeddingModel>;
+  loadModel: (
+    opts: LoadModelOptions & { logger?: { warn(obj: object, msg: string): void }; onCrash?: (err: Error) => void },
+  ) => Promise<EmbeddingModel>;
   /** Called when the model can no longer serve (its inference worker died); the app should exit non-zero so it is restarted. */
   onFatal?: (err: Error) => void;
   /** Adds Node process metrics (CPU, RSS, event loop) to /metrics; off in tests that run several servers. */
@@ -38,7 +40,10 @@ export class EmbedderServer {
 
   constructor(private readonly opts: EmbedderServerOptions) {
     const s = opts.settings;
-    this.metrics = new EmbedderMetrics({ family: s.family }, { processMetrics: opts.processMetrics, maxBatch: s.maxBatchSize || defaultMaxBatch('cuda') });
+    this.metrics = new EmbedderMetrics(
+      { family: s.family },
+      { processMetrics: opts.processMetrics, maxBatch: s.maxBatchSize || defaultMaxBatch('cuda') },
+    );
     this.service = new EmbedderService(s, this.metrics, opts.logger);
     this.health.onChange((ready) => {
       const status = ready ? 'SERVING' : 'NOT_SERVING';
@@ -63,12 +68,28 @@ export class EmbedderServer {
     const s = this.opts.settings;
     this.port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(`${s.host}:${s.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(new AppError('UNAVAILABLE', `cannot listen on ${s.host}:${s.port} (EMBEDDER_HOST/EMBEDDER_PORT): ${err.message}`, { cause: err })) : resolve(p),
+        err
+          ? reject(
+              new AppError(
+                'UNAVAILABLE',
+                `cannot listen on ${s.host}:${s.port} (EMBEDDER_HOST/EMBEDDER_PORT): ${err.message}`,
+                { cause: err },
+              ),
+            )
+          : resolve(p),
       ),
     );
-    this.metricsServer = await startHealthServer({ host: s.host, port: s.metricsPort, health: this.health, registry: this.metrics.registry });
+    this.metricsServer = await startHealthServer({
+      host: s.host,
+      port: s.metricsPort,
+      health: this.health,
+      registry: this.metrics.registry,
+    });
     this.metricsPort = this.metricsServer.port;
-    this.opts.logger.info({ grpc_port: this.port, metrics_port: this.metricsPort }, 'embedder listening; loading the model');
+    this.opts.logger.info(
+      { grpc_port: this.port, metrics_port: this.metricsPort },
+      'embedder listening; loading the model',
+    );
   }
 
   /** Loads the model, checks it against the configuration, warms it up, then reports SERVING. */
@@ -93,7 +114,10 @@ export class EmbedderServer {
     this.model = model;
     const i = model.info;
     if (i.family !== s.family) {
-      throw new AppError('INVALID_CONFIG', `the model at ${s.modelDir} is a ${i.family} model, but this is the ${s.family} embedder; point MODEL_DIR (or MODELS_DIR and ${s.dimVariable.replace('EMBEDDING_DIM', 'MODEL_NAME')}) at a ${s.family} model`);
+      throw new AppError(
+        'INVALID_CONFIG',
+        `the model at ${s.modelDir} is a ${i.family} model, but this is the ${s.family} embedder; point MODEL_DIR (or MODELS_DIR and ${s.dimVariable.replace('EMBEDDING_DIM', 'MODEL_NAME')}) at a ${s.family} model`,
+      );
     }
     if (s.expectedDim !== 0 && i.dim !== s.expectedDim) {
       throw new AppError(
@@ -106,7 +130,18 @@ export class EmbedderServer {
     this.service.attach(model);
     if (this.stopping) return;
     this.health.setReady(true);
-    this.opts.logger.info({ model_id: i.modelId, dim: i.dim, provider: i.executionProvider, variant: i.variant, layout: i.layout, max_batch: this.service.maxBatchSize, took_ms: Date.now() - started }, 'model loaded and warmed up; SERVING');
+    this.opts.logger.info(
+      {
+        model_id: i.modelId,
+        dim: i.dim,
+        provider: i.executionProvider,
+        variant: i.variant,
+        layout: i.layout,
+        max_batch: this.service.maxBatchSize,
+        took_ms: Date.now() - started,
+      },
+      'model loaded and warmed up; SERVING',
+    );
   }
 
   /** listen() then loadModel(). */

@@ -1,7 +1,22 @@
 import type * as grpc from '@grpc/grpc-js';
-import { AppError, CORRELATION_HEADER, currentCorrelationId, sanitizeCorrelationId, toGrpcError, withCorrelationId, type Logger } from '@image-search/service-kit';
+import {
+  AppError,
+  CORRELATION_HEADER,
+  currentCorrelationId,
+  sanitizeCorrelationId,
+  toGrpcError,
+  withCorrelationId,
+  type Logger,
+} from '@image-search/service-kit';
 import { ItemFailure, type EmbeddingModel } from '@image-search/embedding';
-import type { EmbedderHandlers, EmbedImagesRequest__Output, EmbedResponse, EmbedResult, EmbedTextsRequest__Output, InfoResponse } from '@image-search/embedder-proto';
+import type {
+  EmbedderHandlers,
+  EmbedImagesRequest__Output,
+  EmbedResponse,
+  EmbedResult,
+  EmbedTextsRequest__Output,
+  InfoResponse,
+} from '@image-search/embedder-proto';
 import { DynamicBatcher, type ItemOutcome } from './batcher.js';
 import type { EmbedderMetrics } from './embedder.metrics.js';
 import { defaultMaxBatch, type EmbedderSettings } from './embedder.config.js';
@@ -9,7 +24,15 @@ import { defaultMaxBatch, type EmbedderSettings } from './embedder.config.js';
 type Call = grpc.ServerUnaryCall<unknown, unknown>;
 
 /** gRPC status names for the latency metric's `code` label. */
-const CODE_NAMES: Record<number, string> = { 0: 'OK', 1: 'CANCELLED', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 8: 'RESOURCE_EXHAUSTED', 13: 'INTERNAL', 14: 'UNAVAILABLE' };
+const CODE_NAMES: Record<number, string> = {
+  0: 'OK',
+  1: 'CANCELLED',
+  3: 'INVALID_ARGUMENT',
+  4: 'DEADLINE_EXCEEDED',
+  8: 'RESOURCE_EXHAUSTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+};
 
 /**
  * The Embedder RPCs: validation, per-item errors, and one dynamic batcher per tower.
@@ -89,7 +112,11 @@ export class EmbedderService {
       const raw = call.metadata.get(CORRELATION_HEADER)[0];
       withCorrelationId(sanitizeCorrelationId(typeof raw === 'string' ? raw : raw?.toString()), () => {
         const started = performance.now();
-        const observe = (code: number) => this.metrics.rpcSeconds.observe({ rpc, code: CODE_NAMES[code] ?? String(code) }, (performance.now() - started) / 1000);
+        const observe = (code: number) =>
+          this.metrics.rpcSeconds.observe(
+            { rpc, code: CODE_NAMES[code] ?? String(code) },
+            (performance.now() - started) / 1000,
+          );
         // A synchronous throw inside fn must become a status too, not grpc-js's generic UNKNOWN.
         new Promise<Res>((resolve) => resolve(fn(call.request, call as Call))).then(
           (res) => {
@@ -116,16 +143,21 @@ export class EmbedderService {
 
   private ready(): { model: EmbeddingModel; text: DynamicBatcher<BigInt64Array>; image: DynamicBatcher<Float32Array> } {
     if (this.draining) throw new AppError('UNAVAILABLE', 'embedder is shutting down; retry on another replica');
-    if (!this.model || !this.text || !this.image) throw new AppError('UNAVAILABLE', 'embedder is still loading its model; retry shortly');
+    if (!this.model || !this.text || !this.image)
+      throw new AppError('UNAVAILABLE', 'embedder is still loading its model; retry shortly');
     return { model: this.model, text: this.text, image: this.image };
   }
 
   private checkCount(what: string, n: number): void {
     if (n === 0) throw new AppError('INVALID_ARGUMENT', `the request has no ${what}; send at least one`);
     if (n > this.settings.maxRequestItems) {
-      throw new AppError('INVALID_ARGUMENT', `the request carries ${n} ${what}, over the limit of ${this.settings.maxRequestItems} (max_request_items in Info); split it into smaller requests`, {
-        details: { items: n, max_request_items: this.settings.maxRequestItems },
-      });
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `the request carries ${n} ${what}, over the limit of ${this.settings.maxRequestItems} (max_request_items in Info); split it into smaller requests`,
+        {
+          details: { items: n, max_request_items: this.settings.maxRequestItems },
+        },
+      );
     }
   }
 
@@ -137,7 +169,8 @@ export class EmbedderService {
     const max = this.settings.maxTextChars;
     const prepared = texts.map((t) => () => {
       if (t.trim() === '') throw new ItemFailure('EMPTY_INPUT', 'the text is empty');
-      if (t.length > max) throw new ItemFailure('INPUT_TOO_LARGE', `the text has ${t.length} characters, over the limit of ${max}`);
+      if (t.length > max)
+        throw new ItemFailure('INPUT_TOO_LARGE', `the text has ${t.length} characters, over the limit of ${max}`);
       return Promise.resolve(model.tokenize([t]));
     });
     return this.respond('texts', await text.submit(prepared, alive), call);
@@ -152,12 +185,20 @@ export class EmbedderService {
     const prepared = images.map((img) => () => {
       const bytes = img.data;
       if (!bytes || bytes.length === 0) throw new ItemFailure('EMPTY_INPUT', 'the image has zero bytes');
-      if (bytes.length > max) throw new ItemFailure('INPUT_TOO_LARGE', `the image has ${bytes.length} bytes, over the limit of ${max} (MAX_IMAGE_BYTES)`);
+      if (bytes.length > max)
+        throw new ItemFailure(
+          'INPUT_TOO_LARGE',
+          `the image has ${bytes.length} bytes, over the limit of ${max} (MAX_IMAGE_BYTES)`,
+        );
       return this.decodeSlots.run(() => model.preprocessImage(bytes));
     });
     const outcomes = await image.submit(prepared, alive);
     outcomes.forEach((o, i) => {
-      if (!o.ok && 'failure' in o) this.logger.debug({ image_id: images[i]?.id, reason: o.failure.reason, err: o.failure.message }, 'image rejected');
+      if (!o.ok && 'failure' in o)
+        this.logger.debug(
+          { image_id: images[i]?.id, reason: o.failure.reason, err: o.failure.message },
+          'image rejected',
+        );
     });
     return this.respond('images', outcomes, call);
   }
@@ -166,7 +207,10 @@ export class EmbedderService {
     const dropped = outcomes.filter((o) => !o.ok && 'dropped' in o).length;
     if (dropped > 0) {
       const cancelled = call.cancelled && !deadlinePassed(call);
-      throw new AppError(cancelled ? 'CANCELLED' : 'DEADLINE_EXCEEDED', `${dropped} of ${outcomes.length} ${what} were dropped before inference because the call was ${cancelled ? 'cancelled' : 'past its deadline'}`);
+      throw new AppError(
+        cancelled ? 'CANCELLED' : 'DEADLINE_EXCEEDED',
+        `${dropped} of ${outcomes.length} ${what} were dropped before inference because the call was ${cancelled ? 'cancelled' : 'past its deadline'}`,
+      );
     }
     const results: EmbedResult[] = outcomes.map((o) => {
       if (o.ok) return { embedding: Buffer.from(o.vector.buffer, o.vector.byteOffset, o.vector.byteLength) };
@@ -216,7 +260,11 @@ function deadlinePassed(call: Call): boolean {
 /** Whether the caller still waits: not cancelled and within its deadline. Checked again right before inference. */
 function aliveCheck(call: Call): () => boolean {
   const alive = () => !call.cancelled && !deadlinePassed(call);
-  if (!alive()) throw new AppError(call.cancelled && !deadlinePassed(call) ? 'CANCELLED' : 'DEADLINE_EXCEEDED', 'the call was already past its deadline or cancelled when it arrived');
+  if (!alive())
+    throw new AppError(
+      call.cancelled && !deadlinePassed(call) ? 'CANCELLED' : 'DEADLINE_EXCEEDED',
+      'the call was already past its deadline or cancelled when it arrived',
+    );
   return alive;
 }
 

@@ -1,5 +1,11 @@
 /** Environment schema of an embedder app, parameterised by model family. */
-export { embedderConfigSchema, toEmbedderSettings, FAMILY_DEFAULTS, type EmbedderEnv, type EmbedderSettings } from './embedder.config.js';
+export {
+  embedderConfigSchema,
+  toEmbedderSettings,
+  FAMILY_DEFAULTS,
+  type EmbedderEnv,
+  type EmbedderSettings,
+} from './embedder.config.js';
 /** The embedder gRPC server: model lifecycle, health, metrics, graceful drain. */
 export { EmbedderServer, type EmbedderServerOptions } from './embedder.server.js';
 /** Prometheus metrics of one embedder. */

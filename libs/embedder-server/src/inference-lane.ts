@@ -44,14 +44,21 @@ export class InferenceLane {
     private readonly onCrash: (err: AppError) => void,
   ) {
     worker.on('message', (m: WorkerReply) => this.onReply(m));
-    worker.on('error', (err) => this.crashed(new AppError('UNAVAILABLE', `inference worker (${name}) crashed: ${err.message}`, { cause: err })));
+    worker.on('error', (err) =>
+      this.crashed(new AppError('UNAVAILABLE', `inference worker (${name}) crashed: ${err.message}`, { cause: err })),
+    );
     worker.on('exit', (code) => {
-      if (!this.closed) this.crashed(new AppError('UNAVAILABLE', `inference worker (${name}) exited with code ${code}`));
+      if (!this.closed)
+        this.crashed(new AppError('UNAVAILABLE', `inference worker (${name}) exited with code ${code}`));
     });
   }
 
   /** Starts a worker thread that loads the model with `opts` and resolves once it is ready. */
-  static async start(name: string, opts: LoadModelOptions, hooks: { onLog?: (obj: object, msg: string) => void; onCrash: (err: AppError) => void }): Promise<InferenceLane> {
+  static async start(
+    name: string,
+    opts: LoadModelOptions,
+    hooks: { onLog?: (obj: object, msg: string) => void; onCrash: (err: AppError) => void },
+  ): Promise<InferenceLane> {
     const worker = new Worker(workerEntry(), { workerData: opts });
     // Listen for logs from the start: the loader warns during loading (DEVICE=auto falling back to CPU).
     const onLog = hooks.onLog;

@@ -19,7 +19,10 @@ function pack(rows: Float32Array[]): { vectors: Float32Array | undefined; dim: n
 }
 
 try {
-  const model = await loadEmbeddingModel({ ...(workerData as LoadModelOptions), logger: { warn: (obj, msg) => post({ type: 'log', obj, msg }) } });
+  const model = await loadEmbeddingModel({
+    ...(workerData as LoadModelOptions),
+    logger: { warn: (obj, msg) => post({ type: 'log', obj, msg }) },
+  });
   port.on('message', (req: WorkerRequest) => {
     void (async () => {
       try {
@@ -45,11 +48,20 @@ try {
             return;
         }
       } catch (err) {
-        post({ type: 'failed', id: req.id, message: err instanceof Error ? err.message : String(err), code: isAppError(err) ? err.code : undefined });
+        post({
+          type: 'failed',
+          id: req.id,
+          message: err instanceof Error ? err.message : String(err),
+          code: isAppError(err) ? err.code : undefined,
+        });
       }
     })();
   });
   post({ type: 'ready', info: model.info });
 } catch (err) {
-  post({ type: 'fatal', message: err instanceof Error ? err.message : String(err), code: isAppError(err) ? err.code : undefined });
+  post({
+    type: 'fatal',
+    message: err instanceof Error ? err.message : String(err),
+    code: isAppError(err) ? err.code : undefined,
+  });
 }

@@ -29,7 +29,10 @@ describe('WorkerEmbeddingModel', () => {
       expect(new Set(ids).size).toBe(2);
       expect(ids.every((id) => id > 0)).toBe(true);
       expect(model.info).toMatchObject({ family: 'siglip', executionProvider: 'cpu', contextLength: 64 });
-      const [img, txt] = await Promise.all([model.embedPixels([new Float32Array(model.info.imageSize ** 2 * 3)]), model.embedTexts(['a photo'])]);
+      const [img, txt] = await Promise.all([
+        model.embedPixels([new Float32Array(model.info.imageSize ** 2 * 3)]),
+        model.embedTexts(['a photo']),
+      ]);
       expect([img[0]!.length, txt[0]!.length]).toEqual([model.info.dim, model.info.dim]);
     } finally {
       await model.close();
@@ -38,7 +41,11 @@ describe('WorkerEmbeddingModel', () => {
 
   it('DEVICE=auto without a CUDA provider: warns once, from the thread that loaded, and both towers run on cpu', async () => {
     const warnings: string[] = [];
-    const model = await WorkerEmbeddingModel.load({ modelDir: await testModelDir('clip'), device: 'auto', logger: { warn: (_obj, msg) => warnings.push(msg) } });
+    const model = await WorkerEmbeddingModel.load({
+      modelDir: await testModelDir('clip'),
+      device: 'auto',
+      logger: { warn: (_obj, msg) => warnings.push(msg) },
+    });
     try {
       if (model.imageLane.info.executionProvider === 'cuda') {
         // A machine with the CUDA provider: nothing to fall back from.
@@ -54,17 +61,26 @@ describe('WorkerEmbeddingModel', () => {
     }
   });
 
-  it.each(['image', 'text'] as const)('reports a dead %s thread once and refuses further work on both towers with UNAVAILABLE', async (tower) => {
-    const crashes: Error[] = [];
-    const model = await WorkerEmbeddingModel.load({ modelDir: await testModelDir('clip'), onCrash: (e) => crashes.push(e) });
-    await (tower === 'image' ? model.imageLane : model.textLane).terminate();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(crashes).toHaveLength(1);
-    expect(crashes[0]!.message).toMatch(new RegExp(`inference worker \\(${tower}\\) exited`));
-    for (const call of [model.embedTexts(['red']), model.embedPixels([new Float32Array(model.info.imageSize ** 2 * 3)])]) {
-      const err = await call.catch((e: unknown) => e);
-      expect(isAppError(err, 'UNAVAILABLE')).toBe(true);
-    }
-    await model.close();
-  });
+  it.each(['image', 'text'] as const)(
+    'reports a dead %s thread once and refuses further work on both towers with UNAVAILABLE',
+    async (tower) => {
+      const crashes: Error[] = [];
+      const model = await WorkerEmbeddingModel.load({
+        modelDir: await testModelDir('clip'),
+        onCrash: (e) => crashes.push(e),
+      });
+      await (tower === 'image' ? model.imageLane : model.textLane).terminate();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(crashes).toHaveLength(1);
+      expect(crashes[0]!.message).toMatch(new RegExp(`inference worker \\(${tower}\\) exited`));
+      for (const call of [
+        model.embedTexts(['red']),
+        model.embedPixels([new Float32Array(model.info.imageSize ** 2 * 3)]),
+      ]) {
+        const err = await call.catch((e: unknown) => e);
+        expect(isAppError(err, 'UNAVAILABLE')).toBe(true);
+      }
+      await model.close();
+    },
+  );
 });

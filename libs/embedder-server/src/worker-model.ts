@@ -1,5 +1,18 @@
 import { AppError } from '@image-search/service-kit';
-import { createTextTokenizer, DEFAULT_IMAGE_LIMITS, encodeBatch, ImagePreprocessor, readModelFolder, towerDim, type DeviceRequest, type EmbeddingModel, type ImageLimits, type LoadModelOptions, type ModelInfo, type TextTokenizer } from '@image-search/embedding';
+import {
+  createTextTokenizer,
+  DEFAULT_IMAGE_LIMITS,
+  encodeBatch,
+  ImagePreprocessor,
+  readModelFolder,
+  towerDim,
+  type DeviceRequest,
+  type EmbeddingModel,
+  type ImageLimits,
+  type LoadModelOptions,
+  type ModelInfo,
+  type TextTokenizer,
+} from '@image-search/embedding';
 import { InferenceLane, type LaneResult } from './inference-lane.js';
 
 /**
@@ -28,8 +41,17 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
   /** Loads the model: one worker thread per tower, tokenizer and image pipeline here. */
   static async load(opts: WorkerModelOptions): Promise<WorkerEmbeddingModel> {
     const folder = readModelFolder(opts.modelDir, { family: opts.family, variant: opts.variant });
-    const tokenizer = createTextTokenizer({ family: folder.family, tokenizerJson: folder.tokenizerJson, tokenizerConfig: folder.tokenizerConfig, contextLength: folder.contextLength, file: folder.tokenizerFile });
-    const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...Object.fromEntries(Object.entries(opts.limits ?? {}).filter(([, v]) => v !== undefined && v !== 0)) };
+    const tokenizer = createTextTokenizer({
+      family: folder.family,
+      tokenizerJson: folder.tokenizerJson,
+      tokenizerConfig: folder.tokenizerConfig,
+      contextLength: folder.contextLength,
+      file: folder.tokenizerFile,
+    });
+    const limits: ImageLimits = {
+      ...DEFAULT_IMAGE_LIMITS,
+      ...Object.fromEntries(Object.entries(opts.limits ?? {}).filter(([, v]) => v !== undefined && v !== 0)),
+    };
     const images = new ImagePreprocessor(folder.image, limits);
     const { logger, onCrash, ...loadOpts } = opts;
     // Either thread dying leaves the model half-served: fail both towers' work and report it once.
@@ -43,12 +65,14 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
         onCrash?.(err);
       },
     };
-    const start = (towers: 'image' | 'text', device: DeviceRequest | undefined) => InferenceLane.start(towers, { ...loadOpts, device, limits, towers }, hooks);
+    const start = (towers: 'image' | 'text', device: DeviceRequest | undefined) =>
+      InferenceLane.start(towers, { ...loadOpts, device, limits, towers }, hooks);
     const starting: Promise<InferenceLane>[] = [];
     try {
       starting.push(start('image', opts.device));
       // With DEVICE=auto the text tower goes where the image tower landed, so it waits for that one.
-      const textDevice = opts.device === 'auto' && (await starting[0]!).info.executionProvider === 'cpu' ? 'cpu' : opts.device;
+      const textDevice =
+        opts.device === 'auto' && (await starting[0]!).info.executionProvider === 'cpu' ? 'cpu' : opts.device;
       starting.push(start('text', textDevice));
       const [imageLane, textLane] = (await Promise.all(starting)) as [InferenceLane, InferenceLane];
       const [i, t] = [imageLane.info, textLane.info];
@@ -99,10 +123,14 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
     const len = this.images.tensorLength;
     const batch = new Float32Array(pixels.length * len);
     pixels.forEach((p, i) => {
-      if (p.length !== len) throw new AppError('INVALID_ARGUMENT', `pixel tensor ${i} has ${p.length} values, expected ${len}`);
+      if (p.length !== len)
+        throw new AppError('INVALID_ARGUMENT', `pixel tensor ${i} has ${p.length} values, expected ${len}`);
       batch.set(p, i * len);
     });
-    return split(await this.imageLane.submit({ op: 'pixels', batch, count: pixels.length }, [batch.buffer]), pixels.length);
+    return split(
+      await this.imageLane.submit({ op: 'pixels', batch, count: pixels.length }, [batch.buffer]),
+      pixels.length,
+    );
   }
 
   async warmUp(): Promise<void> {
@@ -117,12 +145,16 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
 }
 
 function split(r: LaneResult, count: number): Float32Array[] {
-  if (!r.vectors || r.vectors.length !== count * r.dim) throw new AppError('INTERNAL', `the inference worker returned ${r.vectors?.length ?? 0} values for ${count} items`);
+  if (!r.vectors || r.vectors.length !== count * r.dim)
+    throw new AppError('INTERNAL', `the inference worker returned ${r.vectors?.length ?? 0} values for ${count} items`);
   return Array.from({ length: count }, (_, i) => r.vectors!.subarray(i * r.dim, (i + 1) * r.dim));
 }
 
 /** Options of loadWorkerModel: the embedding lib's, plus where warnings and a worker crash are reported. */
-export type WorkerModelOptions = LoadModelOptions & { logger?: { warn(obj: object, msg: string): void }; onCrash?: (err: Error) => void };
+export type WorkerModelOptions = LoadModelOptions & {
+  logger?: { warn(obj: object, msg: string): void };
+  onCrash?: (err: Error) => void;
+};
 
 /** Loads a model whose inference runs off the main thread (the embedder's default loader). */
 export function loadWorkerModel(opts: WorkerModelOptions): Promise<EmbeddingModel> {

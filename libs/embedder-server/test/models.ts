@@ -2,6 +2,10 @@
 import { tinyModelDir } from '@image-search/testing';
 
 /** A tiny real model folder of the family ('colour' embeddings carry a known meaning). */
-export function testModelDir(family: 'clip' | 'siglip', kind: 'colour' | 'random' = 'colour', layout: 'hf' | 'immich' = 'hf'): Promise<string> {
+export function testModelDir(
+  family: 'clip' | 'siglip',
+  kind: 'colour' | 'random' = 'colour',
+  layout: 'hf' | 'immich' = 'hf',
+): Promise<string> {
   return tinyModelDir(family, kind, layout);
 }

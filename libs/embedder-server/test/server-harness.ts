@@ -70,12 +70,30 @@ export function capturingLogger(): { logger: Logger; lines: () => Record<string,
       cb();
     },
   });
-  return { logger: createLogger('embedder-test', 'debug', stream), lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    logger: createLogger('embedder-test', 'debug', stream),
+    lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 /** Starts an in-process embedder on loopback with free ports and the given model folder. */
-export async function startTestServer(opts: { family: 'clip' | 'siglip'; modelDir: string; env?: Record<string, string>; gates?: ModelGates; logger?: Logger; listenOnly?: boolean }) {
-  const env = { EMBEDDER_HOST: '127.0.0.1', EMBEDDER_PORT: '0', METRICS_PORT: '0', MODEL_DIR: opts.modelDir, [`${opts.family.toUpperCase()}_EMBEDDING_DIM`]: '0', LOG_LEVEL: 'silent', ...opts.env };
+export async function startTestServer(opts: {
+  family: 'clip' | 'siglip';
+  modelDir: string;
+  env?: Record<string, string>;
+  gates?: ModelGates;
+  logger?: Logger;
+  listenOnly?: boolean;
+}) {
+  const env = {
+    EMBEDDER_HOST: '127.0.0.1',
+    EMBEDDER_PORT: '0',
+    METRICS_PORT: '0',
+    MODEL_DIR: opts.modelDir,
+    [`${opts.family.toUpperCase()}_EMBEDDING_DIM`]: '0',
+    LOG_LEVEL: 'silent',
+    ...opts.env,
+  };
   const settings = toEmbedderSettings(opts.family, embedderConfigSchema(opts.family as 'clip').parse(env));
   const server = new EmbedderServer({
     settings,
@@ -91,20 +109,41 @@ export async function startTestServer(opts: { family: 'clip' | 'siglip'; modelDi
       throw err;
     }
   }
-  const client = new (loadEmbedderProto().imagesearch.embedder.v1.Embedder)(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+  const client = new (loadEmbedderProto().imagesearch.embedder.v1.Embedder)(
+    `127.0.0.1:${server.port}`,
+    grpc.credentials.createInsecure(),
+  );
   return { server, client, address: `127.0.0.1:${server.port}` };
 }
 
 /** Promisified unary call on the raw generated client; rejects with the grpc ServiceError. */
-export function rpc<R>(client: grpc.Client, method: 'EmbedTexts' | 'EmbedImages' | 'Info', req: object, opts: { deadlineMs?: number; metadata?: Record<string, string> } = {}): Promise<R> {
+export function rpc<R>(
+  client: grpc.Client,
+  method: 'EmbedTexts' | 'EmbedImages' | 'Info',
+  req: object,
+  opts: { deadlineMs?: number; metadata?: Record<string, string> } = {},
+): Promise<R> {
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(opts.metadata ?? {})) md.set(k, v);
-  const fn = (client as unknown as Record<string, (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res?: R) => void) => void>)[method]!.bind(client);
-  return new Promise((resolve, reject) => fn(req, md, opts.deadlineMs ? { deadline: Date.now() + opts.deadlineMs } : {}, (e, res) => (e ? reject(e) : resolve(res as R))));
+  const fn = (
+    client as unknown as Record<
+      string,
+      (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res?: R) => void) => void
+    >
+  )[method]!.bind(client);
+  return new Promise((resolve, reject) =>
+    fn(req, md, opts.deadlineMs ? { deadline: Date.now() + opts.deadlineMs } : {}, (e, res) =>
+      e ? reject(e) : resolve(res as R),
+    ),
+  );
 }
 
 /** Reads one sample value from a Prometheus text exposition. */
-export async function metricValue(metricsPort: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  metricsPort: number,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   let total = 0;
   for (const line of text.split('\n')) {

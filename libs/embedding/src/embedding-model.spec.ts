@@ -42,7 +42,15 @@ describe.each([
   it('detects layout and family, reads the dimension from the graph, embeds normalised vectors', async () => {
     const dir = await tinyModelDir(family, 'colour', layout);
     const m = await load({ modelDir: dir, intraOpThreads: 1 });
-    expect(m.info).toMatchObject({ family, layout, dim: TINY_EMBEDDING_DIM[family], contextLength: family === 'clip' ? 77 : 64, imageSize: 224, executionProvider: 'cpu', maxModelBatch: layout === 'immich' ? 1 : 65536 });
+    expect(m.info).toMatchObject({
+      family,
+      layout,
+      dim: TINY_EMBEDDING_DIM[family],
+      contextLength: family === 'clip' ? 77 : 64,
+      imageSize: 224,
+      executionProvider: 'cpu',
+      maxModelBatch: layout === 'immich' ? 1 : 65536,
+    });
     await m.warmUp();
     const [t] = await m.embedTexts(['red']);
     expect(t).toBeInstanceOf(Float32Array);
@@ -53,11 +61,14 @@ describe.each([
   it('finds the red image for "red" and the blue one for "blue" (batches larger than the graph takes run item by item)', async () => {
     const m = await load({ modelDir: await tinyModelDir(family, 'colour', layout), intraOpThreads: 1 });
     const colours = ['red', 'green', 'blue', 'yellow'] as const;
-    const pixels = await Promise.all(colours.map(async (c) => m.preprocessImage(await solid(320, 240, COLOUR_RGB[c], 'jpeg'))));
+    const pixels = await Promise.all(
+      colours.map(async (c) => m.preprocessImage(await solid(320, 240, COLOUR_RGB[c], 'jpeg'))),
+    );
     const imgs = await m.embedPixels(pixels);
     expect(imgs).toHaveLength(4);
     const texts = await m.embedTexts(['a photo of something red', 'Blue!']);
-    const best = (q: Float32Array) => colours[imgs.map((e) => cosine(q, e)).reduce((bi, c, i, a) => (c > a[bi]! ? i : bi), 0)];
+    const best = (q: Float32Array) =>
+      colours[imgs.map((e) => cosine(q, e)).reduce((bi, c, i, a) => (c > a[bi]! ? i : bi), 0)];
     expect(best(texts[0]!)).toBe('red');
     expect(best(texts[1]!)).toBe('blue');
     // One by one equals batched.
@@ -78,18 +89,35 @@ describe('random-weight tiny models (real architecture)', () => {
 });
 
 describe('one tower per instance (towers: image | text)', () => {
-  it.each(['clip', 'siglip'] as const)('%s: each half embeds as the whole model does and refuses the other tower by name', async (family) => {
-    const dir = await tinyModelDir(family, 'colour', 'hf');
-    const [both, image, text] = await Promise.all([load({ modelDir: dir, intraOpThreads: 1 }), load({ modelDir: dir, intraOpThreads: 1, towers: 'image' }), load({ modelDir: dir, intraOpThreads: 1, towers: 'text' })]);
-    expect(image.info).toMatchObject({ dim: both.info.dim, executionProvider: 'cpu', maxModelBatch: both.info.maxModelBatch });
-    expect(text.info).toMatchObject({ dim: both.info.dim, executionProvider: 'cpu', contextLength: both.info.contextLength });
-    await Promise.all([image.warmUp(), text.warmUp()]);
-    const px = await both.preprocessImage(await solid(64, 48, COLOUR_RGB.red, 'png'));
-    expect(cosine((await image.embedPixels([px]))[0]!, (await both.embedPixels([px]))[0]!)).toBeGreaterThan(0.99999);
-    expect(cosine((await text.embedTexts(['red']))[0]!, (await both.embedTexts(['red']))[0]!)).toBeGreaterThan(0.99999);
-    expect((await rejection(image.embedTexts(['red']))).message).toMatch(/without its text tower/);
-    expect((await rejection(text.embedPixels([px]))).message).toMatch(/without its image tower/);
-  });
+  it.each(['clip', 'siglip'] as const)(
+    '%s: each half embeds as the whole model does and refuses the other tower by name',
+    async (family) => {
+      const dir = await tinyModelDir(family, 'colour', 'hf');
+      const [both, image, text] = await Promise.all([
+        load({ modelDir: dir, intraOpThreads: 1 }),
+        load({ modelDir: dir, intraOpThreads: 1, towers: 'image' }),
+        load({ modelDir: dir, intraOpThreads: 1, towers: 'text' }),
+      ]);
+      expect(image.info).toMatchObject({
+        dim: both.info.dim,
+        executionProvider: 'cpu',
+        maxModelBatch: both.info.maxModelBatch,
+      });
+      expect(text.info).toMatchObject({
+        dim: both.info.dim,
+        executionProvider: 'cpu',
+        contextLength: both.info.contextLength,
+      });
+      await Promise.all([image.warmUp(), text.warmUp()]);
+      const px = await both.preprocessImage(await solid(64, 48, COLOUR_RGB.red, 'png'));
+      expect(cosine((await image.embedPixels([px]))[0]!, (await both.embedPixels([px]))[0]!)).toBeGreaterThan(0.99999);
+      expect(cosine((await text.embedTexts(['red']))[0]!, (await both.embedTexts(['red']))[0]!)).toBeGreaterThan(
+        0.99999,
+      );
+      expect((await rejection(image.embedTexts(['red']))).message).toMatch(/without its text tower/);
+      expect((await rejection(text.embedPixels([px]))).message).toMatch(/without its image tower/);
+    },
+  );
 });
 
 describe('towerDim', () => {
@@ -97,22 +125,30 @@ describe('towerDim', () => {
     expect(towerDim('/m', 512, 512)).toBe(512);
     expect(towerDim('/m', 768, undefined)).toBe(768);
     expect(towerDim('/m', undefined, 64)).toBe(64);
-    expect(() => towerDim('/m', 512, 768)).toThrow(/\/m: the image tower gives 512-d and the text tower 768-d embeddings; they must match/);
+    expect(() => towerDim('/m', 512, 768)).toThrow(
+      /\/m: the image tower gives 512-d and the text tower 768-d embeddings; they must match/,
+    );
     expect(() => towerDim('/m', 0, undefined)).toThrow(/INVALID_CONFIG|must match/);
   });
 });
 
 describe('loading errors say what to do', () => {
   it('refuses a model of the other family', async () => {
-    const err = await rejection(loadEmbeddingModel({ modelDir: await tinyModelDir('siglip', 'colour', 'hf'), family: 'clip' }));
+    const err = await rejection(
+      loadEmbeddingModel({ modelDir: await tinyModelDir('siglip', 'colour', 'hf'), family: 'clip' }),
+    );
     expect(err.code).toBe('INVALID_CONFIG');
     expect(err.message).toMatch(/is a siglip model, but a clip model was asked for/);
   });
 
   it('names a missing variant file, a missing folder and a folder that is not a model', async () => {
-    const v = await rejection(loadEmbeddingModel({ modelDir: await tinyModelDir('clip', 'colour', 'hf'), variant: 'fp16' }));
+    const v = await rejection(
+      loadEmbeddingModel({ modelDir: await tinyModelDir('clip', 'colour', 'hf'), variant: 'fp16' }),
+    );
     expect(v.message).toMatch(/vision_model_fp16\.onnx.*MODEL_VARIANT/);
-    expect((await rejection(loadEmbeddingModel({ modelDir: '/nonexistent/model' }))).message).toMatch(/model folder not found.*fetch-model/);
+    expect((await rejection(loadEmbeddingModel({ modelDir: '/nonexistent/model' }))).message).toMatch(
+      /model folder not found.*fetch-model/,
+    );
     const empty = await mkdtemp(join(tmpdir(), 'emb-empty-'));
     try {
       expect((await rejection(loadEmbeddingModel({ modelDir: empty }))).message).toMatch(/is not a model folder/);

@@ -2,8 +2,23 @@ import { basename, resolve } from 'node:path';
 import { AppError } from '@image-search/service-kit';
 import { DEFAULT_IMAGE_LIMITS, ImagePreprocessor, type PreparedPixels } from './image-preprocessor.js';
 import { readModelFolder, type ModelFolder } from './model-folder.js';
-import type { EmbeddingModel, ImageLimits, LoadModelOptions, ModelInfo, ModelLogger, ModelTowers } from './model.types.js';
-import { createSession, declaredInputs, defaultIntraOpThreads, ort, parseDevice, pickOutput, type DeviceChoice } from './onnx-session.js';
+import type {
+  EmbeddingModel,
+  ImageLimits,
+  LoadModelOptions,
+  ModelInfo,
+  ModelLogger,
+  ModelTowers,
+} from './model.types.js';
+import {
+  createSession,
+  declaredInputs,
+  defaultIntraOpThreads,
+  ort,
+  parseDevice,
+  pickOutput,
+  type DeviceChoice,
+} from './onnx-session.js';
 import { attentionMask, fromHalf, l2Normalized, toHalf } from './tensor-utils.js';
 import { createTextTokenizer, encodeBatch, type TextTokenizer } from './text-tokenizer.js';
 
@@ -53,19 +68,38 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     const logger = opts.logger ?? consoleLogger;
     const towers: ModelTowers = opts.towers ?? 'both';
     let device: DeviceChoice = parseDevice(opts.device);
-    const threads = opts.intraOpThreads && opts.intraOpThreads > 0 ? Math.floor(opts.intraOpThreads) : defaultIntraOpThreads();
+    const threads =
+      opts.intraOpThreads && opts.intraOpThreads > 0 ? Math.floor(opts.intraOpThreads) : defaultIntraOpThreads();
     const onFallback = (reason: string) => {
-      logger.warn({ requested: 'auto', using: 'cpu', reason }, 'DEVICE=auto: the CUDA execution provider could not start; RUNNING ON CPU (much slower)');
+      logger.warn(
+        { requested: 'auto', using: 'cpu', reason },
+        'DEVICE=auto: the CUDA execution provider could not start; RUNNING ON CPU (much slower)',
+      );
     };
-    const v = towers === 'text' ? undefined : await createSession({ path: folder.visionPath, device, intraOpThreads: threads }, onFallback);
+    const v =
+      towers === 'text'
+        ? undefined
+        : await createSession({ path: folder.visionPath, device, intraOpThreads: threads }, onFallback);
     // Decide the device once: the text tower follows wherever the vision tower landed.
     if (v?.provider === 'cpu' && device.kind === 'auto') device = { kind: 'cpu', deviceId: 0 };
-    const t = towers === 'image' ? undefined : await createSession({ path: folder.textPath, device, intraOpThreads: threads }, onFallback);
+    const t =
+      towers === 'image'
+        ? undefined
+        : await createSession({ path: folder.textPath, device, intraOpThreads: threads }, onFallback);
 
     const vision = v && visionTower(v.session, folder);
     const text = t && textTower(t.session, folder);
     // An image-only instance needs no tokenizer (tens of MB of vocabulary and merges per thread).
-    const tokenizer = towers === 'image' ? undefined : createTextTokenizer({ family: folder.family, tokenizerJson: folder.tokenizerJson, tokenizerConfig: folder.tokenizerConfig, contextLength: folder.contextLength, file: folder.tokenizerFile });
+    const tokenizer =
+      towers === 'image'
+        ? undefined
+        : createTextTokenizer({
+            family: folder.family,
+            tokenizerJson: folder.tokenizerJson,
+            tokenizerConfig: folder.tokenizerConfig,
+            contextLength: folder.contextLength,
+            file: folder.tokenizerFile,
+          });
     const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...stripUndefined(opts.limits ?? {}) };
     const images = new ImagePreprocessor(folder.image, limits);
     const info: ModelInfo = {
@@ -85,7 +119,9 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     const eot = tokenizer ? (probe[tokenizer.encodeInto('', probe, 0) - 1] as bigint) : 0n;
     const model = new OnnxEmbeddingModel(info, limits, tokenizer, images, vision, text, eot);
     // The dimension comes from the graphs; a probe run answers when the output width is symbolic.
-    const dimV = vision && (vision.dim ?? (await model.embedPixelBatch(new Float32Array(images.tensorLength), 1, false))[0]?.length ?? 0);
+    const dimV =
+      vision &&
+      (vision.dim ?? (await model.embedPixelBatch(new Float32Array(images.tensorLength), 1, false))[0]?.length ?? 0);
     const dimT = text && (text.dim ?? (await model.embedTokens(probe, 1, false))[0]?.length ?? 0);
     info.dim = towerDim(dir, dimV, dimT);
     return model;
@@ -117,7 +153,8 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
 
   async embedTokens(ids: BigInt64Array, count: number, normalize = true): Promise<Float32Array[]> {
     const ctx = this.tokenizer.contextLength;
-    if (ids.length !== count * ctx) throw new AppError('INVALID_ARGUMENT', `token ids have ${ids.length} values, expected ${count} x ${ctx}`);
+    if (ids.length !== count * ctx)
+      throw new AppError('INVALID_ARGUMENT', `token ids have ${ids.length} values, expected ${count} x ${ctx}`);
     const tw = this.text;
     const results: Float32Array[] = [];
     for (let start = 0; start < count; start += tw.maxBatch) {
@@ -127,7 +164,8 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       if (tw.mask) {
         // CLIP: 1 up to and including the end token, 0 on padding (the reference pools at the end token).
         // SigLIP: the reference passes no mask, i.e. every position (its padding included) attends.
-        const mask = this.info.family === 'clip' ? attentionMask(rows, n, ctx, this.eotId) : new BigInt64Array(n * ctx).fill(1n);
+        const mask =
+          this.info.family === 'clip' ? attentionMask(rows, n, ctx, this.eotId) : new BigInt64Array(n * ctx).fill(1n);
         feeds[tw.mask.name] = idTensor(tw.mask.type, mask, [n, ctx]);
       }
       results.push(...(await this.run(tw, feeds, n, normalize)));
@@ -158,7 +196,8 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     if (pixels.length === 1 && pixels[0]?.length === len) return this.embedPixelBatch(pixels[0], 1);
     const batch = new Float32Array(pixels.length * len);
     pixels.forEach((p, i) => {
-      if (p.length !== len) throw new AppError('INVALID_ARGUMENT', `pixel tensor ${i} has ${p.length} values, expected ${len}`);
+      if (p.length !== len)
+        throw new AppError('INVALID_ARGUMENT', `pixel tensor ${i} has ${p.length} values, expected ${len}`);
       batch.set(p, i * len);
     });
     return this.embedPixelBatch(batch, pixels.length);
@@ -168,14 +207,17 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
   async embedPixelBatch(batch: Float32Array, count: number, normalize = true): Promise<Float32Array[]> {
     const len = this.images.tensorLength;
     const s = this.images.size;
-    if (batch.length < count * len) throw new AppError('INVALID_ARGUMENT', `pixel batch has ${batch.length} values, expected ${count} x ${len}`);
+    if (batch.length < count * len)
+      throw new AppError('INVALID_ARGUMENT', `pixel batch has ${batch.length} values, expected ${count} x ${len}`);
     const vw = this.vision;
     const results: Float32Array[] = [];
     for (let start = 0; start < count; start += vw.maxBatch) {
       const n = Math.min(vw.maxBatch, count - start);
       const view = batch.subarray(start * len, (start + n) * len);
       const data = vw.inputType === 'float16' ? Uint16Array.from(view, toHalf) : view;
-      const feeds = { [vw.input]: new ort.Tensor(vw.inputType === 'float16' ? 'float16' : 'float32', data, [n, 3, s, s]) };
+      const feeds = {
+        [vw.input]: new ort.Tensor(vw.inputType === 'float16' ? 'float16' : 'float32', data, [n, 3, s, s]),
+      };
       results.push(...(await this.run(vw, feeds, n, normalize)));
     }
     return results;
@@ -190,7 +232,12 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     await Promise.all([this.visionTower?.session.release(), this.textTower?.session.release()]);
   }
 
-  private async run(tower: Tower, feeds: Record<string, ort.Tensor>, n: number, normalize: boolean): Promise<Float32Array[]> {
+  private async run(
+    tower: Tower,
+    feeds: Record<string, ort.Tensor>,
+    n: number,
+    normalize: boolean,
+  ): Promise<Float32Array[]> {
     let out: ort.InferenceSession.ReturnType;
     try {
       out = await tower.session.run(feeds, [tower.output]);
@@ -201,24 +248,32 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     if (!t) throw new AppError('INTERNAL', `the model returned no ${tower.output}`);
     const dims = t.dims;
     const dim = Number(dims[dims.length - 1]);
-    if (dims.length !== 2 || Number(dims[0]) !== n) throw new AppError('INTERNAL', `output ${tower.output} has shape [${dims.join(',')}], expected [${n}, dim]`);
+    if (dims.length !== 2 || Number(dims[0]) !== n)
+      throw new AppError('INTERNAL', `output ${tower.output} has shape [${dims.join(',')}], expected [${n}, dim]`);
     const raw = t.type === 'float16' ? Float32Array.from(t.data as Uint16Array, fromHalf) : (t.data as Float32Array);
     const rows: Float32Array[] = [];
-    for (let r = 0; r < n; r++) rows.push(normalize ? l2Normalized(raw, r * dim, dim) : raw.slice(r * dim, (r + 1) * dim));
+    for (let r = 0; r < n; r++)
+      rows.push(normalize ? l2Normalized(raw, r * dim, dim) : raw.slice(r * dim, (r + 1) * dim));
     t.dispose();
     return rows;
   }
 }
 
 function missingTower(tower: 'image' | 'text'): never {
-  throw new AppError('FAILED_PRECONDITION', `this model instance was loaded without its ${tower} tower (towers: ${tower === 'image' ? 'text' : 'image'})`);
+  throw new AppError(
+    'FAILED_PRECONDITION',
+    `this model instance was loaded without its ${tower} tower (towers: ${tower === 'image' ? 'text' : 'image'})`,
+  );
 }
 
 /** The embedding width of a model's towers (either may be absent); both must agree and be positive. */
 export function towerDim(modelDir: string, image: number | undefined, text: number | undefined): number {
   const dim = image ?? text ?? 0;
   if ((image !== undefined && text !== undefined && image !== text) || dim <= 0) {
-    throw new AppError('INVALID_CONFIG', `${modelDir}: the image tower gives ${image ?? '?'}-d and the text tower ${text ?? '?'}-d embeddings; they must match`);
+    throw new AppError(
+      'INVALID_CONFIG',
+      `${modelDir}: the image tower gives ${image ?? '?'}-d and the text tower ${text ?? '?'}-d embeddings; they must match`,
+    );
   }
   return dim;
 }
@@ -228,7 +283,14 @@ function visionTower(session: ort.InferenceSession, folder: ModelFolder): Tower 
   const pixelInput = inputs.find((i) => i.name === 'pixel_values' || i.name === 'image') ?? inputs[0];
   if (!pixelInput) throw new AppError('INVALID_CONFIG', `${folder.visionPath}: the graph declares no input`);
   const out = pickOutput(session, folder.visionOutputs, folder.visionPath);
-  return { session, input: pixelInput.name, inputType: pixelInput.type, output: out.name, dim: out.dim, maxBatch: fixedBatchOne(pixelInput.shape) ? 1 : DYNAMIC_BATCH_LIMIT };
+  return {
+    session,
+    input: pixelInput.name,
+    inputType: pixelInput.type,
+    output: out.name,
+    dim: out.dim,
+    maxBatch: fixedBatchOne(pixelInput.shape) ? 1 : DYNAMIC_BATCH_LIMIT,
+  };
 }
 
 function textTower(session: ort.InferenceSession, folder: ModelFolder): TextTower & { dim: number | undefined } {
@@ -237,7 +299,11 @@ function textTower(session: ort.InferenceSession, folder: ModelFolder): TextTowe
   if (!idsInput) throw new AppError('INVALID_CONFIG', `${folder.textPath}: the graph declares no input`);
   const maskInput = inputs.find((i) => i.name === 'attention_mask');
   const unknown = inputs.filter((i) => i !== idsInput && i !== maskInput);
-  if (unknown.length > 0) throw new AppError('INVALID_CONFIG', `${folder.textPath}: unexpected text inputs ${unknown.map((i) => i.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new AppError(
+      'INVALID_CONFIG',
+      `${folder.textPath}: unexpected text inputs ${unknown.map((i) => i.name).join(', ')}`,
+    );
   const out = pickOutput(session, folder.textOutputs, folder.textPath);
   return {
     session,
@@ -251,7 +317,12 @@ function textTower(session: ort.InferenceSession, folder: ModelFolder): TextTowe
 }
 
 function idTensor(type: string, ids: BigInt64Array, dims: number[]): ort.Tensor {
-  if (type === 'int32') return new ort.Tensor('int32', Int32Array.from(ids, (x) => Number(x)), dims);
+  if (type === 'int32')
+    return new ort.Tensor(
+      'int32',
+      Int32Array.from(ids, (x) => Number(x)),
+      dims,
+    );
   return new ort.Tensor('int64', ids, dims);
 }
 

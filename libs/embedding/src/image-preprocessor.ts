@@ -64,8 +64,10 @@ export class ImagePreprocessor {
   /** HWC uint8 RGB -> normalised CHW float32, one pass over the pixels. */
   normalizeInto(hwc: Uint8Array, target: Float32Array, offset: number): void {
     const n = this.size * this.size;
-    if (hwc.length !== n * 3) throw new ItemFailure('CORRUPT_IMAGE', `decoder returned ${hwc.length} bytes, expected ${n * 3}`);
-    if (target.length < offset + 3 * n) throw new RangeError(`target tensor too small: need ${offset + 3 * n} elements, have ${target.length}`);
+    if (hwc.length !== n * 3)
+      throw new ItemFailure('CORRUPT_IMAGE', `decoder returned ${hwc.length} bytes, expected ${n * 3}`);
+    if (target.length < offset + 3 * n)
+      throw new RangeError(`target tensor too small: need ${offset + 3 * n} elements, have ${target.length}`);
     const [lr, lg, lb] = this.lut;
     const r = offset;
     const g = offset + n;
@@ -81,25 +83,42 @@ export class ImagePreprocessor {
   async preparePixels(bytes: Uint8Array): Promise<PreparedPixels> {
     if (bytes.length === 0) throw new ItemFailure('EMPTY_INPUT', 'the image is empty (0 bytes)');
     if (bytes.length > this.limits.maxBytes) {
-      throw new ItemFailure('INPUT_TOO_LARGE', `the image is ${bytes.length} bytes, over the limit of ${this.limits.maxBytes} (MAX_IMAGE_BYTES)`);
+      throw new ItemFailure(
+        'INPUT_TOO_LARGE',
+        `the image is ${bytes.length} bytes, over the limit of ${this.limits.maxBytes} (MAX_IMAGE_BYTES)`,
+      );
     }
     const meta = await this.readMetadata(bytes);
     const format = meta.format === 'heif' ? `heif/${meta.compression ?? 'unknown'}` : meta.format;
     if (!ACCEPTED_FORMATS.has(meta.format) || (meta.format === 'heif' && meta.compression !== 'av1')) {
-      throw new ItemFailure('UNSUPPORTED_FORMAT', `image format ${format} is not supported (accepted: JPEG, PNG, WebP, GIF, TIFF, AVIF)`);
+      throw new ItemFailure(
+        'UNSUPPORTED_FORMAT',
+        `image format ${format} is not supported (accepted: JPEG, PNG, WebP, GIF, TIFF, AVIF)`,
+      );
     }
     const { width: w, height: h } = meta.autoOrient ?? { width: meta.width, height: meta.height };
     if (!(w > 0 && h > 0)) throw new ItemFailure('CORRUPT_IMAGE', `image header gives no usable size (${w}x${h})`);
     if (w * h > this.limits.maxPixels) {
-      throw new ItemFailure('TOO_MANY_PIXELS', `the image is ${w}x${h} = ${w * h} pixels, over the limit of ${this.limits.maxPixels} (MAX_IMAGE_PIXELS)`);
+      throw new ItemFailure(
+        'TOO_MANY_PIXELS',
+        `the image is ${w}x${h} = ${w * h} pixels, over the limit of ${this.limits.maxPixels} (MAX_IMAGE_PIXELS)`,
+      );
     }
     const geo = resizeGeometry(this.spec, w, h);
     let source: Sharp;
     if (this.spec.dropAlpha === 'before' && meta.hasAlpha) {
       // sharp drops alpha only after resizing (premultiplied); the reference drops it first, so do that in a pass of its own.
       // srgb here also turns 16-bit and grey+alpha inputs into plain 8-bit RGB, which the raw reload below expects.
-      const flat = await this.decode(sharp(bytes, this.inputOptions()).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }));
-      source = sharp(flat.data, { raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels } });
+      const flat = await this.decode(
+        sharp(bytes, this.inputOptions())
+          .removeAlpha()
+          .toColourspace('srgb')
+          .raw()
+          .toBuffer({ resolveWithObject: true }),
+      );
+      source = sharp(flat.data, {
+        raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels },
+      });
     } else {
       source = sharp(bytes, this.inputOptions());
     }
@@ -107,9 +126,14 @@ export class ImagePreprocessor {
     if (geo.width !== this.size || geo.height !== this.size) {
       pipeline = pipeline.extract({ left: geo.left, top: geo.top, width: this.size, height: this.size });
     }
-    const { data, info } = await this.decode(pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }));
+    const { data, info } = await this.decode(
+      pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }),
+    );
     if (info.width !== this.size || info.height !== this.size || info.channels !== 3) {
-      throw new ItemFailure('CORRUPT_IMAGE', `decoder returned ${info.width}x${info.height}x${info.channels}, expected ${this.size}x${this.size}x3`);
+      throw new ItemFailure(
+        'CORRUPT_IMAGE',
+        `decoder returned ${info.width}x${info.height}x${info.channels}, expected ${this.size}x${this.size}x3`,
+      );
     }
     return { data, size: this.size, sourceWidth: w, sourceHeight: h, format };
   }
@@ -129,13 +153,17 @@ export class ImagePreprocessor {
   private async readMetadata(bytes: Uint8Array): Promise<Metadata> {
     const sniffed = sniffImage(bytes);
     if (sniffed.kind === 'unsupported') {
-      throw new ItemFailure('UNSUPPORTED_FORMAT', `image format ${sniffed.format} is not supported (accepted: JPEG, PNG, WebP, GIF, TIFF, AVIF)`);
+      throw new ItemFailure(
+        'UNSUPPORTED_FORMAT',
+        `image format ${sniffed.format} is not supported (accepted: JPEG, PNG, WebP, GIF, TIFF, AVIF)`,
+      );
     }
     try {
       return await sharp(bytes, { limitInputPixels: false, failOn: 'error' }).metadata();
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      if (sniffed.kind === 'accepted') throw new ItemFailure('CORRUPT_IMAGE', `the ${sniffed.format} image is damaged or truncated: ${msg}`);
+      if (sniffed.kind === 'accepted')
+        throw new ItemFailure('CORRUPT_IMAGE', `the ${sniffed.format} image is damaged or truncated: ${msg}`);
       throw new ItemFailure('NOT_AN_IMAGE', 'the input is not an image (no known image signature)');
     }
   }
@@ -145,12 +173,24 @@ export class ImagePreprocessor {
       return await p;
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      if (/pixel limit/i.test(msg)) throw new ItemFailure('TOO_MANY_PIXELS', `the image is over the pixel limit of ${this.limits.maxPixels}: ${msg}`);
-      throw new ItemFailure('CORRUPT_IMAGE', `the image could not be decoded (damaged or truncated): ${firstLine(msg)}`);
+      if (/pixel limit/i.test(msg))
+        throw new ItemFailure(
+          'TOO_MANY_PIXELS',
+          `the image is over the pixel limit of ${this.limits.maxPixels}: ${msg}`,
+        );
+      throw new ItemFailure(
+        'CORRUPT_IMAGE',
+        `the image could not be decoded (damaged or truncated): ${firstLine(msg)}`,
+      );
     }
   }
 }
 
 function firstLine(s: string): string {
-  return s.split('\n').find((l) => l.trim().length > 0)?.trim() ?? s;
+  return (
+    s
+      .split('\n')
+      .find((l) => l.trim().length > 0)
+      ?.trim() ?? s
+  );
 }

@@ -6,7 +6,8 @@ export const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', '
  * "not an image at all" (NOT_AN_IMAGE) and from "an image or document we do not take"
  * (UNSUPPORTED_FORMAT) when libvips cannot read the header; libvips itself gives one message for all.
  */
-export type Sniffed = { kind: 'accepted'; format: string } | { kind: 'unsupported'; format: string } | { kind: 'unknown' };
+export type Sniffed =
+  { kind: 'accepted'; format: string } | { kind: 'unsupported'; format: string } | { kind: 'unknown' };
 
 function ascii(b: Uint8Array, start: number, end: number): string {
   let s = '';
@@ -21,11 +22,13 @@ export function sniffImage(b: Uint8Array): Sniffed {
   if (b[0] === 0x89 && head4.slice(1) === 'PNG') return { kind: 'accepted', format: 'png' };
   if (head4 === 'GIF8') return { kind: 'accepted', format: 'gif' };
   if (head4 === 'RIFF' && ascii(b, 8, 12) === 'WEBP') return { kind: 'accepted', format: 'webp' };
-  if (head4 === 'II*\0' || head4 === 'MM\0*' || head4 === 'II+\0' || head4 === 'MM\0+') return { kind: 'accepted', format: 'tiff' };
+  if (head4 === 'II*\0' || head4 === 'MM\0*' || head4 === 'II+\0' || head4 === 'MM\0+')
+    return { kind: 'accepted', format: 'tiff' };
   if (ascii(b, 4, 8) === 'ftyp') {
     const brand = ascii(b, 8, 12);
     // 'mif1'/'msf1' are generic HEIF brands; the codec (AV1 or HEVC) is checked from metadata later.
-    if (brand === 'avif' || brand === 'avis' || brand === 'mif1' || brand === 'msf1') return { kind: 'accepted', format: 'heif' };
+    if (brand === 'avif' || brand === 'avis' || brand === 'mif1' || brand === 'msf1')
+      return { kind: 'accepted', format: 'heif' };
     return { kind: 'unsupported', format: `heif/${brand.trim() || 'unknown'}` };
   }
   if (head4 === '%PDF') return { kind: 'unsupported', format: 'pdf' };
@@ -35,7 +38,9 @@ export function sniffImage(b: Uint8Array): Sniffed {
   if ((b[0] === 0xff && b[1] === 0x0a) || ascii(b, 4, 8) === 'JXL ') return { kind: 'unsupported', format: 'jxl' };
   if (ascii(b, 4, 8) === 'jP  ') return { kind: 'unsupported', format: 'jp2' };
   // SVG and other XML: look for the root element near the start, past an optional BOM, prolog or comments.
-  const text = ascii(b, 0, 1024).replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
+  const text = ascii(b, 0, 1024)
+    .replace(/^\uFEFF|^\xEF\xBB\xBF/, '')
+    .trimStart();
   if (text.startsWith('<') && /<svg[\s>]/i.test(text)) return { kind: 'unsupported', format: 'svg' };
   return { kind: 'unknown' };
 }

@@ -26,11 +26,17 @@ export interface ImagePreprocessSpec {
 
 // PIL's resample enum as written in preprocessor_config.json.
 const PIL_RESAMPLE: Record<number, ResizeKernel> = { 0: 'nearest', 1: 'lanczos3', 2: 'linear', 3: 'cubic' };
-const NAMED_KERNEL: Record<string, ResizeKernel> = { nearest: 'nearest', bilinear: 'linear', bicubic: 'cubic', lanczos: 'lanczos3' };
+const NAMED_KERNEL: Record<string, ResizeKernel> = {
+  nearest: 'nearest',
+  bilinear: 'linear',
+  bicubic: 'cubic',
+  lanczos: 'lanczos3',
+};
 
 function triple(v: unknown, what: string, file: string): [number, number, number] {
   if (typeof v === 'number') return [v, v, v];
-  if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number')) return [v[0] as number, v[1] as number, v[2] as number];
+  if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number'))
+    return [v[0] as number, v[1] as number, v[2] as number];
   throw new AppError('INVALID_CONFIG', `${file}: ${what} must be a number or three numbers (got ${JSON.stringify(v)})`);
 }
 
@@ -41,14 +47,22 @@ function squareSize(v: unknown, file: string, what: string): number {
     const o = v as Record<string, unknown>;
     if (typeof o['height'] === 'number' && o['height'] === o['width']) return o['height'];
   }
-  throw new AppError('INVALID_CONFIG', `${file}: ${what} must describe a square image (got ${JSON.stringify(v)}); non-square inputs are not supported`);
+  throw new AppError(
+    'INVALID_CONFIG',
+    `${file}: ${what} must describe a square image (got ${JSON.stringify(v)}); non-square inputs are not supported`,
+  );
 }
 
 /** Reads a Hugging Face `preprocessor_config.json` (CLIPImageProcessor / SiglipImageProcessor). */
-export function specFromHfPreprocessor(cfg: Record<string, unknown>, family: 'clip' | 'siglip', file: string): ImagePreprocessSpec {
+export function specFromHfPreprocessor(
+  cfg: Record<string, unknown>,
+  family: 'clip' | 'siglip',
+  file: string,
+): ImagePreprocessSpec {
   const size = cfg['size'] as Record<string, unknown> | number | undefined;
   const kernel = PIL_RESAMPLE[Number(cfg['resample'] ?? 3)];
-  if (!kernel) throw new AppError('INVALID_CONFIG', `${file}: unsupported resample ${String(cfg['resample'])} (expected 0-3)`);
+  if (!kernel)
+    throw new AppError('INVALID_CONFIG', `${file}: unsupported resample ${String(cfg['resample'])} (expected 0-3)`);
   const common = {
     kernel,
     mean: triple(cfg['image_mean'], 'image_mean', file),
@@ -64,10 +78,17 @@ export function specFromHfPreprocessor(cfg: Record<string, unknown>, family: 'cl
   if (size && typeof size === 'object' && typeof size['shortest_edge'] === 'number') {
     const shortest = size['shortest_edge'];
     if (cfg['do_center_crop'] === false) {
-      throw new AppError('INVALID_CONFIG', `${file}: resizing the shortest edge without a center crop gives non-square inputs, which are not supported`);
+      throw new AppError(
+        'INVALID_CONFIG',
+        `${file}: resizing the shortest edge without a center crop gives non-square inputs, which are not supported`,
+      );
     }
     const crop = squareSize(cfg['crop_size'] ?? shortest, file, 'crop_size');
-    if (crop > shortest) throw new AppError('INVALID_CONFIG', `${file}: crop_size ${crop} is larger than size.shortest_edge ${shortest} (padding is not supported)`);
+    if (crop > shortest)
+      throw new AppError(
+        'INVALID_CONFIG',
+        `${file}: crop_size ${crop} is larger than size.shortest_edge ${shortest} (padding is not supported)`,
+      );
     return { ...common, mode: 'shortest', resizeShortest: shortest, size: crop };
   }
   const s = squareSize(size, file, 'size');
@@ -82,7 +103,10 @@ export function specFromOpenClipPreprocess(cfg: Record<string, unknown>, file: s
   if (!kernel) throw new AppError('INVALID_CONFIG', `${file}: unsupported interpolation ${JSON.stringify(interp)}`);
   const resizeMode = String(cfg['resize_mode'] ?? 'shortest');
   if (resizeMode !== 'shortest' && resizeMode !== 'squash') {
-    throw new AppError('INVALID_CONFIG', `${file}: resize_mode ${JSON.stringify(resizeMode)} is not supported (expected "shortest" or "squash")`);
+    throw new AppError(
+      'INVALID_CONFIG',
+      `${file}: resize_mode ${JSON.stringify(resizeMode)} is not supported (expected "shortest" or "squash")`,
+    );
   }
   return {
     size,
@@ -107,7 +131,11 @@ export function pyRound(x: number): number {
 }
 
 /** Output size and crop offsets for an oriented input of `w`x`h`, exactly as torchvision's Resize + CenterCrop compute them. */
-export function resizeGeometry(spec: ImagePreprocessSpec, w: number, h: number): { width: number; height: number; left: number; top: number } {
+export function resizeGeometry(
+  spec: ImagePreprocessSpec,
+  w: number,
+  h: number,
+): { width: number; height: number; left: number; top: number } {
   if (spec.mode === 'squash') return { width: spec.size, height: spec.size, left: 0, top: 0 };
   const s = spec.resizeShortest;
   // torchvision: new_short, new_long = size, int(size * long / short)

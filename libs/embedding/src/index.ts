@@ -1,5 +1,11 @@
 export * from './model.types.js';
-export { DEFAULT_MODELS, modelFolderName, resolveHubModel, resolveModelDir, type HubModelRef } from './model-registry.js';
+export {
+  DEFAULT_MODELS,
+  modelFolderName,
+  resolveHubModel,
+  resolveModelDir,
+  type HubModelRef,
+} from './model-registry.js';
 /** Loads a CLIP/SigLIP model folder (transformers.js or immich layout); the model class with its extra batch helpers. */
 export { loadEmbeddingModel, OnnxEmbeddingModel, DYNAMIC_BATCH_LIMIT, towerDim } from './embedding-model.js';
 /** The libvips image pipeline, its default limits and the prepared-pixels shape. */
@@ -7,10 +13,23 @@ export { ImagePreprocessor, DEFAULT_IMAGE_LIMITS, type PreparedPixels } from './
 /** Image preprocessing spec read from a model's config, and torchvision's resize/crop geometry. */
 export { resizeGeometry, pyRound, type ImagePreprocessSpec, type ResizeKernel } from './image-spec.js';
 /** Reference text cleaning (OpenAI CLIP, SigLIP canonicalisation) and the tokenizer built from tokenizer.json. */
-export { clipCleanText, siglipCanonicalize, createTextTokenizer, encodeBatch, type TextTokenizer } from './text-tokenizer.js';
+export {
+  clipCleanText,
+  siglipCanonicalize,
+  createTextTokenizer,
+  encodeBatch,
+  type TextTokenizer,
+} from './text-tokenizer.js';
 /** Model folder detection and reading (layout, family, variant files, configs). */
 export { readModelFolder, detectLayout, type ModelFolder } from './model-folder.js';
 /** DEVICE parsing, CPU core counting and the CUDA install hint. */
-export { parseDevice, physicalCoreCount, cgroupCpuLimit, defaultIntraOpThreads, CUDA_INSTALL_HINT, type DeviceChoice } from './onnx-session.js';
+export {
+  parseDevice,
+  physicalCoreCount,
+  cgroupCpuLimit,
+  defaultIntraOpThreads,
+  CUDA_INSTALL_HINT,
+  type DeviceChoice,
+} from './onnx-session.js';
 /** Vector helpers: L2 normalisation and cosine. */
 export { l2Normalized, cosine } from './tensor-utils.js';

@@ -30,7 +30,10 @@ function readJson(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new AppError('INVALID_CONFIG', `model file missing or unreadable: ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); is the model fully downloaded? (npx nx run tools:fetch-model)`);
+    throw new AppError(
+      'INVALID_CONFIG',
+      `model file missing or unreadable: ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); is the model fully downloaded? (npx nx run tools:fetch-model)`,
+    );
   }
   try {
     return JSON.parse(text) as Record<string, unknown>;
@@ -52,30 +55,50 @@ function optionalJson(path: string): Record<string, unknown> {
 export function detectLayout(dir: string): ModelLayout {
   if (existsSync(join(dir, 'visual', 'model.onnx')) || existsSync(join(dir, 'textual', 'model.onnx'))) return 'immich';
   if (existsSync(join(dir, 'onnx'))) return 'hf';
-  if (!existsSync(dir)) throw new AppError('INVALID_CONFIG', `model folder not found: ${dir} (set MODEL_DIR, or MODELS_DIR with the model name; download with npx nx run tools:fetch-model)`);
-  throw new AppError('INVALID_CONFIG', `${dir} is not a model folder: expected onnx/vision_model.onnx (Hugging Face / transformers.js layout) or visual/model.onnx (immich layout)`);
+  if (!existsSync(dir))
+    throw new AppError(
+      'INVALID_CONFIG',
+      `model folder not found: ${dir} (set MODEL_DIR, or MODELS_DIR with the model name; download with npx nx run tools:fetch-model)`,
+    );
+  throw new AppError(
+    'INVALID_CONFIG',
+    `${dir} is not a model folder: expected onnx/vision_model.onnx (Hugging Face / transformers.js layout) or visual/model.onnx (immich layout)`,
+  );
 }
 
 function familyFromHfConfig(cfg: Record<string, unknown>, dir: string, expected: ModelFamily | undefined): ModelFamily {
   const type = String(cfg['model_type'] ?? '');
   if (type === 'clip' || type === 'siglip') return type;
   if (expected && type === '') return expected;
-  throw new AppError('INVALID_CONFIG', `${join(dir, 'config.json')}: model_type ${JSON.stringify(type)} is neither "clip" nor "siglip"`);
+  throw new AppError(
+    'INVALID_CONFIG',
+    `${join(dir, 'config.json')}: model_type ${JSON.stringify(type)} is neither "clip" nor "siglip"`,
+  );
 }
 
 function familyFromOpenClip(cfg: Record<string, unknown>, dir: string, expected: ModelFamily | undefined): ModelFamily {
   const text = (cfg['text_cfg'] ?? {}) as Record<string, unknown>;
   const kwargs = (text['tokenizer_kwargs'] ?? {}) as Record<string, unknown>;
-  if (cfg['init_logit_bias'] !== undefined || kwargs['clean'] === 'canonicalize' || /siglip/i.test(basename(dir)) || /siglip/i.test(String(text['hf_tokenizer_name'] ?? ''))) return 'siglip';
+  if (
+    cfg['init_logit_bias'] !== undefined ||
+    kwargs['clean'] === 'canonicalize' ||
+    /siglip/i.test(basename(dir)) ||
+    /siglip/i.test(String(text['hf_tokenizer_name'] ?? ''))
+  )
+    return 'siglip';
   // open_clip configs carry no explicit family; without a SigLIP marker it is CLIP unless the caller says otherwise.
   return expected ?? 'clip';
 }
 
 function checkFamily(found: ModelFamily, expected: ModelFamily | undefined, dir: string): ModelFamily {
   if (expected && expected !== found) {
-    throw new AppError('INVALID_CONFIG', `the model at ${dir} is a ${found} model, but a ${expected} model was asked for; point MODEL_DIR (or MODELS_DIR and the model name) at a ${expected} model`, {
-      details: { expected, found, modelDir: dir },
-    });
+    throw new AppError(
+      'INVALID_CONFIG',
+      `the model at ${dir} is a ${found} model, but a ${expected} model was asked for; point MODEL_DIR (or MODELS_DIR and the model name) at a ${expected} model`,
+      {
+        details: { expected, found, modelDir: dir },
+      },
+    );
   }
   return found;
 }
@@ -91,7 +114,9 @@ export function readModelFolder(dir: string, opts: { family?: ModelFamily; varia
     const hint = `variant ${variant}; choose MODEL_VARIANT=fp32|fp16|quantized to match the files present`;
     const textCfg = (config['text_config'] ?? {}) as Record<string, unknown>;
     const tokenizerConfig = optionalJson(join(dir, 'tokenizer_config.json'));
-    const contextLength = Number(textCfg['max_position_embeddings'] ?? tokenizerConfig['model_max_length'] ?? (family === 'clip' ? 77 : 64));
+    const contextLength = Number(
+      textCfg['max_position_embeddings'] ?? tokenizerConfig['model_max_length'] ?? (family === 'clip' ? 77 : 64),
+    );
     const preFile = join(dir, 'preprocessor_config.json');
     return {
       dir,
@@ -111,7 +136,10 @@ export function readModelFolder(dir: string, opts: { family?: ModelFamily; varia
   }
   if (variant !== 'fp32') {
     // immich ships one fp32 export per tower (plus optional armnn/rknn builds we do not run).
-    throw new AppError('INVALID_CONFIG', `${dir}: the immich layout has only fp32 models (MODEL_VARIANT=${variant} asked)`);
+    throw new AppError(
+      'INVALID_CONFIG',
+      `${dir}: the immich layout has only fp32 models (MODEL_VARIANT=${variant} asked)`,
+    );
   }
   const family = checkFamily(familyFromOpenClip(config, dir, opts.family), opts.family, dir);
   const textCfg = (config['text_cfg'] ?? {}) as Record<string, unknown>;
@@ -127,7 +155,9 @@ export function readModelFolder(dir: string, opts: { family?: ModelFamily; varia
     tokenizerJson: readJson(requireFile(join(dir, 'textual', 'tokenizer.json'), 'the tokenizer')),
     tokenizerConfig,
     tokenizerFile: join(dir, 'textual', 'tokenizer.json'),
-    contextLength: Number(textCfg['context_length'] ?? tokenizerConfig['model_max_length'] ?? (family === 'clip' ? 77 : 64)),
+    contextLength: Number(
+      textCfg['context_length'] ?? tokenizerConfig['model_max_length'] ?? (family === 'clip' ? 77 : 64),
+    ),
     image: specFromOpenClipPreprocess(readJson(requireFile(preFile, 'the preprocessing config')), preFile),
     visionOutputs: ['embedding', 'image_embeds', 'pooler_output'],
     textOutputs: ['embedding', 'text_embeds', 'pooler_output'],

@@ -22,7 +22,9 @@ export const DEFAULT_MODELS: Record<ModelFamily, { name: string; pretrained: str
 /** Folder name of a model under MODELS_DIR: `NAME__PRETRAINED` (immich's naming). */
 export function modelFolderName(name: string, pretrained: string): string {
   if (!/^[A-Za-z0-9._-]+$/.test(name) || !/^[A-Za-z0-9._-]+$/.test(pretrained)) {
-    throw new Error(`model name and pretrained tag may only contain letters, digits, '.', '_' and '-' (got ${JSON.stringify(name)}, ${JSON.stringify(pretrained)})`);
+    throw new Error(
+      `model name and pretrained tag may only contain letters, digits, '.', '_' and '-' (got ${JSON.stringify(name)}, ${JSON.stringify(pretrained)})`,
+    );
   }
   return `${name}__${pretrained}`;
 }
@@ -37,6 +39,13 @@ export function resolveHubModel(name: string, pretrained: string): HubModelRef {
 }
 
 /** The model folder: MODEL_DIR when given, else MODELS_DIR/NAME__PRETRAINED. */
-export function resolveModelDir(opts: { modelDir?: string; modelsDir: string; name: string; pretrained: string }): string {
-  return opts.modelDir ? resolve(opts.modelDir) : resolve(join(opts.modelsDir, modelFolderName(opts.name, opts.pretrained)));
+export function resolveModelDir(opts: {
+  modelDir?: string;
+  modelsDir: string;
+  name: string;
+  pretrained: string;
+}): string {
+  return opts.modelDir
+    ? resolve(opts.modelDir)
+    : resolve(join(opts.modelsDir, modelFolderName(opts.name, opts.pretrained)));
 }

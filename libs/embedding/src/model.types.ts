@@ -23,7 +23,14 @@ export interface ModelInfo {
 }
 
 /** Why one input could not be embedded; mirrors the proto's ItemErrorReason. */
-export type ItemFailureReason = 'EMPTY_INPUT' | 'INPUT_TOO_LARGE' | 'NOT_AN_IMAGE' | 'UNSUPPORTED_FORMAT' | 'CORRUPT_IMAGE' | 'TOO_MANY_PIXELS' | 'INFERENCE_FAILED';
+export type ItemFailureReason =
+  | 'EMPTY_INPUT'
+  | 'INPUT_TOO_LARGE'
+  | 'NOT_AN_IMAGE'
+  | 'UNSUPPORTED_FORMAT'
+  | 'CORRUPT_IMAGE'
+  | 'TOO_MANY_PIXELS'
+  | 'INFERENCE_FAILED';
 
 /** A per-item failure (the rest of the batch goes on). */
 export class ItemFailure extends Error {

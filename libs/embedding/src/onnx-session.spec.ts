@@ -12,8 +12,16 @@ describe('CPU counting for the intra-op thread default', () => {
     expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '400000 100000\n' }))).toBe(4);
     expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '150000 100000' }))).toBe(2);
     expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': 'max 100000' }))).toBeUndefined();
-    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '50000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }))).toBe(1);
-    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }))).toBeUndefined();
+    expect(
+      cgroupCpuLimit(
+        files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '50000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }),
+      ),
+    ).toBe(1);
+    expect(
+      cgroupCpuLimit(
+        files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }),
+      ),
+    ).toBeUndefined();
     expect(cgroupCpuLimit(files({}))).toBeUndefined();
   });
 

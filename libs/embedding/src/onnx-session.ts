@@ -33,7 +33,10 @@ export function cgroupCpuLimit(read: (path: string) => string = (p) => readFileS
     // cgroup v1
   }
   try {
-    return quota(Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us').trim()), Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us').trim()));
+    return quota(
+      Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us').trim()),
+      Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us').trim()),
+    );
   } catch {
     return undefined;
   }
@@ -106,11 +109,17 @@ export async function createSession(
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       if (req.device.kind === 'cuda') {
-        const hint = isProviderLoadError(err) ? CUDA_INSTALL_HINT : 'check that the GPU is visible (nvidia-smi) and that the model loads on CPU';
-        throw new AppError('FAILED_PRECONDITION', `DEVICE=cuda:${req.device.deviceId}: onnxruntime's CUDA execution provider could not start (${msg.split('\n')[0]}); ${hint}`, {
-          details: { device: `cuda:${req.device.deviceId}`, model: req.path },
-          cause: err,
-        });
+        const hint = isProviderLoadError(err)
+          ? CUDA_INSTALL_HINT
+          : 'check that the GPU is visible (nvidia-smi) and that the model loads on CPU';
+        throw new AppError(
+          'FAILED_PRECONDITION',
+          `DEVICE=cuda:${req.device.deviceId}: onnxruntime's CUDA execution provider could not start (${msg.split('\n')[0]}); ${hint}`,
+          {
+            details: { device: `cuda:${req.device.deviceId}`, model: req.path },
+            cause: err,
+          },
+        );
       }
       onFallback(`${msg.split('\n')[0]}; ${CUDA_INSTALL_HINT}`);
     }
@@ -132,18 +141,33 @@ export interface DeclaredInput {
 
 /** The inputs a session declares (name, element type, shape with symbolic dims as strings). */
 export function declaredInputs(session: ort.InferenceSession): DeclaredInput[] {
-  return session.inputMetadata.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: 'non-tensor', shape: [] }));
+  return session.inputMetadata.map((m) =>
+    m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: 'non-tensor', shape: [] },
+  );
 }
 
 /**
  * Picks the embedding output: the first of `preferred` the graph has, else its only 2-D output.
  * Returns the name and the declared width when it is a number.
  */
-export function pickOutput(session: ort.InferenceSession, preferred: string[], path: string): { name: string; dim: number | undefined } {
+export function pickOutput(
+  session: ort.InferenceSession,
+  preferred: string[],
+  path: string,
+): { name: string; dim: number | undefined } {
   const outs = session.outputMetadata;
-  const found = preferred.map((p) => outs.find((o) => o.name === p)).find((o) => o !== undefined) ?? (outs.length === 1 ? outs[0] : outs.filter((o) => o.isTensor && o.shape.length === 2).length === 1 ? outs.find((o) => o.isTensor && o.shape.length === 2) : undefined);
+  const found =
+    preferred.map((p) => outs.find((o) => o.name === p)).find((o) => o !== undefined) ??
+    (outs.length === 1
+      ? outs[0]
+      : outs.filter((o) => o.isTensor && o.shape.length === 2).length === 1
+        ? outs.find((o) => o.isTensor && o.shape.length === 2)
+        : undefined);
   if (!found) {
-    throw new AppError('INVALID_CONFIG', `${path}: no embedding output found (looked for ${preferred.join(', ')}; the graph has ${outs.map((o) => o.name).join(', ')})`);
+    throw new AppError(
+      'INVALID_CONFIG',
+      `${path}: no embedding output found (looked for ${preferred.join(', ')}; the graph has ${outs.map((o) => o.name).join(', ')})`,
+    );
   }
   const last = found.isTensor ? found.shape[found.shape.length - 1] : undefined;
   return { name: found.name, dim: typeof last === 'number' && last > 0 ? last : undefined };

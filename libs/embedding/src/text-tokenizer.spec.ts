@@ -17,7 +17,9 @@ describe('CLIP text cleaning (OpenAI basic_clean + whitespace_clean + lower)', (
 
 describe('SigLIP canonicalisation (big_vision / SiglipTokenizer)', () => {
   it('removes exactly string.punctuation, collapses whitespace, trims, lowercases', () => {
-    expect(siglipCanonicalize('Wait... what?! (a cat) [on] {a} <mat>; #1 @home & 100% "fun" -- ok?')).toBe('wait what a cat on a mat 1 home 100 fun ok');
+    expect(siglipCanonicalize('Wait... what?! (a cat) [on] {a} <mat>; #1 @home & 100% "fun" -- ok?')).toBe(
+      'wait what a cat on a mat 1 home 100 fun ok',
+    );
     expect(siglipCanonicalize('Crème brûlée, jalapeño & piñata')).toBe('crème brûlée jalapeño piñata');
     expect(siglipCanonicalize("back`tick \\ slash_under|bar~'q'")).toBe('backtick slashunderbarq');
     expect(siglipCanonicalize('  extra   spaces\tand a tab  ')).toBe('extra spaces and a tab');

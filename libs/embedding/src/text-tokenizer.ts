@@ -41,9 +41,18 @@ export function encodeBatch(tokenizer: TextTokenizer, texts: string[]): BigInt64
 }
 
 function specialId(tok: Tokenizer, token: unknown, what: string, file: string): number {
-  const content = typeof token === 'string' ? token : token && typeof token === 'object' ? (token as { content?: unknown }).content : undefined;
+  const content =
+    typeof token === 'string'
+      ? token
+      : token && typeof token === 'object'
+        ? (token as { content?: unknown }).content
+        : undefined;
   const id = typeof content === 'string' ? tok.token_to_id(content) : undefined;
-  if (id === undefined) throw new AppError('INVALID_CONFIG', `${file}: the ${what} token ${JSON.stringify(content)} is not in the vocabulary`);
+  if (id === undefined)
+    throw new AppError(
+      'INVALID_CONFIG',
+      `${file}: the ${what} token ${JSON.stringify(content)} is not in the vocabulary`,
+    );
   return id;
 }
 

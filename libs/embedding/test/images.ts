@@ -3,7 +3,12 @@ import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
 /** A solid-colour image encoded in `format`. */
-export async function solid(width: number, height: number, rgb: [number, number, number], format: 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif' = 'png'): Promise<Buffer> {
+export async function solid(
+  width: number,
+  height: number,
+  rgb: [number, number, number],
+  format: 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif' = 'png',
+): Promise<Buffer> {
   const img = sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } });
   switch (format) {
     case 'jpeg':
@@ -50,12 +55,20 @@ export function pngBomb(w: number, h: number): Buffer {
   ihdr.writeUInt32BE(h, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 2; // RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(64))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** Grey image stored as 16-bit PNG with value `v16` everywhere. */
 export function grey16Png(w: number, h: number, v16: number): Promise<Buffer> {
   const raw = Buffer.alloc(w * h * 2);
   for (let i = 0; i < w * h; i++) raw.writeUInt16LE(v16, i * 2);
-  return sharp(new Uint16Array(raw.buffer, raw.byteOffset, w * h), { raw: { width: w, height: h, channels: 1 } }).toColourspace('grey16').png().toBuffer();
+  return sharp(new Uint16Array(raw.buffer, raw.byteOffset, w * h), { raw: { width: w, height: h, channels: 1 } })
+    .toColourspace('grey16')
+    .png()
+    .toBuffer();
 }

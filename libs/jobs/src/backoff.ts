@@ -17,7 +17,11 @@ export const DEFAULT_BACKOFF: BackoffSettings = { baseMs: 1000, capMs: 30_000 };
  * Exponential backoff with "equal jitter": half the exponential delay is fixed, half random,
  * so replicas that failed together do not retry in lock-step, and no retry is immediate.
  */
-export function backoffDelay(attempt: number, settings: BackoffSettings = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  settings: BackoffSettings = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(settings.capMs, settings.baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exp / 2 + random() * (exp / 2));
 }

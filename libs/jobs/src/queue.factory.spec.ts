@@ -21,7 +21,11 @@ describe('catalogue queues and workers (real Redis)', () => {
     let err: unknown;
     try {
       // @ts-expect-error the type system already demands every handler; this checks the runtime guard
-      createCatalogueWorker('reembed', { 'reembed.plan': async () => 1, 'reembed.batch': async () => 1 }, { connection, prefix });
+      createCatalogueWorker(
+        'reembed',
+        { 'reembed.plan': async () => 1, 'reembed.batch': async () => 1 },
+        { connection, prefix },
+      );
     } catch (e) {
       err = e;
     }
@@ -30,9 +34,16 @@ describe('catalogue queues and workers (real Redis)', () => {
   });
 
   it('retries transient errors with jittered backoff, fails unrecoverable input at once, and dedupes job ids', async () => {
-    const queue = createCatalogueQueue('ingest', { connection, prefix, defaultJobOptions: { attempts: 4, backoff: { type: 'exp-jitter', delay: 20 } } });
+    const queue = createCatalogueQueue('ingest', {
+      connection,
+      prefix,
+      defaultJobOptions: { attempts: 4, backoff: { type: 'exp-jitter', delay: 20 } },
+    });
     const events = new QueueEvents('ingest', { connection, prefix });
-    closers.push(() => queue.close(), () => events.close());
+    closers.push(
+      () => queue.close(),
+      () => events.close(),
+    );
     const attempts = new Map<string, number>();
     const worker = createCatalogueWorker(
       'ingest',
@@ -51,9 +62,21 @@ describe('catalogue queues and workers (real Redis)', () => {
     closers.push(() => worker.close());
     const failed: Job[] = [];
     worker.on('failed', (job) => job && job.finishedOn && failed.push(job));
-    await queue.add('ingest.scan', { ingestId: 'ok', rootPath: '/photos', recursive: true, extensions: ['.jpg'] }, { jobId: 'scan-ok' });
-    await queue.add('ingest.scan', { ingestId: 'ok', rootPath: '/photos', recursive: true, extensions: ['.jpg'] }, { jobId: 'scan-ok' });
-    await queue.add('ingest.scan', { ingestId: 'bad', rootPath: '/bad', recursive: true, extensions: [] }, { jobId: 'scan-bad' });
+    await queue.add(
+      'ingest.scan',
+      { ingestId: 'ok', rootPath: '/photos', recursive: true, extensions: ['.jpg'] },
+      { jobId: 'scan-ok' },
+    );
+    await queue.add(
+      'ingest.scan',
+      { ingestId: 'ok', rootPath: '/photos', recursive: true, extensions: ['.jpg'] },
+      { jobId: 'scan-ok' },
+    );
+    await queue.add(
+      'ingest.scan',
+      { ingestId: 'bad', rootPath: '/bad', recursive: true, extensions: [] },
+      { jobId: 'scan-bad' },
+    );
     await waitFor('jobs settled', () => attempts.get('ok') === 3 && failed.length === 1, 20_000, 50);
     expect(await (await queue.queue.getJob('scan-ok'))?.getState()).toBe('completed');
     expect(attempts.get('bad')).toBe(1);

@@ -1,4 +1,12 @@
-import { Queue, Worker, UnrecoverableError, type ConnectionOptions, type Job, type JobsOptions, type WorkerOptions } from 'bullmq';
+import {
+  Queue,
+  Worker,
+  UnrecoverableError,
+  type ConnectionOptions,
+  type Job,
+  type JobsOptions,
+  type WorkerOptions,
+} from 'bullmq';
 import { AppError } from '@image-search/service-kit';
 import { JOB_NAMES, type JobCatalogue, type QueueName } from './catalogue.js';
 import { DEFAULT_BACKOFF, JITTER_BACKOFF, jitterBackoffStrategy, type BackoffSettings } from './backoff.js';
@@ -54,7 +62,10 @@ export class CatalogueQueue<Q extends QueueName> {
 }
 
 /** Creates a typed queue for a catalogue queue under the configured prefix. */
-export function createCatalogueQueue<Q extends QueueName>(name: Q, ctx: QueueContext & { defaultJobOptions?: JobsOptions }): CatalogueQueue<Q> {
+export function createCatalogueQueue<Q extends QueueName>(
+  name: Q,
+  ctx: QueueContext & { defaultJobOptions?: JobsOptions },
+): CatalogueQueue<Q> {
   const queue = new Queue(name, {
     connection: ctx.connection,
     prefix: ctx.prefix ?? DEFAULT_QUEUE_PREFIX,
@@ -65,7 +76,11 @@ export function createCatalogueQueue<Q extends QueueName>(name: Q, ctx: QueueCon
 
 /** One handler per job name of queue Q; the handler gets the job narrowed to its name. */
 export type CatalogueHandlers<Q extends QueueName> = {
-  [N in JobName<Q>]: (job: CatalogueJob<Q, N>, token: string | undefined, signal: AbortSignal | undefined) => Promise<unknown>;
+  [N in JobName<Q>]: (
+    job: CatalogueJob<Q, N>,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+  ) => Promise<unknown>;
 };
 
 /** Names of the queue's jobs that have no handler (empty when complete). */
@@ -85,11 +100,18 @@ export function createCatalogueWorker<Q extends QueueName>(
 ): Worker {
   const missing = missingHandlers(queue, handlers as Partial<Record<string, unknown>>);
   if (missing.length > 0) {
-    throw new AppError('INVALID_CONFIG', `Worker for queue '${queue}' has no handler for job(s): ${missing.join(', ')}. Every job name in libs/jobs catalogue needs one.`, {
-      details: { queue, missing },
-    });
+    throw new AppError(
+      'INVALID_CONFIG',
+      `Worker for queue '${queue}' has no handler for job(s): ${missing.join(', ')}. Every job name in libs/jobs catalogue needs one.`,
+      {
+        details: { queue, missing },
+      },
+    );
   }
-  const table = handlers as unknown as Record<string, (job: Job, token: string | undefined, signal: AbortSignal | undefined) => Promise<unknown>>;
+  const table = handlers as unknown as Record<
+    string,
+    (job: Job, token: string | undefined, signal: AbortSignal | undefined) => Promise<unknown>
+  >;
   return new Worker(
     queue,
     async (job: Job, token?: string, signal?: AbortSignal) => {

@@ -45,7 +45,8 @@ export class ReembedControl {
     // Every public operation reports an unreachable Redis as UNAVAILABLE (503 + Retry-After at the edge), not as an internal error.
     for (const name of ['start', 'pause', 'resume', 'cancel', 'verify', 'retryFailed', 'status'] as const) {
       const fn = this[name].bind(this) as (...a: unknown[]) => Promise<unknown>;
-      (this as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => fn(...a).catch((err: unknown) => Promise.reject(asUnavailable(err)));
+      (this as unknown as Record<string, unknown>)[name] = (...a: unknown[]) =>
+        fn(...a).catch((err: unknown) => Promise.reject(asUnavailable(err)));
     }
   }
 
@@ -56,19 +57,36 @@ export class ReembedControl {
   async start(options: StartOptions = {}): Promise<{ started: boolean; status: ReembedStatus }> {
     const batchSize = options.batchSize ?? 100;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
-      throw new AppError('INVALID_ARGUMENT', `batch_size must be an integer from 1 to ${MAX_BATCH_SIZE} (got ${String(options.batchSize)})`, { details: { field: 'batch_size' } });
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `batch_size must be an integer from 1 to ${MAX_BATCH_SIZE} (got ${String(options.batchSize)})`,
+        { details: { field: 'batch_size' } },
+      );
     }
     const onlyMissing = options.onlyMissing ?? false;
     const store = this.opts.store;
     if (store && !(await store.exists(this.opts.sourceCollection))) {
-      throw new AppError('FAILED_PRECONDITION', `source collection '${this.opts.sourceCollection}' does not exist (CLIP_COLLECTION); nothing to re-embed`, { details: { collection: this.opts.sourceCollection } });
+      throw new AppError(
+        'FAILED_PRECONDITION',
+        `source collection '${this.opts.sourceCollection}' does not exist (CLIP_COLLECTION); nothing to re-embed`,
+        { details: { collection: this.opts.sourceCollection } },
+      );
     }
     const expectedTotal = store ? await store.count(this.opts.sourceCollection) : 0;
     const { id, created } = await this.runs.create({ batchSize, onlyMissing, expectedTotal });
     if (created) {
       // A queue left paused by an earlier run would hold the new one back.
       await this.queue.queue.resume();
-      await this.queue.add('reembed.plan', { runId: id, batchSize, onlyMissing, ...(options.correlationId ? { correlationId: options.correlationId } : {}) }, { jobId: reembedJobIds.plan(id) });
+      await this.queue.add(
+        'reembed.plan',
+        {
+          runId: id,
+          batchSize,
+          onlyMissing,
+          ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+        },
+        { jobId: reembedJobIds.plan(id) },
+      );
     }
     return { started: created, status: await this.status() };
   }
@@ -109,7 +127,8 @@ export class ReembedControl {
     if (!run || !id) {
       const created = await this.runs.create({ batchSize: 0, onlyMissing: false, expectedTotal: 0 });
       id = created.id;
-      if (!created.created) throw new AppError('FAILED_PRECONDITION', 'a run became active meanwhile; verify after it ends');
+      if (!created.created)
+        throw new AppError('FAILED_PRECONDITION', 'a run became active meanwhile; verify after it ends');
       await this.runs.finishPlanning(id, 0);
       // finishPlanning moved planning -> running -> verifying (no batches) and the job follows.
       await enqueueVerify(this.runs, this.queue, id);
@@ -126,12 +145,18 @@ export class ReembedControl {
   /** Retries the run's failed items (or finishes an interrupted plan); verification follows. */
   async retryFailed(): Promise<{ retried: number; status: ReembedStatus }> {
     const run = await this.requireRun('retry-failed');
-    if (!['completed', 'failed', 'cancelled'].includes(run.state)) throw this.wrongState(run, 'retry-failed', ['completed', 'failed', 'cancelled']);
+    if (!['completed', 'failed', 'cancelled'].includes(run.state))
+      throw this.wrongState(run, 'retry-failed', ['completed', 'failed', 'cancelled']);
     await this.queue.queue.resume();
     if (!run.planDone) {
-      if (!(await this.runs.transition(run.id, ['failed', 'cancelled'], 'planning'))) throw this.wrongState(run, 'retry-failed', ['failed', 'cancelled']);
+      if (!(await this.runs.transition(run.id, ['failed', 'cancelled'], 'planning')))
+        throw this.wrongState(run, 'retry-failed', ['failed', 'cancelled']);
       await this.runs.setError(run.id, null);
-      await this.queue.add('reembed.plan', { runId: run.id, batchSize: run.batchSize, onlyMissing: run.onlyMissing }, { jobId: reembedJobIds.plan(run.id, Date.now()) });
+      await this.queue.add(
+        'reembed.plan',
+        { runId: run.id, batchSize: run.batchSize, onlyMissing: run.onlyMissing },
+        { jobId: reembedJobIds.plan(run.id, Date.now()) },
+      );
       return { retried: 0, status: await this.status() };
     }
     const failed = await this.runs.allFailed(run.id);
@@ -145,7 +170,11 @@ export class ReembedControl {
     await this.runs.reopen(run.id);
     const jobs = [];
     for (let i = 0; i < n; i++) {
-      jobs.push({ name: 'reembed.batch' as const, data: { runId: run.id, batchNo: first + i, assetIds: ids.slice(i * size, (i + 1) * size) }, opts: { jobId: reembedJobIds.batch(run.id, first + i) } });
+      jobs.push({
+        name: 'reembed.batch' as const,
+        data: { runId: run.id, batchNo: first + i, assetIds: ids.slice(i * size, (i + 1) * size) },
+        opts: { jobId: reembedJobIds.batch(run.id, first + i) },
+      });
     }
     await this.queue.addBulk(jobs);
     return { retried: ids.length, status: await this.status() };
@@ -156,14 +185,36 @@ export class ReembedControl {
     const id = await this.runs.currentId();
     const run = id ? await this.runs.get(id) : null;
     // Counts are cached briefly, but never across a change of the run (a finished run shows final counts).
-    const counts = await this.collectionCounts(`${run?.id}:${run?.state}:${run?.done}:${run?.verification?.checked_at}`);
+    const counts = await this.collectionCounts(
+      `${run?.id}:${run?.state}:${run?.done}:${run?.verification?.checked_at}`,
+    );
     // 0/0 is not "100% covered": with an empty (or unreachable) CLIP collection coverage is unknown.
-    const coverage = counts.source === null || counts.target === null || counts.source === 0 ? null : counts.target / counts.source;
+    const coverage =
+      counts.source === null || counts.target === null || counts.source === 0 ? null : counts.target / counts.source;
     const base = { coverage, source_count: counts.source, target_count: counts.target };
     if (!run) {
       return {
-        run_id: null, state: 'idle', total: 0, done: 0, failed: 0, skipped: 0, ...base, rate_per_s: 0, eta_s: null, started_at: null, updated_at: null, finished_at: null,
-        last_error: null, failed_sample: [], batch_size: null, only_missing: false, batches_total: 0, batches_done: 0, batches_failed: 0, planning_done: false, verification: null,
+        run_id: null,
+        state: 'idle',
+        total: 0,
+        done: 0,
+        failed: 0,
+        skipped: 0,
+        ...base,
+        rate_per_s: 0,
+        eta_s: null,
+        started_at: null,
+        updated_at: null,
+        finished_at: null,
+        last_error: null,
+        failed_sample: [],
+        batch_size: null,
+        only_missing: false,
+        batches_total: 0,
+        batches_done: 0,
+        batches_failed: 0,
+        planning_done: false,
+        verification: null,
       };
     }
     const rate = rateOf(run);
@@ -202,12 +253,19 @@ export class ReembedControl {
   private async requireRun(action: string): Promise<RunRecord> {
     const id = await this.runs.currentId();
     const run = id ? await this.runs.get(id) : null;
-    if (!run) throw new AppError('FAILED_PRECONDITION', `cannot ${action}: no re-embedding run exists yet (start one first)`, { details: { state: 'idle' } });
+    if (!run)
+      throw new AppError('FAILED_PRECONDITION', `cannot ${action}: no re-embedding run exists yet (start one first)`, {
+        details: { state: 'idle' },
+      });
     return run;
   }
 
   private wrongState(run: RunRecord, action: string, allowed: readonly RunState[]): AppError {
-    return new AppError('FAILED_PRECONDITION', `cannot ${action}: run ${run.id} is ${run.state} (${action} needs ${allowed.join(' or ')})`, { details: { run_id: run.id, state: run.state } });
+    return new AppError(
+      'FAILED_PRECONDITION',
+      `cannot ${action}: run ${run.id} is ${run.state} (${action} needs ${allowed.join(' or ')})`,
+      { details: { run_id: run.id, state: run.state } },
+    );
   }
 
   private async collectionCounts(key: string): Promise<{ source: number | null; target: number | null }> {
@@ -215,25 +273,36 @@ export class ReembedControl {
     if (!store) return { source: null, target: null };
     if (this.counts && this.counts.key === key && Date.now() - this.counts.at < COUNT_CACHE_MS) return this.counts;
     const safeCount = async (c: string) => ((await store.exists(c)) ? store.count(c) : 0);
-    const [source, target] = await Promise.all([safeCount(this.opts.sourceCollection).catch(() => null), safeCount(this.opts.targetCollection).catch(() => null)]);
+    const [source, target] = await Promise.all([
+      safeCount(this.opts.sourceCollection).catch(() => null),
+      safeCount(this.opts.targetCollection).catch(() => null),
+    ]);
     this.counts = { at: Date.now(), key, source, target };
     return this.counts;
   }
 }
 
-const REDIS_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|MaxRetriesPerRequest|Stream isn't writeable|connect ETIMEDOUT/;
+const REDIS_DOWN =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|MaxRetriesPerRequest|Stream isn't writeable|connect ETIMEDOUT/;
 
 function asUnavailable(err: unknown): unknown {
   if (err instanceof AppError) return err;
   const e = err as Error | undefined;
   if (e && (e.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(e.message ?? ''))) {
-    return new AppError('UNAVAILABLE', `Redis is not reachable, so the re-embedding run cannot be read or changed (${e.message}); retry shortly`, { cause: err, retryAfterS: 5 });
+    return new AppError(
+      'UNAVAILABLE',
+      `Redis is not reachable, so the re-embedding run cannot be read or changed (${e.message}); retry shortly`,
+      { cause: err, retryAfterS: 5 },
+    );
   }
   return err;
 }
 
 /** Starts a full re-embedding run (see ReembedControl.start). */
-export function enqueueFullReembedding(control: ReembedControl, opts: { batchSize: number; onlyMissing?: boolean }): Promise<{ started: boolean; status: ReembedStatus }> {
+export function enqueueFullReembedding(
+  control: ReembedControl,
+  opts: { batchSize: number; onlyMissing?: boolean },
+): Promise<{ started: boolean; status: ReembedStatus }> {
   return control.start(opts);
 }
 

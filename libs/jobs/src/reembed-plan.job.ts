@@ -27,7 +27,12 @@ export interface ReembedPlanDeps {
 const END = '$end';
 
 /** Enqueues the verify job of a run (the caller moved it to `verifying`). */
-export async function enqueueVerify(runs: ReembedRunStore, queue: CatalogueQueue<'reembed'>, runId: string, correlationId?: string): Promise<void> {
+export async function enqueueVerify(
+  runs: ReembedRunStore,
+  queue: CatalogueQueue<'reembed'>,
+  runId: string,
+  correlationId?: string,
+): Promise<void> {
   const seq = await runs.nextVerifySeq(runId);
   const data: ReembedVerifyPayload = { runId, ...(correlationId ? { correlationId } : {}) };
   await queue.add('reembed.verify', data, { jobId: reembedJobIds.verify(runId, seq), attempts: 5 });
@@ -38,17 +43,25 @@ export async function enqueueVerify(runs: ReembedRunStore, queue: CatalogueQueue
  * deterministic ids, saving a checkpoint after each page so a planner that was killed resumes
  * where it stopped (re-enqueueing at most one page, whose job ids already exist).
  */
-export async function runReembedPlan(payload: ReembedPlanPayload, deps: ReembedPlanDeps): Promise<{ scanned: number; batches: number; skipped: number; stopped?: string }> {
+export async function runReembedPlan(
+  payload: ReembedPlanPayload,
+  deps: ReembedPlanDeps,
+): Promise<{ scanned: number; batches: number; skipped: number; stopped?: string }> {
   const run = await deps.runs.get(payload.runId);
-  if (!run) throw new UnrecoverableError(`re-embedding run ${payload.runId} does not exist (Redis was flushed?); start a new run`);
+  if (!run)
+    throw new UnrecoverableError(
+      `re-embedding run ${payload.runId} does not exist (Redis was flushed?); start a new run`,
+    );
   if (run.planDone) return { scanned: run.total, batches: run.batchesTotal, skipped: 0, stopped: 'already planned' };
-  if (!['planning', 'paused'].includes(run.state)) return { scanned: 0, batches: 0, skipped: 0, stopped: `run is ${run.state}` };
+  if (!['planning', 'paused'].includes(run.state))
+    return { scanned: 0, batches: 0, skipped: 0, stopped: `run is ${run.state}` };
   const batchSize = payload.batchSize;
   const pageSize = batchSize * (deps.pageBatches ?? 10);
   let { cursor, batchNo, scanned, skipped } = await deps.runs.planCheckpoint(payload.runId);
   while (cursor !== END) {
     const state = (await deps.runs.get(payload.runId))?.state;
-    if (state === 'cancelled' || state === 'failed') return { scanned, batches: batchNo, skipped, stopped: `run is ${state}` };
+    if (state === 'cancelled' || state === 'failed')
+      return { scanned, batches: batchNo, skipped, stopped: `run is ${state}` };
     const page = await deps.store.scrollIds(deps.source, { limit: pageSize, cursor });
     let ids = page.assetIds;
     if (payload.onlyMissing && ids.length > 0) {
@@ -61,7 +74,12 @@ export async function runReembedPlan(payload: ReembedPlanPayload, deps: ReembedP
       const no = batchNo++;
       jobs.push({
         name: 'reembed.batch' as const,
-        data: { runId: payload.runId, batchNo: no, assetIds: ids.slice(i, i + batchSize), ...(payload.correlationId ? { correlationId: payload.correlationId } : {}) },
+        data: {
+          runId: payload.runId,
+          batchNo: no,
+          assetIds: ids.slice(i, i + batchSize),
+          ...(payload.correlationId ? { correlationId: payload.correlationId } : {}),
+        },
         opts: { jobId: reembedJobIds.batch(payload.runId, no) },
       });
     }
@@ -71,6 +89,7 @@ export async function runReembedPlan(payload: ReembedPlanPayload, deps: ReembedP
     await deps.runs.savePlanCheckpoint(payload.runId, { cursor, batchNo, scanned, skipped });
     await deps.onProgress?.(scanned);
   }
-  if (await deps.runs.finishPlanning(payload.runId, scanned)) await enqueueVerify(deps.runs, deps.queue, payload.runId, payload.correlationId);
+  if (await deps.runs.finishPlanning(payload.runId, scanned))
+    await enqueueVerify(deps.runs, deps.queue, payload.runId, payload.correlationId);
   return { scanned, batches: batchNo, skipped };
 }

@@ -24,7 +24,10 @@ describe('re-embedding runs (real Redis and store)', () => {
     store = await createVectorStore({ dataDir: dir, logger: createLogger('test', 'warn') });
     await store.ensureCollection(collectionSchema('clip', { name: 'clip', vectorSize: 8 }));
     await store.ensureCollection(collectionSchema('siglip', { name: 'siglip', vectorSize: 4 }));
-    await store.upsert('clip', ids.map((id, i) => ({ assetId: id, vector: unit(i, 8), payload: { path: `/p/${i}.jpg` } })));
+    await store.upsert(
+      'clip',
+      ids.map((id, i) => ({ assetId: id, vector: unit(i, 8), payload: { path: `/p/${i}.jpg` } })),
+    );
   });
   afterAll(async () => {
     for (const p of prefixes) await deleteKeys(redis, p);
@@ -50,7 +53,9 @@ describe('re-embedding runs (real Redis and store)', () => {
     const jobs = await control.queue.queue.getJobs(['waiting', 'paused', 'prioritized']);
     expect(jobs.filter((j) => j.name === 'reembed.batch')).toHaveLength(10);
     expect(new Set(jobs.map((j) => j.id))).toContain(reembedJobIds.batch(status.run_id!, 9));
-    expect(jobs.flatMap((j) => (j.name === 'reembed.batch' ? (j.data as { assetIds: string[] }).assetIds : [])).sort()).toEqual([...ids].sort());
+    expect(
+      jobs.flatMap((j) => (j.name === 'reembed.batch' ? (j.data as { assetIds: string[] }).assetIds : [])).sort(),
+    ).toEqual([...ids].sort());
     const s = await control.status();
     expect(s).toMatchObject({ state: 'running', total: 95, batches_total: 10, planning_done: true });
     await control.close();
@@ -60,12 +65,23 @@ describe('re-embedding runs (real Redis and store)', () => {
     const control = newControl();
     const { status } = await control.start({ batchSize: 50 });
     const id = status.run_id!;
-    await runReembedPlan({ runId: id, batchSize: 50, onlyMissing: false }, { runs: control.runs, queue: control.queue, store, source: 'clip', target: 'siglip' });
-    expect(await control.runs.finalizeBatch(id, 0, { done: 48, skipped: 0, batchFailed: false, succeeded: [] })).toBe('counted');
-    expect(await control.runs.finalizeBatch(id, 0, { done: 48, skipped: 0, batchFailed: false, succeeded: [] })).toBe('duplicate');
+    await runReembedPlan(
+      { runId: id, batchSize: 50, onlyMissing: false },
+      { runs: control.runs, queue: control.queue, store, source: 'clip', target: 'siglip' },
+    );
+    expect(await control.runs.finalizeBatch(id, 0, { done: 48, skipped: 0, batchFailed: false, succeeded: [] })).toBe(
+      'counted',
+    );
+    expect(await control.runs.finalizeBatch(id, 0, { done: 48, skipped: 0, batchFailed: false, succeeded: [] })).toBe(
+      'duplicate',
+    );
     await control.runs.recordFailures(id, [{ asset_id: ids[0]!, reason: 'NOT_AN_IMAGE', message: 'text file' }]);
-    expect(await control.runs.finalizeBatch(id, 1, { done: 44, skipped: 0, batchFailed: false, succeeded: [] })).toBe('all-finished');
-    expect(await control.runs.finalizeBatch(id, 1, { done: 44, skipped: 0, batchFailed: false, succeeded: [] })).toBe('duplicate');
+    expect(await control.runs.finalizeBatch(id, 1, { done: 44, skipped: 0, batchFailed: false, succeeded: [] })).toBe(
+      'all-finished',
+    );
+    expect(await control.runs.finalizeBatch(id, 1, { done: 44, skipped: 0, batchFailed: false, succeeded: [] })).toBe(
+      'duplicate',
+    );
     const s = await control.status();
     expect(s).toMatchObject({ state: 'verifying', done: 92, failed: 1, batches_done: 2 });
     expect(s.failed_sample[0]).toMatchObject({ asset_id: ids[0], reason: 'NOT_AN_IMAGE' });
@@ -74,10 +90,16 @@ describe('re-embedding runs (real Redis and store)', () => {
   });
 
   it('with only-missing, plans only ids the target lacks', async () => {
-    await store.upsert('siglip', ids.slice(0, 90).map((id, i) => ({ assetId: id, vector: unit(i, 4), payload: { path: `/p/${i}.jpg` } })));
+    await store.upsert(
+      'siglip',
+      ids.slice(0, 90).map((id, i) => ({ assetId: id, vector: unit(i, 4), payload: { path: `/p/${i}.jpg` } })),
+    );
     const control = newControl();
     const { status } = await control.start({ batchSize: 2, onlyMissing: true });
-    const res = await runReembedPlan({ runId: status.run_id!, batchSize: 2, onlyMissing: true }, { runs: control.runs, queue: control.queue, store, source: 'clip', target: 'siglip' });
+    const res = await runReembedPlan(
+      { runId: status.run_id!, batchSize: 2, onlyMissing: true },
+      { runs: control.runs, queue: control.queue, store, source: 'clip', target: 'siglip' },
+    );
     expect(res).toMatchObject({ scanned: 95, skipped: 90, batches: 3 });
     expect((await control.status()).skipped).toBe(90);
     await control.close();
@@ -100,13 +122,31 @@ describe('re-embedding runs (real Redis and store)', () => {
   it('verification lists missing and extra ids and which gaps are recorded failures', async () => {
     // siglip holds ids[0..89]; add one id CLIP lacks.
     await store.upsert('siglip', [{ assetId: 'f'.repeat(32), vector: unit(0, 4), payload: { path: '/gone.jpg' } }]);
-    const report = await verifyReembedding(store, { source: 'clip', target: 'siglip', dim: 4, vectorSample: 0, failedIds: new Set([ids[94]!]) });
+    const report = await verifyReembedding(store, {
+      source: 'clip',
+      target: 'siglip',
+      dim: 4,
+      vectorSample: 0,
+      failedIds: new Set([ids[94]!]),
+    });
     expect(report.passed).toBe(false);
-    expect(report).toMatchObject({ source_count: 95, target_count: 91, counts_equal: false, missing: { count: 5 }, extra: { count: 1, sample: ['f'.repeat(32)] }, missing_recorded_failures: 1 });
+    expect(report).toMatchObject({
+      source_count: 95,
+      target_count: 91,
+      counts_equal: false,
+      missing: { count: 5 },
+      extra: { count: 1, sample: ['f'.repeat(32)] },
+      missing_recorded_failures: 1,
+    });
     expect(report.vectors).toMatchObject({ checked: 91, bad: 0 });
-    expect(report.problems.join('\n')).toMatch(/5 id\(s\) of clip missing from siglip \(1 of them recorded as failed items/);
+    expect(report.problems.join('\n')).toMatch(
+      /5 id\(s\) of clip missing from siglip \(1 of them recorded as failed items/,
+    );
     await store.deleteIds('siglip', ['f'.repeat(32)]);
-    await store.upsert('siglip', ids.slice(90).map((id, i) => ({ assetId: id, vector: unit(i, 4), payload: {} })));
+    await store.upsert(
+      'siglip',
+      ids.slice(90).map((id, i) => ({ assetId: id, vector: unit(i, 4), payload: {} })),
+    );
     const ok = await verifyReembedding(store, { source: 'clip', target: 'siglip', dim: 4, vectorSample: 10 });
     expect(ok.passed).toBe(true);
     expect(ok.vectors.checked).toBeGreaterThanOrEqual(10);
@@ -114,8 +154,20 @@ describe('re-embedding runs (real Redis and store)', () => {
 
   it('verification of an empty target lists every source id as missing', async () => {
     await store.ensureCollection(collectionSchema('siglip', { name: 'empty', vectorSize: 4 }));
-    const report = await verifyReembedding(store, { source: 'clip', target: 'empty', dim: 4, vectorSample: 0, sampleLimit: 3 });
-    expect(report).toMatchObject({ passed: false, target_count: 0, missing: { count: 95 }, extra: { count: 0 }, vectors: { checked: 0 } });
+    const report = await verifyReembedding(store, {
+      source: 'clip',
+      target: 'empty',
+      dim: 4,
+      vectorSample: 0,
+      sampleLimit: 3,
+    });
+    expect(report).toMatchObject({
+      passed: false,
+      target_count: 0,
+      missing: { count: 95 },
+      extra: { count: 0 },
+      vectors: { checked: 0 },
+    });
     expect(report.missing.sample).toHaveLength(3);
   });
 

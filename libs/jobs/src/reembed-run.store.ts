@@ -113,17 +113,60 @@ export class ReembedRunStore {
   }
 
   /** Creates a run in `planning` unless one is active; `created` false returns the active one. */
-  async create(opts: { batchSize: number; onlyMissing: boolean; expectedTotal: number }): Promise<{ id: string; created: boolean }> {
+  async create(opts: {
+    batchSize: number;
+    onlyMissing: boolean;
+    expectedTotal: number;
+  }): Promise<{ id: string; created: boolean }> {
     const id = `r${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
     const now = new Date().toISOString();
-    const fields = ['state', 'planning', 'batch_size', String(opts.batchSize), 'only_missing', opts.onlyMissing ? '1' : '0', 'total', String(opts.expectedTotal), 'done', '0', 'skipped', '0', 'plan_skipped', '0', 'batches_total', '0', 'batches_finished', '0', 'batches_failed', '0', 'plan_done', '0', 'started_at', now, 'updated_at', now];
-    const [runId, created] = (await this.redis.eval(CREATE, 1, `${this.base}:current`, id, JSON.stringify(fields), `${this.base}:run:`, ACTIVE_STATES.join(','))) as [string, number];
+    const fields = [
+      'state',
+      'planning',
+      'batch_size',
+      String(opts.batchSize),
+      'only_missing',
+      opts.onlyMissing ? '1' : '0',
+      'total',
+      String(opts.expectedTotal),
+      'done',
+      '0',
+      'skipped',
+      '0',
+      'plan_skipped',
+      '0',
+      'batches_total',
+      '0',
+      'batches_finished',
+      '0',
+      'batches_failed',
+      '0',
+      'plan_done',
+      '0',
+      'started_at',
+      now,
+      'updated_at',
+      now,
+    ];
+    const [runId, created] = (await this.redis.eval(
+      CREATE,
+      1,
+      `${this.base}:current`,
+      id,
+      JSON.stringify(fields),
+      `${this.base}:run:`,
+      ACTIVE_STATES.join(','),
+    )) as [string, number];
     return { id: runId, created: created === 1 };
   }
 
   /** Reads a run (null when unknown). */
   async get(id: string): Promise<RunRecord | null> {
-    const [h, failed, samples] = await Promise.all([this.redis.hgetall(this.runKey(id)), this.redis.hlen(this.runKey(id, 'failed')), this.redis.lrange(this.runKey(id, 'samples'), 0, -1)]);
+    const [h, failed, samples] = await Promise.all([
+      this.redis.hgetall(this.runKey(id)),
+      this.redis.hlen(this.runKey(id, 'failed')),
+      this.redis.lrange(this.runKey(id, 'samples'), 0, -1),
+    ]);
     if (!h['state']) return null;
     const n = (k: string) => Number(h[k] ?? 0);
     return {
@@ -156,7 +199,15 @@ export class ReembedRunStore {
   /** Moves the run from one of `from` to `to`; returns the previous state, or null when not allowed. */
   async transition(id: string, from: readonly RunState[], to: RunState): Promise<RunState | null> {
     const terminal = to === 'completed' || to === 'failed' || to === 'cancelled';
-    const prev = (await this.redis.eval(TRANSITION, 1, this.runKey(id), from.join(','), to, new Date().toISOString(), terminal ? '1' : '')) as string | null;
+    const prev = (await this.redis.eval(
+      TRANSITION,
+      1,
+      this.runKey(id),
+      from.join(','),
+      to,
+      new Date().toISOString(),
+      terminal ? '1' : '',
+    )) as string | null;
     if (prev && terminal) await this.expireRun(id);
     return (prev as RunState | null) ?? null;
   }
@@ -164,26 +215,67 @@ export class ReembedRunStore {
   /** Sets the last error (shown in status). */
   async setError(id: string, message: string | null): Promise<void> {
     if (message === null) await this.redis.hdel(this.runKey(id), 'last_error');
-    else await this.redis.hset(this.runKey(id), 'last_error', message.slice(0, 2000), 'updated_at', new Date().toISOString());
+    else
+      await this.redis.hset(
+        this.runKey(id),
+        'last_error',
+        message.slice(0, 2000),
+        'updated_at',
+        new Date().toISOString(),
+      );
   }
 
   /** Stores the verification report. */
   async setVerification(id: string, report: VerificationReport): Promise<void> {
-    await this.redis.hset(this.runKey(id), 'verification', JSON.stringify(report), 'updated_at', new Date().toISOString());
+    await this.redis.hset(
+      this.runKey(id),
+      'verification',
+      JSON.stringify(report),
+      'updated_at',
+      new Date().toISOString(),
+    );
   }
 
   /** The planner's checkpoint (resume point after a crash). */
-  async planCheckpoint(id: string): Promise<{ cursor: string | undefined; batchNo: number; scanned: number; skipped: number }> {
+  async planCheckpoint(
+    id: string,
+  ): Promise<{ cursor: string | undefined; batchNo: number; scanned: number; skipped: number }> {
     const h = await this.redis.hgetall(this.runKey(id, 'plan'));
-    return { cursor: h['cursor'] || undefined, batchNo: Number(h['batch_no'] ?? 0), scanned: Number(h['scanned'] ?? 0), skipped: Number(h['skipped'] ?? 0) };
+    return {
+      cursor: h['cursor'] || undefined,
+      batchNo: Number(h['batch_no'] ?? 0),
+      scanned: Number(h['scanned'] ?? 0),
+      skipped: Number(h['skipped'] ?? 0),
+    };
   }
 
   /** Saves the planner's progress after a page's batches were enqueued. */
-  async savePlanCheckpoint(id: string, cp: { cursor: string | undefined; batchNo: number; scanned: number; skipped: number }): Promise<void> {
+  async savePlanCheckpoint(
+    id: string,
+    cp: { cursor: string | undefined; batchNo: number; scanned: number; skipped: number },
+  ): Promise<void> {
     await this.redis
       .multi()
-      .hset(this.runKey(id, 'plan'), 'cursor', cp.cursor ?? '', 'batch_no', String(cp.batchNo), 'scanned', String(cp.scanned), 'skipped', String(cp.skipped))
-      .hset(this.runKey(id), 'batches_total', String(cp.batchNo), 'plan_skipped', String(cp.skipped), 'updated_at', new Date().toISOString())
+      .hset(
+        this.runKey(id, 'plan'),
+        'cursor',
+        cp.cursor ?? '',
+        'batch_no',
+        String(cp.batchNo),
+        'scanned',
+        String(cp.scanned),
+        'skipped',
+        String(cp.skipped),
+      )
+      .hset(
+        this.runKey(id),
+        'batches_total',
+        String(cp.batchNo),
+        'plan_skipped',
+        String(cp.skipped),
+        'updated_at',
+        new Date().toISOString(),
+      )
       .exec();
   }
 
@@ -205,7 +297,8 @@ export class ReembedRunStore {
     if (items.length === 0) return;
     const at = new Date().toISOString();
     const key = this.runKey(id, 'failed');
-    const value = (it: FailedItem) => JSON.stringify({ reason: it.reason, message: it.message.slice(0, 500), batch: it.batch, at });
+    const value = (it: FailedItem) =>
+      JSON.stringify({ reason: it.reason, message: it.message.slice(0, 500), batch: it.batch, at });
     if (opts.keepExisting) {
       const m = this.redis.multi();
       for (const it of items) m.hsetnx(key, it.asset_id, value(it));
@@ -216,9 +309,27 @@ export class ReembedRunStore {
   }
 
   /** Counts a batch once (see FINALIZE); `succeeded` ids leave the failed set. */
-  async finalizeBatch(id: string, batchNo: number, r: { done: number; skipped: number; batchFailed: boolean; succeeded: string[] }): Promise<FinalizeResult | 'unknown-run'> {
+  async finalizeBatch(
+    id: string,
+    batchNo: number,
+    r: { done: number; skipped: number; batchFailed: boolean; succeeded: string[] },
+  ): Promise<FinalizeResult | 'unknown-run'> {
     const now = Date.now();
-    const res = (await this.redis.eval(FINALIZE, 4, this.runKey(id), this.runKey(id, 'finished'), this.runKey(id, 'samples'), this.runKey(id, 'failed'), String(batchNo), String(r.done), String(r.skipped), r.batchFailed ? '1' : '0', new Date(now).toISOString(), String(now), ...r.succeeded)) as number;
+    const res = (await this.redis.eval(
+      FINALIZE,
+      4,
+      this.runKey(id),
+      this.runKey(id, 'finished'),
+      this.runKey(id, 'samples'),
+      this.runKey(id, 'failed'),
+      String(batchNo),
+      String(r.done),
+      String(r.skipped),
+      r.batchFailed ? '1' : '0',
+      new Date(now).toISOString(),
+      String(now),
+      ...r.succeeded,
+    )) as number;
     return res === 0 ? 'unknown-run' : res === -1 ? 'duplicate' : res === 2 ? 'all-finished' : 'counted';
   }
 
@@ -237,7 +348,8 @@ export class ReembedRunStore {
   async failedSample(id: string, limit: number): Promise<FailedItem[]> {
     const [, flat] = await this.redis.hscan(this.runKey(id, 'failed'), '0', 'COUNT', Math.max(limit, 10));
     const out: FailedItem[] = [];
-    for (let i = 0; i + 1 < flat.length && out.length < limit; i += 2) out.push({ asset_id: flat[i]!, ...(JSON.parse(flat[i + 1]!) as Omit<FailedItem, 'asset_id'>) });
+    for (let i = 0; i + 1 < flat.length && out.length < limit; i += 2)
+      out.push({ asset_id: flat[i]!, ...(JSON.parse(flat[i + 1]!) as Omit<FailedItem, 'asset_id'>) });
     return out;
   }
 
@@ -249,7 +361,8 @@ export class ReembedRunStore {
 
   /** Removes items from the failed set (before they are retried). */
   async clearFailures(id: string, assetIds: string[]): Promise<void> {
-    for (let i = 0; i < assetIds.length; i += 1000) await this.redis.hdel(this.runKey(id, 'failed'), ...assetIds.slice(i, i + 1000));
+    for (let i = 0; i < assetIds.length; i += 1000)
+      await this.redis.hdel(this.runKey(id, 'failed'), ...assetIds.slice(i, i + 1000));
   }
 
   /** Reserves `n` more batch numbers (retry-failed); returns the first. */
@@ -265,13 +378,19 @@ export class ReembedRunStore {
 
   /** Reopens a finished run for more work (retry-failed): state -> running, finished_at cleared. */
   async reopen(id: string): Promise<void> {
-    await this.redis.multi().hset(this.runKey(id), 'state', 'running', 'updated_at', new Date().toISOString()).hdel(this.runKey(id), 'finished_at').exec();
-    for (const part of ['', 'failed', 'finished', 'samples', 'plan', 'starts']) await this.redis.persist(part ? this.runKey(id, part) : this.runKey(id));
+    await this.redis
+      .multi()
+      .hset(this.runKey(id), 'state', 'running', 'updated_at', new Date().toISOString())
+      .hdel(this.runKey(id), 'finished_at')
+      .exec();
+    for (const part of ['', 'failed', 'finished', 'samples', 'plan', 'starts'])
+      await this.redis.persist(part ? this.runKey(id, part) : this.runKey(id));
   }
 
   private async expireRun(id: string): Promise<void> {
     const m = this.redis.multi();
-    for (const part of ['', 'failed', 'finished', 'samples', 'plan', 'starts']) m.expire(part ? this.runKey(id, part) : this.runKey(id), FINISHED_TTL_S);
+    for (const part of ['', 'failed', 'finished', 'samples', 'plan', 'starts'])
+      m.expire(part ? this.runKey(id, part) : this.runKey(id), FINISHED_TTL_S);
     await m.exec();
   }
 }

@@ -47,14 +47,24 @@ export async function verifyReembedding(store: VectorStore, opts: VerifyOptions)
   }
 
   const problems: string[] = [];
-  if (sourceCount !== targetCount) problems.push(`count differs: ${opts.source} has ${sourceCount} points, ${opts.target} has ${targetCount}`);
+  if (sourceCount !== targetCount)
+    problems.push(`count differs: ${opts.source} has ${sourceCount} points, ${opts.target} has ${targetCount}`);
   if (diff.missingCount > 0) {
     problems.push(
       `${diff.missingCount} id(s) of ${opts.source} missing from ${opts.target} (${missingRecorded} of them recorded as failed items, see failed_sample / retry-failed): ${diff.missing.slice(0, sampleLimit).join(', ')}${diff.missingCount > sampleLimit ? ', ...' : ''}`,
     );
   }
-  if (diff.extraCount > 0) problems.push(`${diff.extraCount} id(s) in ${opts.target} that ${opts.source} lacks: ${diff.extra.slice(0, sampleLimit).join(', ')}${diff.extraCount > sampleLimit ? ', ...' : ''}`);
-  if (bad.length > 0) problems.push(`${bad.length} of ${checked} checked vector(s) are not ${opts.dim}-dimensional unit vectors: ${bad.slice(0, 5).map((b) => `${b.asset_id} (${b.problem})`).join(', ')}`);
+  if (diff.extraCount > 0)
+    problems.push(
+      `${diff.extraCount} id(s) in ${opts.target} that ${opts.source} lacks: ${diff.extra.slice(0, sampleLimit).join(', ')}${diff.extraCount > sampleLimit ? ', ...' : ''}`,
+    );
+  if (bad.length > 0)
+    problems.push(
+      `${bad.length} of ${checked} checked vector(s) are not ${opts.dim}-dimensional unit vectors: ${bad
+        .slice(0, 5)
+        .map((b) => `${b.asset_id} (${b.problem})`)
+        .join(', ')}`,
+    );
   return {
     passed: problems.length === 0,
     checked_at: new Date().toISOString(),
@@ -86,7 +96,12 @@ export function vectorProblem(vector: Float32Array | undefined, dim: number, tol
 
 // A systematic sample (every k-th id in scroll order) spreads over the whole collection,
 // unlike the first N ids, which all come from the oldest data.
-async function pickVectorSample(store: VectorStore, collection: string, count: number, sample: number): Promise<string[]> {
+async function pickVectorSample(
+  store: VectorStore,
+  collection: string,
+  count: number,
+  sample: number,
+): Promise<string[]> {
   const step = sample <= 0 || sample >= count ? 1 : Math.ceil(count / sample);
   const out: string[] = [];
   let cursor: string | undefined;
@@ -98,4 +113,3 @@ async function pickVectorSample(store: VectorStore, collection: string, count: n
   } while (cursor);
   return out;
 }
-

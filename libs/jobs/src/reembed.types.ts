@@ -1,5 +1,14 @@
 /** States of a re-embedding run (stored in Redis, shared by every replica and the gateway). */
-export const RUN_STATES = ['idle', 'planning', 'running', 'paused', 'verifying', 'completed', 'failed', 'cancelled'] as const;
+export const RUN_STATES = [
+  'idle',
+  'planning',
+  'running',
+  'paused',
+  'verifying',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
 /** States in which a run still has work in flight (a new `start` joins it instead of starting another). */

@@ -15,7 +15,9 @@ if (!dir) {
 }
 const ti = process.argv.indexOf('--threads');
 const threads = ti > 0 ? Number(process.argv[ti + 1]) : 1;
-const files = readdirSync(join(dir, 'onnx')).filter((f) => f.endsWith('.onnx')).sort();
+const files = readdirSync(join(dir, 'onnx'))
+  .filter((f) => f.endsWith('.onnx'))
+  .sort();
 const BATCH = 2;
 const textCfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).text_config ?? {};
 const VOCAB = textCfg.vocab_size ?? 300;
@@ -38,16 +40,33 @@ function feedsFor(session) {
     const meta = session.inputMetadata.find((m) => m.name === name);
     const dims = meta.shape.map((d, i) => (typeof d === 'number' ? d : i === 0 ? BATCH : SEQ));
     const n = dims.reduce((a, b) => a * b, 1);
-    if (meta.type === 'float32') feeds[name] = new ort.Tensor('float32', Float32Array.from({ length: n }, () => rnd() * 4 - 2), dims);
-    else if (meta.type === 'int64') feeds[name] = new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(Math.floor(rnd() * VOCAB))), dims);
-    else if (meta.type === 'int32') feeds[name] = new ort.Tensor('int32', Int32Array.from({ length: n }, () => Math.floor(rnd() * VOCAB)), dims);
+    if (meta.type === 'float32')
+      feeds[name] = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: n }, () => rnd() * 4 - 2),
+        dims,
+      );
+    else if (meta.type === 'int64')
+      feeds[name] = new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: n }, () => BigInt(Math.floor(rnd() * VOCAB))),
+        dims,
+      );
+    else if (meta.type === 'int32')
+      feeds[name] = new ort.Tensor(
+        'int32',
+        Int32Array.from({ length: n }, () => Math.floor(rnd() * VOCAB)),
+        dims,
+      );
     else throw new Error(`${name}: unsupported input type ${meta.type}`);
   }
   return feeds;
 }
 
 function cosine(a, b) {
-  let d = 0, na = 0, nb = 0;
+  let d = 0,
+    na = 0,
+    nb = 0;
   for (let i = 0; i < a.length; i++) {
     d += a[i] * b[i];
     na += a[i] * a[i];
@@ -62,7 +81,10 @@ for (const f of files) {
   const path = join(dir, 'onnx', f);
   try {
     const t0 = performance.now();
-    const session = await ort.InferenceSession.create(path, { intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(path, {
+      intraOpNumThreads: threads,
+      graphOptimizationLevel: 'all',
+    });
     const loadMs = performance.now() - t0;
     const feeds = feedsFor(session);
     const t1 = performance.now();
@@ -72,7 +94,14 @@ for (const f of files) {
     const data = result[main].data;
     if (!data.every(Number.isFinite)) throw new Error(`${main} has non-finite values`);
     outputs[f] = data;
-    const line = { file: f, mb: +(statSync(path).size / 1e6).toFixed(1), inputs: session.inputNames, outputs: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.dims])), load_ms: Math.round(loadMs), run_ms_batch2: Math.round(runMs) };
+    const line = {
+      file: f,
+      mb: +(statSync(path).size / 1e6).toFixed(1),
+      inputs: session.inputNames,
+      outputs: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.dims])),
+      load_ms: Math.round(loadMs),
+      run_ms_batch2: Math.round(runMs),
+    };
     const twin = f.replace('_quantized.onnx', '.onnx');
     if (twin !== f && outputs[twin]) line.cosine_vs_fp32 = +cosine(outputs[twin], data).toFixed(4);
     console.log(JSON.stringify(line));

@@ -32,7 +32,10 @@ describe('benchmark model builder (tiny configs, fp32 and int8)', () => {
       const dir = join(root, arch.family);
       await writeArchModel(dir, arch, { variants: ['fp32', 'int8'], seed: 3 });
       const { stdout } = await promisify(execFile)(process.execPath, [CHECK, dir], { cwd: REPO_ROOT });
-      checked[arch.family] = stdout.trim().split('\n').map((l) => JSON.parse(l) as CheckLine);
+      checked[arch.family] = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as CheckLine);
     }
   });
 
@@ -44,8 +47,14 @@ describe('benchmark model builder (tiny configs, fp32 and int8)', () => {
     const lines = checked[family]!;
     expect(lines.at(-1)).toMatchObject({ summary: 'ok', files: 4 });
     const files = lines.filter((l) => l.file).map((l) => l.file);
-    expect(files).toEqual(['text_model.onnx', 'text_model_quantized.onnx', 'vision_model.onnx', 'vision_model_quantized.onnx']);
-    for (const l of lines.filter((x) => x.file?.includes('_quantized'))) expect(l.cosine_vs_fp32, l.file).toBeGreaterThan(0.99);
+    expect(files).toEqual([
+      'text_model.onnx',
+      'text_model_quantized.onnx',
+      'vision_model.onnx',
+      'vision_model_quantized.onnx',
+    ]);
+    for (const l of lines.filter((x) => x.file?.includes('_quantized')))
+      expect(l.cosine_vs_fp32, l.file).toBeGreaterThan(0.99);
   });
 
   it('uses dynamic quantization ops in the int8 files', async () => {
@@ -57,7 +66,10 @@ describe('benchmark model builder (tiny configs, fp32 and int8)', () => {
   });
 
   it('writes the config.json of the architecture', async () => {
-    const cfg = JSON.parse(await readFile(join(root, 'siglip', 'config.json'), 'utf8')) as { model_type: string; text_config: { max_position_embeddings: number } };
+    const cfg = JSON.parse(await readFile(join(root, 'siglip', 'config.json'), 'utf8')) as {
+      model_type: string;
+      text_config: { max_position_embeddings: number };
+    };
     expect(cfg.model_type).toBe('siglip');
     expect(cfg.text_config.max_position_embeddings).toBe(64);
   });

@@ -37,9 +37,14 @@ export function benchArch(family: Family): ModelArch {
 
 /** eos / pad ids of a copied tokenizer, so config.json agrees with it. */
 function specialIdsOf(dir: string, family: Family): { eosId: number; padId: number } {
-  const json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as { added_tokens?: { id: number; content: string }[] };
+  const json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as {
+    added_tokens?: { id: number; content: string }[];
+  };
   const eos = json.added_tokens?.find((t) => t.content === (family === 'clip' ? '<|endoftext|>' : '</s>'));
-  if (!eos) throw new Error(`${dir}/tokenizer.json has no ${family === 'clip' ? '<|endoftext|>' : '</s>'} token; is it a ${family} tokenizer?`);
+  if (!eos)
+    throw new Error(
+      `${dir}/tokenizer.json has no ${family === 'clip' ? '<|endoftext|>' : '</s>'} token; is it a ${family} tokenizer?`,
+    );
   return { eosId: eos.id, padId: family === 'clip' ? 0 : eos.id };
 }
 
@@ -69,7 +74,8 @@ export async function writeArchModel(dir: string, arch: ModelArch, opts: BenchMo
   );
   await writeJson(join(dir, 'preprocessor_config.json'), preprocessorConfig(arch.family, arch.vision.imageSize));
   if (opts.tokenizerFrom) {
-    for (const f of TOKENIZER_FILES) if (existsSync(join(opts.tokenizerFrom, f))) await copyFile(join(opts.tokenizerFrom, f), join(dir, f));
+    for (const f of TOKENIZER_FILES)
+      if (existsSync(join(opts.tokenizerFrom, f))) await copyFile(join(opts.tokenizerFrom, f), join(dir, f));
   } else {
     await writeTokenizerFiles(dir, tok);
   }
@@ -86,7 +92,13 @@ export async function writeArchModel(dir: string, arch: ModelArch, opts: BenchMo
 }
 
 function benchFiles(variants: BenchVariant[]): { file: string; variant: BenchVariant; tower: 'vision' | 'text' }[] {
-  return variants.flatMap((variant) => (['vision', 'text'] as const).map((tower) => ({ variant, tower, file: join('onnx', `${tower}_model${variant === 'int8' ? '_quantized' : ''}.onnx`) })));
+  return variants.flatMap((variant) =>
+    (['vision', 'text'] as const).map((tower) => ({
+      variant,
+      tower,
+      file: join('onnx', `${tower}_model${variant === 'int8' ? '_quantized' : ''}.onnx`),
+    })),
+  );
 }
 
 function towerGraph(arch: ModelArch, seed: number, tower: 'vision' | 'text', variant: BenchVariant): Graph {
@@ -97,7 +109,10 @@ function towerGraph(arch: ModelArch, seed: number, tower: 'vision' | 'text', var
 }
 
 /** The ONNX files `writeArchModel` will write and their weight bytes (for progress totals), without generating weights. */
-export function archModelPlan(arch: ModelArch, variants: BenchVariant[] = ['fp32', 'int8']): { file: string; weightBytes: number; params: number }[] {
+export function archModelPlan(
+  arch: ModelArch,
+  variants: BenchVariant[] = ['fp32', 'int8'],
+): { file: string; weightBytes: number; params: number }[] {
   return benchFiles(variants).map(({ file, variant, tower }) => {
     const g = towerGraph(arch, 1, tower, variant);
     return { file, weightBytes: g.weightBytes(), params: g.paramCount() };

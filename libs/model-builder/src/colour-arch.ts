@@ -43,7 +43,10 @@ function colourHead(g: Graph, rgb: string, dirs: Float32Array[]): string {
   const w = new Float32Array(3 * k);
   for (let c = 0; c < 3; c++) for (let j = 0; j < k; j++) w[c * k + j] = 2 * TEMPERATURE * protos[j]![c]!;
   const b = protos.map((p) => -TEMPERATURE * (p[0]! ** 2 + p[1]! ** 2 + p[2]! ** 2));
-  const logits = g.node('Add', [g.node('MatMul', [rgb, g.constF(w, [3, k], 'colour_prototypes')]), g.constF(b, [k], 'colour_bias')]);
+  const logits = g.node('Add', [
+    g.node('MatMul', [rgb, g.constF(w, [3, k], 'colour_prototypes')]),
+    g.constF(b, [k], 'colour_bias'),
+  ]);
   const probs = g.node('Softmax', [logits], { axis: -1 });
   const d = dirs[0]!.length;
   const table = new Float32Array(k * d);
@@ -66,12 +69,25 @@ const COLOUR_PATCH = 16;
  * background therefore matches "red" partly and "white" partly, like a real model would.
  * `perPatch` is the [N, patches, dim] hidden state (SigLIP's last_hidden_state shape).
  */
-export function colourVisionGraph(opts: { name: string; input: string; batch: Dim; imageSize: number; norm: PixelNorm; dirs: Float32Array[] }): { g: Graph; pooled: string; perPatch: string } {
+export function colourVisionGraph(opts: {
+  name: string;
+  input: string;
+  batch: Dim;
+  imageSize: number;
+  norm: PixelNorm;
+  dirs: Float32Array[];
+}): { g: Graph; pooled: string; perPatch: string } {
   const g = new Graph(opts.name);
   const px = g.input(opts.input, 'FLOAT', [opts.batch, 3, opts.imageSize, opts.imageSize]);
   // De-normalise: x * std + mean, per channel (shape [1,3,1,1]).
-  const rgbImg = g.node('Add', [g.node('Mul', [px, g.constF(opts.norm.std, [1, 3, 1, 1])]), g.constF(opts.norm.mean, [1, 3, 1, 1])]);
-  const pool = g.node('AveragePool', [rgbImg], { kernel_shape: [COLOUR_PATCH, COLOUR_PATCH], strides: [COLOUR_PATCH, COLOUR_PATCH] });
+  const rgbImg = g.node('Add', [
+    g.node('Mul', [px, g.constF(opts.norm.std, [1, 3, 1, 1])]),
+    g.constF(opts.norm.mean, [1, 3, 1, 1]),
+  ]);
+  const pool = g.node('AveragePool', [rgbImg], {
+    kernel_shape: [COLOUR_PATCH, COLOUR_PATCH],
+    strides: [COLOUR_PATCH, COLOUR_PATCH],
+  });
   const perPatchRgb = g.node('Transpose', [g.node('Reshape', [pool, g.constI64([0, 3, -1])])], { perm: [0, 2, 1] });
   const perPatch = colourHead(g, perPatchRgb, opts.dirs);
   const pooled = g.node('ReduceMean', [perPatch], { axes: [1], keepdims: 0 });
@@ -79,7 +95,13 @@ export function colourVisionGraph(opts: { name: string; input: string; batch: Di
 }
 
 /** Token table [vocab, dim]: colour tokens -> direction, `zeroIds` -> 0, the rest small noise. */
-export function colourTokenTable(vocab: number, dirs: Float32Array[], colourTokenIds: Map<number, number>, zeroIds: number[], seed: number): Float32Array {
+export function colourTokenTable(
+  vocab: number,
+  dirs: Float32Array[],
+  colourTokenIds: Map<number, number>,
+  zeroIds: number[],
+  seed: number,
+): Float32Array {
   const d = dirs[0]!.length;
   const table = Rng.for(seed, 'colour-token-noise').normals(vocab * d, 0.02);
   for (const id of zeroIds) table.fill(0, id * d, (id + 1) * d);
@@ -88,7 +110,15 @@ export function colourTokenTable(vocab: number, dirs: Float32Array[], colourToke
 }
 
 /** Colour text tower: ids [N, L] -> tokens [N, L, dim], summed over L. */
-export function colourTextGraph(opts: { name: string; input: string; inputType: 'INT64' | 'INT32'; batch: Dim; seq: Dim; table: Float32Array; dim: number }): { g: Graph; tokens: string; pooled: string } {
+export function colourTextGraph(opts: {
+  name: string;
+  input: string;
+  inputType: 'INT64' | 'INT32';
+  batch: Dim;
+  seq: Dim;
+  table: Float32Array;
+  dim: number;
+}): { g: Graph; tokens: string; pooled: string } {
   const g = new Graph(opts.name);
   const ids = g.input(opts.input, opts.inputType, [opts.batch, opts.seq]);
   const vocab = opts.table.length / opts.dim;

@@ -1,5 +1,19 @@
 /** Colour words the 'colour' tiny models understand, in prototype order. */
-export const COLOUR_WORDS = ['red', 'orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'magenta', 'pink', 'brown', 'white', 'grey', 'black'] as const;
+export const COLOUR_WORDS = [
+  'red',
+  'orange',
+  'yellow',
+  'green',
+  'cyan',
+  'blue',
+  'purple',
+  'magenta',
+  'pink',
+  'brown',
+  'white',
+  'grey',
+  'black',
+] as const;
 
 /** One of the colour words. */
 export type ColourWord = (typeof COLOUR_WORDS)[number];

@@ -12,8 +12,11 @@ describe('architecture parameter counts', () => {
   });
 
   // Building a graph creates no weights (they are generated while writing), so full size is cheap here.
-  it.each([CLIP_VIT_B32, SIGLIP_B16_224, tinyClipArch(600), tinySiglipArch(120)])('the graph builder creates exactly those parameters (%#)', (arch) => {
-    const t = archTowers(arch, 1);
-    expect({ vision: t.vision.paramCount(), text: t.text.paramCount() }).toEqual(paramCounts(arch));
-  });
+  it.each([CLIP_VIT_B32, SIGLIP_B16_224, tinyClipArch(600), tinySiglipArch(120)])(
+    'the graph builder creates exactly those parameters (%#)',
+    (arch) => {
+      const t = archTowers(arch, 1);
+      expect({ vision: t.vision.paramCount(), text: t.text.paramCount() }).toEqual(paramCounts(arch));
+    },
+  );
 });

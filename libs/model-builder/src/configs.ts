@@ -17,8 +17,22 @@ export interface SiglipArch {
 
 export type ModelArch = ClipArch | SiglipArch;
 
-const clipEnc = (hidden: number, heads: number, layers: number): EncoderConfig => ({ hidden, heads, intermediate: 4 * hidden, layers, eps: 1e-5, act: 'quick_gelu' });
-const siglipEnc = (hidden: number, heads: number, layers: number, intermediate = 4 * hidden): EncoderConfig => ({ hidden, heads, intermediate, layers, eps: 1e-6, act: 'gelu_tanh' });
+const clipEnc = (hidden: number, heads: number, layers: number): EncoderConfig => ({
+  hidden,
+  heads,
+  intermediate: 4 * hidden,
+  layers,
+  eps: 1e-5,
+  act: 'quick_gelu',
+});
+const siglipEnc = (hidden: number, heads: number, layers: number, intermediate = 4 * hidden): EncoderConfig => ({
+  hidden,
+  heads,
+  intermediate,
+  layers,
+  eps: 1e-6,
+  act: 'gelu_tanh',
+});
 
 /** openai/clip-vit-base-patch32. */
 export const CLIP_VIT_B32: ClipArch = {
@@ -68,7 +82,14 @@ export function paramCounts(arch: ModelArch): { vision: number; text: number } {
   const d = t.enc.hidden;
   if (arch.family === 'clip') {
     return {
-      vision: h * 3 * v.patchSize ** 2 + h + (patches + 1) * h + 2 * h + encoderParams(v.enc) + 2 * h + h * arch.projectionDim,
+      vision:
+        h * 3 * v.patchSize ** 2 +
+        h +
+        (patches + 1) * h +
+        2 * h +
+        encoderParams(v.enc) +
+        2 * h +
+        h * arch.projectionDim,
       text: t.vocabSize * d + t.contextLength * d + encoderParams(t.enc) + 2 * d + d * arch.projectionDim,
     };
   }
@@ -76,6 +97,11 @@ export function paramCounts(arch: ModelArch): { vision: number; text: number } {
   const head = h + 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h);
   return {
     vision: h * 3 * v.patchSize ** 2 + h + patches * h + encoderParams(v.enc) + 2 * h + head,
-    text: t.vocabSize * d + t.contextLength * d + encoderParams(t.enc) + 2 * d + (d * arch.text.projectionSize + arch.text.projectionSize),
+    text:
+      t.vocabSize * d +
+      t.contextLength * d +
+      encoderParams(t.enc) +
+      2 * d +
+      (d * arch.text.projectionSize + arch.text.projectionSize),
   };
 }

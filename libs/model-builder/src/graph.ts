@@ -100,7 +100,8 @@ export class Graph {
 
   /** Declares a graph output; `value` is renamed to `name` with an Identity when they differ. */
   output(name: string, value: string, dtype: DataTypeName, shape: Dim[]): void {
-    if (value !== name) this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [name], name: `${name}_identity`, attrs: {} });
+    if (value !== name)
+      this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [name], name: `${name}_identity`, attrs: {} });
     this.names.add(name);
     this.outputs.push({ name, dtype, shape });
   }
@@ -127,11 +128,24 @@ export class Graph {
   }
 
   /** Adds a node and returns its output names. */
-  nodeN(opType: string, inputs: string[], nOut: number, attrs: Record<string, AttrInput> = {}, domain?: string): string[] {
+  nodeN(
+    opType: string,
+    inputs: string[],
+    nOut: number,
+    attrs: Record<string, AttrInput> = {},
+    domain?: string,
+  ): string[] {
     const outputs = Array.from({ length: nOut }, () => this.fresh(opType.toLowerCase()));
     const a: Record<string, AttrValue> = {};
     for (const [k, v] of Object.entries(attrs)) a[k] = toAttr(v);
-    this.nodes.push({ opType, inputs, outputs, name: `${opType}_${this.counter++}`, attrs: a, ...(domain ? { domain } : {}) });
+    this.nodes.push({
+      opType,
+      inputs,
+      outputs,
+      name: `${opType}_${this.counter++}`,
+      attrs: a,
+      ...(domain ? { domain } : {}),
+    });
     return outputs;
   }
 

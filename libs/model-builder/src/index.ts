@@ -3,8 +3,26 @@ export { writeTinyModel, TINY_MODEL_VERSION, TINY_EMBEDDING_DIM, type TinyModelO
 /** Colour words the 'colour' models understand and the sRGB colour each stands for. */
 export { COLOUR_WORDS, COLOUR_RGB, COLOUR_ALIASES, type ColourWord } from './colours.js';
 /** Architectures: real full-size configs, tiny test configs, and their parameter counts. */
-export { CLIP_VIT_B32, SIGLIP_B16_224, tinyClipArch, tinySiglipArch, paramCounts, embeddingDim, type ClipArch, type SiglipArch, type ModelArch } from './configs.js';
+export {
+  CLIP_VIT_B32,
+  SIGLIP_B16_224,
+  tinyClipArch,
+  tinySiglipArch,
+  paramCounts,
+  embeddingDim,
+  type ClipArch,
+  type SiglipArch,
+  type ModelArch,
+} from './configs.js';
 /** Model families the builder writes. */
 export type { Family } from './model-files.js';
 /** Full-size (or any architecture's) random-weight models, fp32 and int8, in the transformers.js layout. */
-export { writeBenchModel, writeArchModel, archModelPlan, benchArch, type BenchVariant, type BenchProgress, type BenchModelOptions } from './bench-model.js';
+export {
+  writeBenchModel,
+  writeArchModel,
+  archModelPlan,
+  benchArch,
+  type BenchVariant,
+  type BenchProgress,
+  type BenchModelOptions,
+} from './bench-model.js';

@@ -6,7 +6,13 @@ import type { Dim, Graph } from './graph.js';
  * (`image` / `text` in, `embedding` out, fixed batch 1). The old input name stays as an internal
  * value fed by an Identity (or a Cast when the type changes, e.g. immich feeds int32 token ids).
  */
-export function relabelIo(g: Graph, io: { input: { from: string; to: string; dtype: DataTypeName; shape: Dim[] }; output: { from: string; to: string; shape: Dim[] } }): void {
+export function relabelIo(
+  g: Graph,
+  io: {
+    input: { from: string; to: string; dtype: DataTypeName; shape: Dim[] };
+    output: { from: string; to: string; shape: Dim[] };
+  },
+): void {
   const idx = g.inputs.findIndex((i) => i.name === io.input.from);
   if (idx < 0) throw new Error(`graph ${g.name} has no input ${io.input.from}`);
   const old = g.inputs[idx]!;
@@ -15,7 +21,13 @@ export function relabelIo(g: Graph, io: { input: { from: string; to: string; dty
   g.nodes.unshift(
     old.dtype === io.input.dtype
       ? { opType: 'Identity', inputs: [io.input.to], outputs: [old.name], name: `${io.input.to}_in`, attrs: {} }
-      : { opType: 'Cast', inputs: [io.input.to], outputs: [old.name], name: `${io.input.to}_cast`, attrs: { to: { kind: 'i', value: castTo } } },
+      : {
+          opType: 'Cast',
+          inputs: [io.input.to],
+          outputs: [old.name],
+          name: `${io.input.to}_cast`,
+          attrs: { to: { kind: 'i', value: castTo } },
+        },
   );
   const out = g.outputs.find((o) => o.name === io.output.from);
   if (!out) throw new Error(`graph ${g.name} has no output ${io.output.from}`);

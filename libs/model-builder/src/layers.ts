@@ -24,7 +24,15 @@ export type Activation = 'quick_gelu' | 'gelu_tanh';
  * std 1/sqrt(in) (unit gain, close to HF's CLIP init) so that, even in tiny random models, outputs
  * clearly depend on the input rather than on biases and embeddings alone.
  */
-export function linear(g: Graph, w: WeightInit, x: string, name: string, dIn: number, dOut: number, bias = true): string {
+export function linear(
+  g: Graph,
+  w: WeightInit,
+  x: string,
+  name: string,
+  dIn: number,
+  dOut: number,
+  bias = true,
+): string {
   const weight = normalParam(g, w, `${name}.weight`, [dIn, dOut], 1 / Math.sqrt(dIn));
   const y = g.node('MatMul', [x, weight]);
   if (!bias) return y;
@@ -49,7 +57,10 @@ export function activation(g: Graph, x: string, act: Activation): string {
     case 'gelu_tanh': {
       // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
       const x3 = g.node('Mul', [g.node('Mul', [x, x]), x]);
-      const inner = g.node('Mul', [g.node('Add', [x, g.node('Mul', [x3, g.constF([0.044715], [])])]), g.constF([Math.sqrt(2 / Math.PI)], [])]);
+      const inner = g.node('Mul', [
+        g.node('Add', [x, g.node('Mul', [x3, g.constF([0.044715], [])])]),
+        g.constF([Math.sqrt(2 / Math.PI)], []),
+      ]);
       const t = g.node('Add', [g.node('Tanh', [inner]), g.constF([1], [])]);
       return g.node('Mul', [g.node('Mul', [x, g.constF([0.5], [])]), t]);
     }
@@ -76,11 +87,25 @@ function splitHeads(g: Graph, x: string, heads: number, headDim: number, keyLayo
  * Multi-head attention with separate q/k/v/out projections (HF CLIPAttention / SiglipAttention;
  * nn.MultiheadAttention's packed in_proj has the same parameters). `mask` is added to the scores.
  */
-export function attention(g: Graph, w: WeightInit, q: string, kv: string, name: string, cfg: EncoderConfig, mask?: string, outNames = ['q_proj', 'k_proj', 'v_proj', 'out_proj']): string {
+export function attention(
+  g: Graph,
+  w: WeightInit,
+  q: string,
+  kv: string,
+  name: string,
+  cfg: EncoderConfig,
+  mask?: string,
+  outNames = ['q_proj', 'k_proj', 'v_proj', 'out_proj'],
+): string {
   const d = cfg.hidden;
   const dh = d / cfg.heads;
   const [qn, kn, vn, on] = outNames as [string, string, string, string];
-  const qh = splitHeads(g, g.node('Mul', [linear(g, w, q, `${name}.${qn}`, d, d), g.constF([dh ** -0.5], [])]), cfg.heads, dh);
+  const qh = splitHeads(
+    g,
+    g.node('Mul', [linear(g, w, q, `${name}.${qn}`, d, d), g.constF([dh ** -0.5], [])]),
+    cfg.heads,
+    dh,
+  );
   const kh = splitHeads(g, linear(g, w, kv, `${name}.${kn}`, d, d), cfg.heads, dh, true);
   const vh = splitHeads(g, linear(g, w, kv, `${name}.${vn}`, d, d), cfg.heads, dh);
   let scores = g.node('MatMul', [qh, kh]);
@@ -93,7 +118,14 @@ export function attention(g: Graph, w: WeightInit, q: string, kv: string, name: 
 
 /** fc1 -> activation -> fc2. */
 export function mlp(g: Graph, w: WeightInit, x: string, name: string, cfg: EncoderConfig): string {
-  return linear(g, w, activation(g, linear(g, w, x, `${name}.fc1`, cfg.hidden, cfg.intermediate), cfg.act), `${name}.fc2`, cfg.intermediate, cfg.hidden);
+  return linear(
+    g,
+    w,
+    activation(g, linear(g, w, x, `${name}.fc1`, cfg.hidden, cfg.intermediate), cfg.act),
+    `${name}.fc2`,
+    cfg.intermediate,
+    cfg.hidden,
+  );
 }
 
 /** Pre-LN transformer encoder layers (CLIP and SigLIP share this structure). */
@@ -112,6 +144,7 @@ export function encoder(g: Graph, w: WeightInit, x: string, prefix: string, cfg:
 /** Parameters of `layers` encoder layers. */
 export function encoderParams(cfg: EncoderConfig): number {
   const d = cfg.hidden;
-  const perLayer = 2 * (2 * d) + 4 * (d * d + d) + (d * cfg.intermediate + cfg.intermediate) + (cfg.intermediate * d + d);
+  const perLayer =
+    2 * (2 * d) + 4 * (d * d + d) + (d * cfg.intermediate + cfg.intermediate) + (cfg.intermediate * d + d);
   return cfg.layers * perLayer;
 }

@@ -90,7 +90,14 @@ export function hfConfig(arch: ModelArch, tok: GeneratedTokenizer, info: BuildIn
         eos_token_id: tok.eosId,
         pad_token_id: tok.padId,
       },
-      vision_config: { model_type: 'clip_vision_model', ...enc(arch.vision.enc), image_size: arch.vision.imageSize, patch_size: arch.vision.patchSize, num_channels: 3, projection_dim: arch.projectionDim },
+      vision_config: {
+        model_type: 'clip_vision_model',
+        ...enc(arch.vision.enc),
+        image_size: arch.vision.imageSize,
+        patch_size: arch.vision.patchSize,
+        num_channels: 3,
+        projection_dim: arch.projectionDim,
+      },
       model_builder: info,
     };
   }
@@ -108,7 +115,13 @@ export function hfConfig(arch: ModelArch, tok: GeneratedTokenizer, info: BuildIn
       pad_token_id: tok.padId,
       eos_token_id: tok.eosId,
     },
-    vision_config: { model_type: 'siglip_vision_model', ...enc(arch.vision.enc), image_size: arch.vision.imageSize, patch_size: arch.vision.patchSize, num_channels: 3 },
+    vision_config: {
+      model_type: 'siglip_vision_model',
+      ...enc(arch.vision.enc),
+      image_size: arch.vision.imageSize,
+      patch_size: arch.vision.patchSize,
+      num_channels: 3,
+    },
     model_builder: info,
   };
 }
@@ -120,22 +133,50 @@ export function openClipConfig(arch: ModelArch, embedDim: number): Record<string
   const base = {
     embed_dim: embedDim,
     vision_cfg: { image_size: v.imageSize, layers: v.enc.layers, width: v.enc.hidden, patch_size: v.patchSize },
-    text_cfg: { context_length: t.contextLength, vocab_size: t.vocabSize, width: t.enc.hidden, heads: t.enc.heads, layers: t.enc.layers },
+    text_cfg: {
+      context_length: t.contextLength,
+      vocab_size: t.vocabSize,
+      width: t.enc.hidden,
+      heads: t.enc.heads,
+      layers: t.enc.layers,
+    },
   };
   if (arch.family === 'clip') return { ...base, quick_gelu: true };
   return {
     ...base,
     init_logit_bias: -10,
     custom_text: true,
-    vision_cfg: { ...base.vision_cfg, timm_model_name: 'vit_base_patch16_siglip_224', timm_model_pretrained: false, timm_pool: 'map', timm_proj: 'none' },
-    text_cfg: { ...base.text_cfg, hf_tokenizer_name: 'timm/ViT-B-16-SigLIP', tokenizer_kwargs: { clean: 'canonicalize' }, no_causal_mask: true, proj_bias: true, pool_type: 'last', norm_kwargs: { eps: 1e-6 } },
+    vision_cfg: {
+      ...base.vision_cfg,
+      timm_model_name: 'vit_base_patch16_siglip_224',
+      timm_model_pretrained: false,
+      timm_pool: 'map',
+      timm_proj: 'none',
+    },
+    text_cfg: {
+      ...base.text_cfg,
+      hf_tokenizer_name: 'timm/ViT-B-16-SigLIP',
+      tokenizer_kwargs: { clean: 'canonicalize' },
+      no_causal_mask: true,
+      proj_bias: true,
+      pool_type: 'last',
+      norm_kwargs: { eps: 1e-6 },
+    },
   };
 }
 
 /** immich's visual/preprocess_cfg.json (open_clip PreprocessCfg). */
 export function immichPreprocessCfg(family: Family, imageSize = 224): Record<string, unknown> {
   const { mean, std } = pixelNorm(family);
-  return { size: [imageSize, imageSize], mode: 'RGB', mean, std, interpolation: 'bicubic', resize_mode: family === 'clip' ? 'shortest' : 'squash', fill_color: 0 };
+  return {
+    size: [imageSize, imageSize],
+    mode: 'RGB',
+    mean,
+    std,
+    interpolation: 'bicubic',
+    resize_mode: family === 'clip' ? 'shortest' : 'squash',
+    fill_color: 0,
+  };
 }
 
 /** Writes tokenizer.json, tokenizer_config.json and (CLIP) special_tokens_map.json into `dir`. */

@@ -101,4 +101,12 @@ export type DataTypeName = keyof typeof DataType;
 export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
 
 /** Bytes per element of each data type. */
-export const BYTES_PER_ELEMENT: Record<DataTypeName, number> = { FLOAT: 4, UINT8: 1, INT8: 1, INT32: 4, INT64: 8, BOOL: 1, FLOAT16: 2 };
+export const BYTES_PER_ELEMENT: Record<DataTypeName, number> = {
+  FLOAT: 4,
+  UINT8: 1,
+  INT8: 1,
+  INT32: 4,
+  INT64: 8,
+  BOOL: 1,
+  FLOAT16: 2,
+};

@@ -67,7 +67,11 @@ export async function writeOnnx(path: string, graph: Graph, opts: WriteOnnxOptio
     ).finish(),
   );
   const inits = graph.initializers.map((init) => {
-    const head = Buffer.from(OnnxProto.Tensor.encode(OnnxProto.Tensor.fromObject({ dims: init.dims, data_type: dataTypeOf(init.dtype), name: init.name })).finish());
+    const head = Buffer.from(
+      OnnxProto.Tensor.encode(
+        OnnxProto.Tensor.fromObject({ dims: init.dims, data_type: dataTypeOf(init.dtype), name: init.name }),
+      ).finish(),
+    );
     const raw = byteLength(init);
     const tensorLen = head.length + 1 + varint(raw).length + raw;
     return { init, head, raw, tensorLen, fieldLen: 1 + varint(tensorLen).length + tensorLen };
@@ -103,8 +107,19 @@ export async function writeOnnx(path: string, graph: Graph, opts: WriteOnnxOptio
     let done = 0;
     for (const { init, head, raw, tensorLen } of inits) {
       const data = init.data();
-      if (data.byteLength !== raw) throw new Error(`initializer ${init.name}: expected ${raw} bytes for ${init.dtype}[${init.dims.join(',')}], got ${data.byteLength}`);
-      await write(Buffer.concat([Buffer.from([INITIALIZER_FIELD]), varint(tensorLen), head, Buffer.from([RAW_DATA_FIELD]), varint(raw)]));
+      if (data.byteLength !== raw)
+        throw new Error(
+          `initializer ${init.name}: expected ${raw} bytes for ${init.dtype}[${init.dims.join(',')}], got ${data.byteLength}`,
+        );
+      await write(
+        Buffer.concat([
+          Buffer.from([INITIALIZER_FIELD]),
+          varint(tensorLen),
+          head,
+          Buffer.from([RAW_DATA_FIELD]),
+          varint(raw),
+        ]),
+      );
       await write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       done += raw;
       opts.onProgress?.(done, total);

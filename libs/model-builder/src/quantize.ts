@@ -33,7 +33,9 @@ export function quantizeDynamicInPlace(g: Graph): { matmuls: number; gathers: nu
   for (const n of g.nodes) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
   const quantizable = (name: string | undefined, rank: number): Initializer | undefined => {
     const init = name ? byName.get(name) : undefined;
-    return init && init.param && init.dtype === 'FLOAT' && init.dims.length === rank && uses.get(init.name) === 1 ? init : undefined;
+    return init && init.param && init.dtype === 'FLOAT' && init.dims.length === rank && uses.get(init.name) === 1
+      ? init
+      : undefined;
   };
 
   const scales = new Map<string, number>();
@@ -43,11 +45,17 @@ export function quantizeDynamicInPlace(g: Graph): { matmuls: number; gathers: nu
       scales.set(w.name, r.scale);
       return r.q;
     });
-    const scale = g.init(`${w.name}_scale`, 'FLOAT', [], () => {
-      const s = scales.get(w.name) ?? quantizeSymmetric(w.data() as Float32Array).scale;
-      scales.delete(w.name);
-      return Float32Array.of(s);
-    }, false);
+    const scale = g.init(
+      `${w.name}_scale`,
+      'FLOAT',
+      [],
+      () => {
+        const s = scales.get(w.name) ?? quantizeSymmetric(w.data() as Float32Array).scale;
+        scales.delete(w.name);
+        return Float32Array.of(s);
+      },
+      false,
+    );
     const zp = g.init(`${w.name}_zero_point`, 'INT8', [], () => Int8Array.of(0), false);
     return { q, scale, zp };
   };
@@ -79,7 +87,13 @@ export function quantizeDynamicInPlace(g: Graph): { matmuls: number; gathers: nu
     } else if (gw) {
       const { q, scale, zp } = quantizedWeight(gw);
       const gathered = g.nodeN('Gather', [q, ...n.inputs.slice(1)], 1, { axis: 0 })[0]!;
-      g.nodes.push({ opType: 'DequantizeLinear', inputs: [gathered, scale, zp], outputs: n.outputs, name: `${n.name}_quant`, attrs: {} });
+      g.nodes.push({
+        opType: 'DequantizeLinear',
+        inputs: [gathered, scale, zp],
+        outputs: n.outputs,
+        name: `${n.name}_quant`,
+        attrs: {},
+      });
       dropped.add(gw.name);
       gathers++;
     } else {

@@ -20,18 +20,38 @@ import { archTowers } from './tiny-model.js';
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 const FIX = testConfig.fixturesDir;
 const available = existsSync(join(FIX, 'golden')) && existsSync(join(FIX, 'models'));
-if (!available) console.log(`[conformance] SKIPPED model-builder reference architectures: fixtures not found at ${FIX} (set FIXTURES_DIR to run it)`);
+if (!available)
+  console.log(
+    `[conformance] SKIPPED model-builder reference architectures: fixtures not found at ${FIX} (set FIXTURES_DIR to run it)`,
+  );
 
 const clipArch: ClipArch = {
   family: 'clip',
   projectionDim: 64,
-  vision: { imageSize: 224, patchSize: 32, enc: { hidden: 128, heads: 2, intermediate: 512, layers: 2, eps: 1e-5, act: 'quick_gelu' } },
-  text: { vocabSize: 49408, contextLength: 77, enc: { hidden: 128, heads: 2, intermediate: 512, layers: 2, eps: 1e-5, act: 'quick_gelu' } },
+  vision: {
+    imageSize: 224,
+    patchSize: 32,
+    enc: { hidden: 128, heads: 2, intermediate: 512, layers: 2, eps: 1e-5, act: 'quick_gelu' },
+  },
+  text: {
+    vocabSize: 49408,
+    contextLength: 77,
+    enc: { hidden: 128, heads: 2, intermediate: 512, layers: 2, eps: 1e-5, act: 'quick_gelu' },
+  },
 };
 const siglipArch: SiglipArch = {
   family: 'siglip',
-  vision: { imageSize: 224, patchSize: 16, enc: { hidden: 96, heads: 2, intermediate: 384, layers: 2, eps: 1e-6, act: 'gelu_tanh' } },
-  text: { vocabSize: 32000, contextLength: 64, enc: { hidden: 128, heads: 2, intermediate: 512, layers: 2, eps: 1e-6, act: 'gelu_tanh' }, projectionSize: 96 },
+  vision: {
+    imageSize: 224,
+    patchSize: 16,
+    enc: { hidden: 96, heads: 2, intermediate: 384, layers: 2, eps: 1e-6, act: 'gelu_tanh' },
+  },
+  text: {
+    vocabSize: 32000,
+    contextLength: 64,
+    enc: { hidden: 128, heads: 2, intermediate: 512, layers: 2, eps: 1e-6, act: 'gelu_tanh' },
+    projectionSize: 96,
+  },
 };
 
 /** Runs reference and rebuilt towers on the same inputs; prints their outputs as JSON. */
@@ -71,18 +91,32 @@ function rows(o: Out): number[][] {
   const w = o.data.length / n;
   return Array.from({ length: n }, (_, i) => o.data.slice(i * w, (i + 1) * w));
 }
-const cosine = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0) / Math.sqrt(a.reduce((s, x) => s + x * x, 0) * b.reduce((s, x) => s + x * x, 0));
+const cosine = (a: number[], b: number[]) =>
+  a.reduce((s, x, i) => s + x * b[i]!, 0) /
+  Math.sqrt(a.reduce((s, x) => s + x * x, 0) * b.reduce((s, x) => s + x * x, 0));
 
-describe.skipIf(!available)('reference architectures: fixture weights in this builder\'s graphs', () => {
+describe.skipIf(!available)("reference architectures: fixture weights in this builder's graphs", () => {
   let root: string;
   let results: JobResult[];
-  const golden = (m: string) => JSON.parse(readFileSync(join(FIX, 'golden', `${m}.public.json`), 'utf8')) as { texts: { input_ids: number[]; embedding: number[] }[] };
+  const golden = (m: string) =>
+    JSON.parse(readFileSync(join(FIX, 'golden', `${m}.public.json`), 'utf8')) as {
+      texts: { input_ids: number[]; embedding: number[] }[];
+    };
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'ref-arch-'));
     const m = (name: string, f: string) => join(FIX, 'models', name, 'onnx', f);
-    const clipSrc = clipReferenceSource(m('clip-reference-mini', 'vision_model.onnx'), m('clip-reference-mini', 'text_model.onnx'), 2, { vision: 128, text: 128 });
-    const siglipSrc = siglipReferenceSource(m('siglip-reference-mini', 'vision_model.onnx'), m('siglip-reference-mini', 'text_model.onnx'), 2);
+    const clipSrc = clipReferenceSource(
+      m('clip-reference-mini', 'vision_model.onnx'),
+      m('clip-reference-mini', 'text_model.onnx'),
+      2,
+      { vision: 128, text: 128 },
+    );
+    const siglipSrc = siglipReferenceSource(
+      m('siglip-reference-mini', 'vision_model.onnx'),
+      m('siglip-reference-mini', 'text_model.onnx'),
+      2,
+    );
     const clipV = archTowers(clipArch, 0, clipSrc.vision).vision;
     const clipT = archTowers(clipArch, 0, clipSrc.text).text;
     const sigV = archTowers(siglipArch, 0, siglipSrc.vision).vision;
@@ -93,11 +127,33 @@ describe.skipIf(!available)('reference architectures: fixture weights in this bu
     await writeOnnx(join(root, 'siglip_text.onnx'), sigT);
     const jobs = [
       { name: 'clip_vision', ref: m('clip-reference-mini', 'vision_model.onnx'), mine: join(root, 'clip_vision.onnx') },
-      { name: 'clip_text', ref: m('clip-reference-mini', 'text_model.onnx'), mine: join(root, 'clip_text.onnx'), ids: golden('clip-reference-mini').texts.slice(0, 8).map((t) => t.input_ids) },
-      { name: 'siglip_vision', ref: m('siglip-reference-mini', 'vision_model.onnx'), mine: join(root, 'siglip_vision.onnx') },
-      { name: 'siglip_text', ref: m('siglip-reference-mini', 'text_model.onnx'), mine: join(root, 'siglip_text.onnx'), ids: golden('siglip-reference-mini').texts.slice(0, 8).map((t) => t.input_ids) },
+      {
+        name: 'clip_text',
+        ref: m('clip-reference-mini', 'text_model.onnx'),
+        mine: join(root, 'clip_text.onnx'),
+        ids: golden('clip-reference-mini')
+          .texts.slice(0, 8)
+          .map((t) => t.input_ids),
+      },
+      {
+        name: 'siglip_vision',
+        ref: m('siglip-reference-mini', 'vision_model.onnx'),
+        mine: join(root, 'siglip_vision.onnx'),
+      },
+      {
+        name: 'siglip_text',
+        ref: m('siglip-reference-mini', 'text_model.onnx'),
+        mine: join(root, 'siglip_text.onnx'),
+        ids: golden('siglip-reference-mini')
+          .texts.slice(0, 8)
+          .map((t) => t.input_ids),
+      },
     ];
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', RUNNER, JSON.stringify(jobs)], { cwd: REPO_ROOT, maxBuffer: 256 << 20 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', RUNNER, JSON.stringify(jobs)],
+      { cwd: REPO_ROOT, maxBuffer: 256 << 20 },
+    );
     results = JSON.parse(stdout) as JobResult[];
   });
 
@@ -127,6 +183,8 @@ describe.skipIf(!available)('reference architectures: fixture weights in this bu
     ['siglip_text', 'pooler_output', 'siglip-reference-mini'],
   ])('%s reproduces the golden PyTorch embeddings', (name, output, model) => {
     const g = golden(model).texts.slice(0, 8);
-    rows(job(name).mine[output]!).forEach((row, i) => expect(cosine(row, g[i]!.embedding)).toBeGreaterThanOrEqual(0.9999));
+    rows(job(name).mine[output]!).forEach((row, i) =>
+      expect(cosine(row, g[i]!.embedding)).toBeGreaterThanOrEqual(0.9999),
+    );
   });
 });

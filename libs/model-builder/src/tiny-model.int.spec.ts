@@ -85,9 +85,13 @@ const EXTRAS = [
   { top: COLOUR_RGB.blue, rest: COLOUR_RGB.white },
 ];
 
-const VARIANTS = (['clip', 'siglip'] as const).flatMap((family) => (['colour', 'random'] as const).flatMap((kind) => (['hf', 'immich'] as const).map((layout) => ({ family, kind, layout }))));
+const VARIANTS = (['clip', 'siglip'] as const).flatMap((family) =>
+  (['colour', 'random'] as const).flatMap((kind) =>
+    (['hf', 'immich'] as const).map((layout) => ({ family, kind, layout })),
+  ),
+);
 
-describe('tiny models run in onnxruntime with the real exports\' inputs and outputs', () => {
+describe("tiny models run in onnxruntime with the real exports' inputs and outputs", () => {
   let root: string;
   let results: RunResult[];
 
@@ -100,7 +104,11 @@ describe('tiny models run in onnxruntime with the real exports\' inputs and outp
       models.push({ ...v, dir });
     }
     const colours = COLOUR_WORDS.map((word) => ({ word, rgb: COLOUR_RGB[word] }));
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', RUNNER, JSON.stringify({ models, colours, extras: EXTRAS })], { cwd: REPO_ROOT, maxBuffer: 64 << 20 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', RUNNER, JSON.stringify({ models, colours, extras: EXTRAS })],
+      { cwd: REPO_ROOT, maxBuffer: 64 << 20 },
+    );
     results = JSON.parse(stdout) as RunResult[];
   });
 
@@ -108,52 +116,91 @@ describe('tiny models run in onnxruntime with the real exports\' inputs and outp
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  const find = (family: string, kind: string, layout: string): RunResult => results.find((r) => r.family === family && r.kind === kind && r.layout === layout)!;
+  const find = (family: string, kind: string, layout: string): RunResult =>
+    results.find((r) => r.family === family && r.kind === kind && r.layout === layout)!;
 
   it('writes the files of each layout', () => {
     for (const r of results) {
-      const files = r.layout === 'hf' ? ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/vision_model.onnx', 'onnx/text_model.onnx'] : ['config.json', 'visual/model.onnx', 'visual/preprocess_cfg.json', 'textual/model.onnx', 'textual/tokenizer.json'];
+      const files =
+        r.layout === 'hf'
+          ? [
+              'config.json',
+              'preprocessor_config.json',
+              'tokenizer.json',
+              'tokenizer_config.json',
+              'onnx/vision_model.onnx',
+              'onnx/text_model.onnx',
+            ]
+          : [
+              'config.json',
+              'visual/model.onnx',
+              'visual/preprocess_cfg.json',
+              'textual/model.onnx',
+              'textual/tokenizer.json',
+            ];
       for (const f of files) expect(existsSync(join(r.dir, f)), `${r.dir}/${f}`).toBe(true);
     }
   });
 
-  it.each(['colour', 'random'])('CLIP (%s): pixel_values -> image_embeds, input_ids -> text_embeds, dynamic batch', (kind) => {
-    const r = find('clip', kind, 'hf');
-    expect(r.io).toEqual({ vision: [['pixel_values'], ['image_embeds']], text: [['input_ids'], ['text_embeds']] });
-    expect(r.shapes).toEqual({ 'vision.image_embeds': [2, 32], 'text.text_embeds': [2, 32] });
-  });
+  it.each(['colour', 'random'])(
+    'CLIP (%s): pixel_values -> image_embeds, input_ids -> text_embeds, dynamic batch',
+    (kind) => {
+      const r = find('clip', kind, 'hf');
+      expect(r.io).toEqual({ vision: [['pixel_values'], ['image_embeds']], text: [['input_ids'], ['text_embeds']] });
+      expect(r.shapes).toEqual({ 'vision.image_embeds': [2, 32], 'text.text_embeds': [2, 32] });
+    },
+  );
 
   it.each(['colour', 'random'])('SigLIP (%s): last_hidden_state and pooler_output from both towers', (kind) => {
     const r = find('siglip', kind, 'hf');
-    expect(r.io).toEqual({ vision: [['pixel_values'], ['last_hidden_state', 'pooler_output']], text: [['input_ids'], ['last_hidden_state', 'pooler_output']] });
-    expect(r.shapes).toEqual({ 'vision.last_hidden_state': [2, 196, 48], 'vision.pooler_output': [2, 48], 'text.last_hidden_state': [2, 64, 48], 'text.pooler_output': [2, 48] });
-  });
-
-  it.each(VARIANTS.filter((v) => v.layout === 'immich'))('immich layout ($family, $kind): image / text -> embedding, batch 1', ({ family, kind }) => {
-    const r = find(family, kind, 'immich');
-    const d = TINY_EMBEDDING_DIM[family];
-    expect(r.io).toEqual({ vision: [['image'], ['embedding']], text: [['text'], ['embedding']] });
-    expect(r.shapes).toEqual({ 'vision.embedding': [1, d], 'text.embedding': [1, d] });
-  });
-
-  it.each(VARIANTS.filter((v) => v.kind === 'colour'))('colour model ($family, $layout): "a photo of a <colour> thing" ranks that colour\'s image first', ({ family, layout }) => {
-    const r = find(family, 'colour', layout);
-    r.sim.forEach((full, i) => {
-      const row = full.slice(0, COLOUR_WORDS.length);
-      const best = row.indexOf(Math.max(...row));
-      expect(COLOUR_WORDS[best], `query ${COLOUR_WORDS[i]}: ${row.map((s) => s.toFixed(2)).join(' ')}`).toBe(COLOUR_WORDS[i]);
-      expect(row[i]).toBeGreaterThan(0.8);
+    expect(r.io).toEqual({
+      vision: [['pixel_values'], ['last_hidden_state', 'pooler_output']],
+      text: [['input_ids'], ['last_hidden_state', 'pooler_output']],
+    });
+    expect(r.shapes).toEqual({
+      'vision.last_hidden_state': [2, 196, 48],
+      'vision.pooler_output': [2, 48],
+      'text.last_hidden_state': [2, 64, 48],
+      'text.pooler_output': [2, 48],
     });
   });
 
-  it.each(VARIANTS.filter((v) => v.kind === 'colour'))('colour model ($family, $layout): a red object on white matches "red" more than a blue object on white does', ({ family, layout }) => {
-    const r = find(family, 'colour', layout);
-    const k = COLOUR_WORDS.length;
-    const red = r.sim[COLOUR_WORDS.indexOf('red')]!;
-    const blue = r.sim[COLOUR_WORDS.indexOf('blue')]!;
-    expect(red[k]!).toBeGreaterThan(red[k + 1]! + 0.2);
-    expect(blue[k + 1]!).toBeGreaterThan(blue[k]! + 0.2);
-  });
+  it.each(VARIANTS.filter((v) => v.layout === 'immich'))(
+    'immich layout ($family, $kind): image / text -> embedding, batch 1',
+    ({ family, kind }) => {
+      const r = find(family, kind, 'immich');
+      const d = TINY_EMBEDDING_DIM[family];
+      expect(r.io).toEqual({ vision: [['image'], ['embedding']], text: [['text'], ['embedding']] });
+      expect(r.shapes).toEqual({ 'vision.embedding': [1, d], 'text.embedding': [1, d] });
+    },
+  );
+
+  it.each(VARIANTS.filter((v) => v.kind === 'colour'))(
+    'colour model ($family, $layout): "a photo of a <colour> thing" ranks that colour\'s image first',
+    ({ family, layout }) => {
+      const r = find(family, 'colour', layout);
+      r.sim.forEach((full, i) => {
+        const row = full.slice(0, COLOUR_WORDS.length);
+        const best = row.indexOf(Math.max(...row));
+        expect(COLOUR_WORDS[best], `query ${COLOUR_WORDS[i]}: ${row.map((s) => s.toFixed(2)).join(' ')}`).toBe(
+          COLOUR_WORDS[i],
+        );
+        expect(row[i]).toBeGreaterThan(0.8);
+      });
+    },
+  );
+
+  it.each(VARIANTS.filter((v) => v.kind === 'colour'))(
+    'colour model ($family, $layout): a red object on white matches "red" more than a blue object on white does',
+    ({ family, layout }) => {
+      const r = find(family, 'colour', layout);
+      const k = COLOUR_WORDS.length;
+      const red = r.sim[COLOUR_WORDS.indexOf('red')]!;
+      const blue = r.sim[COLOUR_WORDS.indexOf('blue')]!;
+      expect(red[k]!).toBeGreaterThan(red[k + 1]! + 0.2);
+      expect(blue[k + 1]!).toBeGreaterThan(blue[k]! + 0.2);
+    },
+  );
 
   it('the same seed gives the same random model in both layouts, and different images give different embeddings', () => {
     const hf = find('siglip', 'random', 'hf');

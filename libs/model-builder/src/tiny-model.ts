@@ -7,7 +7,17 @@ import { embeddingDim, tinyClipArch, tinySiglipArch, type ModelArch } from './co
 import type { Graph } from './graph.js';
 import type { WeightInit } from './layers.js';
 import { relabelIo } from './io-adapt.js';
-import { hfConfig, immichPreprocessCfg, openClipConfig, pixelNorm, preprocessorConfig, writeJson, writeTokenizerFiles, type BuildInfo, type Family } from './model-files.js';
+import {
+  hfConfig,
+  immichPreprocessCfg,
+  openClipConfig,
+  pixelNorm,
+  preprocessorConfig,
+  writeJson,
+  writeTokenizerFiles,
+  type BuildInfo,
+  type Family,
+} from './model-files.js';
 import { writeOnnx } from './onnx-writer.js';
 import { siglipTextGraph, siglipVisionGraph } from './siglip-arch.js';
 import { clipTokenizer, siglipTokenizer, type GeneratedTokenizer } from './tokenizers.js';
@@ -48,7 +58,8 @@ function colourTowers(family: Family, tok: GeneratedTokenizer, seed: number, imm
   const dirs = colourDirections(dim, seed);
   const colourIds = new Map<number, number>();
   COLOUR_WORDS.forEach((w, k) => colourIds.set(tok.wordIds.get(w)!, k));
-  for (const [alias, w] of Object.entries(COLOUR_ALIASES)) colourIds.set(tok.wordIds.get(alias)!, COLOUR_WORDS.indexOf(w));
+  for (const [alias, w] of Object.entries(COLOUR_ALIASES))
+    colourIds.set(tok.wordIds.get(alias)!, COLOUR_WORDS.indexOf(w));
   const table = colourTokenTable(tok.vocabSize, dirs, colourIds, tok.specialIds, seed);
   const batch = immich ? 1 : 'batch_size';
   const ctx = arch.text.contextLength;
@@ -60,7 +71,15 @@ function colourTowers(family: Family, tok: GeneratedTokenizer, seed: number, imm
     norm: pixelNorm(family),
     dirs,
   });
-  const t = colourTextGraph({ name: `${family}_colour_text`, input: immich ? 'text' : 'input_ids', inputType: immich ? 'INT32' : 'INT64', batch, seq: immich ? ctx : 'sequence_length', table, dim });
+  const t = colourTextGraph({
+    name: `${family}_colour_text`,
+    input: immich ? 'text' : 'input_ids',
+    inputType: immich ? 'INT32' : 'INT64',
+    batch,
+    seq: immich ? ctx : 'sequence_length',
+    table,
+    dim,
+  });
   if (immich) {
     v.g.output('embedding', v.pooled, 'FLOAT', [1, dim]);
     t.g.output('embedding', t.pooled, 'FLOAT', [1, dim]);
@@ -81,16 +100,35 @@ function colourTowers(family: Family, tok: GeneratedTokenizer, seed: number, imm
 /** Vision and text graphs of an architecture (the same builders make the full-size models). */
 export function archTowers(arch: ModelArch, seed: number, source?: WeightInit['source']): Towers {
   const w: WeightInit = source ? { seed, source } : { seed };
-  if (arch.family === 'clip') return { arch, vision: clipVisionGraph(arch, w), text: clipTextGraph(arch, w), visionOut: 'image_embeds', textOut: 'text_embeds' };
-  return { arch, vision: siglipVisionGraph(arch, w), text: siglipTextGraph(arch, w), visionOut: 'pooler_output', textOut: 'pooler_output' };
+  if (arch.family === 'clip')
+    return {
+      arch,
+      vision: clipVisionGraph(arch, w),
+      text: clipTextGraph(arch, w),
+      visionOut: 'image_embeds',
+      textOut: 'text_embeds',
+    };
+  return {
+    arch,
+    vision: siglipVisionGraph(arch, w),
+    text: siglipTextGraph(arch, w),
+    visionOut: 'pooler_output',
+    textOut: 'pooler_output',
+  };
 }
 
 /** Turns transformers.js-style towers into immich's fixed-batch `image`/`text` -> `embedding` graphs. */
 export function toImmichIo(t: Towers): Towers {
   const dim = embeddingDim(t.arch);
   const s = t.arch.vision.imageSize;
-  relabelIo(t.vision, { input: { from: 'pixel_values', to: 'image', dtype: 'FLOAT', shape: [1, 3, s, s] }, output: { from: t.visionOut, to: 'embedding', shape: [1, dim] } });
-  relabelIo(t.text, { input: { from: 'input_ids', to: 'text', dtype: 'INT32', shape: [1, t.arch.text.contextLength] }, output: { from: t.textOut, to: 'embedding', shape: [1, dim] } });
+  relabelIo(t.vision, {
+    input: { from: 'pixel_values', to: 'image', dtype: 'FLOAT', shape: [1, 3, s, s] },
+    output: { from: t.visionOut, to: 'embedding', shape: [1, dim] },
+  });
+  relabelIo(t.text, {
+    input: { from: 'input_ids', to: 'text', dtype: 'INT32', shape: [1, t.arch.text.contextLength] },
+    output: { from: t.textOut, to: 'embedding', shape: [1, dim] },
+  });
   return { ...t, visionOut: 'embedding', textOut: 'embedding' };
 }
 
@@ -110,7 +148,14 @@ function buildInfo(opts: Required<TinyModelOptions>, dim: number): BuildInfo {
 }
 
 /** Writes a model folder (tokenizer + configs + ONNX graphs) in the transformers.js or immich layout. */
-export async function writeModelFolder(dir: string, towers: Towers, tok: GeneratedTokenizer, layout: 'hf' | 'immich', info: BuildInfo, fileSuffix = ''): Promise<void> {
+export async function writeModelFolder(
+  dir: string,
+  towers: Towers,
+  tok: GeneratedTokenizer,
+  layout: 'hf' | 'immich',
+  info: BuildInfo,
+  fileSuffix = '',
+): Promise<void> {
   const family = towers.arch.family;
   const dim = embeddingDim(towers.arch);
   if (layout === 'hf') {
@@ -125,7 +170,10 @@ export async function writeModelFolder(dir: string, towers: Towers, tok: Generat
   await mkdir(join(dir, 'visual'), { recursive: true });
   await mkdir(join(dir, 'textual'), { recursive: true });
   await writeJson(join(dir, 'config.json'), { ...openClipConfig(towers.arch, dim), model_builder: info });
-  await writeJson(join(dir, 'visual', 'preprocess_cfg.json'), immichPreprocessCfg(family, towers.arch.vision.imageSize));
+  await writeJson(
+    join(dir, 'visual', 'preprocess_cfg.json'),
+    immichPreprocessCfg(family, towers.arch.vision.imageSize),
+  );
   await writeTokenizerFiles(join(dir, 'textual'), tok);
   await writeOnnx(join(dir, 'visual', 'model.onnx'), towers.vision);
   await writeOnnx(join(dir, 'textual', 'model.onnx'), towers.text);

@@ -39,6 +39,12 @@ describe('generated SigLIP tokenizer (Unigram + Metaspace)', () => {
   });
 
   it('gives every colour word one piece', () => {
-    for (const w of COLOUR_WORDS) expect(tok.encode(`a ${w} car`).ids, w).toEqual([gen.wordIds.get('a'), gen.wordIds.get(w), gen.wordIds.get('car'), 1]);
+    for (const w of COLOUR_WORDS)
+      expect(tok.encode(`a ${w} car`).ids, w).toEqual([
+        gen.wordIds.get('a'),
+        gen.wordIds.get(w),
+        gen.wordIds.get('car'),
+        1,
+      ]);
   });
 });

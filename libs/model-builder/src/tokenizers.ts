@@ -9,7 +9,36 @@ import { COLOUR_ALIASES, COLOUR_WORDS } from './colours.js';
  */
 
 /** Words given whole-word tokens (besides the colour words), so typical queries tokenize short. */
-const COMMON_WORDS = ['a', 'an', 'the', 'of', 'and', 'in', 'on', 'with', 'photo', 'picture', 'image', 'cat', 'dog', 'car', 'sky', 'tree', 'house', 'flower', 'apple', 'ball', 'shirt', 'light', 'dark', 'bright', 'beach', 'sunset', 'person', 'people'];
+const COMMON_WORDS = [
+  'a',
+  'an',
+  'the',
+  'of',
+  'and',
+  'in',
+  'on',
+  'with',
+  'photo',
+  'picture',
+  'image',
+  'cat',
+  'dog',
+  'car',
+  'sky',
+  'tree',
+  'house',
+  'flower',
+  'apple',
+  'ball',
+  'shirt',
+  'light',
+  'dark',
+  'bright',
+  'beach',
+  'sunset',
+  'person',
+  'people',
+];
 
 /** Every word that gets a single token, colour words first. */
 export const TINY_VOCAB_WORDS: readonly string[] = [...COLOUR_WORDS, ...Object.keys(COLOUR_ALIASES), ...COMMON_WORDS];
@@ -100,17 +129,46 @@ export function clipTokenizer(contextLength = 77): GeneratedTokenizer {
     padding: null,
     added_tokens: [
       { id: bos, content: CLIP_BOS, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true },
-      { id: eos, content: CLIP_EOS, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+      {
+        id: eos,
+        content: CLIP_EOS,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      },
     ],
-    normalizer: { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }] },
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'NFC' },
+        { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' },
+        { type: 'Lowercase' },
+      ],
+    },
     pre_tokenizer: {
       type: 'Sequence',
       pretokenizers: [
-        { type: 'Split', pattern: { Regex: "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+" }, behavior: 'Removed', invert: true },
+        {
+          type: 'Split',
+          pattern: {
+            Regex:
+              "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+",
+          },
+          behavior: 'Removed',
+          invert: true,
+        },
         { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
       ],
     },
-    post_processor: { type: 'RobertaProcessing', sep: [CLIP_EOS, eos], cls: [CLIP_BOS, bos], trim_offsets: false, add_prefix_space: false },
+    post_processor: {
+      type: 'RobertaProcessing',
+      sep: [CLIP_EOS, eos],
+      cls: [CLIP_BOS, bos],
+      trim_offsets: false,
+      add_prefix_space: false,
+    },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
       type: 'BPE',
@@ -125,10 +183,19 @@ export function clipTokenizer(contextLength = 77): GeneratedTokenizer {
       merges,
     },
   };
-  const special = (content: string, normalized: boolean) => ({ content, lstrip: false, normalized, rstrip: false, single_word: false });
+  const special = (content: string, normalized: boolean) => ({
+    content,
+    lstrip: false,
+    normalized,
+    rstrip: false,
+    single_word: false,
+  });
   const tokenizerConfig = {
     add_prefix_space: false,
-    added_tokens_decoder: { [bos]: { ...special(CLIP_BOS, true), special: true }, [eos]: { ...special(CLIP_EOS, false), special: true } },
+    added_tokens_decoder: {
+      [bos]: { ...special(CLIP_BOS, true), special: true },
+      [eos]: { ...special(CLIP_EOS, false), special: true },
+    },
     bos_token: CLIP_BOS,
     clean_up_tokenization_spaces: false,
     do_lower_case: true,
@@ -140,9 +207,23 @@ export function clipTokenizer(contextLength = 77): GeneratedTokenizer {
     tokenizer_class: 'CLIPTokenizer',
     unk_token: CLIP_EOS,
   };
-  const specialTokensMap = { bos_token: special(CLIP_BOS, true), eos_token: special(CLIP_EOS, false), pad_token: special(CLIP_EOS, false), unk_token: special(CLIP_EOS, false) };
+  const specialTokensMap = {
+    bos_token: special(CLIP_BOS, true),
+    eos_token: special(CLIP_EOS, false),
+    pad_token: special(CLIP_EOS, false),
+    unk_token: special(CLIP_EOS, false),
+  };
   // Id 0 ("!") is what OpenAI's reference pads with, so it carries no content in the colour model either.
-  return { tokenizerJson, tokenizerConfig, specialTokensMap, vocabSize: vocab.size, wordIds, specialIds: [0, bos, eos], padId: 0, eosId: eos };
+  return {
+    tokenizerJson,
+    tokenizerConfig,
+    specialTokensMap,
+    vocabSize: vocab.size,
+    wordIds,
+    specialIds: [0, bos, eos],
+    padId: 0,
+    eosId: eos,
+  };
 }
 
 /**
@@ -160,7 +241,7 @@ export function siglipTokenizer(contextLength = 64): GeneratedTokenizer {
   for (const w of TINY_VOCAB_WORDS) pieces.push([`\u2581${w}`, -4]);
   const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
   for (const c of chars) pieces.push([c, -8]);
-  for (const c of '.,\'-!?') pieces.push([c, -9]);
+  for (const c of ".,'-!?") pieces.push([c, -9]);
   const wordIds = new Map(TINY_VOCAB_WORDS.map((w) => [w, pieces.findIndex(([p]) => p === `\u2581${w}`)]));
   const meta = { type: 'Metaspace', replacement: '\u2581', add_prefix_space: true, prepend_scheme: 'always' };
   const tokenizerJson = {
@@ -172,18 +253,33 @@ export function siglipTokenizer(contextLength = 64): GeneratedTokenizer {
       { id: 2, content: '<unk>', single_word: false, lstrip: true, rstrip: true, normalized: true, special: true },
     ],
     // The real file uses SentencePiece's Precompiled charsmap (an NFKC variant); plain NFKC stands in.
-    normalizer: { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' }] },
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [{ type: 'NFKC' }, { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' }],
+    },
     pre_tokenizer: meta,
     post_processor: {
       type: 'TemplateProcessing',
       single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
-      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }, { Sequence: { id: 'B', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
+      pair: [
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '</s>', type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 0 } },
+        { SpecialToken: { id: '</s>', type_id: 0 } },
+      ],
       special_tokens: { '</s>': { id: '</s>', ids: [1], tokens: ['</s>'] } },
     },
     decoder: meta,
     model: { type: 'Unigram', unk_id: 2, vocab: pieces, byte_fallback: false },
   };
-  const added = (content: string) => ({ content, lstrip: true, normalized: true, rstrip: true, single_word: false, special: true });
+  const added = (content: string) => ({
+    content,
+    lstrip: true,
+    normalized: true,
+    rstrip: true,
+    single_word: false,
+    special: true,
+  });
   const tokenizerConfig = {
     added_tokens_decoder: { 1: added('</s>'), 2: added('<unk>') },
     additional_special_tokens: [],
@@ -199,5 +295,13 @@ export function siglipTokenizer(contextLength = 64): GeneratedTokenizer {
     trust_remote_code: false,
     unk_token: '<unk>',
   };
-  return { tokenizerJson, tokenizerConfig, vocabSize: pieces.length, wordIds, specialIds: [0, 1, 2], padId: 1, eosId: 1 };
+  return {
+    tokenizerJson,
+    tokenizerConfig,
+    vocabSize: pieces.length,
+    wordIds,
+    specialIds: [0, 1, 2],
+    padId: 1,
+    eosId: 1,
+  };
 }

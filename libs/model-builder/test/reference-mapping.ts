@@ -27,7 +27,12 @@ function sourceOf(table: Map<string, Float32Array>): Source {
  * Maps the OpenAI-CLIP-layout fixture export (clip.visual.*, clip.transformer.*; packed in_proj
  * weights as unnamed MatMul initializers) onto this builder's HF-style weight names.
  */
-export function clipReferenceSource(visionPath: string, textPath: string, layers: number, hidden: { vision: number; text: number }): { vision: Source; text: Source } {
+export function clipReferenceSource(
+  visionPath: string,
+  textPath: string,
+  layers: number,
+  hidden: { vision: number; text: number },
+): { vision: Source; text: Source } {
   const tower = (path: string, prefix: string, d: number, vision: boolean): Source => {
     const ref = readReferenceWeights(path);
     const t = new Map<string, Float32Array>();
@@ -41,13 +46,19 @@ export function clipReferenceSource(visionPath: string, textPath: string, layers
         t.set(`${l}.self_attn.${n}.weight`, columns(inProj, j * d, (j + 1) * d));
         t.set(`${l}.self_attn.${n}.bias`, inBias.slice(j * d, (j + 1) * d));
       });
-      t.set(`${l}.self_attn.out_proj.weight`, transpose({ dims: [d, d], data: need(ref.named, `${r}.attn.out_proj.weight`) }));
+      t.set(
+        `${l}.self_attn.out_proj.weight`,
+        transpose({ dims: [d, d], data: need(ref.named, `${r}.attn.out_proj.weight`) }),
+      );
       t.set(`${l}.self_attn.out_proj.bias`, need(ref.named, `${r}.attn.out_proj.bias`));
       t.set(`${l}.mlp.fc1.weight`, fc.data);
       t.set(`${l}.mlp.fc1.bias`, need(ref.named, `${r}.mlp.c_fc.bias`));
       t.set(`${l}.mlp.fc2.weight`, proj.data);
       t.set(`${l}.mlp.fc2.bias`, need(ref.named, `${r}.mlp.c_proj.bias`));
-      for (const [a, b] of [['layer_norm1', 'ln_1'], ['layer_norm2', 'ln_2']]) {
+      for (const [a, b] of [
+        ['layer_norm1', 'ln_1'],
+        ['layer_norm2', 'ln_2'],
+      ]) {
         t.set(`${l}.${a}.weight`, need(ref.named, `${r}.${b}.weight`));
         t.set(`${l}.${a}.bias`, need(ref.named, `${r}.${b}.bias`));
       }
@@ -57,7 +68,10 @@ export function clipReferenceSource(visionPath: string, textPath: string, layers
       const unnamed = [...ref.unnamed.values()];
       t.set('vision_model.embeddings.class_embedding', unnamed.find((u) => u.dims.length === 1)!.data);
       t.set('vision_model.embeddings.position_embedding.weight', unnamed.find((u) => u.dims.length === 2)!.data);
-      for (const [a, b] of [['pre_layrnorm', 'ln_pre'], ['post_layernorm', 'ln_post']]) {
+      for (const [a, b] of [
+        ['pre_layrnorm', 'ln_pre'],
+        ['post_layernorm', 'ln_post'],
+      ]) {
         t.set(`vision_model.${a}.weight`, need(ref.named, `clip.visual.${b}.weight`));
         t.set(`vision_model.${a}.bias`, need(ref.named, `clip.visual.${b}.bias`));
       }
@@ -71,12 +85,24 @@ export function clipReferenceSource(visionPath: string, textPath: string, layers
     }
     return sourceOf(t);
   };
-  return { vision: tower(visionPath, 'clip.visual', hidden.vision, true), text: tower(textPath, 'clip', hidden.text, false) };
+  return {
+    vision: tower(visionPath, 'clip.visual', hidden.vision, true),
+    text: tower(textPath, 'clip', hidden.text, false),
+  };
 }
 
 /** Maps the HF-SigLIP-layout fixture export (vis.*, txt.*; q/k/v/out/fc1/fc2 as unnamed MatMuls in order). */
-export function siglipReferenceSource(visionPath: string, textPath: string, layers: number): { vision: Source; text: Source } {
-  const blocks = (ref: ReturnType<typeof readReferenceWeights>, t: Map<string, Float32Array>, from: string, to: string) => {
+export function siglipReferenceSource(
+  visionPath: string,
+  textPath: string,
+  layers: number,
+): { vision: Source; text: Source } {
+  const blocks = (
+    ref: ReturnType<typeof readReferenceWeights>,
+    t: Map<string, Float32Array>,
+    from: string,
+    to: string,
+  ) => {
     for (let i = 0; i < layers; i++) {
       const r = `${from}.blocks.${i}`;
       const l = `${to}.encoder.layers.${i}`;
@@ -89,7 +115,10 @@ export function siglipReferenceSource(visionPath: string, textPath: string, laye
       t.set(`${l}.mlp.fc1.bias`, need(ref.named, `${r}.fc1.bias`));
       t.set(`${l}.mlp.fc2.weight`, mats[5]!.data);
       t.set(`${l}.mlp.fc2.bias`, need(ref.named, `${r}.fc2.bias`));
-      for (const [a, b] of [['layer_norm1', 'ln_1'], ['layer_norm2', 'ln_2']]) {
+      for (const [a, b] of [
+        ['layer_norm1', 'ln_1'],
+        ['layer_norm2', 'ln_2'],
+      ]) {
         t.set(`${l}.${a}.weight`, need(ref.named, `${r}.${b}.weight`));
         t.set(`${l}.${a}.bias`, need(ref.named, `${r}.${b}.bias`));
       }

@@ -45,7 +45,12 @@ function toFloat(t: TensorMsg): RefTensor {
  * the PyTorch exporter leaves after transposing Linear weights (in N order, i.e. creation order),
  * other unnamed initializers, and large Constant-node tensors (e.g. a float16 token table).
  */
-export function readReferenceWeights(path: string): { named: Map<string, RefTensor>; matmuls: RefTensor[]; unnamed: Map<string, RefTensor>; constants: RefTensor[] } {
+export function readReferenceWeights(path: string): {
+  named: Map<string, RefTensor>;
+  matmuls: RefTensor[];
+  unnamed: Map<string, RefTensor>;
+  constants: RefTensor[];
+} {
   const model = OnnxProto.Model.toObject(OnnxProto.Model.decode(readFileSync(path)), { longs: Number }) as {
     graph: { initializer: TensorMsg[]; node: { op_type: string; attribute?: { name: string; t?: TensorMsg }[] }[] };
   };
@@ -63,7 +68,10 @@ export function readReferenceWeights(path: string): { named: Map<string, RefTens
   const constants = model.graph.node
     .filter((n) => n.op_type === 'Constant')
     .map((n) => n.attribute?.find((a) => a.name === 'value')?.t)
-    .filter((t): t is TensorMsg => !!t && (t.data_type === 1 || t.data_type === 10) && (t.dims?.length ?? 0) === 2 && Number(t.dims![0]) > 1000)
+    .filter(
+      (t): t is TensorMsg =>
+        !!t && (t.data_type === 1 || t.data_type === 10) && (t.dims?.length ?? 0) === 2 && Number(t.dims![0]) > 1000,
+    )
     .map(toFloat);
   return { named, matmuls: mm.sort((a, b) => a.n - b.n).map((x) => x.t), unnamed, constants };
 }

@@ -74,13 +74,29 @@ export class CoverageMonitor {
 
   private async read(): Promise<CoverageSnapshot> {
     try {
-      const [clipExists, siglipExists] = await Promise.all([this.store.exists(this.collections.clip), this.store.exists(this.collections.siglip)]);
-      const [clipPoints, siglipPoints] = await Promise.all([clipExists ? this.store.count(this.collections.clip) : 0, siglipExists ? this.store.count(this.collections.siglip) : 0]);
+      const [clipExists, siglipExists] = await Promise.all([
+        this.store.exists(this.collections.clip),
+        this.store.exists(this.collections.siglip),
+      ]);
+      const [clipPoints, siglipPoints] = await Promise.all([
+        clipExists ? this.store.count(this.collections.clip) : 0,
+        siglipExists ? this.store.count(this.collections.siglip) : 0,
+      ]);
       const coverage = !siglipExists ? 0 : clipPoints === 0 ? 1 : siglipPoints / clipPoints;
-      this.snap = { ...this.snap, clipExists, siglipExists, clipPoints, siglipPoints, coverage, refreshedAt: new Date().toISOString(), lastError: undefined };
+      this.snap = {
+        ...this.snap,
+        clipExists,
+        siglipExists,
+        clipPoints,
+        siglipPoints,
+        coverage,
+        refreshedAt: new Date().toISOString(),
+        lastError: undefined,
+      };
     } catch (err) {
       const message = (err as Error).message;
-      if (this.snap.lastError !== message) this.opts.logger?.warn({ err: message }, 'coverage refresh failed; keeping the previous counts');
+      if (this.snap.lastError !== message)
+        this.opts.logger?.warn({ err: message }, 'coverage refresh failed; keeping the previous counts');
       this.snap = { ...this.snap, lastError: message };
     }
     return this.snap;

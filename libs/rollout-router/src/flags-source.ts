@@ -14,7 +14,9 @@ export interface FlagsStatus {
   origins: Record<keyof RolloutFlags, FlagOrigin>;
   /** `env`, or `env+file` once a flags file has been applied. */
   source: 'env' | 'env+file';
-  file: { path: string; appliedAt: string | undefined; lastError: string | undefined; lastErrorAt: string | undefined } | undefined;
+  file:
+    | { path: string; appliedAt: string | undefined; lastError: string | undefined; lastErrorAt: string | undefined }
+    | undefined;
 }
 
 /**
@@ -110,7 +112,14 @@ export class FlagsSource {
       flags: { ...this.current },
       origins: { ...this.origins },
       source: fromFile ? 'env+file' : 'env',
-      file: this.opts.filePath ? { path: this.opts.filePath, appliedAt: this.appliedAt, lastError: this.lastError, lastErrorAt: this.lastErrorAt } : undefined,
+      file: this.opts.filePath
+        ? {
+            path: this.opts.filePath,
+            appliedAt: this.appliedAt,
+            lastError: this.lastError,
+            lastErrorAt: this.lastErrorAt,
+          }
+        : undefined,
     };
   }
 

@@ -11,17 +11,33 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('flags', () => {
   it('reads the environment and names a bad variable', () => {
-    expect(readFlags({ USE_SIGLIP: 'TRUE', SIGLIP_ROLLOUT_PERCENTAGE: '12.5' }, DEFAULT_FLAGS, 'env').flags).toEqual({ useSiglip: true, percentage: 12.5, minCoverage: 1 });
-    expect(() => readFlags({ SIGLIP_ROLLOUT_PERCENTAGE: '150' }, DEFAULT_FLAGS, 'env')).toThrow(/SIGLIP_ROLLOUT_PERCENTAGE: expected a number between 0 and 100/);
+    expect(readFlags({ USE_SIGLIP: 'TRUE', SIGLIP_ROLLOUT_PERCENTAGE: '12.5' }, DEFAULT_FLAGS, 'env').flags).toEqual({
+      useSiglip: true,
+      percentage: 12.5,
+      minCoverage: 1,
+    });
+    expect(() => readFlags({ SIGLIP_ROLLOUT_PERCENTAGE: '150' }, DEFAULT_FLAGS, 'env')).toThrow(
+      /SIGLIP_ROLLOUT_PERCENTAGE: expected a number between 0 and 100/,
+    );
     expect(() => readFlags({ SIGLIP_ROLLOUT_PERCENTAGE: 'ten' }, DEFAULT_FLAGS, 'env')).toThrow(FlagError);
-    expect(() => readFlags({ SIGLIP_ROLLOUT_PERCENTAGE: '-1' }, DEFAULT_FLAGS, 'env')).toThrow(/SIGLIP_ROLLOUT_PERCENTAGE/);
-    expect(() => readFlags({ USE_SIGLIP: 'maybe' }, DEFAULT_FLAGS, 'env')).toThrow(/USE_SIGLIP: expected true or false/);
+    expect(() => readFlags({ SIGLIP_ROLLOUT_PERCENTAGE: '-1' }, DEFAULT_FLAGS, 'env')).toThrow(
+      /SIGLIP_ROLLOUT_PERCENTAGE/,
+    );
+    expect(() => readFlags({ USE_SIGLIP: 'maybe' }, DEFAULT_FLAGS, 'env')).toThrow(
+      /USE_SIGLIP: expected true or false/,
+    );
     expect(() => readFlags({ SIGLIP_MIN_COVERAGE: '1.5' }, DEFAULT_FLAGS, 'env')).toThrow(/SIGLIP_MIN_COVERAGE/);
   });
   it('parses YAML, JSON and KEY=value files and refuses unknown keys', () => {
-    expect(parseFlagsFile('SIGLIP_ROLLOUT_PERCENTAGE: 25\nUSE_SIGLIP: false\n')).toEqual({ SIGLIP_ROLLOUT_PERCENTAGE: 25, USE_SIGLIP: false });
+    expect(parseFlagsFile('SIGLIP_ROLLOUT_PERCENTAGE: 25\nUSE_SIGLIP: false\n')).toEqual({
+      SIGLIP_ROLLOUT_PERCENTAGE: 25,
+      USE_SIGLIP: false,
+    });
     expect(parseFlagsFile('{"SIGLIP_ROLLOUT_PERCENTAGE": 30}')).toEqual({ SIGLIP_ROLLOUT_PERCENTAGE: 30 });
-    expect(parseFlagsFile('# configmap\nSIGLIP_ROLLOUT_PERCENTAGE=40\nUSE_SIGLIP="true"\n')).toEqual({ SIGLIP_ROLLOUT_PERCENTAGE: '40', USE_SIGLIP: 'true' });
+    expect(parseFlagsFile('# configmap\nSIGLIP_ROLLOUT_PERCENTAGE=40\nUSE_SIGLIP="true"\n')).toEqual({
+      SIGLIP_ROLLOUT_PERCENTAGE: '40',
+      USE_SIGLIP: 'true',
+    });
     expect(parseFlagsFile('')).toEqual({});
     expect(() => parseFlagsFile('SIGLIP_PERCENT: 5')).toThrow(/unknown key\(s\) SIGLIP_PERCENT/);
     expect(() => parseFlagsFile('- 1\n- 2')).toThrow(/expected a mapping/);
@@ -34,18 +50,26 @@ describe('FlagsSource (real files in a temp dir)', () => {
     const path = join(dir, 'flags.yaml');
     writeFileSync(path, 'SIGLIP_ROLLOUT_PERCENTAGE: 20\n');
     const warnings: string[] = [];
-    const src = new FlagsSource({ USE_SIGLIP: 'false', SIGLIP_MIN_COVERAGE: '0.9' }, { filePath: path, logger: { info: () => {}, warn: (_o, m) => warnings.push(m) } });
+    const src = new FlagsSource(
+      { USE_SIGLIP: 'false', SIGLIP_MIN_COVERAGE: '0.9' },
+      { filePath: path, logger: { info: () => {}, warn: (_o, m) => warnings.push(m) } },
+    );
     expect(src.flags).toEqual({ useSiglip: false, percentage: 0, minCoverage: 0.9 });
     const changes: number[] = [];
     src.onChange((f) => changes.push(f.percentage));
     await src.start();
     src.stop();
     expect(src.flags).toEqual({ useSiglip: false, percentage: 20, minCoverage: 0.9 });
-    expect(src.status()).toMatchObject({ source: 'env+file', origins: { useSiglip: 'env', percentage: 'file', minCoverage: 'env' } });
+    expect(src.status()).toMatchObject({
+      source: 'env+file',
+      origins: { useSiglip: 'env', percentage: 'file', minCoverage: 'env' },
+    });
     writeFileSync(path, 'SIGLIP_ROLLOUT_PERCENTAGE: 500\n');
     expect(await src.reload()).toBe(false);
     expect(src.flags.percentage).toBe(20);
-    expect(src.status().file?.lastError).toMatch(/SIGLIP_ROLLOUT_PERCENTAGE: expected a number between 0 and 100.*keeping the last good flags/);
+    expect(src.status().file?.lastError).toMatch(
+      /SIGLIP_ROLLOUT_PERCENTAGE: expected a number between 0 and 100.*keeping the last good flags/,
+    );
     expect(warnings).toHaveLength(1);
     writeFileSync(path, 'SIGLIP_ROLLOUT_PERCENTAGE=35\n');
     expect(await src.reload()).toBe(true);

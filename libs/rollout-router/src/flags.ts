@@ -50,7 +50,8 @@ function parseBool(name: string, v: unknown): boolean {
 
 function parseNumber(name: string, v: unknown, min: number, max: number): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v.trim()) : NaN;
-  if (!Number.isFinite(n) || n < min || n > max) throw new FlagError(name, `expected a number between ${min} and ${max} (got ${JSON.stringify(v)})`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new FlagError(name, `expected a number between ${min} and ${max} (got ${JSON.stringify(v)})`);
   return n;
 }
 
@@ -58,9 +59,16 @@ function parseNumber(name: string, v: unknown, min: number, max: number): number
  * Reads the flags from a key → value map (the environment or a parsed flags file), over `base`.
  * Only keys present override; every bad value throws a FlagError naming the variable.
  */
-export function readFlags(raw: Raw, base: RolloutFlags, origin: Exclude<FlagOrigin, 'default'>, origins?: Record<keyof RolloutFlags, FlagOrigin>): { flags: RolloutFlags; origins: Record<keyof RolloutFlags, FlagOrigin> } {
+export function readFlags(
+  raw: Raw,
+  base: RolloutFlags,
+  origin: Exclude<FlagOrigin, 'default'>,
+  origins?: Record<keyof RolloutFlags, FlagOrigin>,
+): { flags: RolloutFlags; origins: Record<keyof RolloutFlags, FlagOrigin> } {
   const flags = { ...base };
-  const out: Record<keyof RolloutFlags, FlagOrigin> = origins ? { ...origins } : { useSiglip: 'default', percentage: 'default', minCoverage: 'default' };
+  const out: Record<keyof RolloutFlags, FlagOrigin> = origins
+    ? { ...origins }
+    : { useSiglip: 'default', percentage: 'default', minCoverage: 'default' };
   const errors: FlagError[] = [];
   const take = <K extends keyof RolloutFlags>(key: K, parse: (name: string, v: unknown) => RolloutFlags[K]) => {
     const name = FLAG_VARIABLES[key];
@@ -76,7 +84,8 @@ export function readFlags(raw: Raw, base: RolloutFlags, origin: Exclude<FlagOrig
   take('percentage', (n, v) => parseNumber(n, v, 0, 100));
   take('minCoverage', (n, v) => parseNumber(n, v, 0, 1));
   if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) throw new FlagError(errors.map((e) => e.variable).join(', '), errors.map((e) => e.message).join('; '));
+  if (errors.length > 1)
+    throw new FlagError(errors.map((e) => e.variable).join(', '), errors.map((e) => e.message).join('; '));
   return { flags, origins: out };
 }
 
@@ -89,27 +98,38 @@ export function readFlags(raw: Raw, base: RolloutFlags, origin: Exclude<FlagOrig
  * silently leaves a flag at its old value.
  */
 export function parseFlagsFile(text: string): Raw {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   let raw: Raw;
   if (lines.length > 0 && lines.every((l) => /^[A-Za-z_][A-Za-z0-9_]*\s*=/.test(l))) {
     raw = {};
     for (const l of lines) {
       const i = l.indexOf('=');
-      raw[l.slice(0, i).trim()] = l.slice(i + 1).trim().replace(/^(['"])(.*)\1$/, '$2');
+      raw[l.slice(0, i).trim()] = l
+        .slice(i + 1)
+        .trim()
+        .replace(/^(['"])(.*)\1$/, '$2');
     }
   } else {
     let doc: unknown;
     try {
       doc = parseYaml(text);
     } catch (err) {
-      throw new FlagError('FLAGS_FILE', `not valid YAML/JSON or KEY=value lines: ${(err as Error).message.split('\n')[0]}`);
+      throw new FlagError(
+        'FLAGS_FILE',
+        `not valid YAML/JSON or KEY=value lines: ${(err as Error).message.split('\n')[0]}`,
+      );
     }
     if (doc === null || doc === undefined) doc = {};
-    if (typeof doc !== 'object' || Array.isArray(doc)) throw new FlagError('FLAGS_FILE', 'expected a mapping of flag names to values');
+    if (typeof doc !== 'object' || Array.isArray(doc))
+      throw new FlagError('FLAGS_FILE', 'expected a mapping of flag names to values');
     raw = doc as Raw;
   }
   const known = new Set<string>(Object.values(FLAG_VARIABLES));
   const unknown = Object.keys(raw).filter((k) => !known.has(k));
-  if (unknown.length > 0) throw new FlagError('FLAGS_FILE', `unknown key(s) ${unknown.join(', ')}; expected ${[...known].join(', ')}`);
+  if (unknown.length > 0)
+    throw new FlagError('FLAGS_FILE', `unknown key(s) ${unknown.join(', ')}; expected ${[...known].join(', ')}`);
   return raw;
 }

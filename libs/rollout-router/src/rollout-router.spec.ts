@@ -15,11 +15,18 @@ const ready: CoverageSnapshot = {
   lastError: undefined,
 };
 
-function router(flags: Partial<RolloutFlags>, cov: Partial<CoverageSnapshot> = {}, extra: { siglipAvailable?: () => boolean; random?: () => number } = {}) {
+function router(
+  flags: Partial<RolloutFlags>,
+  cov: Partial<CoverageSnapshot> = {},
+  extra: { siglipAvailable?: () => boolean; random?: () => number } = {},
+) {
   return new RolloutRouter({
     flags: () => ({ ...DEFAULT_FLAGS, ...flags }),
     coverage: () => ({ ...ready, ...cov }),
-    targets: { clip: { collection: 'clip', embedder: 'clip:1' }, siglip: { collection: 'siglip', embedder: 'siglip:2' } },
+    targets: {
+      clip: { collection: 'clip', embedder: 'clip:1' },
+      siglip: { collection: 'siglip', embedder: 'siglip:2' },
+    },
     ...extra,
   });
 }
@@ -27,8 +34,21 @@ function router(flags: Partial<RolloutFlags>, cov: Partial<CoverageSnapshot> = {
 describe('RolloutRouter', () => {
   it('with 10%: user 23 → bucket 23 → CLIP (the seed got this wrong); user 5 → SigLIP; user 87 → CLIP', () => {
     const r = router({ percentage: 10 });
-    expect(r.decide({ userId: 23 })).toMatchObject({ model: 'clip', collection: 'clip', embedder: 'clip:1', bucket: 23, reason: 'bucket_above_percentage', bucketSource: 'user_id' });
-    expect(r.decide({ userId: 5 })).toMatchObject({ model: 'siglip', collection: 'siglip', embedder: 'siglip:2', bucket: 5, reason: 'bucket_below_percentage' });
+    expect(r.decide({ userId: 23 })).toMatchObject({
+      model: 'clip',
+      collection: 'clip',
+      embedder: 'clip:1',
+      bucket: 23,
+      reason: 'bucket_above_percentage',
+      bucketSource: 'user_id',
+    });
+    expect(r.decide({ userId: 5 })).toMatchObject({
+      model: 'siglip',
+      collection: 'siglip',
+      embedder: 'siglip:2',
+      bucket: 5,
+      reason: 'bucket_below_percentage',
+    });
     expect(r.decide({ userId: 87 })).toMatchObject({ model: 'clip', bucket: 87 });
     expect(r.decide({ userId: 10 })).toMatchObject({ model: 'clip', bucket: 10 }); // bucket < percentage, strictly
     expect(r.decide({ userId: 9 })).toMatchObject({ model: 'siglip', bucket: 9 });
@@ -40,19 +60,42 @@ describe('RolloutRouter', () => {
     }
   });
   it('USE_SIGLIP forces SigLIP and ignores the percentage', () => {
-    expect(router({ useSiglip: true, percentage: 0 }).decide({ userId: 99 })).toMatchObject({ model: 'siglip', reason: 'forced', bucket: 99 });
+    expect(router({ useSiglip: true, percentage: 0 }).decide({ userId: 99 })).toMatchObject({
+      model: 'siglip',
+      reason: 'forced',
+      bucket: 99,
+    });
   });
   it('falls back to CLIP when SigLIP is not ready, and says why', () => {
-    expect(router({ useSiglip: true }, { siglipExists: false, coverage: 0 }).decide({ userId: 1 })).toMatchObject({ model: 'clip', collection: 'clip', reason: 'fallback:siglip_collection_missing' });
-    expect(router({ useSiglip: true }, { siglipPoints: 99, coverage: 0.99 }).decide({ userId: 1 })).toMatchObject({ model: 'clip', reason: 'fallback:siglip_coverage_below_minimum' });
-    expect(router({ useSiglip: true, minCoverage: 0.95 }, { siglipPoints: 99, coverage: 0.99 }).decide({ userId: 1 }).model).toBe('siglip');
-    expect(router({ useSiglip: true }, { refreshedAt: undefined }).decide({ userId: 1 }).reason).toBe('fallback:coverage_unknown');
-    expect(router({ useSiglip: true }, {}, { siglipAvailable: () => false }).decide({ userId: 1 }).reason).toBe('fallback:siglip_embedder_unavailable');
-    const noSiglip = new RolloutRouter({ flags: () => ({ ...DEFAULT_FLAGS, useSiglip: true }), coverage: () => ready, targets: { clip: { collection: 'clip', embedder: 'c' }, siglip: undefined } });
+    expect(router({ useSiglip: true }, { siglipExists: false, coverage: 0 }).decide({ userId: 1 })).toMatchObject({
+      model: 'clip',
+      collection: 'clip',
+      reason: 'fallback:siglip_collection_missing',
+    });
+    expect(router({ useSiglip: true }, { siglipPoints: 99, coverage: 0.99 }).decide({ userId: 1 })).toMatchObject({
+      model: 'clip',
+      reason: 'fallback:siglip_coverage_below_minimum',
+    });
+    expect(
+      router({ useSiglip: true, minCoverage: 0.95 }, { siglipPoints: 99, coverage: 0.99 }).decide({ userId: 1 }).model,
+    ).toBe('siglip');
+    expect(router({ useSiglip: true }, { refreshedAt: undefined }).decide({ userId: 1 }).reason).toBe(
+      'fallback:coverage_unknown',
+    );
+    expect(router({ useSiglip: true }, {}, { siglipAvailable: () => false }).decide({ userId: 1 }).reason).toBe(
+      'fallback:siglip_embedder_unavailable',
+    );
+    const noSiglip = new RolloutRouter({
+      flags: () => ({ ...DEFAULT_FLAGS, useSiglip: true }),
+      coverage: () => ready,
+      targets: { clip: { collection: 'clip', embedder: 'c' }, siglip: undefined },
+    });
     expect(noSiglip.decide({ userId: 1 }).reason).toBe('fallback:siglip_not_configured');
   });
   it('never falls back for requests that CLIP serves anyway', () => {
-    expect(router({ percentage: 10 }, { siglipExists: false }).decide({ userId: 50 }).reason).toBe('bucket_above_percentage');
+    expect(router({ percentage: 10 }, { siglipExists: false }).decide({ userId: 50 }).reason).toBe(
+      'bucket_above_percentage',
+    );
   });
   it('buckets anonymous sessions like user ids and gives other anonymous requests a random bucket', () => {
     const r = router({ percentage: 50 }, {}, { random: () => 0.421 });
@@ -70,6 +113,11 @@ describe('RolloutRouter', () => {
   it('re-routes a decision to CLIP with a reason', () => {
     const r = router({ useSiglip: true });
     const d = r.decide({ userId: 3 });
-    expect(r.fallbackToClip(d, 'siglip_embedder_error')).toMatchObject({ model: 'clip', collection: 'clip', bucket: 3, reason: 'fallback:siglip_embedder_error' });
+    expect(r.fallbackToClip(d, 'siglip_embedder_error')).toMatchObject({
+      model: 'clip',
+      collection: 'clip',
+      bucket: 3,
+      reason: 'fallback:siglip_embedder_error',
+    });
   });
 });

@@ -7,10 +7,17 @@ import type { RolloutFlags } from './flags.js';
 export type RolloutModel = 'clip' | 'siglip';
 
 /** Why a request got its model. `fallback:<why>` means SigLIP was chosen but CLIP answers. */
-export type RolloutReason = 'forced' | 'bucket_below_percentage' | 'bucket_above_percentage' | `fallback:${FallbackWhy}`;
+export type RolloutReason =
+  'forced' | 'bucket_below_percentage' | 'bucket_above_percentage' | `fallback:${FallbackWhy}`;
 
 /** Why a SigLIP-routed request was served by CLIP. */
-export type FallbackWhy = 'siglip_collection_missing' | 'siglip_coverage_below_minimum' | 'coverage_unknown' | 'siglip_embedder_unavailable' | 'siglip_embedder_error' | 'siglip_not_configured';
+export type FallbackWhy =
+  | 'siglip_collection_missing'
+  | 'siglip_coverage_below_minimum'
+  | 'coverage_unknown'
+  | 'siglip_embedder_unavailable'
+  | 'siglip_embedder_error'
+  | 'siglip_not_configured';
 
 /** Where one model is served: its collection and its embedder. */
 export interface RouteTarget {
@@ -97,7 +104,8 @@ export class RolloutRouter {
 
   private bucketFor(subject: RolloutSubject): { bucket: number; bucketSource: RolloutDecision['bucketSource'] } {
     const u = subject.userId;
-    if (u !== undefined && !(typeof u === 'string' && u.trim() === '')) return { bucket: bucketOf(u), bucketSource: 'user_id' };
+    if (u !== undefined && !(typeof u === 'string' && u.trim() === ''))
+      return { bucket: bucketOf(u), bucketSource: 'user_id' };
     const s = subject.sessionId;
     if (s !== undefined && s.trim() !== '') return { bucket: bucketOf(s), bucketSource: 'session_id' };
     const r = this.deps.random ? Math.floor(this.deps.random() * BUCKETS) : randomInt(BUCKETS);

@@ -3,12 +3,22 @@ import { z } from 'zod';
 import { env, parseConfig } from './config.js';
 import { isAppError } from './errors.js';
 
-const schema = z.object({ PORT: env.port(8000), FLAG: env.bool(false), PCT: env.num(0, 0, 100), MODE: env.oneOf(['a', 'b'] as const, 'a') });
+const schema = z.object({
+  PORT: env.port(8000),
+  FLAG: env.bool(false),
+  PCT: env.num(0, 0, 100),
+  MODE: env.oneOf(['a', 'b'] as const, 'a'),
+});
 
 describe('parseConfig', () => {
   it('applies defaults and coerces values', () => {
     expect(parseConfig(schema, {})).toEqual({ PORT: 8000, FLAG: false, PCT: 0, MODE: 'a' });
-    expect(parseConfig(schema, { PORT: '9000', FLAG: 'TRUE', PCT: '12.5', MODE: 'b' })).toEqual({ PORT: 9000, FLAG: true, PCT: 12.5, MODE: 'b' });
+    expect(parseConfig(schema, { PORT: '9000', FLAG: 'TRUE', PCT: '12.5', MODE: 'b' })).toEqual({
+      PORT: 9000,
+      FLAG: true,
+      PCT: 12.5,
+      MODE: 'b',
+    });
   });
 
   it('fails fast naming every bad variable and the expected form', () => {

@@ -9,7 +9,10 @@ export type EnvSchema = z.ZodObject<z.ZodRawShape>;
  * every bad variable and the form it expects. The only place in the code base that reads
  * process.env (pass `env` in tests).
  */
-export function parseConfig<S extends EnvSchema>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
+export function parseConfig<S extends EnvSchema>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
@@ -91,7 +94,14 @@ export const env = {
     z
       .string()
       .optional()
-      .transform((v) => (v === undefined || v.trim() === '' ? def : v.split(',').map((s) => s.trim()).filter(Boolean))),
+      .transform((v) =>
+        v === undefined || v.trim() === ''
+          ? def
+          : v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+      ),
   /** One of a fixed set of values. */
   oneOf: <T extends string>(values: readonly [T, ...T[]], def: T) =>
     z

@@ -14,11 +14,16 @@ describe('error mapping', () => {
     expect(http.status).toBe(500);
     expect(http.body.error).toMatchObject({ code: 'INTERNAL', correlation_id: 'cid-1' });
     expect(http.body.error.message).not.toContain('boom');
-    expect(toGrpcError(new Error('x'), 'cid-2')).toEqual({ code: GrpcCode.INTERNAL, details: expect.stringContaining('cid-2') });
+    expect(toGrpcError(new Error('x'), 'cid-2')).toEqual({
+      code: GrpcCode.INTERNAL,
+      details: expect.stringContaining('cid-2'),
+    });
   });
 
   it('maps client errors and round-trips gRPC codes', () => {
-    expect(toHttpError(new AppError('INVALID_ARGUMENT', 'bad limit', { details: { field: 'limit' } })).body.error.details).toEqual({ field: 'limit' });
+    expect(
+      toHttpError(new AppError('INVALID_ARGUMENT', 'bad limit', { details: { field: 'limit' } })).body.error.details,
+    ).toEqual({ field: 'limit' });
     expect(fromGrpcCode(GrpcCode.UNAVAILABLE)).toBe('UNAVAILABLE');
     expect(fromGrpcCode(GrpcCode.DATA_LOSS)).toBe('INTERNAL');
   });

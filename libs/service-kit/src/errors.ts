@@ -27,7 +27,11 @@ export class AppError extends Error {
   /** Seconds a client should wait before retrying, where that is known. */
   readonly retryAfterS: number | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { details?: Record<string, unknown>; cause?: unknown; retryAfterS?: number } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { details?: Record<string, unknown>; cause?: unknown; retryAfterS?: number } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AppError';
     this.code = code;
@@ -107,17 +111,33 @@ export interface ErrorBody {
  * Maps any thrown value to an HTTP status and body. Unknown errors become a 500 INTERNAL
  * whose message hides internals and carries the correlation id, never a 400.
  */
-export function toHttpError(err: unknown, correlationId?: string): { status: number; body: ErrorBody; retryAfterS?: number } {
+export function toHttpError(
+  err: unknown,
+  correlationId?: string,
+): { status: number; body: ErrorBody; retryAfterS?: number } {
   if (err instanceof AppError) {
     return {
       status: HTTP[err.code],
-      body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}), ...(correlationId ? { correlation_id: correlationId } : {}) } },
+      body: {
+        error: {
+          code: err.code,
+          message: err.message,
+          ...(err.details ? { details: err.details } : {}),
+          ...(correlationId ? { correlation_id: correlationId } : {}),
+        },
+      },
       ...(err.retryAfterS !== undefined ? { retryAfterS: err.retryAfterS } : {}),
     };
   }
   return {
     status: 500,
-    body: { error: { code: 'INTERNAL', message: `Internal error; quote correlation id ${correlationId ?? 'n/a'} when reporting it.`, ...(correlationId ? { correlation_id: correlationId } : {}) } },
+    body: {
+      error: {
+        code: 'INTERNAL',
+        message: `Internal error; quote correlation id ${correlationId ?? 'n/a'} when reporting it.`,
+        ...(correlationId ? { correlation_id: correlationId } : {}),
+      },
+    },
   };
 }
 

@@ -49,7 +49,12 @@ export class HealthState {
  * A small HTTP server for services that are not HTTP servers themselves (embedders, worker):
  * GET /health (alive), GET /ready (ready and dependencies reachable), GET /metrics (Prometheus).
  */
-export async function startHealthServer(opts: { host: string; port: number; health: HealthState; registry?: Registry }): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
+export async function startHealthServer(opts: {
+  host: string;
+  port: number;
+  health: HealthState;
+  registry?: Registry;
+}): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     void (async () => {
       const url = (req.url ?? '/').split('?')[0];
@@ -63,7 +68,9 @@ export async function startHealthServer(opts: { host: string; port: number; heal
       }
       if (url === '/ready' || url === '/readyz') {
         const probe = await opts.health.probe();
-        res.writeHead(probe.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: probe.ready ? 'ready' : 'not_ready', checks: probe.checks }));
+        res
+          .writeHead(probe.ready ? 200 : 503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: probe.ready ? 'ready' : 'not_ready', checks: probe.checks }));
         return;
       }
       if (url === '/metrics' && opts.registry) {
@@ -71,7 +78,9 @@ export async function startHealthServer(opts: { host: string; port: number; heal
         res.writeHead(200, { 'content-type': opts.registry.contentType }).end(body);
         return;
       }
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${url}` } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${url}` } }));
     })().catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
     });

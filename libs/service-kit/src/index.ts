@@ -1,5 +1,15 @@
 export { parseConfig, env, type EnvSchema } from './config.js';
-export { AppError, isAppError, toHttpError, toGrpcError, fromGrpcCode, GrpcCode, ERROR_CODES, type ErrorCode, type ErrorBody } from './errors.js';
+export {
+  AppError,
+  isAppError,
+  toHttpError,
+  toGrpcError,
+  fromGrpcCode,
+  GrpcCode,
+  ERROR_CODES,
+  type ErrorCode,
+  type ErrorBody,
+} from './errors.js';
 export { createLogger, REDACT_PATHS, type Logger } from './logger.js';
 export { withCorrelationId, currentCorrelationId, sanitizeCorrelationId, CORRELATION_HEADER } from './correlation.js';
 export { GracefulShutdown, type ShutdownStep } from './shutdown.js';

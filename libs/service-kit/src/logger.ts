@@ -26,7 +26,11 @@ export const REDACT_PATHS = [
 ];
 
 /** A pino JSON logger that stamps the service name and the current correlation id on every line. */
-export function createLogger(service: string, level: LoggerOptions['level'] = 'info', destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  service: string,
+  level: LoggerOptions['level'] = 'info',
+  destination?: pino.DestinationStream,
+): Logger {
   const options: LoggerOptions = {
     level,
     base: { service },

@@ -59,7 +59,10 @@ export class GracefulShutdown {
     const started = Date.now();
     let exitCode = code;
     const timer = setTimeout(() => {
-      this.logger.error({ deadline_ms: this.deadlineMs }, 'shutdown deadline passed; exiting with work still in flight');
+      this.logger.error(
+        { deadline_ms: this.deadlineMs },
+        'shutdown deadline passed; exiting with work still in flight',
+      );
       this.exit(1);
     }, this.deadlineMs);
     timer.unref();

@@ -16,7 +16,10 @@ export interface RunningEmbedder {
  * default, so "red" finds red images) on free loopback ports and waits until its
  * grpc.health.v1 says SERVING. `env` overrides or adds variables.
  */
-export async function startEmbedderProcess(family: 'clip' | 'siglip', opts: { kind?: 'colour' | 'random'; env?: Record<string, string> } = {}): Promise<RunningEmbedder> {
+export async function startEmbedderProcess(
+  family: 'clip' | 'siglip',
+  opts: { kind?: 'colour' | 'random'; env?: Record<string, string> } = {},
+): Promise<RunningEmbedder> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const proc = startTsProcess(`apps/${family}-embedder/src/main.ts`, {
     EMBEDDER_HOST: '127.0.0.1',
@@ -29,7 +32,12 @@ export async function startEmbedderProcess(family: 'clip' | 'siglip', opts: { ki
   });
   const addr = `127.0.0.1:${port}`;
   try {
-    await waitFor(`${family} embedder SERVING`, async () => (await grpcHealthCheck(addr, 'imagesearch.embedder.v1.Embedder')) === 'SERVING', 90_000, 200);
+    await waitFor(
+      `${family} embedder SERVING`,
+      async () => (await grpcHealthCheck(addr, 'imagesearch.embedder.v1.Embedder')) === 'SERVING',
+      90_000,
+      200,
+    );
   } catch (err) {
     await proc.stop('SIGKILL');
     throw new Error(`${String(err)}\n--- ${family}-embedder output ---\n${proc.output()}`);

@@ -17,5 +17,7 @@ let announced = false;
 export function announceFixtureSkip(suite: string): void {
   if (announced) return;
   announced = true;
-  console.log(`[conformance] SKIPPED ${suite}: fixtures not found at ${testEnv.fixturesDir} (set FIXTURES_DIR to run it)`);
+  console.log(
+    `[conformance] SKIPPED ${suite}: fixtures not found at ${testEnv.fixturesDir} (set FIXTURES_DIR to run it)`,
+  );
 }

@@ -22,7 +22,11 @@ const pending = new Map<string, Promise<string>>();
  * machine under `os.tmpdir()/image-search-test-models/` and reused. Built in a temporary sibling
  * folder and renamed into place, so parallel test processes never see a half-written model.
  */
-export function tinyModelDir(family: Family, kind: 'colour' | 'random' = 'colour', layout: 'hf' | 'immich' = 'hf'): Promise<string> {
+export function tinyModelDir(
+  family: Family,
+  kind: 'colour' | 'random' = 'colour',
+  layout: 'hf' | 'immich' = 'hf',
+): Promise<string> {
   const key = `${family}-${kind}-${layout}`;
   let p = pending.get(key);
   if (!p) {

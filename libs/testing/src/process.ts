@@ -20,7 +20,11 @@ export interface TestProcess {
  * forwards SIGTERM but cannot forward SIGKILL, so crash tests would leave the real app orphaned.
  * `env` is added to the current environment.
  */
-export function startTsProcess(entry: string, env: Record<string, string | undefined>, args: string[] = []): TestProcess {
+export function startTsProcess(
+  entry: string,
+  env: Record<string, string | undefined>,
+  args: string[] = [],
+): TestProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },

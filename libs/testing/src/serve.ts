@@ -2,7 +2,10 @@ import * as grpc from '@grpc/grpc-js';
 import { loadHealthProto } from '@image-search/embedder-proto';
 
 /** GET a URL on loopback and return status and parsed JSON (or text). */
-export async function httpGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+export async function httpGet(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, { headers });
   const text = await res.text();
   let body: unknown = text;

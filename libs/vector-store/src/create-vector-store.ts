@@ -17,7 +17,11 @@ export interface VectorStoreConfig {
 export async function createVectorStore(config: VectorStoreConfig): Promise<VectorStore> {
   if (config.qdrantUrl) {
     config.logger.info({ url: config.qdrantUrl }, 'vector store: Qdrant');
-    return new QdrantVectorStore({ url: config.qdrantUrl, ...(config.qdrantApiKey ? { apiKey: config.qdrantApiKey } : {}), logger: config.logger });
+    return new QdrantVectorStore({
+      url: config.qdrantUrl,
+      ...(config.qdrantApiKey ? { apiKey: config.qdrantApiKey } : {}),
+      logger: config.logger,
+    });
   }
   config.logger.info({ dataDir: config.dataDir }, 'vector store: embedded (LanceDB)');
   return LanceVectorStore.open({ ...config.lance, dataDir: config.dataDir, logger: config.logger });

@@ -56,9 +56,13 @@ export interface MaintenanceResult {
 }
 
 /** Vector index figures from listIndices (indexStats logs a warning per call in this Lance version). */
-async function vectorIndex(table: Table): Promise<{ indexed: number; unindexed: number; segments: number } | undefined> {
+async function vectorIndex(
+  table: Table,
+): Promise<{ indexed: number; unindexed: number; segments: number } | undefined> {
   const idx = (await table.listIndices()).find((i) => i.name === VECTOR_INDEX);
-  return idx ? { indexed: idx.numIndexedRows ?? 0, unindexed: idx.numUnindexedRows ?? 0, segments: idx.numSegments ?? 1 } : undefined;
+  return idx
+    ? { indexed: idx.numIndexedRows ?? 0, unindexed: idx.numUnindexedRows ?? 0, segments: idx.numSegments ?? 1 }
+    : undefined;
 }
 
 /**
@@ -80,25 +84,41 @@ export class LanceMaintenance {
   /** Schedules a check unless one ran recently or is running; never throws. */
   schedule(name: string, table: Table, config: StoredConfig): void {
     const now = Date.now();
-    if (this.running.has(name) || now - (this.lastCheck.get(name) ?? 0) < this.policy.checkIntervalMs || now < (this.notBefore.get(name) ?? 0)) return;
+    if (
+      this.running.has(name) ||
+      now - (this.lastCheck.get(name) ?? 0) < this.policy.checkIntervalMs ||
+      now < (this.notBefore.get(name) ?? 0)
+    )
+      return;
     this.lastCheck.set(name, now);
     void this.run(name, table, config)
       .then((r) => {
-        if (r.action !== 'none' && r.action !== 'busy') this.notBefore.set(name, Date.now() + r.ms * (1 / this.policy.maxDutyCycle - 1));
+        if (r.action !== 'none' && r.action !== 'busy')
+          this.notBefore.set(name, Date.now() + r.ms * (1 / this.policy.maxDutyCycle - 1));
       })
       .catch(() => undefined);
   }
 
   /** Runs a check now (waiting for a running one first); `force` builds the index at any size. */
-  async run(name: string, table: Table, config: StoredConfig, opts: { force?: boolean } = {}): Promise<MaintenanceResult> {
+  async run(
+    name: string,
+    table: Table,
+    config: StoredConfig,
+    opts: { force?: boolean } = {},
+  ): Promise<MaintenanceResult> {
     const current = this.running.get(name);
     if (current) await current.catch(() => undefined);
     const p = this.pass(name, table, config, opts.force === true).finally(() => this.running.delete(name));
     this.running.set(name, p);
     return p.catch((err: unknown) => {
       // Losing a commit race to another process's maintenance is expected and harmless.
-      if (isCommitConflict(err)) this.logger.debug({ err, collection: name }, 'vector store maintenance lost a commit race; retried at the next check');
-      else this.logger.warn({ err, collection: name }, 'vector store maintenance failed; it is retried at the next write');
+      if (isCommitConflict(err))
+        this.logger.debug(
+          { err, collection: name },
+          'vector store maintenance lost a commit race; retried at the next check',
+        );
+      else
+        this.logger.warn({ err, collection: name }, 'vector store maintenance failed; it is retried at the next write');
       throw err;
     });
   }
@@ -137,7 +157,12 @@ export class LanceMaintenance {
     }
   }
 
-  private async work(name: string, table: Table, config: StoredConfig, force: boolean): Promise<MaintenanceResult['action']> {
+  private async work(
+    name: string,
+    table: Table,
+    config: StoredConfig,
+    force: boolean,
+  ): Promise<MaintenanceResult['action']> {
     const cleanupOlderThan = new Date(Date.now() - this.policy.versionRetentionMs);
     const stats = await vectorIndex(table);
     const small = (await table.stats()).fragmentStats.numSmallFragments;
@@ -161,12 +186,16 @@ export class LanceMaintenance {
     }
     if (stats.segments > this.policy.maxIndexSegments) {
       // Many delta segments slow every search; one rebuild folds them (and any unindexed rows) into one graph.
-      this.logger.info({ collection: name, segments: stats.segments }, 'rebuilding the vector index to merge its segments');
+      this.logger.info(
+        { collection: name, segments: stats.segments },
+        'rebuilding the vector index to merge its segments',
+      );
       await table.optimize({ cleanupOlderThan });
       await this.buildVectorIndex(table, config, await table.countRows());
       return 'rebuild-index';
     }
-    if (!force && stats.unindexed < this.reindexAt(stats.indexed) && small < this.policy.compactFragments) return 'none';
+    if (!force && stats.unindexed < this.reindexAt(stats.indexed) && small < this.policy.compactFragments)
+      return 'none';
     // optimize = compact small fragments + fold new rows into the indexes (a new delta segment) + drop old versions.
     await table.optimize({ cleanupOlderThan });
     this.logger.debug({ collection: name, unindexed: stats.unindexed }, 'vector index refreshed');

@@ -19,12 +19,17 @@ const dirs: string[] = [];
  * that SIGKILL of the CLI leaves alive).
  */
 function startWriter(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, WRITER), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, WRITER), ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   // 'close' (not 'exit') so every byte written before death has been read.
-  const closed = new Promise<number | string>((res) => child.once('close', (code, signal) => res(code ?? signal ?? -1)));
+  const closed = new Promise<number | string>((res) =>
+    child.once('close', (code, signal) => res(code ?? signal ?? -1)),
+  );
   children.push(child);
   return { child, output: () => out, closed };
 }
@@ -35,7 +40,11 @@ afterAll(async () => {
 });
 
 function acks(output: string): { prefix: string; batch: number; size: number }[] {
-  return [...output.matchAll(/^ack (\S+) (\d+) (\d+)$/gm)].map((m) => ({ prefix: m[1]!, batch: Number(m[2]), size: Number(m[3]) }));
+  return [...output.matchAll(/^ack (\S+) (\d+) (\d+)$/gm)].map((m) => ({
+    prefix: m[1]!,
+    batch: Number(m[2]),
+    size: Number(m[3]),
+  }));
 }
 
 async function setup(label: string) {
@@ -49,8 +58,18 @@ async function setup(label: string) {
 
 /** Every acknowledged point is present with its exact (normalised) vector and payload. */
 async function expectAcked(store: LanceVectorStore, collection: string, acked: ReturnType<typeof acks>): Promise<void> {
-  const expected = acked.flatMap((a) => Array.from({ length: a.size }, (_, j) => writerPoint(a.prefix, a.batch, a.size, j)));
-  const got = new Map((await store.retrieve(collection, expected.map((p) => p.assetId), { withVectors: true })).map((p) => [p.assetId, p]));
+  const expected = acked.flatMap((a) =>
+    Array.from({ length: a.size }, (_, j) => writerPoint(a.prefix, a.batch, a.size, j)),
+  );
+  const got = new Map(
+    (
+      await store.retrieve(
+        collection,
+        expected.map((p) => p.assetId),
+        { withVectors: true },
+      )
+    ).map((p) => [p.assetId, p]),
+  );
   const missing = expected.filter((p) => !got.has(p.assetId)).map((p) => p.assetId);
   expect(missing, 'acknowledged but missing').toEqual([]);
   for (const p of expected) {
@@ -84,7 +103,10 @@ describe('embedded engine reliability', () => {
       // Batches 0..n-1 were acknowledged; batch n may have committed just before its ack was printed.
       expect(w.batch).toBeLessThanOrEqual(acked.length);
     }
-    for (const [batch, n] of perBatch) expect(n, `batch ${batch} torn`).toBe(parseWriterId(assetIds.find((id) => parseWriterId(id)!.batch === batch)!)!.size);
+    for (const [batch, n] of perBatch)
+      expect(n, `batch ${batch} torn`).toBe(
+        parseWriterId(assetIds.find((id) => parseWriterId(id)!.batch === batch)!)!.size,
+      );
     await reopened.close();
   });
 

@@ -1,4 +1,18 @@
-import { Field, FixedSizeList, Float32, Float64, Schema, Table as ArrowTable, Utf8, makeData, makeVector, vectorFromArray, RecordBatch, Struct, type Vector } from 'apache-arrow';
+import {
+  Field,
+  FixedSizeList,
+  Float32,
+  Float64,
+  Schema,
+  Table as ArrowTable,
+  Utf8,
+  makeData,
+  makeVector,
+  vectorFromArray,
+  RecordBatch,
+  Struct,
+  type Vector,
+} from 'apache-arrow';
 import { AppError } from '@image-search/service-kit';
 import type { CollectionSchema } from '@image-search/collection-schema';
 import { FILTERABLE_FIELDS, canonicalDate } from './payload-filter.js';
@@ -56,7 +70,10 @@ export function readConfig(name: string, schema: Schema): StoredConfig {
   const raw = schema.metadata.get(CONFIG_KEY);
   const vectorField = schema.fields.find((f) => f.name === 'vector');
   if (raw === undefined || !vectorField) {
-    throw new AppError('SCHEMA_MISMATCH', `collection '${name}': table has no collection configuration; it was not created by this service (drop it or choose another collection name)`);
+    throw new AppError(
+      'SCHEMA_MISMATCH',
+      `collection '${name}': table has no collection configuration; it was not created by this service (drop it or choose another collection name)`,
+    );
   }
   const config = JSON.parse(raw) as StoredConfig;
   const dim = (vectorField.type as FixedSizeList).listSize;
@@ -80,12 +97,26 @@ export function pointsToArrow(schema: Schema, points: ValidPoint[], dim: number)
   const flat = new Float32Array(n * dim);
   points.forEach((p, i) => flat.set(p.vector, i * dim));
   const vectorType = schema.fields.find((f) => f.name === 'vector')!.type as FixedSizeList;
-  const vectorData = makeData({ type: vectorType, length: n, nullCount: 0, child: makeData({ type: new Float32(), length: n * dim, data: flat }) });
+  const vectorData = makeData({
+    type: vectorType,
+    length: n,
+    nullCount: 0,
+    child: makeData({ type: new Float32(), length: n * dim, data: flat }),
+  });
   const columns: Record<string, Vector> = {
-    id: vectorFromArray(points.map((p) => pointIdFor(p.assetId)), new Utf8()),
-    asset_id: vectorFromArray(points.map((p) => p.assetId), new Utf8()),
+    id: vectorFromArray(
+      points.map((p) => pointIdFor(p.assetId)),
+      new Utf8(),
+    ),
+    asset_id: vectorFromArray(
+      points.map((p) => p.assetId),
+      new Utf8(),
+    ),
     vector: makeVector(vectorData),
-    payload: vectorFromArray(points.map((p) => JSON.stringify(p.payload)), new Utf8()),
+    payload: vectorFromArray(
+      points.map((p) => JSON.stringify(p.payload)),
+      new Utf8(),
+    ),
   };
   for (const [k, kind] of FILTER_COLUMNS) {
     const values = points.map((p) => filterValue(kind, p.payload[k]));

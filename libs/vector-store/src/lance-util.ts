@@ -12,7 +12,13 @@ export function isCommitConflict(err: unknown): boolean {
 }
 
 /** Retries `fn` while `retryable(err)`, with exponential backoff and full jitter. */
-export async function retry<T>(fn: () => Promise<T>, retryable: (err: unknown) => boolean, attempts = 8, baseMs = 20, maxMs = 2_000): Promise<T> {
+export async function retry<T>(
+  fn: () => Promise<T>,
+  retryable: (err: unknown) => boolean,
+  attempts = 8,
+  baseMs = 20,
+  maxMs = 2_000,
+): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();

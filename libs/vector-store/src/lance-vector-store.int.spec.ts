@@ -22,7 +22,11 @@ vectorStoreContract('embedded engine (LanceDB)', () => LanceVectorStore.open({ d
 describe('embedded engine: index, persistence', () => {
   it('builds the HNSW int8 index at the threshold, keeps it current, and still finds the nearest neighbours', async () => {
     const dataDir = tempDir();
-    const store = await LanceVectorStore.open({ dataDir, logger, policy: { indexThreshold: 300, reindexMinRows: 50, checkIntervalMs: 0 } });
+    const store = await LanceVectorStore.open({
+      dataDir,
+      logger,
+      policy: { indexThreshold: 300, reindexMinRows: 50, checkIntervalMs: 0 },
+    });
     const schema = testSchema('index');
     await store.ensureCollection(schema);
     const pts = makePoints(400, 11);
@@ -33,7 +37,13 @@ describe('embedded engine: index, persistence', () => {
     await store.idle();
     await store.optimize(schema.name);
     const info = await store.info(schema.name);
-    expect(info).toMatchObject({ indexed: true, status: 'green', pointCount: 400, quantization: { type: 'int8' }, hnsw: { m: 16, efConstruct: 100 } });
+    expect(info).toMatchObject({
+      indexed: true,
+      status: 'green',
+      pointCount: 400,
+      quantization: { type: 'int8' },
+      hnsw: { m: 16, efConstruct: 100 },
+    });
     // New points are searchable at once (scanned next to the index) and folded in by the next optimize.
     const extra = makePoints(100, 12, 'late');
     await store.upsert(schema.name, extra);
@@ -48,7 +58,13 @@ describe('embedded engine: index, persistence', () => {
     let found = 0;
     for (let q = 0; q < 20; q++) {
       const v = unitVector(rand);
-      const truth = new Set(all.map((p) => ({ id: p.assetId, s: cosine(v, p.vector) })).sort((a, b) => b.s - a.s).slice(0, 10).map((t) => t.id));
+      const truth = new Set(
+        all
+          .map((p) => ({ id: p.assetId, s: cosine(v, p.vector) }))
+          .sort((a, b) => b.s - a.s)
+          .slice(0, 10)
+          .map((t) => t.id),
+      );
       found += (await store.search(schema.name, { vector: v, limit: 10 })).filter((h) => truth.has(h.assetId)).length;
     }
     expect(found / 200).toBeGreaterThanOrEqual(0.9);
@@ -63,7 +79,11 @@ describe('embedded engine: index, persistence', () => {
   });
 
   it('folds new rows into the index as delta segments and rebuilds it past the segment cap', async () => {
-    const store = await LanceVectorStore.open({ dataDir: tempDir(), logger, policy: { indexThreshold: 100, reindexMinRows: 10, maxIndexSegments: 2, checkIntervalMs: 3_600_000 } });
+    const store = await LanceVectorStore.open({
+      dataDir: tempDir(),
+      logger,
+      policy: { indexThreshold: 100, reindexMinRows: 10, maxIndexSegments: 2, checkIntervalMs: 3_600_000 },
+    });
     const schema = testSchema('segments');
     await store.ensureCollection(schema);
     await store.upsert(schema.name, makePoints(150, 3));
@@ -77,7 +97,9 @@ describe('embedded engine: index, persistence', () => {
     expect(actions).toEqual(['optimize', 'optimize', 'rebuild-index']);
     const st = await store.storageStats(schema.name);
     expect(st).toMatchObject({ numRows: 210, indexSegments: 1, unindexedRows: 0 });
-    expect((await store.search(schema.name, { vector: makePoints(20, 12, 'r2')[4]!.vector, limit: 1 }))[0]!.assetId).toBe('r2-4');
+    expect(
+      (await store.search(schema.name, { vector: makePoints(20, 12, 'r2')[4]!.vector, limit: 1 }))[0]!.assetId,
+    ).toBe('r2-4');
     await store.close();
   });
 
@@ -110,7 +132,10 @@ describe('embedded engine: index, persistence', () => {
     await a.upsert(schema.name, makePoints(10));
     await a.close();
     const b = await LanceVectorStore.open({ dataDir, logger });
-    expect(await b.ensureCollection(schema)).toMatchObject({ created: false, info: { pointCount: 10, hnsw: { m: 16, efConstruct: 100 } } });
+    expect(await b.ensureCollection(schema)).toMatchObject({
+      created: false,
+      info: { pointCount: 10, hnsw: { m: 16, efConstruct: 100 } },
+    });
     await b.close();
   });
 });

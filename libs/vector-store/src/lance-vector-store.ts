@@ -3,11 +3,33 @@ import type { Connection, Table } from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { AppError, isAppError, type Logger } from '@image-search/service-kit';
 import { describeDifferences, diffCollection, type CollectionSchema } from '@image-search/collection-schema';
-import type { CollectionInfo, IdSetDifference, PayloadFilter, ScrollPage, SearchHit, SearchParams, StoredPoint, UpsertPoint, VectorStore } from './vector-store.port.js';
+import type {
+  CollectionInfo,
+  IdSetDifference,
+  PayloadFilter,
+  ScrollPage,
+  SearchHit,
+  SearchParams,
+  StoredPoint,
+  UpsertPoint,
+  VectorStore,
+} from './vector-store.port.js';
 import { assertCollectionName, validateBatch, validateIds, validatePageLimit, validateSearch } from './validation.js';
 import { checkFilter, toLanceSql } from './payload-filter.js';
-import { arrowSchema, pointsToArrow, readConfig, storedConfig, VECTOR_INDEX, type StoredConfig } from './lance-table.js';
-import { DEFAULT_POLICY, LanceMaintenance, type MaintenancePolicy, type MaintenanceResult } from './lance-maintenance.js';
+import {
+  arrowSchema,
+  pointsToArrow,
+  readConfig,
+  storedConfig,
+  VECTOR_INDEX,
+  type StoredConfig,
+} from './lance-table.js';
+import {
+  DEFAULT_POLICY,
+  LanceMaintenance,
+  type MaintenancePolicy,
+  type MaintenanceResult,
+} from './lance-maintenance.js';
 import { pointIdFor } from './point-id.js';
 import { diffIdSets, isCommitConflict, retry, sqlIdList } from './lance-util.js';
 
@@ -69,7 +91,9 @@ export class LanceVectorStore implements VectorStore {
     const { config } = await this.open(schema.name);
     const diffs = diffCollection(schema, config);
     if (diffs.length) {
-      throw new AppError('SCHEMA_MISMATCH', describeDifferences(schema.name, diffs), { details: { collection: schema.name, differences: diffs } });
+      throw new AppError('SCHEMA_MISMATCH', describeDifferences(schema.name, diffs), {
+        details: { collection: schema.name, differences: diffs },
+      });
     }
     return { created, info: await this.info(schema.name) };
   }
@@ -82,7 +106,11 @@ export class LanceVectorStore implements VectorStore {
   async info(collection: string): Promise<CollectionInfo> {
     const { table, config } = await this.open(collection);
     return this.guard(collection, async () => {
-      const [pointCount, pending, indexed] = await Promise.all([table.countRows(), this.maintenance.pending(table), this.maintenance.indexed(table)]);
+      const [pointCount, pending, indexed] = await Promise.all([
+        table.countRows(),
+        this.maintenance.pending(table),
+        this.maintenance.indexed(table),
+      ]);
       return {
         name: collection,
         status: pending ? 'yellow' : 'green',
@@ -103,7 +131,10 @@ export class LanceVectorStore implements VectorStore {
     if (valid.length === 0) return;
     const data = pointsToArrow(schema, valid, config.vectorSize);
     await this.guard(collection, () =>
-      retry(() => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data), isCommitConflict),
+      retry(
+        () => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data),
+        isCommitConflict,
+      ),
     );
     this.maintenance.schedule(collection, table, config);
   }
@@ -115,7 +146,11 @@ export class LanceVectorStore implements VectorStore {
     const offset = params.offset ?? 0;
     const window = offset + params.limit;
     return this.guard(collection, async () => {
-      let q = table.vectorSearch(vector).distanceType('cosine').select(['asset_id', 'payload', '_distance']).limit(window);
+      let q = table
+        .vectorSearch(vector)
+        .distanceType('cosine')
+        .select(['asset_id', 'payload', '_distance'])
+        .limit(window);
       if (where) q = q.where(where);
       q = params.exact ? q.bypassVectorIndex() : q.ef(Math.max(params.ef ?? this.defaultEf, window));
       const rows = (await q.toArray()) as { asset_id: string; payload: string; _distance: number }[];
@@ -138,7 +173,11 @@ export class LanceVectorStore implements VectorStore {
       for (let i = 0; i < ids.length; i += 500) {
         const chunk = ids.slice(i, i + 500);
         const cols = opts.withVectors ? ['asset_id', 'payload', 'vector'] : ['asset_id', 'payload'];
-        const rows = (await table.query().where(`id IN (${sqlIdList(chunk.map(pointIdFor))})`).select(cols).toArray()) as { asset_id: string; payload: string; vector?: { toArray(): Float32Array } }[];
+        const rows = (await table
+          .query()
+          .where(`id IN (${sqlIdList(chunk.map(pointIdFor))})`)
+          .select(cols)
+          .toArray()) as { asset_id: string; payload: string; vector?: { toArray(): Float32Array } }[];
         for (const r of rows) {
           found.set(r.asset_id, {
             assetId: r.asset_id,
@@ -151,7 +190,10 @@ export class LanceVectorStore implements VectorStore {
     return ids.flatMap((id) => found.get(id) ?? []);
   }
 
-  async scrollIds(collection: string, opts: { limit: number; cursor?: string; filter?: PayloadFilter }): Promise<ScrollPage> {
+  async scrollIds(
+    collection: string,
+    opts: { limit: number; cursor?: string; filter?: PayloadFilter },
+  ): Promise<ScrollPage> {
     const { table } = await this.open(collection);
     validatePageLimit(opts.limit);
     const where = toLanceSql(checkFilter(opts.filter));
@@ -159,7 +201,11 @@ export class LanceVectorStore implements VectorStore {
     let after: bigint | undefined;
     if (opts.cursor !== undefined) {
       const m = /^v(\d+)\.r(\d+)$/.exec(opts.cursor);
-      if (!m) throw new AppError('INVALID_ARGUMENT', `scroll cursor ${JSON.stringify(opts.cursor)} is malformed; pass back the 'next' value of the previous page`);
+      if (!m)
+        throw new AppError(
+          'INVALID_ARGUMENT',
+          `scroll cursor ${JSON.stringify(opts.cursor)} is malformed; pass back the 'next' value of the previous page`,
+        );
       version = Number(m[1]);
       after = BigInt(m[2]!);
     } else {
@@ -168,11 +214,23 @@ export class LanceVectorStore implements VectorStore {
     // Every page reads the version the scroll started at: a consistent snapshot, whatever is written meanwhile.
     const snapshot = await this.pinnedTable(collection, version);
     return this.guard(collection, async () => {
-      const cond = [after === undefined ? '_rowid >= 0' : `_rowid > ${after.toString()}`, ...(where ? [`(${where})`] : [])].join(' AND ');
-      const rows = (await snapshot.query().select(['asset_id']).withRowId().where(cond).limit(opts.limit).toArray()) as { asset_id: string; _rowid: bigint }[];
+      const cond = [
+        after === undefined ? '_rowid >= 0' : `_rowid > ${after.toString()}`,
+        ...(where ? [`(${where})`] : []),
+      ].join(' AND ');
+      const rows = (await snapshot
+        .query()
+        .select(['asset_id'])
+        .withRowId()
+        .where(cond)
+        .limit(opts.limit)
+        .toArray()) as { asset_id: string; _rowid: bigint }[];
       rows.sort((a, b) => (a._rowid < b._rowid ? -1 : a._rowid > b._rowid ? 1 : 0));
       const last = rows.at(-1);
-      return { assetIds: rows.map((r) => r.asset_id), next: rows.length === opts.limit && last ? `v${version}.r${last._rowid.toString()}` : undefined };
+      return {
+        assetIds: rows.map((r) => r.asset_id),
+        next: rows.length === opts.limit && last ? `v${version}.r${last._rowid.toString()}` : undefined,
+      };
     });
   }
 
@@ -197,7 +255,11 @@ export class LanceVectorStore implements VectorStore {
   async deleteByFilter(collection: string, filter: PayloadFilter): Promise<void> {
     const { table } = await this.open(collection);
     const where = toLanceSql(checkFilter(filter));
-    if (!where) throw new AppError('INVALID_ARGUMENT', 'deleteByFilter needs a non-empty filter; an empty one would delete every point (use dropCollection)');
+    if (!where)
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        'deleteByFilter needs a non-empty filter; an empty one would delete every point (use dropCollection)',
+      );
     await this.guard(collection, () => retry(() => table.delete(where), isCommitConflict));
   }
 
@@ -238,7 +300,17 @@ export class LanceVectorStore implements VectorStore {
   }
 
   /** Storage figures of one collection's table: live bytes (data + indexes), rows, fragments, versions. */
-  async storageStats(collection: string): Promise<{ totalBytes: number; numRows: number; numFragments: number; numSmallFragments: number; versions: number; indexSegments: number; unindexedRows: number }> {
+  async storageStats(
+    collection: string,
+  ): Promise<{
+    totalBytes: number;
+    numRows: number;
+    numFragments: number;
+    numSmallFragments: number;
+    versions: number;
+    indexSegments: number;
+    unindexedRows: number;
+  }> {
     const { table } = await this.open(collection);
     return this.guard(collection, async () => {
       const s = await table.stats();
@@ -284,7 +356,11 @@ export class LanceVectorStore implements VectorStore {
     if (!p) {
       p = this.db.openTable(collection, undefined, { version }).catch((err: unknown) => {
         this.pinned.delete(key);
-        throw new AppError('FAILED_PRECONDITION', `scroll cursor for version ${version} of '${collection}' has expired (old versions are cleaned up); start the scroll again`, { cause: err });
+        throw new AppError(
+          'FAILED_PRECONDITION',
+          `scroll cursor for version ${version} of '${collection}' has expired (old versions are cleaned up); start the scroll again`,
+          { cause: err },
+        );
       });
       this.pinned.set(key, p);
       // Few scrolls run at once; keep the handles of the latest few snapshots only.
@@ -308,11 +384,19 @@ export class LanceVectorStore implements VectorStore {
         this.tables.delete(collection);
         throw notFound(collection);
       }
-      throw new AppError('UNAVAILABLE', `embedded vector store (${this.opts.dataDir}) failed on '${collection}': ${(err as Error).message}`, { cause: err });
+      throw new AppError(
+        'UNAVAILABLE',
+        `embedded vector store (${this.opts.dataDir}) failed on '${collection}': ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 }
 
 function notFound(collection: string): AppError {
-  return new AppError('NOT_FOUND', `collection '${collection}' does not exist; create it with: npx nx run tools:create-collection -- --model clip|siglip`, { details: { collection } });
+  return new AppError(
+    'NOT_FOUND',
+    `collection '${collection}' does not exist; create it with: npx nx run tools:create-collection -- --model clip|siglip`,
+    { details: { collection } },
+  );
 }

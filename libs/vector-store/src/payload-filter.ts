@@ -42,7 +42,12 @@ function bad(message: string): AppError {
 export type CheckedCondition =
   | { key: string; kind: FieldKind; op: 'eq'; value: string | number }
   | { key: string; kind: FieldKind; op: 'in'; values: (string | number)[] }
-  | { key: string; kind: FieldKind; op: 'range'; bounds: { gt?: string | number; gte?: string | number; lt?: string | number; lte?: string | number } };
+  | {
+      key: string;
+      kind: FieldKind;
+      op: 'range';
+      bounds: { gt?: string | number; gte?: string | number; lt?: string | number; lte?: string | number };
+    };
 
 /** A validated filter: conditions that must all hold and conditions none of which may hold. */
 export interface CheckedFilter {
@@ -52,12 +57,16 @@ export interface CheckedFilter {
 
 function checkScalar(key: string, kind: FieldKind, v: unknown, where: string): string | number {
   if (kind === 'number') {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${where}: '${key}' is numeric, got ${JSON.stringify(v) ?? String(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw bad(`${where}: '${key}' is numeric, got ${JSON.stringify(v) ?? String(v)}`);
     return v;
   }
   if (kind === 'datetime') {
     const d = canonicalDate(v);
-    if (d === undefined) throw bad(`${where}: '${key}' is a date-time, got ${JSON.stringify(v) ?? String(v)} (expected ISO 8601, e.g. 2024-05-01T00:00:00Z)`);
+    if (d === undefined)
+      throw bad(
+        `${where}: '${key}' is a date-time, got ${JSON.stringify(v) ?? String(v)} (expected ISO 8601, e.g. 2024-05-01T00:00:00Z)`,
+      );
     return d;
   }
   if (typeof v !== 'string') throw bad(`${where}: '${key}' is text, got ${JSON.stringify(v) ?? String(v)}`);
@@ -68,23 +77,29 @@ function checkScalar(key: string, kind: FieldKind, v: unknown, where: string): s
 }
 
 function checkCondition(c: unknown, where: string): CheckedCondition {
-  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw bad(`${where} must be an object with 'key' and 'match' or 'range'`);
+  if (c === null || typeof c !== 'object' || Array.isArray(c))
+    throw bad(`${where} must be an object with 'key' and 'match' or 'range'`);
   const cond = c as Record<string, unknown>;
   const extra = Object.keys(cond).filter((k) => !['key', 'match', 'range'].includes(k));
   if (extra.length) throw bad(`${where} has unknown field(s) ${extra.map((k) => `'${k}'`).join(', ')}`);
   const key = cond['key'];
   if (typeof key !== 'string') throw bad(`${where}: 'key' must be a string`);
   const kind = Object.hasOwn(FILTERABLE_FIELDS, key) ? FILTERABLE_FIELDS[key] : undefined;
-  if (kind === undefined) throw bad(`${where}: key ${JSON.stringify(key)} is not filterable; filterable keys: ${Object.keys(FILTERABLE_FIELDS).join(', ')}`);
+  if (kind === undefined)
+    throw bad(
+      `${where}: key ${JSON.stringify(key)} is not filterable; filterable keys: ${Object.keys(FILTERABLE_FIELDS).join(', ')}`,
+    );
   const hasMatch = cond['match'] !== undefined;
   const hasRange = cond['range'] !== undefined;
   if (hasMatch === hasRange) throw bad(`${where} ('${key}') needs exactly one of 'match' or 'range'`);
   if (hasMatch) {
     const m = cond['match'];
-    if (m === null || typeof m !== 'object' || Array.isArray(m)) throw bad(`${where}: 'match' must be an object with 'value' or 'any'`);
+    if (m === null || typeof m !== 'object' || Array.isArray(m))
+      throw bad(`${where}: 'match' must be an object with 'value' or 'any'`);
     const mm = m as Record<string, unknown>;
     const mk = Object.keys(mm);
-    if (mk.length !== 1 || (mk[0] !== 'value' && mk[0] !== 'any')) throw bad(`${where}: 'match' must have exactly one of 'value' or 'any'`);
+    if (mk.length !== 1 || (mk[0] !== 'value' && mk[0] !== 'any'))
+      throw bad(`${where}: 'match' must have exactly one of 'value' or 'any'`);
     if (kind === 'datetime') throw bad(`${where}: '${key}' is a date-time; use 'range' instead of 'match'`);
     if (mk[0] === 'value') return { key, kind, op: 'eq', value: checkScalar(key, kind, mm['value'], where) };
     const any = mm['any'];
@@ -93,13 +108,16 @@ function checkCondition(c: unknown, where: string): CheckedCondition {
     return { key, kind, op: 'in', values: any.map((v) => checkScalar(key, kind, v, where)) };
   }
   const r = cond['range'];
-  if (r === null || typeof r !== 'object' || Array.isArray(r)) throw bad(`${where}: 'range' must be an object with gt, gte, lt or lte`);
+  if (r === null || typeof r !== 'object' || Array.isArray(r))
+    throw bad(`${where}: 'range' must be an object with gt, gte, lt or lte`);
   if (kind === 'keyword') throw bad(`${where}: '${key}' is text; 'range' applies to numbers and date-times`);
   const rr = r as Record<string, unknown>;
   const unknownOps = Object.keys(rr).filter((k) => !['gt', 'gte', 'lt', 'lte'].includes(k));
-  if (unknownOps.length) throw bad(`${where}: 'range' has unknown bound(s) ${unknownOps.map((k) => `'${k}'`).join(', ')}`);
+  if (unknownOps.length)
+    throw bad(`${where}: 'range' has unknown bound(s) ${unknownOps.map((k) => `'${k}'`).join(', ')}`);
   const bounds: { gt?: string | number; gte?: string | number; lt?: string | number; lte?: string | number } = {};
-  for (const op of ['gt', 'gte', 'lt', 'lte'] as const) if (rr[op] !== undefined) bounds[op] = checkScalar(key, kind, rr[op], where);
+  for (const op of ['gt', 'gte', 'lt', 'lte'] as const)
+    if (rr[op] !== undefined) bounds[op] = checkScalar(key, kind, rr[op], where);
   if (Object.keys(bounds).length === 0) throw bad(`${where}: 'range' on '${key}' has no bounds`);
   return { key, kind, op: 'range', bounds };
 }
@@ -107,9 +125,11 @@ function checkCondition(c: unknown, where: string): CheckedCondition {
 /** Validates a filter (shape, keys, value types) and canonicalises dates; INVALID_ARGUMENT names the problem. */
 export function checkFilter(filter: PayloadFilter | undefined): CheckedFilter | undefined {
   if (filter === undefined || filter === null) return undefined;
-  if (typeof filter !== 'object' || Array.isArray(filter)) throw bad('expected an object with optional must and must_not arrays');
+  if (typeof filter !== 'object' || Array.isArray(filter))
+    throw bad('expected an object with optional must and must_not arrays');
   const unknownKeys = Object.keys(filter).filter((k) => k !== 'must' && k !== 'must_not');
-  if (unknownKeys.length) throw bad(`unknown clause(s) ${unknownKeys.map((k) => `'${k}'`).join(', ')}; supported: must, must_not`);
+  if (unknownKeys.length)
+    throw bad(`unknown clause(s) ${unknownKeys.map((k) => `'${k}'`).join(', ')}; supported: must, must_not`);
   const list = (name: 'must' | 'must_not'): CheckedCondition[] => {
     const v = (filter as Record<string, unknown>)[name];
     if (v === undefined) return [];
@@ -174,7 +194,9 @@ function qdrantCondition(c: CheckedCondition): QdrantCondition {
 }
 
 /** Translates a checked filter to Qdrant's filter JSON. */
-export function toQdrantFilter(filter: CheckedFilter | undefined): { must?: QdrantCondition[]; must_not?: QdrantCondition[] } | undefined {
+export function toQdrantFilter(
+  filter: CheckedFilter | undefined,
+): { must?: QdrantCondition[]; must_not?: QdrantCondition[] } | undefined {
   if (!filter) return undefined;
   return {
     ...(filter.must.length ? { must: filter.must.map(qdrantCondition) } : {}),

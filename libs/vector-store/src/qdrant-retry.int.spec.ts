@@ -25,7 +25,13 @@ describe('Qdrant adapter retries (fake Qdrant HTTP endpoint: scripted statuses)'
         return;
       }
       res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(status === 200 ? { result: { exists: true }, status: 'ok', time: 0 } : { status: { error: `scripted ${status}` }, time: 0 }));
+      res.end(
+        JSON.stringify(
+          status === 200
+            ? { result: { exists: true }, status: 'ok', time: 0 }
+            : { status: { error: `scripted ${status}` }, time: 0 },
+        ),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -35,7 +41,8 @@ describe('Qdrant adapter retries (fake Qdrant HTTP endpoint: scripted statuses)'
     script = [];
     seen.length = 0;
   });
-  const store = () => new QdrantVectorStore({ url, apiKey: 'k3y', logger, retry: { attempts: 4, baseMs: 5, maxMs: 20 } });
+  const store = () =>
+    new QdrantVectorStore({ url, apiKey: 'k3y', logger, retry: { attempts: 4, baseMs: 5, maxMs: 20 } });
 
   it('retries 5xx and dropped connections, then succeeds, sending the API key', async () => {
     script = [503, 0, 502];
@@ -64,7 +71,11 @@ describe('Qdrant adapter retries (fake Qdrant HTTP endpoint: scripted statuses)'
   });
 
   it('treats a refused connection as transient and reports it', async () => {
-    const dead = new QdrantVectorStore({ url: 'http://127.0.0.1:1', logger, retry: { attempts: 2, baseMs: 1, maxMs: 2 } });
+    const dead = new QdrantVectorStore({
+      url: 'http://127.0.0.1:1',
+      logger,
+      retry: { attempts: 2, baseMs: 1, maxMs: 2 },
+    });
     await expectAppError(dead.exists('c'), 'UNAVAILABLE', /check QDRANT_URL/);
   });
 });

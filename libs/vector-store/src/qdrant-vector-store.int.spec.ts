@@ -9,9 +9,15 @@ const logger = createLogger('vector-store-test', 'warn');
 
 if (testEnv.qdrantUrl) {
   const url = testEnv.qdrantUrl;
-  vectorStoreContract(`Qdrant (${url})`, () => Promise.resolve(new QdrantVectorStore({ url, ...(testEnv.qdrantApiKey ? { apiKey: testEnv.qdrantApiKey } : {}), logger })));
+  vectorStoreContract(`Qdrant (${url})`, () =>
+    Promise.resolve(
+      new QdrantVectorStore({ url, ...(testEnv.qdrantApiKey ? { apiKey: testEnv.qdrantApiKey } : {}), logger }),
+    ),
+  );
 } else {
-  console.log('[qdrant] SKIPPED the Qdrant adapter contract suite: QDRANT_URL is not set (e.g. QDRANT_URL=http://127.0.0.1:6333 npx vitest run, from libs/vector-store)');
+  console.log(
+    '[qdrant] SKIPPED the Qdrant adapter contract suite: QDRANT_URL is not set (e.g. QDRANT_URL=http://127.0.0.1:6333 npx vitest run, from libs/vector-store)',
+  );
   describe('Qdrant: vector store contract', () => {
     it.skip('runs only when QDRANT_URL is set', () => undefined);
   });

@@ -32,7 +32,10 @@ export interface PayloadFilter {
 export type FilterCondition =
   | { key: string; match: { value: string | number | boolean } }
   | { key: string; match: { any: (string | number)[] } }
-  | { key: string; range: { gt?: number | string; gte?: number | string; lt?: number | string; lte?: number | string } };
+  | {
+      key: string;
+      range: { gt?: number | string; gte?: number | string; lt?: number | string; lte?: number | string };
+    };
 
 export interface SearchParams {
   vector: Float32Array | number[];

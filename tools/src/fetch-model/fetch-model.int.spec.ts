@@ -23,9 +23,18 @@ const gitOid = (b: Buffer) => createHash('sha1').update(`blob ${b.length}\0`).up
 
 function hfRepo(variants: string[]): Map<string, HubFile> {
   const files = new Map<string, HubFile>();
-  for (const p of ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'README.md'])
+  for (const p of [
+    'config.json',
+    'preprocessor_config.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'special_tokens_map.json',
+    'README.md',
+  ])
     files.set(p, { content: Buffer.from(JSON.stringify({ file: p, pad: 'x'.repeat(200) })), lfs: false });
-  for (const v of variants) for (const t of ['vision', 'text']) files.set(`onnx/${t}_model${v}.onnx`, { content: randomBytes(256 * 1024 + 17), lfs: true });
+  for (const v of variants)
+    for (const t of ['vision', 'text'])
+      files.set(`onnx/${t}_model${v}.onnx`, { content: randomBytes(256 * 1024 + 17), lfs: true });
   return files;
 }
 
@@ -61,7 +70,12 @@ class FakeHub {
   }
 
   private record(req: IncomingMessage) {
-    this.requests.push({ url: req.url ?? '', range: req.headers.range, auth: req.headers.authorization, host: req.headers.host });
+    this.requests.push({
+      url: req.url ?? '',
+      range: req.headers.range,
+      auth: req.headers.authorization,
+      host: req.headers.host,
+    });
   }
 
   private handleHub(req: IncomingMessage, res: ServerResponse) {
@@ -73,14 +87,23 @@ class FakeHub {
       if (!this.treeApi || !repo) return res.writeHead(404).end('{"error":"not found"}');
       if (this.gated.has(tree[1]!) && req.headers.authorization !== 'Bearer sekret') return res.writeHead(401).end();
       const entries = [...repo].map(([path, f]) =>
-        f.lfs ? { type: 'file', path, size: f.content.length, oid: gitOid(Buffer.from('pointer')), lfs: { oid: sha256(f.content), size: f.content.length } } : { type: 'file', path, size: f.content.length, oid: gitOid(f.content) },
+        f.lfs
+          ? {
+              type: 'file',
+              path,
+              size: f.content.length,
+              oid: gitOid(Buffer.from('pointer')),
+              lfs: { oid: sha256(f.content), size: f.content.length },
+            }
+          : { type: 'file', path, size: f.content.length, oid: gitOid(f.content) },
       );
       const all = [{ type: 'directory', path: 'onnx' }, ...entries];
       // Pages of 4 entries with a Link header, as the hub paginates long listings.
       const cursor = Number(url.searchParams.get('cursor') ?? 0);
       const page = all.slice(cursor, cursor + 4);
       const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (cursor + 4 < all.length) headers['link'] = `<${this.hubUrl}${url.pathname}?recursive=true&cursor=${cursor + 4}>; rel="next"`;
+      if (cursor + 4 < all.length)
+        headers['link'] = `<${this.hubUrl}${url.pathname}?recursive=true&cursor=${cursor + 4}>; rel="next"`;
       return res.writeHead(200, headers).end(JSON.stringify(page));
     }
     const m = /^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(url.pathname);
@@ -91,7 +114,12 @@ class FakeHub {
     if (!file || !path) return res.writeHead(404).end('Entry not found');
     if (file.lfs) {
       return res
-        .writeHead(302, { location: `${this.cdnUrl}/cdn/${m[1]}/${encodeURIComponent(path)}`, 'x-linked-size': String(file.content.length), 'x-linked-etag': `"${sha256(file.content)}"`, etag: '"gitpointer"' })
+        .writeHead(302, {
+          location: `${this.cdnUrl}/cdn/${m[1]}/${encodeURIComponent(path)}`,
+          'x-linked-size': String(file.content.length),
+          'x-linked-etag': `"${sha256(file.content)}"`,
+          etag: '"gitpointer"',
+        })
         .end();
     }
     this.serveBody(req, res, path, this.corrupt.get(path) ?? file.content, `"${gitOid(file.content)}"`);
@@ -132,12 +160,22 @@ class FakeHub {
 }
 
 function quietProgress(): ProgressReporter & { done: number; total: number } {
-  const p = { done: 0, total: 0, addTotal: (b: number) => void (p.total += b), add: (b: number) => void (p.done += b), file: () => {}, stop: () => {} };
+  const p = {
+    done: 0,
+    total: 0,
+    addTotal: (b: number) => void (p.total += b),
+    add: (b: number) => void (p.done += b),
+    file: () => {},
+    stop: () => {},
+  };
   return p;
 }
 
 /** Runs the CLI as a process (asynchronously: the fake hub lives in this process). */
-async function runCli(args: string[], env: Record<string, string | undefined>): Promise<{ status: number | string; output: string }> {
+async function runCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ status: number | string; output: string }> {
   const proc = startTsProcess('tools/src/fetch-model.cli.ts', env, args);
   const timer = setTimeout(() => void proc.stop('SIGKILL'), 60_000);
   const status = await proc.exited;
@@ -159,8 +197,15 @@ describe('tools:fetch-model against a loopback hub (real HTTP, real files)', () 
     hub.repos.set('Xenova/clip-vit-base-patch32', hfRepo(['', '_fp16', '_quantized']));
     hub.repos.set('Xenova/siglip-base-patch16-224', hfRepo(['']));
     const immich = new Map<string, HubFile>();
-    for (const p of ['config.json', 'visual/preprocess_cfg.json', 'textual/tokenizer.json', 'textual/tokenizer_config.json']) immich.set(p, { content: Buffer.from(`{"f":"${p}"}`), lfs: false });
-    for (const p of ['visual/model.onnx', 'textual/model.onnx', 'visual/fp16/model.armnn']) immich.set(p, { content: randomBytes(50_000), lfs: true });
+    for (const p of [
+      'config.json',
+      'visual/preprocess_cfg.json',
+      'textual/tokenizer.json',
+      'textual/tokenizer_config.json',
+    ])
+      immich.set(p, { content: Buffer.from(`{"f":"${p}"}`), lfs: false });
+    for (const p of ['visual/model.onnx', 'textual/model.onnx', 'visual/fp16/model.armnn'])
+      immich.set(p, { content: randomBytes(50_000), lfs: true });
     hub.repos.set('immich-app/ViT-B-32__laion2b_s34b_b79k', immich);
     hub.repos.set('acme/private-model', hfRepo(['']));
     hub.gated.add('acme/private-model');
@@ -178,10 +223,25 @@ describe('tools:fetch-model against a loopback hub (real HTTP, real files)', () 
   afterEach(() => rmSync(modelsDir, { recursive: true, force: true }));
 
   it('resolves the seed names: clip, siglip, other open_clip pairs (immich) and repository ids', () => {
-    expect(resolveTarget('clip')).toEqual({ repoId: 'Xenova/clip-vit-base-patch32', folder: 'ViT-B-32__openai', layout: 'hf' });
-    expect(resolveTarget('siglip')).toEqual({ repoId: 'Xenova/siglip-base-patch16-224', folder: 'ViT-B-16-SigLIP__webli', layout: 'hf' });
-    expect(resolveTarget('clip', 'ViT-B-32', 'laion2b_s34b_b79k')).toMatchObject({ repoId: 'immich-app/ViT-B-32__laion2b_s34b_b79k', layout: 'immich' });
-    expect(resolveTarget('Xenova/clip-vit-large-patch14')).toEqual({ repoId: 'Xenova/clip-vit-large-patch14', folder: 'clip-vit-large-patch14', layout: undefined });
+    expect(resolveTarget('clip')).toEqual({
+      repoId: 'Xenova/clip-vit-base-patch32',
+      folder: 'ViT-B-32__openai',
+      layout: 'hf',
+    });
+    expect(resolveTarget('siglip')).toEqual({
+      repoId: 'Xenova/siglip-base-patch16-224',
+      folder: 'ViT-B-16-SigLIP__webli',
+      layout: 'hf',
+    });
+    expect(resolveTarget('clip', 'ViT-B-32', 'laion2b_s34b_b79k')).toMatchObject({
+      repoId: 'immich-app/ViT-B-32__laion2b_s34b_b79k',
+      layout: 'immich',
+    });
+    expect(resolveTarget('Xenova/clip-vit-large-patch14')).toEqual({
+      repoId: 'Xenova/clip-vit-large-patch14',
+      folder: 'clip-vit-large-patch14',
+      layout: undefined,
+    });
     expect(() => resolveTarget('not a repo')).toThrow(/neither clip, siglip nor a hub repository id/);
     expect(() => resolveTarget('a/b', 'x')).toThrow(/--name and --pretrained go together/);
     expect(() => resolveTarget('clip', '../etc', 'x')).toThrow(/may only contain/);
@@ -194,12 +254,24 @@ describe('tools:fetch-model against a loopback hub (real HTTP, real files)', () 
     expect(r.dir).toBe(dir);
     expect(r.layout).toBe('hf');
     const repo = hub.repos.get('Xenova/clip-vit-base-patch32')!;
-    for (const p of ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'onnx/vision_model.onnx', 'onnx/text_model.onnx'])
+    for (const p of [
+      'config.json',
+      'preprocessor_config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'special_tokens_map.json',
+      'onnx/vision_model.onnx',
+      'onnx/text_model.onnx',
+    ])
       expect(readFileSync(join(dir, p)).equals(repo.get(p)!.content), p).toBe(true);
     expect(existsSync(join(dir, 'onnx/vision_model_fp16.onnx'))).toBe(false);
     expect(existsSync(join(dir, 'README.md'))).toBe(false);
-    const manifest = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as { files: { path: string; sha256: string }[] };
-    expect(manifest.files.find((f) => f.path === 'onnx/text_model.onnx')!.sha256).toBe(sha256(repo.get('onnx/text_model.onnx')!.content));
+    const manifest = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as {
+      files: { path: string; sha256: string }[];
+    };
+    expect(manifest.files.find((f) => f.path === 'onnx/text_model.onnx')!.sha256).toBe(
+      sha256(repo.get('onnx/text_model.onnx')!.content),
+    );
     expect(ls(modelsDir)).toEqual(['ViT-B-32__openai']);
     expect(progress.total).toBe(r.files.reduce((n, f) => n + f.size, 0));
     expect(progress.done).toBe(progress.total);
@@ -216,7 +288,11 @@ describe('tools:fetch-model against a loopback hub (real HTTP, real files)', () 
     expect(cdn).toHaveLength(3);
     expect(cdn[0]!.range).toBeUndefined();
     expect(Number(/bytes=(\d+)-/.exec(cdn[1]!.range ?? '')?.[1])).toBeGreaterThan(0);
-    expect(readFileSync(join(modelsDir, 'ViT-B-32__openai/onnx/vision_model.onnx')).equals(hub.repos.get('Xenova/clip-vit-base-patch32')!.get('onnx/vision_model.onnx')!.content)).toBe(true);
+    expect(
+      readFileSync(join(modelsDir, 'ViT-B-32__openai/onnx/vision_model.onnx')).equals(
+        hub.repos.get('Xenova/clip-vit-base-patch32')!.get('onnx/vision_model.onnx')!.content,
+      ),
+    ).toBe(true);
     expect(progress.done).toBe(progress.total);
   });
 
@@ -225,9 +301,9 @@ describe('tools:fetch-model against a loopback hub (real HTTP, real files)', () 
     const bad = Buffer.from(good);
     bad[1000] ^= 0xff;
     hub.corrupt.set('onnx/text_model.onnx', bad);
-    await expect(fetchModel({ target: 'clip', variant: 'fp32', modelsDir }, opts, log, quietProgress())).rejects.toThrow(
-      new RegExp(`onnx/text_model.onnx is corrupt: sha256 ${sha256(bad)}, expected ${sha256(good)}`),
-    );
+    await expect(
+      fetchModel({ target: 'clip', variant: 'fp32', modelsDir }, opts, log, quietProgress()),
+    ).rejects.toThrow(new RegExp(`onnx/text_model.onnx is corrupt: sha256 ${sha256(bad)}, expected ${sha256(good)}`));
     expect(existsSync(join(modelsDir, 'ViT-B-32__openai'))).toBe(false);
     expect(existsSync(join(modelsDir, '.ViT-B-32__openai.download/onnx/text_model.onnx.partial'))).toBe(false);
     expect(existsSync(join(modelsDir, '.ViT-B-32__openai.lock'))).toBe(false);
@@ -236,7 +312,9 @@ describe('tools:fetch-model against a loopback hub (real HTTP, real files)', () 
     modelsDir = mkdtempSync(join(tmpdir(), 'models-'));
     hub.corrupt.clear();
     hub.corrupt.set('tokenizer.json', Buffer.from('{"tampered":true}'));
-    await expect(fetchModel({ target: 'clip', variant: 'fp32', modelsDir }, opts, log, quietProgress())).rejects.toThrow(/tokenizer.json is corrupt: size/);
+    await expect(
+      fetchModel({ target: 'clip', variant: 'fp32', modelsDir }, opts, log, quietProgress()),
+    ).rejects.toThrow(/tokenizer.json is corrupt: size/);
     expect(existsSync(join(modelsDir, 'ViT-B-32__openai'))).toBe(false);
   });
 
@@ -247,36 +325,63 @@ describe('tools:fetch-model against a loopback hub (real HTTP, real files)', () 
     expect(again.alreadyInstalled).toBe(true);
     expect(hub.requests).toEqual([]);
     const fp16 = await fetchModel({ target: 'clip', variant: 'fp16', modelsDir }, opts, log, quietProgress());
-    const fetched = hub.requests.filter((q) => q.url.includes('/resolve/')).map((q) => q.url.split('/resolve/main/')[1]);
+    const fetched = hub.requests
+      .filter((q) => q.url.includes('/resolve/'))
+      .map((q) => q.url.split('/resolve/main/')[1]);
     expect(fetched.sort()).toEqual(['onnx/text_model_fp16.onnx', 'onnx/vision_model_fp16.onnx']);
     const dir = join(modelsDir, 'ViT-B-32__openai');
-    for (const p of ['onnx/vision_model.onnx', 'onnx/vision_model_fp16.onnx', 'tokenizer.json']) expect(existsSync(join(dir, p)), p).toBe(true);
+    for (const p of ['onnx/vision_model.onnx', 'onnx/vision_model_fp16.onnx', 'tokenizer.json'])
+      expect(existsSync(join(dir, p)), p).toBe(true);
     expect(fp16.files.map((f) => f.path)).toContain('onnx/vision_model.onnx');
     expect(ls(modelsDir)).toEqual(['ViT-B-32__openai']);
   });
 
   it('fetches immich layouts for other open_clip pairs (fp32 only, with a warning for another variant)', async () => {
-    const r = await fetchModel({ target: 'clip', name: 'ViT-B-32', pretrained: 'laion2b_s34b_b79k', variant: 'fp16', modelsDir }, opts, log, quietProgress());
+    const r = await fetchModel(
+      { target: 'clip', name: 'ViT-B-32', pretrained: 'laion2b_s34b_b79k', variant: 'fp16', modelsDir },
+      opts,
+      log,
+      quietProgress(),
+    );
     expect(r.layout).toBe('immich');
     expect(r.warnings.join()).toMatch(/fp32 only/);
     const dir = join(modelsDir, 'ViT-B-32__laion2b_s34b_b79k');
-    for (const p of ['config.json', 'visual/model.onnx', 'visual/preprocess_cfg.json', 'textual/model.onnx', 'textual/tokenizer.json', 'textual/tokenizer_config.json']) expect(existsSync(join(dir, p)), p).toBe(true);
+    for (const p of [
+      'config.json',
+      'visual/model.onnx',
+      'visual/preprocess_cfg.json',
+      'textual/model.onnx',
+      'textual/tokenizer.json',
+      'textual/tokenizer_config.json',
+    ])
+      expect(existsSync(join(dir, p)), p).toBe(true);
     expect(existsSync(join(dir, 'visual/fp16/model.armnn'))).toBe(false);
   });
 
   it('names the missing variant and the variants a repository has', async () => {
-    await expect(fetchModel({ target: 'siglip', variant: 'fp16', modelsDir }, opts, log, quietProgress())).rejects.toThrow(
+    await expect(
+      fetchModel({ target: 'siglip', variant: 'fp16', modelsDir }, opts, log, quietProgress()),
+    ).rejects.toThrow(
       /Xenova\/siglip-base-patch16-224 lacks onnx\/vision_model_fp16.onnx, onnx\/text_model_fp16.onnx \(variant fp16; variants this repository has: fp32\)/,
     );
     expect(ls(modelsDir).filter((n) => !n.startsWith('.'))).toEqual([]);
   });
 
   it('explains a gated repository, then uses HF_TOKEN on the hub and never sends it to the CDN', async () => {
-    await expect(fetchModel({ target: 'acme/private-model', variant: 'fp32', modelsDir }, opts, log, quietProgress())).rejects.toThrow(/HTTP 401.*set HF_TOKEN/);
+    await expect(
+      fetchModel({ target: 'acme/private-model', variant: 'fp32', modelsDir }, opts, log, quietProgress()),
+    ).rejects.toThrow(/HTTP 401.*set HF_TOKEN/);
     hub.requests = [];
-    const r = await fetchModel({ target: 'acme/private-model', variant: 'fp32', modelsDir }, { ...opts, token: 'sekret' }, log, quietProgress());
+    const r = await fetchModel(
+      { target: 'acme/private-model', variant: 'fp32', modelsDir },
+      { ...opts, token: 'sekret' },
+      log,
+      quietProgress(),
+    );
     expect(r.dir).toBe(join(modelsDir, 'private-model'));
-    expect(hub.requests.filter((q) => q.host?.startsWith('127.0.0.1')).every((q) => q.auth === 'Bearer sekret')).toBe(true);
+    expect(hub.requests.filter((q) => q.host?.startsWith('127.0.0.1')).every((q) => q.auth === 'Bearer sekret')).toBe(
+      true,
+    );
     expect(hub.requests.filter((q) => q.host?.startsWith('localhost')).every((q) => q.auth === undefined)).toBe(true);
   });
 
@@ -285,8 +390,14 @@ describe('tools:fetch-model against a loopback hub (real HTTP, real files)', () 
     hub.drops.set('onnx/text_model.onnx', 1);
     const r = await fetchModel({ target: 'siglip', variant: 'fp32', modelsDir }, opts, log, quietProgress());
     expect(r.warnings.join()).toMatch(/no file-listing API/);
-    expect(r.files.map((f) => f.path)).toEqual(expect.arrayContaining(['onnx/text_model.onnx', 'special_tokens_map.json']));
-    expect(readFileSync(join(r.dir, 'onnx/text_model.onnx')).equals(hub.repos.get('Xenova/siglip-base-patch16-224')!.get('onnx/text_model.onnx')!.content)).toBe(true);
+    expect(r.files.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['onnx/text_model.onnx', 'special_tokens_map.json']),
+    );
+    expect(
+      readFileSync(join(r.dir, 'onnx/text_model.onnx')).equals(
+        hub.repos.get('Xenova/siglip-base-patch16-224')!.get('onnx/text_model.onnx')!.content,
+      ),
+    ).toBe(true);
     expect(r.files.find((f) => f.path === 'onnx/text_model.onnx_data')).toBeUndefined();
   });
 
@@ -304,7 +415,9 @@ describe('tools:fetch-model against a loopback hub (real HTTP, real files)', () 
     expect(second.status, second.output).toBe(0);
     expect(second.output).toMatch(/resuming: .* already downloaded/);
     expect(second.output).toContain(`model folder: ${join(modelsDir, 'ViT-B-32__openai')}`);
-    expect(hub.requests.find((q) => q.url.endsWith('vision_model.onnx') && q.host?.startsWith('localhost'))?.range).toBe(`bytes=${partialSize}-`);
+    expect(
+      hub.requests.find((q) => q.url.endsWith('vision_model.onnx') && q.host?.startsWith('localhost'))?.range,
+    ).toBe(`bytes=${partialSize}-`);
     // Non-TTY progress: a plain line with done/total, rate and ETA.
     expect(second.output).toMatch(/fetch-model: [\d.]+ KiB \/ [\d.]+ KiB \(100%\) +[\d.]+ \w+\/s +ETA/);
   });

@@ -51,7 +51,11 @@ interface Manifest {
 }
 
 /** Where a target comes from and which folder it goes to. */
-export function resolveTarget(target: string, name?: string, pretrained?: string): { repoId: string; folder: string; layout?: Layout } {
+export function resolveTarget(
+  target: string,
+  name?: string,
+  pretrained?: string,
+): { repoId: string; folder: string; layout?: Layout } {
   if (target === 'clip' || target === 'siglip') {
     const n = name ?? DEFAULT_MODELS[target].name;
     const p = pretrained ?? DEFAULT_MODELS[target].pretrained;
@@ -59,12 +63,23 @@ export function resolveTarget(target: string, name?: string, pretrained?: string
     return { repoId: ref.repoId, folder: modelFolderName(n, p), layout: ref.layout };
   }
   if (!/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(target)) {
-    throw new AppError('INVALID_ARGUMENT', `"${target}" is neither clip, siglip nor a hub repository id like Xenova/clip-vit-base-patch32 or immich-app/ViT-B-32__laion2b_s34b_b79k`);
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `"${target}" is neither clip, siglip nor a hub repository id like Xenova/clip-vit-base-patch32 or immich-app/ViT-B-32__laion2b_s34b_b79k`,
+    );
   }
-  if ((name === undefined) !== (pretrained === undefined)) throw new AppError('INVALID_ARGUMENT', '--name and --pretrained go together (they name the folder NAME__PRETRAINED)');
+  if ((name === undefined) !== (pretrained === undefined))
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      '--name and --pretrained go together (they name the folder NAME__PRETRAINED)',
+    );
   const base = target.split('/')[1]!;
   const folder = name && pretrained ? modelFolderName(name, pretrained) : base;
-  return { repoId: target, folder, layout: base.includes('__') && target.startsWith('immich-app/') ? 'immich' : undefined };
+  return {
+    repoId: target,
+    folder,
+    layout: base.includes('__') && target.startsWith('immich-app/') ? 'immich' : undefined,
+  };
 }
 
 async function readManifest(dir: string): Promise<Manifest | undefined> {
@@ -75,10 +90,19 @@ async function readManifest(dir: string): Promise<Manifest | undefined> {
   }
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** True when `dir` holds every required file of the layout/variant with the recorded sizes. */
-async function isComplete(dir: string, manifest: Manifest | undefined, repoId: string, variant: Variant): Promise<boolean> {
+async function isComplete(
+  dir: string,
+  manifest: Manifest | undefined,
+  repoId: string,
+  variant: Variant,
+): Promise<boolean> {
   if (!manifest || manifest.repoId !== repoId) return false;
   const recorded = new Map(manifest.files.map((f) => [f.path, f]));
   for (const p of wantedFiles(manifest.layout, manifest.layout === 'immich' ? 'fp32' : variant).required) {
@@ -110,7 +134,11 @@ async function lock(path: string): Promise<() => Promise<void>> {
       } catch {
         alive = false;
       }
-      if (alive) throw new AppError('FAILED_PRECONDITION', `another fetch-model (pid ${pid}) is installing into the same folder; wait for it, or delete ${path} if it is gone`);
+      if (alive)
+        throw new AppError(
+          'FAILED_PRECONDITION',
+          `another fetch-model (pid ${pid}) is installing into the same folder; wait for it, or delete ${path} if it is gone`,
+        );
       await rm(path, { force: true });
     }
   }
@@ -122,7 +150,12 @@ async function lock(path: string): Promise<() => Promise<void>> {
  * place once every file has its expected size and hash, so the embedders never see a half-written
  * model. Re-running resumes an interrupted download; a complete folder is left alone.
  */
-export async function fetchModel(req: FetchModelRequest, hub: HubOptions, log: (line: string) => void = console.log, progress?: ProgressReporter): Promise<FetchModelResult> {
+export async function fetchModel(
+  req: FetchModelRequest,
+  hub: HubOptions,
+  log: (line: string) => void = console.log,
+  progress?: ProgressReporter,
+): Promise<FetchModelResult> {
   const { repoId, folder, layout: knownLayout } = resolveTarget(req.target, req.name, req.pretrained);
   const modelsDir = resolve(req.modelsDir);
   const dest = resolve(req.outDir ?? join(modelsDir, folder));
@@ -131,7 +164,15 @@ export async function fetchModel(req: FetchModelRequest, hub: HubOptions, log: (
   const current = await readManifest(dest);
   if (!req.force && (await isComplete(dest, current, repoId, req.variant))) {
     log(`${repoId} is already installed in ${dest} (use --force to download it again)`);
-    return { dir: dest, repoId, layout: current!.layout, files: current!.files, downloadedBytes: 0, alreadyInstalled: true, warnings };
+    return {
+      dir: dest,
+      repoId,
+      layout: current!.layout,
+      files: current!.files,
+      downloadedBytes: 0,
+      alreadyInstalled: true,
+      warnings,
+    };
   }
   await mkdir(parent, { recursive: true });
   const base = dest.split('/').pop()!;
@@ -144,7 +185,12 @@ export async function fetchModel(req: FetchModelRequest, hub: HubOptions, log: (
     let layout: Layout;
     let selected: RepoFile[];
     if (listing) {
-      layout = knownLayout ?? detectLayout(repoId, listing.map((f) => f.path));
+      layout =
+        knownLayout ??
+        detectLayout(
+          repoId,
+          listing.map((f) => f.path),
+        );
     } else {
       layout = knownLayout ?? 'hf';
       warnings.push(`${hub.endpoint} has no file-listing API; sizes and hashes come from each download's headers`);
@@ -184,7 +230,11 @@ export async function fetchModel(req: FetchModelRequest, hub: HubOptions, log: (
       todo.push(f);
     }
     let resumed = 0;
-    for (const f of todo) resumed += await stat(join(tmp, `${f.path}.partial`)).then((s) => s.size, () => 0);
+    for (const f of todo)
+      resumed += await stat(join(tmp, `${f.path}.partial`)).then(
+        (s) => s.size,
+        () => 0,
+      );
     bar.addTotal(todo.reduce((n, f) => n + (f.size ?? 0), 0));
     bar.add(resumed);
     if (resumed > 0) log(`resuming: ${formatBytes(resumed)} already downloaded`);
@@ -206,7 +256,9 @@ export async function fetchModel(req: FetchModelRequest, hub: HubOptions, log: (
     bar.stop();
 
     // Files of other variants already installed stay: link them into the new folder.
-    const keep = (current?.repoId === repoId ? current.files : []).filter((f) => !installed.some((i) => i.path === f.path));
+    const keep = (current?.repoId === repoId ? current.files : []).filter(
+      (f) => !installed.some((i) => i.path === f.path),
+    );
     for (const f of keep) {
       if (!(await exists(join(dest, f.path)))) continue;
       await mkdir(dirname(join(tmp, f.path)), { recursive: true });
@@ -214,11 +266,27 @@ export async function fetchModel(req: FetchModelRequest, hub: HubOptions, log: (
       await link(join(dest, f.path), join(tmp, f.path));
       installed.push(f);
     }
-    const manifest: Manifest = { repoId, revision: hub.revision, layout, files: installed.sort((a, b) => a.path.localeCompare(b.path)), fetchedAt: new Date().toISOString() };
+    const manifest: Manifest = {
+      repoId,
+      revision: hub.revision,
+      layout,
+      files: installed.sort((a, b) => a.path.localeCompare(b.path)),
+      fetchedAt: new Date().toISOString(),
+    };
     await writeFile(join(tmp, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     await swapInto(tmp, dest);
-    log(`installed ${repoId} (${layout} layout, ${installed.length} files, ${formatBytes(installed.reduce((n, f) => n + f.size, 0))}) in ${dest}`);
-    return { dir: dest, repoId, layout, files: manifest.files, downloadedBytes: downloaded, alreadyInstalled: false, warnings };
+    log(
+      `installed ${repoId} (${layout} layout, ${installed.length} files, ${formatBytes(installed.reduce((n, f) => n + f.size, 0))}) in ${dest}`,
+    );
+    return {
+      dir: dest,
+      repoId,
+      layout,
+      files: manifest.files,
+      downloadedBytes: downloaded,
+      alreadyInstalled: false,
+      warnings,
+    };
   } catch (err) {
     bar.stop();
     throw err;

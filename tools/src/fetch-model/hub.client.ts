@@ -32,9 +32,14 @@ export function resolveUrl(opts: HubOptions, repoId: string, path: string): stri
 
 function httpError(status: number, what: string, opts: HubOptions): AppError {
   if (status === 401 || status === 403)
-    return new AppError('PERMISSION_DENIED', `${what}: HTTP ${status}. The repository is gated or private: accept its terms on the hub and set HF_TOKEN${opts.token ? ' (the current token was refused)' : ''}.`);
-  if (status === 404) return new AppError('NOT_FOUND', `${what}: HTTP 404 (no such repository, revision or file at ${opts.endpoint})`);
-  if (status === 429) return new AppError('RATE_LIMITED', `${what}: HTTP 429 (rate limited by the hub; set HF_TOKEN or retry later)`);
+    return new AppError(
+      'PERMISSION_DENIED',
+      `${what}: HTTP ${status}. The repository is gated or private: accept its terms on the hub and set HF_TOKEN${opts.token ? ' (the current token was refused)' : ''}.`,
+    );
+  if (status === 404)
+    return new AppError('NOT_FOUND', `${what}: HTTP 404 (no such repository, revision or file at ${opts.endpoint})`);
+  if (status === 429)
+    return new AppError('RATE_LIMITED', `${what}: HTTP 429 (rate limited by the hub; set HF_TOKEN or retry later)`);
   return new AppError(status >= 500 ? 'UNAVAILABLE' : 'INTERNAL', `${what}: HTTP ${status}`);
 }
 
@@ -45,18 +50,30 @@ function httpError(status: number, what: string, opts: HubOptions): AppError {
  */
 export async function listRepoFiles(opts: HubOptions, repoId: string): Promise<RepoFile[] | undefined> {
   const files: RepoFile[] = [];
-  let url: string | undefined = `${opts.endpoint.replace(/\/+$/, '')}/api/models/${repoId}/tree/${encodeURIComponent(opts.revision)}?recursive=true`;
+  let url: string | undefined =
+    `${opts.endpoint.replace(/\/+$/, '')}/api/models/${repoId}/tree/${encodeURIComponent(opts.revision)}?recursive=true`;
   while (url) {
     const res: Response = await fetchWithRetry(opts, url, { headers: headers(opts) }, `list ${repoId}`);
     if (res.status === 404 && files.length === 0) {
       // Either the repository does not exist or the endpoint lacks the API: tell them apart.
       await res.body?.cancel();
-      const probe = await fetch(resolveUrl(opts, repoId, 'config.json'), { method: 'HEAD', headers: headers(opts), redirect: 'manual' });
-      if (probe.status === 404 || probe.status === 401) throw httpError(probe.status, `${repoId} at ${opts.endpoint}`, opts);
+      const probe = await fetch(resolveUrl(opts, repoId, 'config.json'), {
+        method: 'HEAD',
+        headers: headers(opts),
+        redirect: 'manual',
+      });
+      if (probe.status === 404 || probe.status === 401)
+        throw httpError(probe.status, `${repoId} at ${opts.endpoint}`, opts);
       return undefined;
     }
     if (!res.ok) throw httpError(res.status, `listing ${repoId}`, opts);
-    const page = (await res.json()) as { type: string; path: string; size?: number; oid?: string; lfs?: { oid?: string; size?: number } }[];
+    const page = (await res.json()) as {
+      type: string;
+      path: string;
+      size?: number;
+      oid?: string;
+      lfs?: { oid?: string; size?: number };
+    }[];
     for (const e of page) {
       if (e.type !== 'file') continue;
       files.push({ path: e.path, size: e.lfs?.size ?? e.size, sha256: e.lfs?.oid, gitOid: e.lfs ? undefined : e.oid });
@@ -74,7 +91,12 @@ async function fetchWithRetry(opts: HubOptions, url: string, init: RequestInit, 
       if (res.status < 500 || attempt >= opts.retries) return res;
       await res.body?.cancel();
     } catch (err) {
-      if (attempt >= opts.retries) throw new AppError('UNAVAILABLE', `${what}: ${(err as Error).message} (gave up after ${attempt + 1} attempts; check the network or HF_ENDPOINT=${opts.endpoint})`, { cause: err });
+      if (attempt >= opts.retries)
+        throw new AppError(
+          'UNAVAILABLE',
+          `${what}: ${(err as Error).message} (gave up after ${attempt + 1} attempts; check the network or HF_ENDPOINT=${opts.endpoint})`,
+          { cause: err },
+        );
     }
     await sleep(opts.backoffMs?.(attempt) ?? Math.min(30_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2));
   }
@@ -101,7 +123,10 @@ async function getFollowing(opts: HubOptions, url: string, extra: Record<string,
   const origin = new URL(url).origin;
   for (let hop = 0; hop < 6; hop++) {
     const sameOrigin = new URL(current).origin === origin;
-    const res = await fetch(current, { headers: sameOrigin ? headers(opts, extra) : { 'user-agent': USER_AGENT, ...extra }, redirect: 'manual' });
+    const res = await fetch(current, {
+      headers: sameOrigin ? headers(opts, extra) : { 'user-agent': USER_AGENT, ...extra },
+      redirect: 'manual',
+    });
     const size = res.headers.get('x-linked-size');
     if (size && /^\d+$/.test(size)) linkedSize = Number(size);
     linkedEtag = cleanEtag(res.headers.get('x-linked-etag')) ?? linkedEtag;
@@ -129,7 +154,11 @@ export async function hashFile(path: string, algo: 'sha256' | 'git-sha1'): Promi
   return h.digest('hex');
 }
 
-const fileSize = (p: string) => stat(p).then((s) => s.size, () => 0);
+const fileSize = (p: string) =>
+  stat(p).then(
+    (s) => s.size,
+    () => 0,
+  );
 
 /**
  * Downloads one file to `dest`, through `dest.partial`: a dropped connection or a 5xx resumes with
@@ -138,7 +167,13 @@ const fileSize = (p: string) => stat(p).then((s) => s.size, () => 0);
  * deletes the partial file and downloads once more from scratch before failing.
  * `onBytes` reports new bytes as they arrive (negative when a restart discards some).
  */
-export async function downloadFile(opts: HubOptions, repoId: string, file: RepoFile, dest: string, onBytes: (delta: number, knownSize?: number) => void): Promise<{ size: number; sha256: string }> {
+export async function downloadFile(
+  opts: HubOptions,
+  repoId: string,
+  file: RepoFile,
+  dest: string,
+  onBytes: (delta: number, knownSize?: number) => void,
+): Promise<{ size: number; sha256: string }> {
   const partial = `${dest}.partial`;
   const url = resolveUrl(opts, repoId, file.path);
   let hashRetried = false;
@@ -150,7 +185,11 @@ export async function downloadFile(opts: HubOptions, repoId: string, file: RepoF
     // True when the server sent the whole body it announced: a short file is then wrong, not cut.
     let responseComplete = false;
     try {
-      const { res, linkedSize, linkedEtag } = await getFollowing(opts, url, have > 0 ? { range: `bytes=${have}-` } : {});
+      const { res, linkedSize, linkedEtag } = await getFollowing(
+        opts,
+        url,
+        have > 0 ? { range: `bytes=${have}-` } : {},
+      );
       expectedSize ??= linkedSize;
       expectedHash ??= linkedEtag ?? cleanEtag(res.headers.get('etag'));
       if (res.status === 416 && have > 0) {
@@ -186,7 +225,11 @@ export async function downloadFile(opts: HubOptions, repoId: string, file: RepoF
             cb(null, chunk);
           },
         });
-        await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), counter, createWriteStream(partial, { flags: have > 0 ? 'a' : 'w' }));
+        await pipeline(
+          Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+          counter,
+          createWriteStream(partial, { flags: have > 0 ? 'a' : 'w' }),
+        );
         responseComplete = declared !== null && received === Number(declared);
       } else {
         await res.body?.cancel();
@@ -197,7 +240,11 @@ export async function downloadFile(opts: HubOptions, repoId: string, file: RepoF
       if (err instanceof AppError) throw err;
       failures++;
       if (failures > opts.retries) {
-        throw new AppError('UNAVAILABLE', `${file.path}: ${(err as Error).message} (gave up after ${failures} attempts; run the same command again to resume from ${await fileSize(partial)} bytes)`, { cause: err });
+        throw new AppError(
+          'UNAVAILABLE',
+          `${file.path}: ${(err as Error).message} (gave up after ${failures} attempts; run the same command again to resume from ${await fileSize(partial)} bytes)`,
+          { cause: err },
+        );
       }
       await sleep(opts.backoffMs?.(failures) ?? Math.min(30_000, 500 * 2 ** failures) * (0.5 + Math.random() / 2));
       continue;
@@ -207,7 +254,11 @@ export async function downloadFile(opts: HubOptions, repoId: string, file: RepoF
     if (expectedSize !== undefined && size < expectedSize && !responseComplete) {
       // The body ended early without an error (a proxy closed it): resume, do not restart.
       failures++;
-      if (failures > opts.retries) throw new AppError('UNAVAILABLE', `${file.path}: the connection keeps ending early at ${size} of ${expectedSize} bytes (gave up after ${failures} attempts; run again to resume)`);
+      if (failures > opts.retries)
+        throw new AppError(
+          'UNAVAILABLE',
+          `${file.path}: the connection keeps ending early at ${size} of ${expectedSize} bytes (gave up after ${failures} attempts; run again to resume)`,
+        );
       continue;
     }
     const sha256 = await hashFile(partial, 'sha256');
@@ -226,9 +277,13 @@ export async function downloadFile(opts: HubOptions, repoId: string, file: RepoF
         hashRetried = true;
         continue;
       }
-      throw new AppError('FAILED_PRECONDITION', `${repoId}/${file.path} is corrupt: ${problem} (downloaded twice; the partial file was deleted, nothing was installed)`, {
-        details: { path: file.path, size, sha256, expectedSize, expectedHash },
-      });
+      throw new AppError(
+        'FAILED_PRECONDITION',
+        `${repoId}/${file.path} is corrupt: ${problem} (downloaded twice; the partial file was deleted, nothing was installed)`,
+        {
+          details: { path: file.path, size, sha256, expectedSize, expectedHash },
+        },
+      );
     }
     await rename(partial, dest);
     return { size, sha256 };

@@ -36,7 +36,9 @@ export interface ProgressReporter {
  * A progress bar on a terminal (cli-progress), or a plain line every few seconds elsewhere
  * (CI logs, Kubernetes init containers), so that long downloads always show they are alive.
  */
-export function createProgress(opts: { stream?: NodeJS.WriteStream; intervalMs?: number; now?: () => number } = {}): ProgressReporter {
+export function createProgress(
+  opts: { stream?: NodeJS.WriteStream; intervalMs?: number; now?: () => number } = {},
+): ProgressReporter {
   const stream = opts.stream ?? process.stderr;
   const now = opts.now ?? Date.now;
   const started = now();
@@ -70,7 +72,12 @@ export function createProgress(opts: { stream?: NodeJS.WriteStream; intervalMs?:
 
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: '{bar} {percentage}% | {done} / {size} | {rate} | ETA {eta} | {label}', hideCursor: true, stream, fps: 5 },
+      {
+        format: '{bar} {percentage}% | {done} / {size} | {rate} | ETA {eta} | {label}',
+        hideCursor: true,
+        stream,
+        fps: 5,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(1, 0, payload());

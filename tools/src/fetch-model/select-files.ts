@@ -29,8 +29,19 @@ export function wantedFiles(layout: Layout, variant: Variant): { required: strin
     };
   }
   return {
-    required: ['config.json', 'visual/model.onnx', 'visual/preprocess_cfg.json', 'textual/model.onnx', 'textual/tokenizer.json'],
-    optional: ['textual/tokenizer_config.json', 'textual/special_tokens_map.json', 'visual/model.onnx_data', 'textual/model.onnx_data'],
+    required: [
+      'config.json',
+      'visual/model.onnx',
+      'visual/preprocess_cfg.json',
+      'textual/model.onnx',
+      'textual/tokenizer.json',
+    ],
+    optional: [
+      'textual/tokenizer_config.json',
+      'textual/special_tokens_map.json',
+      'visual/model.onnx_data',
+      'textual/model.onnx_data',
+    ],
   };
 }
 
@@ -38,7 +49,10 @@ export function wantedFiles(layout: Layout, variant: Variant): { required: strin
 export function detectLayout(repoId: string, paths: string[]): Layout {
   if (paths.includes('visual/model.onnx') && paths.includes('textual/model.onnx')) return 'immich';
   if (paths.some((p) => /^onnx\/(vision|text)_model.*\.onnx$/.test(p))) return 'hf';
-  throw new AppError('FAILED_PRECONDITION', `${repoId} has neither the transformers.js layout (onnx/vision_model*.onnx) nor immich's (visual/model.onnx, textual/model.onnx); it holds: ${paths.slice(0, 12).join(', ')}${paths.length > 12 ? ', ...' : ''}`);
+  throw new AppError(
+    'FAILED_PRECONDITION',
+    `${repoId} has neither the transformers.js layout (onnx/vision_model*.onnx) nor immich's (visual/model.onnx, textual/model.onnx); it holds: ${paths.slice(0, 12).join(', ')}${paths.length > 12 ? ', ...' : ''}`,
+  );
 }
 
 /**
@@ -50,10 +64,15 @@ export function selectFiles(repoId: string, listing: RepoFile[], layout: Layout,
   const { required, optional } = wantedFiles(layout, variant);
   const missing = required.filter((p) => !byPath.has(p));
   if (missing.length > 0) {
-    const have = layout === 'hf' ? VARIANTS.filter((v) => wantedFiles('hf', v).required.every((p) => byPath.has(p))) : [];
-    throw new AppError('NOT_FOUND', `${repoId} lacks ${missing.join(', ')}${layout === 'hf' ? ` (variant ${variant}; variants this repository has: ${have.join(', ') || 'none complete'})` : ''}`, {
-      details: { missing, variants: have },
-    });
+    const have =
+      layout === 'hf' ? VARIANTS.filter((v) => wantedFiles('hf', v).required.every((p) => byPath.has(p))) : [];
+    throw new AppError(
+      'NOT_FOUND',
+      `${repoId} lacks ${missing.join(', ')}${layout === 'hf' ? ` (variant ${variant}; variants this repository has: ${have.join(', ') || 'none complete'})` : ''}`,
+      {
+        details: { missing, variants: have },
+      },
+    );
   }
   return [...required, ...optional.filter((p) => byPath.has(p))].map((p) => byPath.get(p)!);
 }

@@ -35,7 +35,10 @@ describe('make-sample-images (real sharp, real tiny colour models)', () => {
     for (const img of samplePlan()) {
       const { channels } = await sharp(join(dir, img.path)).stats();
       const mean = channels.slice(0, 3).map((c) => c.mean);
-      const nearest = COLOUR_WORDS.map((w) => ({ w, d: Math.hypot(...COLOUR_RGB[w].map((v, i) => v - mean[i]!)) })).sort((a, b) => a.d - b.d)[0]!.w;
+      const nearest = COLOUR_WORDS.map((w) => ({
+        w,
+        d: Math.hypot(...COLOUR_RGB[w].map((v, i) => v - mean[i]!)),
+      })).sort((a, b) => a.d - b.d)[0]!.w;
       expect(nearest, img.path).toBe(img.colour);
     }
   });
@@ -45,18 +48,30 @@ describe('make-sample-images (real sharp, real tiny colour models)', () => {
     expect((await writeSampleImages(dir, { force: true })).written).toBe(39);
   });
 
-  it.each(['clip', 'siglip'] as const)('the %s demo model ranks the red pictures first for "red" (and so on for every colour)', async (family) => {
-    const model = await loadEmbeddingModel({ modelDir: await tinyModelDir(family, 'colour'), family, logger: { warn: () => {} } });
-    try {
-      const plan = samplePlan();
-      const vectors = await model.embedPixels(await Promise.all(plan.map(async (p) => model.preprocessImage(await readFile(join(dir, p.path))))));
-      const queries = await model.embedTexts([...COLOUR_WORDS]);
-      COLOUR_WORDS.forEach((word, qi) => {
-        const ranked = plan.map((p, i) => ({ p, s: cosine(queries[qi]!, vectors[i]!) })).sort((a, b) => b.s - a.s);
-        expect(ranked.slice(0, 3).map((r) => r.p.colour), `${family} "${word}"`).toEqual([word, word, word]);
+  it.each(['clip', 'siglip'] as const)(
+    'the %s demo model ranks the red pictures first for "red" (and so on for every colour)',
+    async (family) => {
+      const model = await loadEmbeddingModel({
+        modelDir: await tinyModelDir(family, 'colour'),
+        family,
+        logger: { warn: () => {} },
       });
-    } finally {
-      await model.close();
-    }
-  });
+      try {
+        const plan = samplePlan();
+        const vectors = await model.embedPixels(
+          await Promise.all(plan.map(async (p) => model.preprocessImage(await readFile(join(dir, p.path))))),
+        );
+        const queries = await model.embedTexts([...COLOUR_WORDS]);
+        COLOUR_WORDS.forEach((word, qi) => {
+          const ranked = plan.map((p, i) => ({ p, s: cosine(queries[qi]!, vectors[i]!) })).sort((a, b) => b.s - a.s);
+          expect(
+            ranked.slice(0, 3).map((r) => r.p.colour),
+            `${family} "${word}"`,
+          ).toEqual([word, word, word]);
+        });
+      } finally {
+        await model.close();
+      }
+    },
+  );
 });

@@ -41,22 +41,32 @@ const clamp = (v: number) => Math.max(0, Math.min(255, Math.round(v)));
 /** Raw RGB pixels of one picture; the named colour always dominates (what the demo models see). */
 export function renderPixels(img: Pick<SampleImage, 'colour' | 'kind'>, seed = 1): Buffer {
   const [r, g, b] = COLOUR_RGB[img.colour];
-  const rand = rng(seed * 7919 + COLOUR_WORDS.indexOf(img.colour) * 131 + ['photo', 'gradient', 'shapes'].indexOf(img.kind));
+  const rand = rng(
+    seed * 7919 + COLOUR_WORDS.indexOf(img.colour) * 131 + ['photo', 'gradient', 'shapes'].indexOf(img.kind),
+  );
   const px = Buffer.alloc(WIDTH * HEIGHT * 3);
   // A contrasting accent for the shapes: dark on light colours, light on dark ones.
   const light = 0.299 * r + 0.587 * g + 0.114 * b > 140;
   const accent = light ? [40, 40, 40] : [235, 235, 235];
-  const shapes = Array.from({ length: 3 }, () => ({ cx: rand() * WIDTH, cy: rand() * HEIGHT, rad: 14 + rand() * 14, square: rand() < 0.5 }));
+  const shapes = Array.from({ length: 3 }, () => ({
+    cx: rand() * WIDTH,
+    cy: rand() * HEIGHT,
+    rad: 14 + rand() * 14,
+    square: rand() < 0.5,
+  }));
   for (let y = 0; y < HEIGHT; y++) {
     for (let x = 0; x < WIDTH; x++) {
       let k = 1;
       if (img.kind === 'gradient') k = 1.12 - 0.24 * ((x + y) / (WIDTH + HEIGHT)); // ±12% brightness sweep
-      if (img.kind === 'photo') k = 1 - 0.08 * Math.hypot(x - WIDTH / 2, y - HEIGHT / 2) / Math.hypot(WIDTH / 2, HEIGHT / 2); // vignette
+      if (img.kind === 'photo')
+        k = 1 - (0.08 * Math.hypot(x - WIDTH / 2, y - HEIGHT / 2)) / Math.hypot(WIDTH / 2, HEIGHT / 2); // vignette
       const noise = img.kind === 'gradient' ? 0 : (rand() - 0.5) * 18;
       let c = [r * k + noise, g * k + noise, b * k + noise];
       if (img.kind === 'shapes') {
         for (const s of shapes) {
-          const inside = s.square ? Math.abs(x - s.cx) < s.rad && Math.abs(y - s.cy) < s.rad : Math.hypot(x - s.cx, y - s.cy) < s.rad;
+          const inside = s.square
+            ? Math.abs(x - s.cx) < s.rad && Math.abs(y - s.cy) < s.rad
+            : Math.hypot(x - s.cx, y - s.cy) < s.rad;
           if (inside) c = accent;
         }
       }
@@ -81,14 +91,23 @@ export async function encodeSample(img: SampleImage): Promise<Buffer> {
  * Writes the sample set into `dir` (files that exist are kept unless `force`), so the demo
  * models have something to find: searching "red" with them returns the three red pictures first.
  */
-export async function writeSampleImages(dir: string, opts: { force?: boolean; onFile?: (path: string, written: boolean) => void } = {}): Promise<{ written: number; kept: number; files: string[] }> {
+export async function writeSampleImages(
+  dir: string,
+  opts: { force?: boolean; onFile?: (path: string, written: boolean) => void } = {},
+): Promise<{ written: number; kept: number; files: string[] }> {
   let written = 0;
   let kept = 0;
   const files: string[] = [];
   for (const img of samplePlan()) {
     const out = join(dir, img.path);
     files.push(out);
-    if (!opts.force && (await stat(out).then((s) => s.size > 0, () => false))) {
+    if (
+      !opts.force &&
+      (await stat(out).then(
+        (s) => s.size > 0,
+        () => false,
+      ))
+    ) {
       kept++;
       opts.onFile?.(img.path, false);
       continue;

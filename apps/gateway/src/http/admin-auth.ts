@@ -11,13 +11,21 @@ export function adminAuth(token: string | undefined): RequestHandler {
   const expected = token ? createHash('sha256').update(token).digest() : undefined;
   return (req, _res, next) => {
     if (!expected) {
-      next(new AppError('PERMISSION_DENIED', 'admin API is disabled: set ADMIN_TOKEN on the gateway to enable it', { details: { reason: 'admin_disabled' } }));
+      next(
+        new AppError('PERMISSION_DENIED', 'admin API is disabled: set ADMIN_TOKEN on the gateway to enable it', {
+          details: { reason: 'admin_disabled' },
+        }),
+      );
       return;
     }
     const header = req.get('authorization') ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(header);
     if (!m) {
-      next(new AppError('UNAUTHENTICATED', 'admin API needs an Authorization: Bearer <ADMIN_TOKEN> header', { details: { field: 'authorization' } }));
+      next(
+        new AppError('UNAUTHENTICATED', 'admin API needs an Authorization: Bearer <ADMIN_TOKEN> header', {
+          details: { field: 'authorization' },
+        }),
+      );
       return;
     }
     const given = createHash('sha256').update(m[1]!.trim()).digest();

@@ -4,7 +4,11 @@ import { AppError } from '@image-search/service-kit';
 import { adminAuth } from './admin-auth.js';
 import { rateLimit } from './rate-limit.js';
 
-function run(mw: (req: Request, res: Response, next: NextFunction) => void, headers: Record<string, string> = {}, ip = '1.2.3.4'): unknown {
+function run(
+  mw: (req: Request, res: Response, next: NextFunction) => void,
+  headers: Record<string, string> = {},
+  ip = '1.2.3.4',
+): unknown {
   let out: unknown = 'next-not-called';
   const req = { get: (h: string) => headers[h.toLowerCase()], ip, socket: {} } as unknown as Request;
   const res = { setHeader: () => undefined } as unknown as Response;
@@ -14,7 +18,10 @@ function run(mw: (req: Request, res: Response, next: NextFunction) => void, head
 
 describe('adminAuth', () => {
   it('is disabled without a token, and checks the bearer token otherwise', () => {
-    expect(run(adminAuth(undefined), { authorization: 'Bearer x' })).toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringMatching(/disabled/) });
+    expect(run(adminAuth(undefined), { authorization: 'Bearer x' })).toMatchObject({
+      code: 'PERMISSION_DENIED',
+      message: expect.stringMatching(/disabled/),
+    });
     const mw = adminAuth('tok');
     expect(run(mw)).toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(run(mw, { authorization: 'Bearer nope' })).toMatchObject({ code: 'PERMISSION_DENIED' });

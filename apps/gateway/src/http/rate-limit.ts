@@ -7,7 +7,13 @@ import { AppError } from '@image-search/service-kit';
  * Written here (40 lines) rather than adding express-rate-limit, which is not installed and
  * whose fixed windows allow 2× bursts at window edges; clients are kept in a bounded LRU.
  */
-export function rateLimit(opts: { name: string; perMinute: number; key?: (req: Request) => string; now?: () => number; onLimited?: (name: string) => void }): RequestHandler {
+export function rateLimit(opts: {
+  name: string;
+  perMinute: number;
+  key?: (req: Request) => string;
+  now?: () => number;
+  onLimited?: (name: string) => void;
+}): RequestHandler {
   if (opts.perMinute <= 0) return (_req, _res, next) => next();
   const capacity = opts.perMinute;
   const ratePerMs = opts.perMinute / 60_000;
@@ -24,7 +30,13 @@ export function rateLimit(opts: { name: string; perMinute: number; key?: (req: R
       buckets.set(key, b);
       const waitS = Math.ceil((1 - b.tokens) / ratePerMs / 1000);
       opts.onLimited?.(opts.name);
-      next(new AppError('RATE_LIMITED', `rate limit for ${opts.name} exceeded (${opts.perMinute}/min per client); retry in ${waitS} s`, { retryAfterS: waitS, details: { limit_per_min: opts.perMinute } }));
+      next(
+        new AppError(
+          'RATE_LIMITED',
+          `rate limit for ${opts.name} exceeded (${opts.perMinute}/min per client); retry in ${waitS} s`,
+          { retryAfterS: waitS, details: { limit_per_min: opts.perMinute } },
+        ),
+      );
       return;
     }
     b.tokens -= 1;

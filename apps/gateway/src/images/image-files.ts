@@ -5,14 +5,29 @@ import { AppError } from '@image-search/service-kit';
 import type { VectorStore } from '@image-search/vector-store';
 import type { AssetRoots } from '../ingest/asset-roots.js';
 
-const MIME: Record<string, string> = { jpeg: 'image/jpeg', jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', tiff: 'image/tiff', avif: 'image/avif', heif: 'image/heif' };
+const MIME: Record<string, string> = {
+  jpeg: 'image/jpeg',
+  jpg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  tiff: 'image/tiff',
+  avif: 'image/avif',
+  heif: 'image/heif',
+};
 
 /** Serves original files and thumbnails (made with sharp, cached on disk by asset id + size + mtime). */
 export class ImageFiles {
   private readonly inFlight = new Map<string, Promise<Buffer>>();
 
   constructor(
-    private readonly deps: { store: VectorStore; collections: string[]; roots: AssetRoots; thumbnailDir: string; size: number },
+    private readonly deps: {
+      store: VectorStore;
+      collections: string[];
+      roots: AssetRoots;
+      thumbnailDir: string;
+      size: number;
+    },
   ) {}
 
   /** The asset's file path and format, after re-checking it against ASSET_ROOTS. */
@@ -27,9 +42,15 @@ export class ImageFiles {
       const path = typeof p.payload.path === 'string' ? p.payload.path : undefined;
       if (!path) break;
       // The payload path was checked at ingest; re-check so a changed ASSET_ROOTS takes effect at once.
-      if (!this.deps.roots.contains(path)) throw new AppError('PERMISSION_DENIED', `asset ${assetId}'s file is outside the current ASSET_ROOTS`, { details: { field: 'asset_id' } });
+      if (!this.deps.roots.contains(path))
+        throw new AppError('PERMISSION_DENIED', `asset ${assetId}'s file is outside the current ASSET_ROOTS`, {
+          details: { field: 'asset_id' },
+        });
       const st = await stat(path).catch(() => undefined);
-      if (!st?.isFile()) throw new AppError('NOT_FOUND', `asset ${assetId}'s file ${path} is gone`, { details: { field: 'asset_id', reason: 'file_missing' } });
+      if (!st?.isFile())
+        throw new AppError('NOT_FOUND', `asset ${assetId}'s file ${path} is gone`, {
+          details: { field: 'asset_id', reason: 'file_missing' },
+        });
       const format = String(p.payload['format'] ?? path.split('.').pop() ?? '').toLowerCase();
       return { path, mime: MIME[format] ?? 'application/octet-stream', mtimeMs: Math.floor(st.mtimeMs), size: st.size };
     }
@@ -59,9 +80,17 @@ export class ImageFiles {
   private async render(src: string, cachePath: string): Promise<Buffer> {
     let data: Buffer;
     try {
-      data = await sharp(src, { failOn: 'none', limitInputPixels: 268_402_689 }).rotate().resize(this.deps.size, this.deps.size, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 80, mozjpeg: false }).toBuffer();
+      data = await sharp(src, { failOn: 'none', limitInputPixels: 268_402_689 })
+        .rotate()
+        .resize(this.deps.size, this.deps.size, { fit: 'inside', withoutEnlargement: true })
+        .jpeg({ quality: 80, mozjpeg: false })
+        .toBuffer();
     } catch (err) {
-      throw new AppError('FAILED_PRECONDITION', `cannot make a thumbnail: the file is not a readable image (${(err as Error).message})`, { details: { reason: 'unreadable_image' } });
+      throw new AppError(
+        'FAILED_PRECONDITION',
+        `cannot make a thumbnail: the file is not a readable image (${(err as Error).message})`,
+        { details: { reason: 'unreadable_image' } },
+      );
     }
     const dir = join(cachePath, '..');
     await mkdir(dir, { recursive: true });

@@ -30,8 +30,16 @@ export class AssetRoots {
    * whether reached through `..` or through symlinks (the check is on the realpath).
    */
   async check(path: string, field: string): Promise<string> {
-    if (this.roots.length === 0) throw new AppError('PERMISSION_DENIED', 'ingestion is disabled: ASSET_ROOTS is empty; set it to the folders images may be read from', { details: { field } });
-    if (!isAbsolute(path)) throw new AppError('INVALID_ARGUMENT', `${field}: must be an absolute path (got ${JSON.stringify(path)})`, { details: { field } });
+    if (this.roots.length === 0)
+      throw new AppError(
+        'PERMISSION_DENIED',
+        'ingestion is disabled: ASSET_ROOTS is empty; set it to the folders images may be read from',
+        { details: { field } },
+      );
+    if (!isAbsolute(path))
+      throw new AppError('INVALID_ARGUMENT', `${field}: must be an absolute path (got ${JSON.stringify(path)})`, {
+        details: { field },
+      });
     let real: string;
     try {
       real = await realpath(path);
@@ -39,7 +47,9 @@ export class AssetRoots {
       const code = (err as NodeJS.ErrnoException).code;
       // Existence is only revealed inside the roots, so the API cannot probe the file system.
       if (!this.contains(resolve(path))) throw outside(field, path, this.roots);
-      throw new AppError('NOT_FOUND', `${field}: ${path} does not exist or cannot be read (${code ?? 'error'})`, { details: { field } });
+      throw new AppError('NOT_FOUND', `${field}: ${path} does not exist or cannot be read (${code ?? 'error'})`, {
+        details: { field },
+      });
     }
     if (!this.contains(real)) throw outside(field, path, this.roots);
     return real;
@@ -47,7 +57,11 @@ export class AssetRoots {
 }
 
 function outside(field: string, path: string, roots: string[]): AppError {
-  return new AppError('PERMISSION_DENIED', `${field}: ${path} is outside the allowed asset roots (ASSET_ROOTS: ${roots.join(', ')}); paths are checked after resolving '..' and symlinks`, {
-    details: { field, reason: 'outside_asset_roots' },
-  });
+  return new AppError(
+    'PERMISSION_DENIED',
+    `${field}: ${path} is outside the allowed asset roots (ASSET_ROOTS: ${roots.join(', ')}); paths are checked after resolving '..' and symlinks`,
+    {
+      details: { field, reason: 'outside_asset_roots' },
+    },
+  );
 }

@@ -15,7 +15,10 @@ export interface Discovery {
  * Walks `dir` (a real path inside the roots) and returns the real paths of image files.
  * Symlinks are followed only when their target stays inside the roots; folder cycles are cut.
  */
-export async function discoverImages(dir: string, opts: { recursive: boolean; extensions: string[]; roots: AssetRoots; limit?: number }): Promise<Discovery> {
+export async function discoverImages(
+  dir: string,
+  opts: { recursive: boolean; extensions: string[]; roots: AssetRoots; limit?: number },
+): Promise<Discovery> {
   const exts = new Set(opts.extensions.map((e) => e.toLowerCase().replace(/^\./, '')));
   const files = new Set<string>();
   const refused: Discovery['refused'] = [];

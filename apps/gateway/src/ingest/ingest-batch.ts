@@ -43,7 +43,8 @@ interface FileWork {
   payload?: UpsertPoint['payload'];
 }
 
-const unchanged = (p: StoredPoint | undefined, size: number, mtimeMs: number) => p !== undefined && p.payload['file_size'] === size && p.payload['file_mtime_ms'] === mtimeMs;
+const unchanged = (p: StoredPoint | undefined, size: number, mtimeMs: number) =>
+  p !== undefined && p.payload['file_size'] === size && p.payload['file_mtime_ms'] === mtimeMs;
 
 /**
  * Ingests one batch of files: skips files unchanged since their last ingest (size + mtime),
@@ -65,17 +66,34 @@ export async function ingestBatch(paths: string[], ctx: IngestContext): Promise<
         failed.push({ path, reason: 'not a regular file' });
         continue;
       }
-      work.push({ path, assetId: assetIdOf(path), size: st.size, mtimeMs: Math.floor(st.mtimeMs), needClip: true, needSiglip: false });
+      work.push({
+        path,
+        assetId: assetIdOf(path),
+        size: st.size,
+        mtimeMs: Math.floor(st.mtimeMs),
+        needClip: true,
+        needSiglip: false,
+      });
     } catch (err) {
-      failed.push({ path, reason: `cannot read file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+      failed.push({
+        path,
+        reason: `cannot read file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      });
     }
   }
   const ids = work.map((w) => w.assetId);
   const siglipOn = await ctx.store.exists(ctx.siglipCollection);
-  if (siglipOn && !ctx.siglip) throw new AppError('FAILED_PRECONDITION', `SigLIP collection '${ctx.siglipCollection}' exists but no SigLIP embedder is configured; refusing to write CLIP only (set SIGLIP_EMBEDDER_URL)`);
+  if (siglipOn && !ctx.siglip)
+    throw new AppError(
+      'FAILED_PRECONDITION',
+      `SigLIP collection '${ctx.siglipCollection}' exists but no SigLIP embedder is configured; refusing to write CLIP only (set SIGLIP_EMBEDDER_URL)`,
+    );
   const byId = (pts: StoredPoint[]) => new Map(pts.map((p) => [p.assetId, p]));
-  const clipExisting = ids.length ? byId(await ctx.store.retrieve(ctx.clipCollection, ids)) : new Map<string, StoredPoint>();
-  const siglipExisting = siglipOn && ids.length ? byId(await ctx.store.retrieve(ctx.siglipCollection, ids)) : new Map<string, StoredPoint>();
+  const clipExisting = ids.length
+    ? byId(await ctx.store.retrieve(ctx.clipCollection, ids))
+    : new Map<string, StoredPoint>();
+  const siglipExisting =
+    siglipOn && ids.length ? byId(await ctx.store.retrieve(ctx.siglipCollection, ids)) : new Map<string, StoredPoint>();
   let skipped = 0;
   const todo: FileWork[] = [];
   for (const w of work) {
@@ -90,7 +108,10 @@ export async function ingestBatch(paths: string[], ctx: IngestContext): Promise<
       w.data = await readFile(w.path);
       const meta = await sharp(w.data, { failOn: 'none' }).metadata();
       if (!meta.width || !meta.height) throw new Error('no image dimensions');
-      const createdAt = (prev?.payload.created_at as string | undefined) ?? (siglipExisting.get(w.assetId)?.payload.created_at as string | undefined) ?? new Date().toISOString();
+      const createdAt =
+        (prev?.payload.created_at as string | undefined) ??
+        (siglipExisting.get(w.assetId)?.payload.created_at as string | undefined) ??
+        new Date().toISOString();
       w.payload = {
         asset_id: w.assetId,
         path: w.path,
@@ -116,7 +137,10 @@ export async function ingestBatch(paths: string[], ctx: IngestContext): Promise<
     const chunk = Math.max(1, Math.min(info.maxBatchSize || 16, info.maxRequestItems || 16));
     for (let i = 0; i < items.length; i += chunk) {
       const part = items.slice(i, i + chunk);
-      const res = await api.embedImages(part.map((w) => ({ data: w.data!, id: w.assetId })), { deadlineMs: ctx.deadlineMs ?? 60_000 });
+      const res = await api.embedImages(
+        part.map((w) => ({ data: w.data!, id: w.assetId })),
+        { deadlineMs: ctx.deadlineMs ?? 60_000 },
+      );
       res.forEach((r, j) => {
         const w = part[j]!;
         if (r.ok) out.set(w.assetId, r.vector);
@@ -126,13 +150,27 @@ export async function ingestBatch(paths: string[], ctx: IngestContext): Promise<
     return out;
   };
   // SigLIP first: if CLIP then fails, the retry sees SigLIP unchanged and skips it.
-  const siglipVecs = siglipOn ? await embedInto(ctx.siglip!, todo.filter((w) => w.needSiglip), 'siglip') : new Map<string, Float32Array>();
-  const clipVecs = await embedInto(ctx.clip, todo.filter((w) => w.needClip), 'clip');
+  const siglipVecs = siglipOn
+    ? await embedInto(
+        ctx.siglip!,
+        todo.filter((w) => w.needSiglip),
+        'siglip',
+      )
+    : new Map<string, Float32Array>();
+  const clipVecs = await embedInto(
+    ctx.clip,
+    todo.filter((w) => w.needClip),
+    'clip',
+  );
   const okIds = new Set<string>();
   const failedPaths = new Set(failed.map((f) => f.path));
   for (const w of todo) if (!failedPaths.has(w.path)) okIds.add(w.assetId);
-  const siglipPoints = todo.filter((w) => okIds.has(w.assetId) && w.needSiglip).map((w) => ({ assetId: w.assetId, vector: siglipVecs.get(w.assetId)!, payload: w.payload! }));
-  const clipPoints = todo.filter((w) => okIds.has(w.assetId) && w.needClip).map((w) => ({ assetId: w.assetId, vector: clipVecs.get(w.assetId)!, payload: w.payload! }));
+  const siglipPoints = todo
+    .filter((w) => okIds.has(w.assetId) && w.needSiglip)
+    .map((w) => ({ assetId: w.assetId, vector: siglipVecs.get(w.assetId)!, payload: w.payload! }));
+  const clipPoints = todo
+    .filter((w) => okIds.has(w.assetId) && w.needClip)
+    .map((w) => ({ assetId: w.assetId, vector: clipVecs.get(w.assetId)!, payload: w.payload! }));
   if (siglipPoints.length) await ctx.store.upsert(ctx.siglipCollection, siglipPoints);
   if (clipPoints.length) await ctx.store.upsert(ctx.clipCollection, clipPoints);
   return { done: okIds.size, skipped, failed };

@@ -36,27 +36,73 @@ export class IngestProgress {
 
   async create(id: string, rootPath: string): Promise<void> {
     const now = new Date().toISOString();
-    await this.redis.multi().hset(this.key(id), { state: 'queued', root_path: rootPath, total: 0, done: 0, skipped: 0, failed: 0, refused: 0, batches_total: 0, batches_done: 0, started_at: now, updated_at: now }).expire(this.key(id), this.ttlS).exec();
+    await this.redis
+      .multi()
+      .hset(this.key(id), {
+        state: 'queued',
+        root_path: rootPath,
+        total: 0,
+        done: 0,
+        skipped: 0,
+        failed: 0,
+        refused: 0,
+        batches_total: 0,
+        batches_done: 0,
+        started_at: now,
+        updated_at: now,
+      })
+      .expire(this.key(id), this.ttlS)
+      .exec();
   }
 
-  async planned(id: string, total: number, batches: number, refused: { path: string; reason: string }[]): Promise<void> {
+  async planned(
+    id: string,
+    total: number,
+    batches: number,
+    refused: { path: string; reason: string }[],
+  ): Promise<void> {
     const k = this.key(id);
-    const m = this.redis.multi().hset(k, { state: batches === 0 ? 'completed' : 'running', total, batches_total: batches, refused: refused.length, updated_at: new Date().toISOString() });
+    const m = this.redis
+      .multi()
+      .hset(k, {
+        state: batches === 0 ? 'completed' : 'running',
+        total,
+        batches_total: batches,
+        refused: refused.length,
+        updated_at: new Date().toISOString(),
+      });
     for (const r of refused.slice(0, SAMPLE)) m.rpush(`${k}:failed`, JSON.stringify(r));
-    await m.ltrim(`${k}:failed`, 0, SAMPLE - 1).expire(`${k}:failed`, this.ttlS).exec();
+    await m
+      .ltrim(`${k}:failed`, 0, SAMPLE - 1)
+      .expire(`${k}:failed`, this.ttlS)
+      .exec();
   }
 
   async setState(id: string, state: IngestStatus['state'], lastError?: string): Promise<void> {
-    await this.redis.hset(this.key(id), { state, updated_at: new Date().toISOString(), ...(lastError ? { last_error: lastError } : {}) });
+    await this.redis.hset(this.key(id), {
+      state,
+      updated_at: new Date().toISOString(),
+      ...(lastError ? { last_error: lastError } : {}),
+    });
   }
 
   /** Counts a finished batch once (a retried batch is not counted twice) and completes the run after the last. */
-  async batchDone(id: string, batchNo: number, o: { done: number; skipped: number; failed: { path: string; reason: string }[] }): Promise<void> {
+  async batchDone(
+    id: string,
+    batchNo: number,
+    o: { done: number; skipped: number; failed: { path: string; reason: string }[] },
+  ): Promise<void> {
     const k = this.key(id);
     const first = await this.redis.sadd(`${k}:batches`, String(batchNo));
     await this.redis.expire(`${k}:batches`, this.ttlS);
     if (first === 0) return;
-    const m = this.redis.multi().hincrby(k, 'done', o.done).hincrby(k, 'skipped', o.skipped).hincrby(k, 'failed', o.failed.length).hincrby(k, 'batches_done', 1).hset(k, 'updated_at', new Date().toISOString());
+    const m = this.redis
+      .multi()
+      .hincrby(k, 'done', o.done)
+      .hincrby(k, 'skipped', o.skipped)
+      .hincrby(k, 'failed', o.failed.length)
+      .hincrby(k, 'batches_done', 1)
+      .hset(k, 'updated_at', new Date().toISOString());
     for (const f of o.failed.slice(0, SAMPLE)) m.rpush(`${k}:failed`, JSON.stringify(f));
     m.ltrim(`${k}:failed`, 0, SAMPLE - 1).expire(`${k}:failed`, this.ttlS);
     const res = await m.exec();

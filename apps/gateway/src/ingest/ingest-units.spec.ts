@@ -49,10 +49,17 @@ describe('AssetRoots (real files and symlinks)', () => {
     expect(missing).toEqual([join(dir, 'nope')]);
     expect(await roots.check(join(dir, 'photos', 'a'), 'root_path')).toBe(join(dir, 'photos', 'a'));
     expect(await roots.check(join(dir, 'photos', 'a', '..'), 'root_path')).toBe(join(dir, 'photos'));
-    for (const bad of [join(dir, 'photos', '..', 'secret'), join(dir, 'photos', 'link'), join(dir, 'photos-evil'), join(dir, 'photos', 'link', 'x.jpg')]) {
+    for (const bad of [
+      join(dir, 'photos', '..', 'secret'),
+      join(dir, 'photos', 'link'),
+      join(dir, 'photos-evil'),
+      join(dir, 'photos', 'link', 'x.jpg'),
+    ]) {
       await expect(roots.check(bad, 'root_path'), bad).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     }
-    await expect(roots.check(join(dir, 'secret', 'missing'), 'root_path')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    await expect(roots.check(join(dir, 'secret', 'missing'), 'root_path')).rejects.toMatchObject({
+      code: 'PERMISSION_DENIED',
+    });
     await expect(roots.check(join(dir, 'photos', 'missing'), 'root_path')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect((await AssetRoots.resolve([])).roots.check('/x', 'root_path')).rejects.toThrow(/ASSET_ROOTS is empty/);
   });

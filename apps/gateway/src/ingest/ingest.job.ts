@@ -1,13 +1,25 @@
 import type { Worker } from 'bullmq';
 import { withCorrelationId, type Logger } from '@image-search/service-kit';
-import { createCatalogueWorker, type CatalogueHandlers, type CatalogueQueue, type QueueContext } from '@image-search/jobs';
+import {
+  createCatalogueWorker,
+  type CatalogueHandlers,
+  type CatalogueQueue,
+  type QueueContext,
+} from '@image-search/jobs';
 import { discoverImages } from './discover.js';
 import { ingestBatch, type IngestContext } from './ingest-batch.js';
 import type { IngestProgress } from './ingest-progress.js';
 import type { GatewayMetrics } from '../metrics.js';
 
 /** Handlers of the `ingest` queue: scan (discover files, enqueue batches) and batch (embed + upsert). */
-export function ingestHandlers(deps: { ctx: IngestContext; queue: CatalogueQueue<'ingest'>; progress: IngestProgress; batchSize: number; logger: Logger; metrics?: GatewayMetrics }): CatalogueHandlers<'ingest'> {
+export function ingestHandlers(deps: {
+  ctx: IngestContext;
+  queue: CatalogueQueue<'ingest'>;
+  progress: IngestProgress;
+  batchSize: number;
+  logger: Logger;
+  metrics?: GatewayMetrics;
+}): CatalogueHandlers<'ingest'> {
   return {
     'ingest.scan': async (job) => {
       const { ingestId, rootPath, recursive, extensions, correlationId } = job.data;
@@ -19,15 +31,27 @@ export function ingestHandlers(deps: { ctx: IngestContext; queue: CatalogueQueue
       }
       const found = await discoverImages(rootPath, { recursive, extensions, roots: deps.ctx.roots });
       const batches: string[][] = [];
-      for (let i = 0; i < found.files.length; i += deps.batchSize) batches.push(found.files.slice(i, i + deps.batchSize));
+      for (let i = 0; i < found.files.length; i += deps.batchSize)
+        batches.push(found.files.slice(i, i + deps.batchSize));
       await deps.progress.planned(ingestId, found.files.length, batches.length, found.refused);
       // Deterministic job ids: a re-run scan adds no duplicate batches.
       // In slices, so a million-file scan never builds one enormous Redis transaction.
       for (let from = 0; from < batches.length; from += 500) {
-        await deps.queue.addBulk(batches.slice(from, from + 500).map((paths, i) => ({ name: 'ingest.batch' as const, data: { ingestId, batchNo: from + i, paths, ...(correlationId ? { correlationId } : {}) }, opts: { jobId: `batch-${ingestId}-${from + i}` } })));
+        await deps.queue.addBulk(
+          batches
+            .slice(from, from + 500)
+            .map((paths, i) => ({
+              name: 'ingest.batch' as const,
+              data: { ingestId, batchNo: from + i, paths, ...(correlationId ? { correlationId } : {}) },
+              opts: { jobId: `batch-${ingestId}-${from + i}` },
+            })),
+        );
         await job.updateProgress({ enqueued: Math.min(batches.length, from + 500), batches: batches.length });
       }
-      deps.logger.info({ ingest_id: ingestId, files: found.files.length, batches: batches.length, refused: found.refused.length }, 'ingest scan done');
+      deps.logger.info(
+        { ingest_id: ingestId, files: found.files.length, batches: batches.length, refused: found.refused.length },
+        'ingest scan done',
+      );
       return { files: found.files.length, batches: batches.length };
     },
     'ingest.batch': async (job) => {
@@ -44,20 +68,33 @@ export function ingestHandlers(deps: { ctx: IngestContext; queue: CatalogueQueue
 }
 
 /** Starts the in-process BullMQ worker of the `ingest` queue; a batch that exhausts its retries marks the run's last error. */
-export function startIngestWorker(deps: Parameters<typeof ingestHandlers>[0] & { connection: QueueContext['connection']; prefix: string; concurrency: number }): Worker {
+export function startIngestWorker(
+  deps: Parameters<typeof ingestHandlers>[0] & {
+    connection: QueueContext['connection'];
+    prefix: string;
+    concurrency: number;
+  },
+): Worker {
   const handlers = ingestHandlers(deps);
   // Jobs run in the correlation context of the request that started the ingest (logs and embedder calls).
   const traced: CatalogueHandlers<'ingest'> = {
-    'ingest.scan': (job, token, signal) => withCorrelationId(job.data.correlationId, () => handlers['ingest.scan'](job, token, signal)),
-    'ingest.batch': (job, token, signal) => withCorrelationId(job.data.correlationId, () => handlers['ingest.batch'](job, token, signal)),
+    'ingest.scan': (job, token, signal) =>
+      withCorrelationId(job.data.correlationId, () => handlers['ingest.scan'](job, token, signal)),
+    'ingest.batch': (job, token, signal) =>
+      withCorrelationId(job.data.correlationId, () => handlers['ingest.batch'](job, token, signal)),
   };
-  const worker = createCatalogueWorker('ingest', traced, { connection: deps.connection, prefix: deps.prefix, workerOptions: { concurrency: deps.concurrency } });
+  const worker = createCatalogueWorker('ingest', traced, {
+    connection: deps.connection,
+    prefix: deps.prefix,
+    workerOptions: { concurrency: deps.concurrency },
+  });
   worker.on('failed', (job, err) => {
     if (!job) return;
     const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1);
     deps.logger.warn({ job: job.id, attempts: job.attemptsMade, exhausted, err: err.message }, 'ingest job failed');
     const ingestId = (job.data as { ingestId?: string }).ingestId;
-    if (exhausted && ingestId) void deps.progress.setState(ingestId, 'failed', `${job.name} ${job.id}: ${err.message}`).catch(() => undefined);
+    if (exhausted && ingestId)
+      void deps.progress.setState(ingestId, 'failed', `${job.name} ${job.id}: ${err.message}`).catch(() => undefined);
   });
   worker.on('error', (err) => deps.logger.warn({ err: err.message }, 'ingest worker error'));
   return worker;

@@ -42,24 +42,40 @@ export class IngestService {
   ) {}
 
   /** Validates the path against ASSET_ROOTS, then either reports (dry run) or enqueues a scan job. */
-  async start(req: IngestRequest): Promise<DryRunReport | { ingest_id: string; status: IngestStatus | undefined; status_url: string }> {
+  async start(
+    req: IngestRequest,
+  ): Promise<DryRunReport | { ingest_id: string; status: IngestStatus | undefined; status_url: string }> {
     const root = await this.deps.roots.check(req.rootPath, 'root_path');
     const extensions = req.extensions ?? DEFAULT_EXTENSIONS;
     if (req.dryRun) return this.dryRun(root, req.recursive, extensions);
     const { queue, progress } = this.deps;
-    if (!queue || !progress) throw new AppError('UNAVAILABLE', 'ingestion needs Redis (REDIS_URL) for its job queue; it is not connected', { retryAfterS: 10 });
+    if (!queue || !progress)
+      throw new AppError('UNAVAILABLE', 'ingestion needs Redis (REDIS_URL) for its job queue; it is not connected', {
+        retryAfterS: 10,
+      });
     await this.ensureClipCollection();
     const ingestId = randomUUID();
     await progress.create(ingestId, root);
     const correlationId = currentCorrelationId();
-    await queue.add('ingest.scan', { ingestId, rootPath: root, recursive: req.recursive, extensions, ...(correlationId ? { correlationId } : {}) }, { jobId: `scan-${ingestId}` });
-    return { ingest_id: ingestId, status: await progress.get(ingestId), status_url: `/api/v1/assets/ingest/${ingestId}` };
+    await queue.add(
+      'ingest.scan',
+      { ingestId, rootPath: root, recursive: req.recursive, extensions, ...(correlationId ? { correlationId } : {}) },
+      { jobId: `scan-${ingestId}` },
+    );
+    return {
+      ingest_id: ingestId,
+      status: await progress.get(ingestId),
+      status_url: `/api/v1/assets/ingest/${ingestId}`,
+    };
   }
 
   /** Progress of one ingestion (NOT_FOUND when unknown or expired). */
   async status(id: string): Promise<IngestStatus> {
     const s = await this.deps.progress?.get(id);
-    if (!s) throw new AppError('NOT_FOUND', `no ingestion with id ${id} (unknown or expired after 7 days)`, { details: { field: 'ingest_id' } });
+    if (!s)
+      throw new AppError('NOT_FOUND', `no ingestion with id ${id} (unknown or expired after 7 days)`, {
+        details: { field: 'ingest_id' },
+      });
     return s;
   }
 
@@ -81,12 +97,15 @@ export class IngestService {
       const { stat } = await import('node:fs/promises');
       for (let i = 0; i < found.files.length; i += 256) {
         const part = found.files.slice(i, i + 256);
-        const stored = new Map<string, StoredPoint>((await store.retrieve(clipCollection, part.map(assetIdOf))).map((p) => [p.assetId, p]));
+        const stored = new Map<string, StoredPoint>(
+          (await store.retrieve(clipCollection, part.map(assetIdOf))).map((p) => [p.assetId, p]),
+        );
         for (const f of part) {
           const p = stored.get(assetIdOf(f));
           if (!p) continue;
           const st = await stat(f).catch(() => undefined);
-          if (st && p.payload['file_size'] === st.size && p.payload['file_mtime_ms'] === Math.floor(st.mtimeMs)) unchanged++;
+          if (st && p.payload['file_size'] === st.size && p.payload['file_mtime_ms'] === Math.floor(st.mtimeMs))
+            unchanged++;
           else changed++;
         }
       }

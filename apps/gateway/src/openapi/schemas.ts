@@ -40,7 +40,9 @@ export const schemas = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      category: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 100 }] },
+      category: {
+        oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 100 }],
+      },
       date_from: { type: 'string', description: 'ISO 8601 date or date-time (date_taken ≥)' },
       date_to: { type: 'string', description: 'ISO 8601 date or date-time (date_taken ≤)' },
     },
@@ -53,7 +55,10 @@ export const schemas = {
       query: { type: 'string', minLength: 1, maxLength: 1000 },
       limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
       offset: { type: 'integer', minimum: 0, maximum: 10000, default: 0 },
-      user_id: { oneOf: [{ type: 'string', minLength: 1, maxLength: 256 }, { type: 'number' }], description: 'Rollout bucketing key: integers go to id mod 100, other ids to a stable hash mod 100' },
+      user_id: {
+        oneOf: [{ type: 'string', minLength: 1, maxLength: 256 }, { type: 'number' }],
+        description: 'Rollout bucketing key: integers go to id mod 100, other ids to a stable hash mod 100',
+      },
       filters: { $ref: '#/components/schemas/Filters' },
       min_score: { type: 'number', minimum: -1, maximum: 1 },
     },
@@ -64,7 +69,12 @@ export const schemas = {
     properties: {
       results: {
         type: 'array',
-        items: { type: 'object', required: ['asset', 'score'], properties: { asset: { $ref: '#/components/schemas/Asset' }, score: { type: 'number' } }, additionalProperties: false },
+        items: {
+          type: 'object',
+          required: ['asset', 'score'],
+          properties: { asset: { $ref: '#/components/schemas/Asset' }, score: { type: 'number' } },
+          additionalProperties: false,
+        },
       },
       total: { type: 'integer', minimum: 0, description: 'Number of results in this page' },
       query: nullable('string'),
@@ -75,27 +85,45 @@ export const schemas = {
         required: ['bucket', 'reason', 'fallback'],
         properties: {
           bucket: { type: 'integer', minimum: 0, maximum: 99 },
-          reason: { type: 'string', pattern: '^(forced|bucket_below_percentage|bucket_above_percentage|fallback:[a-z_]+)$' },
+          reason: {
+            type: 'string',
+            pattern: '^(forced|bucket_below_percentage|bucket_above_percentage|fallback:[a-z_]+)$',
+          },
           bucket_source: { enum: ['user_id', 'session_id', 'random'] },
           fallback: { type: 'boolean', description: 'SigLIP was chosen but CLIP answered' },
         },
       },
-      timing_ms: { type: 'object', properties: { embed: { type: 'number' }, search: { type: 'number' }, total: { type: 'number' } } },
+      timing_ms: {
+        type: 'object',
+        properties: { embed: { type: 'number' }, search: { type: 'number' }, total: { type: 'number' } },
+      },
       cached_embedding: { type: 'boolean' },
-      cached_results: { type: 'boolean', description: 'Answered from the short-lived result cache (RESULT_CACHE_TTL_MS)' },
+      cached_results: {
+        type: 'boolean',
+        description: 'Answered from the short-lived result cache (RESULT_CACHE_TTL_MS)',
+      },
     },
   },
   AssetList: {
     type: 'object',
     required: ['assets', 'total', 'next_cursor'],
-    properties: { assets: { type: 'array', items: { $ref: '#/components/schemas/Asset' } }, total: { type: 'integer' }, next_cursor: nullable('string'), collection: { type: 'string' } },
+    properties: {
+      assets: { type: 'array', items: { $ref: '#/components/schemas/Asset' } },
+      total: { type: 'integer' },
+      next_cursor: nullable('string'),
+      collection: { type: 'string' },
+    },
   },
   AssetDetail: {
     type: 'object',
     required: ['asset', 'collections'],
     properties: {
       asset: { $ref: '#/components/schemas/Asset' },
-      collections: { type: 'object', required: ['clip', 'siglip'], properties: { clip: { type: 'boolean' }, siglip: { type: 'boolean' } } },
+      collections: {
+        type: 'object',
+        required: ['clip', 'siglip'],
+        properties: { clip: { type: 'boolean' }, siglip: { type: 'boolean' } },
+      },
     },
   },
   IngestRequest: {
@@ -103,7 +131,10 @@ export const schemas = {
     required: ['root_path'],
     additionalProperties: false,
     properties: {
-      root_path: { type: 'string', description: 'Absolute folder under ASSET_ROOTS (checked after resolving .. and symlinks)' },
+      root_path: {
+        type: 'string',
+        description: 'Absolute folder under ASSET_ROOTS (checked after resolving .. and symlinks)',
+      },
       recursive: { type: 'boolean', default: true },
       extensions: { type: 'array', items: { type: 'string' } },
       dry_run: { type: 'boolean', default: false },
@@ -128,13 +159,24 @@ export const schemas = {
       started_at: nullable('string'),
       updated_at: nullable('string'),
       last_error: nullable('string'),
-      failed_sample: { type: 'array', items: { type: 'object', required: ['path', 'reason'], properties: { path: { type: 'string' }, reason: { type: 'string' } } } },
+      failed_sample: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['path', 'reason'],
+          properties: { path: { type: 'string' }, reason: { type: 'string' } },
+        },
+      },
     },
   },
   IngestAccepted: {
     type: 'object',
     required: ['ingest_id', 'status_url'],
-    properties: { ingest_id: { type: 'string' }, status_url: { type: 'string' }, status: { oneOf: [{ $ref: '#/components/schemas/IngestStatus' }, { type: 'null' }] } },
+    properties: {
+      ingest_id: { type: 'string' },
+      status_url: { type: 'string' },
+      status: { oneOf: [{ $ref: '#/components/schemas/IngestStatus' }, { type: 'null' }] },
+    },
   },
   IngestDryRun: {
     type: 'object',
@@ -146,7 +188,10 @@ export const schemas = {
       new: { type: 'integer' },
       changed: { type: 'integer' },
       unchanged: { type: 'integer' },
-      refused: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, reason: { type: 'string' } } } },
+      refused: {
+        type: 'array',
+        items: { type: 'object', properties: { path: { type: 'string' }, reason: { type: 'string' } } },
+      },
       sample: { type: 'array', items: { type: 'string' } },
     },
   },
@@ -157,11 +202,29 @@ export const schemas = {
       flags: {
         type: 'object',
         required: ['use_siglip', 'siglip_rollout_percentage', 'siglip_min_coverage'],
-        properties: { use_siglip: { type: 'boolean' }, siglip_rollout_percentage: { type: 'number', minimum: 0, maximum: 100 }, siglip_min_coverage: { type: 'number', minimum: 0, maximum: 1 } },
+        properties: {
+          use_siglip: { type: 'boolean' },
+          siglip_rollout_percentage: { type: 'number', minimum: 0, maximum: 100 },
+          siglip_min_coverage: { type: 'number', minimum: 0, maximum: 1 },
+        },
       },
       source: { enum: ['env', 'env+file'] },
       origins: { type: 'object', additionalProperties: { enum: ['default', 'env', 'file'] } },
-      flags_file: { oneOf: [{ type: 'null' }, { type: 'object', required: ['path'], properties: { path: { type: 'string' }, applied_at: nullable('string'), last_error: nullable('string'), last_error_at: nullable('string') } }] },
+      flags_file: {
+        oneOf: [
+          { type: 'null' },
+          {
+            type: 'object',
+            required: ['path'],
+            properties: {
+              path: { type: 'string' },
+              applied_at: nullable('string'),
+              last_error: nullable('string'),
+              last_error_at: nullable('string'),
+            },
+          },
+        ],
+      },
       coverage: {
         type: 'object',
         required: ['clip_points', 'siglip_points', 'ratio', 'siglip_exists'],
@@ -179,10 +242,23 @@ export const schemas = {
       },
       siglip_servable: { type: 'boolean' },
       siglip_blocker: nullable('string'),
-      breakers: { type: 'object', properties: { clip: { enum: ['closed', 'open', 'half_open'] }, siglip: { enum: ['closed', 'open', 'half_open'] } } },
+      breakers: {
+        type: 'object',
+        properties: {
+          clip: { enum: ['closed', 'open', 'half_open'] },
+          siglip: { enum: ['closed', 'open', 'half_open'] },
+        },
+      },
       embedders: { type: 'object' },
     },
   },
   Health: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } },
-  Ready: { type: 'object', required: ['status', 'checks'], properties: { status: { enum: ['ready', 'not_ready'] }, checks: { type: 'object', additionalProperties: { type: 'boolean' } } } },
+  Ready: {
+    type: 'object',
+    required: ['status', 'checks'],
+    properties: {
+      status: { enum: ['ready', 'not_ready'] },
+      checks: { type: 'object', additionalProperties: { type: 'boolean' } },
+    },
+  },
 } as const;

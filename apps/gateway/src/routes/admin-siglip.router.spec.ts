@@ -31,8 +31,15 @@ describe('admin siglip router (real Redis, no worker)', () => {
   });
 
   const call = async (method: string, path: string, body?: string, token = 'secret-token') => {
-    const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } } };
+    const res = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body,
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } },
+    };
   };
 
   it('refuses requests without the bearer token', async () => {
@@ -44,7 +51,18 @@ describe('admin siglip router (real Redis, no worker)', () => {
   it('reports idle before the first run, and 409 for pause/resume/cancel/retry with no run', async () => {
     const s = await call('GET', '/status');
     expect(s.status).toBe(200);
-    expect(s.body).toMatchObject({ state: 'idle', total: 0, done: 0, failed: 0, skipped: 0, coverage: null, rate_per_s: 0, eta_s: null, last_error: null, failed_sample: [] });
+    expect(s.body).toMatchObject({
+      state: 'idle',
+      total: 0,
+      done: 0,
+      failed: 0,
+      skipped: 0,
+      coverage: null,
+      rate_per_s: 0,
+      eta_s: null,
+      last_error: null,
+      failed_sample: [],
+    });
     for (const action of ['/pause', '/resume', '/cancel', '/retry-failed']) {
       const r = await call('POST', action);
       expect(r.status, action).toBe(409);
@@ -81,10 +99,20 @@ describe('admin siglip router (real Redis, no worker)', () => {
   });
 
   it('answers 503 with Retry-After when Redis is unreachable (a closed port)', async () => {
-    const down = new Redis(`redis://127.0.0.1:${await freePort()}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
+    const down = new Redis(`redis://127.0.0.1:${await freePort()}`, {
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
     down.on('error', () => undefined);
     const app = express();
-    const downControl = new ReembedControl({ redis: down, prefix, sourceCollection: 'clip', targetCollection: 'siglip' });
+    const downControl = new ReembedControl({
+      redis: down,
+      prefix,
+      sourceCollection: 'clip',
+      targetCollection: 'siglip',
+    });
     app.use('/admin', createAdminSiglipRouter({ control: downControl }));
     const srv = app.listen(0, '127.0.0.1');
     await new Promise((r) => srv.once('listening', r));
@@ -92,7 +120,9 @@ describe('admin siglip router (real Redis, no worker)', () => {
       const res = await fetch(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/admin/status`);
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('5');
-      expect(((await res.json()) as { error: { code: string; message: string } }).error.message).toMatch(/Redis is not reachable/);
+      expect(((await res.json()) as { error: { code: string; message: string } }).error.message).toMatch(
+        /Redis is not reachable/,
+      );
     } finally {
       srv.close();
       down.disconnect();

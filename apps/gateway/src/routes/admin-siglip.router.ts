@@ -5,7 +5,10 @@ import { AppError, toHttpError, type Logger } from '@image-search/service-kit';
 import type { ReembedControl } from '@image-search/jobs';
 
 /** The control operations the router needs (ReembedControl from @image-search/jobs). */
-export type AdminSiglipControl = Pick<ReembedControl, 'start' | 'pause' | 'resume' | 'cancel' | 'verify' | 'retryFailed' | 'status'>;
+export type AdminSiglipControl = Pick<
+  ReembedControl,
+  'start' | 'pause' | 'resume' | 'cancel' | 'verify' | 'retryFailed' | 'status'
+>;
 
 /** Options of the admin router. */
 export interface AdminSiglipRouterOptions {
@@ -34,14 +37,19 @@ export function createAdminSiglipRouter(opts: AdminSiglipRouterOptions): Router 
   if (opts.adminToken) router.use(bearerAuth(opts.adminToken));
   router.use(express.json({ limit: '16kb' }));
 
-  const handle = (fn: (req: Request) => Promise<{ status?: number; body: unknown }>) => (req: Request, res: Response, next: NextFunction) => {
-    fn(req).then(
-      (r) => res.status(r.status ?? 200).json(r.body),
-      (err: unknown) => next(err),
-    );
-  };
+  const handle =
+    (fn: (req: Request) => Promise<{ status?: number; body: unknown }>) =>
+    (req: Request, res: Response, next: NextFunction) => {
+      fn(req).then(
+        (r) => res.status(r.status ?? 200).json(r.body),
+        (err: unknown) => next(err),
+      );
+    };
 
-  router.get('/status', handle(async () => ({ body: await opts.control.status() })));
+  router.get(
+    '/status',
+    handle(async () => ({ body: await opts.control.status() })),
+  );
   router.post(
     '/start',
     handle(async (req) => {
@@ -49,16 +57,30 @@ export function createAdminSiglipRouter(opts: AdminSiglipRouterOptions): Router 
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'body');
-        throw new AppError('INVALID_ARGUMENT', `invalid start request: ${field}: ${issue.message}`, { details: { field } });
+        throw new AppError('INVALID_ARGUMENT', `invalid start request: ${field}: ${issue.message}`, {
+          details: { field },
+        });
       }
       const r = await opts.control.start({ batchSize: parsed.data.batch_size, onlyMissing: parsed.data.only_missing });
       return { status: r.started ? 202 : 200, body: { started: r.started, ...r.status } };
     }),
   );
-  router.post('/pause', handle(async () => ({ body: await opts.control.pause() })));
-  router.post('/resume', handle(async () => ({ body: await opts.control.resume() })));
-  router.post('/cancel', handle(async () => ({ body: await opts.control.cancel() })));
-  router.post('/verify', handle(async () => ({ status: 202, body: await opts.control.verify() })));
+  router.post(
+    '/pause',
+    handle(async () => ({ body: await opts.control.pause() })),
+  );
+  router.post(
+    '/resume',
+    handle(async () => ({ body: await opts.control.resume() })),
+  );
+  router.post(
+    '/cancel',
+    handle(async () => ({ body: await opts.control.cancel() })),
+  );
+  router.post(
+    '/verify',
+    handle(async () => ({ status: 202, body: await opts.control.verify() })),
+  );
   router.post(
     '/retry-failed',
     handle(async () => {
@@ -80,9 +102,14 @@ export function createAdminSiglipRouter(opts: AdminSiglipRouterOptions): Router 
 
 function bodyParserError(err: unknown): AppError | undefined {
   const e = err as { type?: string; status?: number; message?: string };
-  if (e?.type === 'entity.parse.failed') return new AppError('INVALID_ARGUMENT', `request body is not valid JSON: ${e.message ?? ''}`, { details: { field: 'body' } });
-  if (e?.type === 'entity.too.large') return new AppError('PAYLOAD_TOO_LARGE', 'request body is too large (limit 16 kB)', { details: { field: 'body' } });
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new AppError('INVALID_ARGUMENT', e.message ?? 'bad request', { details: { field: 'body' } });
+  if (e?.type === 'entity.parse.failed')
+    return new AppError('INVALID_ARGUMENT', `request body is not valid JSON: ${e.message ?? ''}`, {
+      details: { field: 'body' },
+    });
+  if (e?.type === 'entity.too.large')
+    return new AppError('PAYLOAD_TOO_LARGE', 'request body is too large (limit 16 kB)', { details: { field: 'body' } });
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
+    return new AppError('INVALID_ARGUMENT', e.message ?? 'bad request', { details: { field: 'body' } });
   return undefined;
 }
 
@@ -92,7 +119,9 @@ function bearerAuth(token: string) {
     const header = req.header('authorization') ?? '';
     const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
     if (given.length === expected.length && timingSafeEqual(given, expected)) return next();
-    const { status, body } = toHttpError(new AppError('UNAUTHENTICATED', 'admin endpoints need Authorization: Bearer <ADMIN_TOKEN>'));
+    const { status, body } = toHttpError(
+      new AppError('UNAUTHENTICATED', 'admin endpoints need Authorization: Bearer <ADMIN_TOKEN>'),
+    );
     res.status(status).setHeader('www-authenticate', 'Bearer').json(body);
   };
 }

@@ -12,10 +12,25 @@ export function adminRouter(deps: GatewayDeps): Router {
     const c = deps.coverage.snapshot;
     const blocker = deps.router.siglipBlocker();
     return {
-      flags: { use_siglip: f.flags.useSiglip, siglip_rollout_percentage: f.flags.percentage, siglip_min_coverage: f.flags.minCoverage },
+      flags: {
+        use_siglip: f.flags.useSiglip,
+        siglip_rollout_percentage: f.flags.percentage,
+        siglip_min_coverage: f.flags.minCoverage,
+      },
       source: f.source,
-      origins: { use_siglip: f.origins.useSiglip, siglip_rollout_percentage: f.origins.percentage, siglip_min_coverage: f.origins.minCoverage },
-      flags_file: f.file ? { path: f.file.path, applied_at: f.file.appliedAt ?? null, last_error: f.file.lastError ?? null, last_error_at: f.file.lastErrorAt ?? null } : null,
+      origins: {
+        use_siglip: f.origins.useSiglip,
+        siglip_rollout_percentage: f.origins.percentage,
+        siglip_min_coverage: f.origins.minCoverage,
+      },
+      flags_file: f.file
+        ? {
+            path: f.file.path,
+            applied_at: f.file.appliedAt ?? null,
+            last_error: f.file.lastError ?? null,
+            last_error_at: f.file.lastErrorAt ?? null,
+          }
+        : null,
       coverage: {
         clip_collection: c.clipCollection,
         siglip_collection: c.siglipCollection,

@@ -11,7 +11,10 @@ import { assetIdSchema, intParam, queryOf } from './params.js';
 
 const ingestBodySchema = z
   .object({
-    root_path: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).min(1, 'must not be empty').max(4096),
+    root_path: z
+      .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
+      .min(1, 'must not be empty')
+      .max(4096),
     recursive: z.boolean().default(true),
     extensions: z
       .array(z.string().regex(/^\.?[A-Za-z0-9]{1,10}$/, 'must be file extensions like "jpg"'))
@@ -44,7 +47,11 @@ async function retrieveOrEmpty(deps: GatewayDeps, collection: string, ids: strin
 export function assetsRouter(deps: GatewayDeps): Router {
   const r = express.Router();
   const admin = adminAuth(deps.settings.adminToken);
-  const ingestLimit = rateLimit({ name: 'upload', perMinute: deps.settings.rateLimitUploadPerMin, onLimited: (n) => deps.metrics.rateLimited.inc({ limit: n }) });
+  const ingestLimit = rateLimit({
+    name: 'upload',
+    perMinute: deps.settings.rateLimitUploadPerMin,
+    onLimited: (n) => deps.metrics.rateLimited.inc({ limit: n }),
+  });
 
   r.get('/assets', async (req, res) => {
     const q = validate(listQuerySchema, queryOf(req), 'query');
@@ -56,12 +63,20 @@ export function assetsRouter(deps: GatewayDeps): Router {
     }
     let page;
     try {
-      page = await deps.store.scrollIds(collection, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}), ...(filter ? { filter } : {}) });
+      page = await deps.store.scrollIds(collection, {
+        limit: q.limit,
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+        ...(filter ? { filter } : {}),
+      });
     } catch (err) {
-      if (isAppError(err, 'INVALID_ARGUMENT')) throw new AppError('INVALID_ARGUMENT', `cursor: ${err.message}`, { details: { field: 'cursor' } });
+      if (isAppError(err, 'INVALID_ARGUMENT'))
+        throw new AppError('INVALID_ARGUMENT', `cursor: ${err.message}`, { details: { field: 'cursor' } });
       throw err;
     }
-    const [points, total] = await Promise.all([deps.store.retrieve(collection, page.assetIds), deps.store.count(collection, filter ? { filter } : {})]);
+    const [points, total] = await Promise.all([
+      deps.store.retrieve(collection, page.assetIds),
+      deps.store.count(collection, filter ? { filter } : {}),
+    ]);
     const byId = new Map(points.map((p) => [p.assetId, p]));
     const assets = page.assetIds.flatMap((id) => {
       const p = byId.get(id);
@@ -70,11 +85,22 @@ export function assetsRouter(deps: GatewayDeps): Router {
     res.json({ assets, total, next_cursor: page.next ?? null, collection });
   });
 
-  r.post('/assets/ingest', admin, ingestLimit, express.json({ limit: deps.settings.jsonBodyLimit }), async (req, res) => {
-    const body = validate(ingestBodySchema, req.body);
-    const out = await deps.ingest.start({ rootPath: body.root_path, recursive: body.recursive, extensions: body.extensions?.map((e) => e.replace(/^\./, '').toLowerCase()), dryRun: body.dry_run });
-    res.status('dry_run' in out ? 200 : 202).json(out);
-  });
+  r.post(
+    '/assets/ingest',
+    admin,
+    ingestLimit,
+    express.json({ limit: deps.settings.jsonBodyLimit }),
+    async (req, res) => {
+      const body = validate(ingestBodySchema, req.body);
+      const out = await deps.ingest.start({
+        rootPath: body.root_path,
+        recursive: body.recursive,
+        extensions: body.extensions?.map((e) => e.replace(/^\./, '').toLowerCase()),
+        dryRun: body.dry_run,
+      });
+      res.status('dry_run' in out ? 200 : 202).json(out);
+    },
+  );
 
   r.get('/assets/ingest/:ingest_id', admin, async (req, res) => {
     const id = validate(z.object({ ingest_id: z.uuid('must be a UUID') }), req.params, 'params').ingest_id;
@@ -83,10 +109,16 @@ export function assetsRouter(deps: GatewayDeps): Router {
 
   r.get('/assets/:asset_id', async (req, res) => {
     const id = validate(z.object({ asset_id: assetIdSchema }), req.params, 'params').asset_id;
-    const [clip, siglip] = await Promise.all([retrieveOrEmpty(deps, deps.collections.clip, [id]), retrieveOrEmpty(deps, deps.collections.siglip, [id])]);
+    const [clip, siglip] = await Promise.all([
+      retrieveOrEmpty(deps, deps.collections.clip, [id]),
+      retrieveOrEmpty(deps, deps.collections.siglip, [id]),
+    ]);
     const p = clip[0] ?? siglip[0];
     if (!p) throw new AppError('NOT_FOUND', `no asset with id ${id}`, { details: { field: 'asset_id' } });
-    res.json({ asset: toAssetView({ ...p.payload, asset_id: p.payload.asset_id ?? id }), collections: { clip: clip.length > 0, siglip: siglip.length > 0 } });
+    res.json({
+      asset: toAssetView({ ...p.payload, asset_id: p.payload.asset_id ?? id }),
+      collections: { clip: clip.length > 0, siglip: siglip.length > 0 },
+    });
   });
   return r;
 }

@@ -15,13 +15,24 @@ export function imagesRouter(deps: GatewayDeps): Router {
       res.status(304).end();
       return;
     }
-    res.set({ 'content-type': 'image/jpeg', 'cache-control': 'public, max-age=86400', etag: t.etag, 'x-thumbnail-cache': t.cached ? 'hit' : 'miss' }).send(t.data);
+    res
+      .set({
+        'content-type': 'image/jpeg',
+        'cache-control': 'public, max-age=86400',
+        etag: t.etag,
+        'x-thumbnail-cache': t.cached ? 'hit' : 'miss',
+      })
+      .send(t.data);
   });
 
   r.get('/images/:asset_id/file', async (req, res) => {
     const f = await deps.images.locate(idOf(req.params));
     await new Promise<void>((resolve, reject) => {
-      res.sendFile(f.path, { headers: { 'content-type': f.mime, 'cache-control': 'private, max-age=3600' }, dotfiles: 'allow' }, (err) => (err ? reject(err) : resolve()));
+      res.sendFile(
+        f.path,
+        { headers: { 'content-type': f.mime, 'cache-control': 'private, max-age=3600' }, dotfiles: 'allow' },
+        (err) => (err ? reject(err) : resolve()),
+      );
     });
   });
   return r;

@@ -15,7 +15,10 @@ export function intParam(def: number, min: number, max: number) {
     .transform((v, ctx) => {
       if (v === undefined || v === '') return def;
       if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-        ctx.addIssue({ code: 'custom', message: `must be an integer between ${min} and ${max} (got ${JSON.stringify(v)})` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be an integer between ${min} and ${max} (got ${JSON.stringify(v)})`,
+        });
         return z.NEVER;
       }
       return Number(v);
@@ -31,7 +34,10 @@ export function numParam(min: number, max: number) {
       if (v === undefined || v === '') return undefined;
       const n = Number(v);
       if (!Number.isFinite(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `must be a number between ${min} and ${max} (got ${JSON.stringify(v)})` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a number between ${min} and ${max} (got ${JSON.stringify(v)})`,
+        });
         return z.NEVER;
       }
       return n;

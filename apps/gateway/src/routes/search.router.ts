@@ -17,7 +17,9 @@ function clientGone(res: Response): AbortSignal {
   return ac.signal;
 }
 
-const isoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()], { error: 'must be an ISO 8601 date or date-time' });
+const isoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
+  error: 'must be an ISO 8601 date or date-time',
+});
 
 /** Search filters (all optional). */
 export const filtersSchema = z
@@ -31,7 +33,11 @@ export const filtersSchema = z
 /** Body of POST /api/v1/search. */
 export const searchBodySchema = z
   .object({
-    query: z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters'),
+    query: z
+      .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(1000, 'must be at most 1000 characters'),
     limit: z.number().int().min(1).max(200).default(50),
     offset: z.number().int().min(0).max(10_000).default(0),
     user_id: userIdSchema.optional(),
@@ -65,7 +71,10 @@ export function searchRouter(deps: GatewayDeps): Router {
   const onLimited = (name: string) => deps.metrics.rateLimited.inc({ limit: name });
   const searchLimit = rateLimit({ name: 'search', perMinute: deps.settings.rateLimitSearchPerMin, onLimited });
   const uploadLimit = rateLimit({ name: 'upload', perMinute: deps.settings.rateLimitUploadPerMin, onLimited });
-  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: deps.settings.maxUploadBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12 } });
+  const upload = multer({
+    storage: multer.memoryStorage(),
+    limits: { fileSize: deps.settings.maxUploadBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12 },
+  });
 
   r.post('/search', searchLimit, express.json({ limit: deps.settings.jsonBodyLimit }), async (req, res) => {
     const body = validate(searchBodySchema, req.body);
@@ -84,13 +93,23 @@ export function searchRouter(deps: GatewayDeps): Router {
   r.post('/search/image', uploadLimit, upload.single('image'), async (req, res) => {
     const fields = validate(imageFieldsSchema, { ...(req.body as object) });
     const file = req.file;
-    if (!file) throw new AppError('INVALID_ARGUMENT', "image: required; send multipart/form-data with the image in a field named 'image'", { details: { field: 'image' } });
-    if (file.size === 0) throw new AppError('INVALID_ARGUMENT', 'image: the uploaded file is empty', { details: { field: 'image' } });
+    if (!file)
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        "image: required; send multipart/form-data with the image in a field named 'image'",
+        { details: { field: 'image' } },
+      );
+    if (file.size === 0)
+      throw new AppError('INVALID_ARGUMENT', 'image: the uploaded file is empty', { details: { field: 'image' } });
     try {
       const meta = await sharp(file.buffer, { failOn: 'error' }).metadata();
       if (!meta.width || !meta.height) throw new Error('no dimensions');
     } catch {
-      throw new AppError('INVALID_ARGUMENT', `image: the upload is not an image sharp can read (${file.mimetype}, ${file.size} bytes); send a JPEG, PNG, WebP, GIF, TIFF or AVIF`, { details: { field: 'image', reason: 'NOT_AN_IMAGE' } });
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `image: the upload is not an image sharp can read (${file.mimetype}, ${file.size} bytes); send a JPEG, PNG, WebP, GIF, TIFF or AVIF`,
+        { details: { field: 'image', reason: 'NOT_AN_IMAGE' } },
+      );
     }
     const out = await deps.search.image(file.buffer, {
       limit: fields.limit,
@@ -107,7 +126,12 @@ export function searchRouter(deps: GatewayDeps): Router {
   r.get('/search/similar/:asset_id', searchLimit, async (req, res) => {
     const assetId = validate(z.object({ asset_id: assetIdSchema }), req.params, 'params').asset_id;
     const q = validate(similarQuerySchema, queryOf(req), 'query');
-    const out = await deps.search.similar(assetId, { limit: q.limit, offset: q.offset, minScore: q.min_score, subject: { userId: q.user_id, sessionId: sessionIdOf(req) } });
+    const out = await deps.search.similar(assetId, {
+      limit: q.limit,
+      offset: q.offset,
+      minScore: q.min_score,
+      subject: { userId: q.user_id, sessionId: sessionIdOf(req) },
+    });
     res.locals['model'] = out.model;
     res.json(out);
   });

@@ -11,7 +11,12 @@ export class CircuitBreaker {
 
   constructor(
     readonly name: string,
-    private readonly opts: { failures: number; cooldownMs: number; now?: () => number; onStateChange?: (name: string, state: BreakerState) => void },
+    private readonly opts: {
+      failures: number;
+      cooldownMs: number;
+      now?: () => number;
+      onStateChange?: (name: string, state: BreakerState) => void;
+    },
   ) {}
 
   /** closed (normal), open (failing fast), half_open (one trial allowed). */

@@ -11,7 +11,14 @@ export interface Embedders {
   siglip: EmbedderApi | undefined;
 }
 
-const CLIENT_ITEM_REASONS = new Set(['EMPTY_INPUT', 'INPUT_TOO_LARGE', 'NOT_AN_IMAGE', 'UNSUPPORTED_FORMAT', 'CORRUPT_IMAGE', 'TOO_MANY_PIXELS']);
+const CLIENT_ITEM_REASONS = new Set([
+  'EMPTY_INPUT',
+  'INPUT_TOO_LARGE',
+  'NOT_AN_IMAGE',
+  'UNSUPPORTED_FORMAT',
+  'CORRUPT_IMAGE',
+  'TOO_MANY_PIXELS',
+]);
 
 /** A client's mistake (400): never a reason to fall back or to open a breaker. */
 function isClientError(err: unknown): boolean {
@@ -37,26 +44,50 @@ export class EmbeddingService {
   ) {}
 
   /** Embeds text with the model of `decision` (cached), falling back to CLIP as needed. */
-  async embedText(decision: RolloutDecision, query: string, signal?: AbortSignal): Promise<{ vector: Float32Array; decision: RolloutDecision; cached: boolean }> {
+  async embedText(
+    decision: RolloutDecision,
+    query: string,
+    signal?: AbortSignal,
+  ): Promise<{ vector: Float32Array; decision: RolloutDecision; cached: boolean }> {
     return this.withFallback(decision, signal, async (model) => {
       const hit = this.deps.cache.get(model, query);
       this.deps.metrics.cache.inc({ model, result: hit ? 'hit' : 'miss' });
       if (hit) return { vector: hit, cached: true };
-      const vector = await this.call(model, 'text', 'query', (api) => api.embedTexts([query], { deadlineMs: this.deps.deadlineMs, ...(signal ? { signal } : {}) }), signal);
+      const vector = await this.call(
+        model,
+        'text',
+        'query',
+        (api) => api.embedTexts([query], { deadlineMs: this.deps.deadlineMs, ...(signal ? { signal } : {}) }),
+        signal,
+      );
       this.deps.cache.set(model, query, vector);
       return { vector, cached: false };
     });
   }
 
   /** Embeds an uploaded image with the model of `decision`, falling back to CLIP as needed. */
-  async embedImage(decision: RolloutDecision, data: Uint8Array, signal?: AbortSignal): Promise<{ vector: Float32Array; decision: RolloutDecision; cached: boolean }> {
+  async embedImage(
+    decision: RolloutDecision,
+    data: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<{ vector: Float32Array; decision: RolloutDecision; cached: boolean }> {
     return this.withFallback(decision, signal, async (model) => ({
-      vector: await this.call(model, 'image', 'image', (api) => api.embedImages([{ data }], { deadlineMs: this.deps.deadlineMs, ...(signal ? { signal } : {}) }), signal),
+      vector: await this.call(
+        model,
+        'image',
+        'image',
+        (api) => api.embedImages([{ data }], { deadlineMs: this.deps.deadlineMs, ...(signal ? { signal } : {}) }),
+        signal,
+      ),
       cached: false,
     }));
   }
 
-  private async withFallback<T extends { vector: Float32Array; cached: boolean }>(decision: RolloutDecision, signal: AbortSignal | undefined, fn: (model: RolloutModel) => Promise<T>): Promise<T & { decision: RolloutDecision }> {
+  private async withFallback<T extends { vector: Float32Array; cached: boolean }>(
+    decision: RolloutDecision,
+    signal: AbortSignal | undefined,
+    fn: (model: RolloutModel) => Promise<T>,
+  ): Promise<T & { decision: RolloutDecision }> {
     let d = decision;
     if (d.model === 'siglip') {
       try {
@@ -72,15 +103,27 @@ export class EmbeddingService {
     } catch (err) {
       if (isClientError(err) || isAppError(err, 'CANCELLED') || isAppError(err, 'RESOURCE_EXHAUSTED')) throw err;
       const retry = Math.max(1, this.deps.breakers.clip.retryAfterS());
-      throw new AppError('UNAVAILABLE', `no embedder can answer now (CLIP: ${(err as Error).message}); retry later`, { retryAfterS: retry, cause: err });
+      throw new AppError('UNAVAILABLE', `no embedder can answer now (CLIP: ${(err as Error).message}); retry later`, {
+        retryAfterS: retry,
+        cause: err,
+      });
     }
   }
 
-  private async call(model: RolloutModel, kind: 'text' | 'image', field: string, fn: (api: EmbedderApi) => Promise<EmbedItemResult[]>, signal: AbortSignal | undefined): Promise<Float32Array> {
+  private async call(
+    model: RolloutModel,
+    kind: 'text' | 'image',
+    field: string,
+    fn: (api: EmbedderApi) => Promise<EmbedItemResult[]>,
+    signal: AbortSignal | undefined,
+  ): Promise<Float32Array> {
     const api = this.deps.embedders[model];
     const breaker = this.deps.breakers[model];
     if (!api) throw new AppError('UNAVAILABLE', `${model} embedder is not configured`);
-    if (!breaker.allows()) throw new AppError('UNAVAILABLE', `${model} embedder circuit breaker is open`, { retryAfterS: breaker.retryAfterS() });
+    if (!breaker.allows())
+      throw new AppError('UNAVAILABLE', `${model} embedder circuit breaker is open`, {
+        retryAfterS: breaker.retryAfterS(),
+      });
     const started = performance.now();
     let outcome = 'ok';
     try {
@@ -98,13 +141,20 @@ export class EmbeddingService {
       });
       if (results instanceof AppError) {
         if (results.code === 'CANCELLED') throw results;
-        if (results.code === 'RESOURCE_EXHAUSTED') throw new AppError('RESOURCE_EXHAUSTED', `${model} embedder is overloaded; retry shortly`, { retryAfterS: 1, cause: results });
+        if (results.code === 'RESOURCE_EXHAUSTED')
+          throw new AppError('RESOURCE_EXHAUSTED', `${model} embedder is overloaded; retry shortly`, {
+            retryAfterS: 1,
+            cause: results,
+          });
         throw new AppError('INVALID_ARGUMENT', `${field}: ${results.message}`, { details: { field } });
       }
       const item = results[0];
       if (!item) throw new AppError('INTERNAL', `${model} embedder returned no result`);
       if (!item.ok) {
-        if (CLIENT_ITEM_REASONS.has(item.reason)) throw new AppError('INVALID_ARGUMENT', `${field}: ${item.message} (${item.reason})`, { details: { field, reason: item.reason } });
+        if (CLIENT_ITEM_REASONS.has(item.reason))
+          throw new AppError('INVALID_ARGUMENT', `${field}: ${item.message} (${item.reason})`, {
+            details: { field, reason: item.reason },
+          });
         throw new AppError('INTERNAL', `${model} embedder failed: ${item.reason} ${item.message}`);
       }
       return item.vector;

@@ -14,7 +14,8 @@ export class QueryCache {
   private readonly lru: LRUCache<string, Float32Array> | undefined;
 
   constructor(opts: { max: number; ttlMs: number }) {
-    this.lru = opts.max > 0 ? new LRUCache({ max: opts.max, ...(opts.ttlMs > 0 ? { ttl: opts.ttlMs } : {}) }) : undefined;
+    this.lru =
+      opts.max > 0 ? new LRUCache({ max: opts.max, ...(opts.ttlMs > 0 ? { ttl: opts.ttlMs } : {}) }) : undefined;
   }
 
   private key(model: string, query: string): string {
@@ -52,8 +53,26 @@ export class ResultCache<T> {
   }
 
   /** The cache key of one search (model, collection, its point count, normalised query, page, filters). */
-  key(parts: { model: string; collection: string; points: number; query: string; limit: number; offset: number; filters: unknown; minScore: number | undefined }): string {
-    return [parts.model, parts.collection, parts.points, normaliseQuery(parts.model, parts.query), parts.limit, parts.offset, JSON.stringify(parts.filters ?? null), parts.minScore ?? ''].join('\u0000');
+  key(parts: {
+    model: string;
+    collection: string;
+    points: number;
+    query: string;
+    limit: number;
+    offset: number;
+    filters: unknown;
+    minScore: number | undefined;
+  }): string {
+    return [
+      parts.model,
+      parts.collection,
+      parts.points,
+      normaliseQuery(parts.model, parts.query),
+      parts.limit,
+      parts.offset,
+      JSON.stringify(parts.filters ?? null),
+      parts.minScore ?? '',
+    ].join('\u0000');
   }
 
   get(key: string): T | undefined {

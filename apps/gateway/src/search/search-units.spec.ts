@@ -7,7 +7,12 @@ describe('CircuitBreaker', () => {
   it('opens after N consecutive failures, half-opens after the cooldown, closes on a successful trial', async () => {
     let now = 0;
     const states: string[] = [];
-    const b = new CircuitBreaker('siglip', { failures: 2, cooldownMs: 1000, now: () => now, onStateChange: (_n, s) => states.push(s) });
+    const b = new CircuitBreaker('siglip', {
+      failures: 2,
+      cooldownMs: 1000,
+      now: () => now,
+      onStateChange: (_n, s) => states.push(s),
+    });
     const fail = () => b.run(() => Promise.reject(new Error('down')));
     await expect(fail()).rejects.toThrow('down');
     expect(b.state).toBe('closed');
@@ -46,7 +51,10 @@ describe('toPayloadFilter', () => {
     expect(toPayloadFilter(undefined)).toBeUndefined();
     expect(toPayloadFilter({ category: 'cats' })).toEqual({ must: [{ key: 'category', match: { value: 'cats' } }] });
     expect(toPayloadFilter({ category: ['a', 'b'], date_from: '2020-01-01' }, 'x')).toEqual({
-      must: [{ key: 'category', match: { any: ['a', 'b'] } }, { key: 'date_taken', range: { gte: '2020-01-01' } }],
+      must: [
+        { key: 'category', match: { any: ['a', 'b'] } },
+        { key: 'date_taken', range: { gte: '2020-01-01' } },
+      ],
       must_not: [{ key: 'asset_id', match: { value: 'x' } }],
     });
   });

@@ -43,12 +43,19 @@ export function toPayloadFilter(f: SearchFilters | undefined, excludeId?: string
   const must: NonNullable<PayloadFilter['must']> = [];
   if (f?.category !== undefined) {
     const cats = Array.isArray(f.category) ? f.category : [f.category];
-    must.push(cats.length === 1 ? { key: 'category', match: { value: cats[0]! } } : { key: 'category', match: { any: cats } });
+    must.push(
+      cats.length === 1 ? { key: 'category', match: { value: cats[0]! } } : { key: 'category', match: { any: cats } },
+    );
   }
   if (f?.date_from !== undefined || f?.date_to !== undefined) {
-    must.push({ key: 'date_taken', range: { ...(f.date_from ? { gte: f.date_from } : {}), ...(f.date_to ? { lte: f.date_to } : {}) } });
+    must.push({
+      key: 'date_taken',
+      range: { ...(f.date_from ? { gte: f.date_from } : {}), ...(f.date_to ? { lte: f.date_to } : {}) },
+    });
   }
-  const must_not: NonNullable<PayloadFilter['must_not']> = excludeId ? [{ key: 'asset_id', match: { value: excludeId } }] : [];
+  const must_not: NonNullable<PayloadFilter['must_not']> = excludeId
+    ? [{ key: 'asset_id', match: { value: excludeId } }]
+    : [];
   if (must.length === 0 && must_not.length === 0) return undefined;
   return { ...(must.length ? { must } : {}), ...(must_not.length ? { must_not } : {}) };
 }
@@ -56,7 +63,14 @@ export function toPayloadFilter(f: SearchFilters | undefined, excludeId?: string
 /** Text, image and similar-asset search over the routed collection. */
 export class SearchService {
   constructor(
-    private readonly deps: { router: RolloutRouter; embedding: EmbeddingService; store: VectorStore; metrics: GatewayMetrics; results?: ResultCache<SearchResponse>; coverage?: () => CoverageSnapshot },
+    private readonly deps: {
+      router: RolloutRouter;
+      embedding: EmbeddingService;
+      store: VectorStore;
+      metrics: GatewayMetrics;
+      results?: ResultCache<SearchResponse>;
+      coverage?: () => CoverageSnapshot;
+    },
   ) {}
 
   /** Routes, then answers from the result cache, or embeds the text (embedding cache) and searches. */
@@ -67,7 +81,16 @@ export class SearchService {
     const keyFor = (d: RolloutDecision) => {
       const cov = this.deps.coverage?.();
       const points = cov ? (d.model === 'siglip' ? cov.siglipPoints : cov.clipPoints) : -1;
-      return cache!.key({ model: d.model, collection: d.collection, points, query, limit: opts.limit, offset: opts.offset, filters: opts.filters, minScore: opts.minScore });
+      return cache!.key({
+        model: d.model,
+        collection: d.collection,
+        points,
+        query,
+        limit: opts.limit,
+        offset: opts.offset,
+        filters: opts.filters,
+        minScore: opts.minScore,
+      });
     };
     if (cache?.enabled) {
       const hit = cache.get(keyFor(routed));
@@ -77,13 +100,25 @@ export class SearchService {
         this.deps.metrics.results.observe({ model: routed.model, kind: 'text' }, hit.results.length);
         const total = round(performance.now() - t0);
         // Same results; this request's own bucket, reason and timing.
-        return { ...hit, rollout: { bucket: routed.bucket, reason: routed.reason, bucket_source: routed.bucketSource, fallback: false }, timing_ms: { embed: 0, search: 0, total }, cached_embedding: true, cached_results: true };
+        return {
+          ...hit,
+          rollout: {
+            bucket: routed.bucket,
+            reason: routed.reason,
+            bucket_source: routed.bucketSource,
+            fallback: false,
+          },
+          timing_ms: { embed: 0, search: 0, total },
+          cached_embedding: true,
+          cached_results: true,
+        };
       }
     }
     const e = await this.deps.embedding.embedText(routed, query, opts.signal);
     const out = await this.finish('text', query, e.vector, e.decision, opts, t0, performance.now(), e.cached);
     // Only answers served by the routed model are cached, so a fallback answer never outlives the outage.
-    if (cache?.enabled && e.decision.model === routed.model && !out.rollout.fallback) cache.set(keyFor(e.decision), out);
+    if (cache?.enabled && e.decision.model === routed.model && !out.rollout.fallback)
+      cache.set(keyFor(e.decision), out);
     return out;
   }
 
@@ -99,11 +134,22 @@ export class SearchService {
   async similar(assetId: string, opts: SearchOptions): Promise<SearchResponse> {
     const t0 = performance.now();
     const d = this.route(opts.subject);
-    const [point] = await this.storeCall(d, () => this.deps.store.retrieve(d.collection, [assetId], { withVectors: true }));
+    const [point] = await this.storeCall(d, () =>
+      this.deps.store.retrieve(d.collection, [assetId], { withVectors: true }),
+    );
     if (!point?.vector) {
-      throw new AppError('NOT_FOUND', `asset ${assetId} has no vector in collection '${d.collection}' (model ${d.model}); it was never ingested${d.model === 'siglip' ? ' or not re-embedded yet' : ''}`, {
-        details: { field: 'asset_id', reason: 'no_vector_in_routed_collection', collection: d.collection, model: d.model },
-      });
+      throw new AppError(
+        'NOT_FOUND',
+        `asset ${assetId} has no vector in collection '${d.collection}' (model ${d.model}); it was never ingested${d.model === 'siglip' ? ' or not re-embedded yet' : ''}`,
+        {
+          details: {
+            field: 'asset_id',
+            reason: 'no_vector_in_routed_collection',
+            collection: d.collection,
+            model: d.model,
+          },
+        },
+      );
     }
     return this.finish('similar', null, point.vector, d, opts, t0, performance.now(), false, assetId);
   }
@@ -112,10 +158,26 @@ export class SearchService {
     return this.deps.router.decide(subject);
   }
 
-  private async finish(kind: string, query: string | null, vector: Float32Array, d: RolloutDecision, opts: SearchOptions, t0: number, tEmbed: number, cached: boolean, excludeId?: string): Promise<SearchResponse> {
+  private async finish(
+    kind: string,
+    query: string | null,
+    vector: Float32Array,
+    d: RolloutDecision,
+    opts: SearchOptions,
+    t0: number,
+    tEmbed: number,
+    cached: boolean,
+    excludeId?: string,
+  ): Promise<SearchResponse> {
     const filter = toPayloadFilter(opts.filters, excludeId);
     const hits: SearchHit[] = await this.storeCall(d, () =>
-      this.deps.store.search(d.collection, { vector, limit: opts.limit, offset: opts.offset, ...(filter ? { filter } : {}), ...(opts.minScore !== undefined ? { minScore: opts.minScore } : {}) }),
+      this.deps.store.search(d.collection, {
+        vector,
+        limit: opts.limit,
+        offset: opts.offset,
+        ...(filter ? { filter } : {}),
+        ...(opts.minScore !== undefined ? { minScore: opts.minScore } : {}),
+      }),
     );
     const t1 = performance.now();
     const m = this.deps.metrics;
@@ -123,12 +185,20 @@ export class SearchService {
     if (d.reason.startsWith('fallback:')) m.fallbacks.inc({ reason: d.reason.slice('fallback:'.length) });
     m.results.observe({ model: d.model, kind }, hits.length);
     return {
-      results: hits.map((h) => ({ asset: toAssetView({ ...h.payload, asset_id: h.payload.asset_id ?? h.assetId }), score: h.score })),
+      results: hits.map((h) => ({
+        asset: toAssetView({ ...h.payload, asset_id: h.payload.asset_id ?? h.assetId }),
+        score: h.score,
+      })),
       total: hits.length,
       query,
       model: d.model,
       collection: d.collection,
-      rollout: { bucket: d.bucket, reason: d.reason, bucket_source: d.bucketSource, fallback: d.reason.startsWith('fallback:') },
+      rollout: {
+        bucket: d.bucket,
+        reason: d.reason,
+        bucket_source: d.bucketSource,
+        fallback: d.reason.startsWith('fallback:'),
+      },
       timing_ms: { embed: round(tEmbed - t0), search: round(t1 - tEmbed), total: round(t1 - t0) },
       cached_embedding: cached,
       cached_results: false,
@@ -140,11 +210,18 @@ export class SearchService {
       return await fn();
     } catch (err) {
       if (isAppError(err, 'NOT_FOUND')) {
-        throw new AppError('UNAVAILABLE', `collection '${d.collection}' does not exist yet: create it (npx nx run tools:create-collection) or ingest images first`, { retryAfterS: 30, cause: err });
+        throw new AppError(
+          'UNAVAILABLE',
+          `collection '${d.collection}' does not exist yet: create it (npx nx run tools:create-collection) or ingest images first`,
+          { retryAfterS: 30, cause: err },
+        );
       }
       if (isAppError(err) && (err.code === 'INVALID_ARGUMENT' || err.code === 'SCHEMA_MISMATCH')) throw err;
       if (isAppError(err)) throw err;
-      throw new AppError('UNAVAILABLE', `vector store failed: ${(err as Error).message}`, { retryAfterS: 5, cause: err });
+      throw new AppError('UNAVAILABLE', `vector store failed: ${(err as Error).message}`, {
+        retryAfterS: 5,
+        cause: err,
+      });
     }
   }
 }

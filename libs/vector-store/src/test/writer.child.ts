@@ -15,7 +15,10 @@ const store = await LanceVectorStore.open({
 const rand = rng(prefix!.length * 31 + 7);
 for (let b = 0; b < batches; b++) {
   const size = 1 + Math.floor(rand() * 20);
-  await store.upsert(collection!, Array.from({ length: size }, (_, j) => writerPoint(prefix!, b, size, j)));
+  await store.upsert(
+    collection!,
+    Array.from({ length: size }, (_, j) => writerPoint(prefix!, b, size, j)),
+  );
   process.stdout.write(`ack ${prefix} ${b} ${size}\n`);
 }
 await store.close();
