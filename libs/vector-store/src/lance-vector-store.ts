@@ -300,9 +300,7 @@ export class LanceVectorStore implements VectorStore {
   }
 
   /** Storage figures of one collection's table: live bytes (data + indexes), rows, fragments, versions. */
-  async storageStats(
-    collection: string,
-  ): Promise<{
+  async storageStats(collection: string): Promise<{
     totalBytes: number;
     numRows: number;
     numFragments: number;

@@ -62,15 +62,13 @@ export class IngestProgress {
     refused: { path: string; reason: string }[],
   ): Promise<void> {
     const k = this.key(id);
-    const m = this.redis
-      .multi()
-      .hset(k, {
-        state: batches === 0 ? 'completed' : 'running',
-        total,
-        batches_total: batches,
-        refused: refused.length,
-        updated_at: new Date().toISOString(),
-      });
+    const m = this.redis.multi().hset(k, {
+      state: batches === 0 ? 'completed' : 'running',
+      total,
+      batches_total: batches,
+      refused: refused.length,
+      updated_at: new Date().toISOString(),
+    });
     for (const r of refused.slice(0, SAMPLE)) m.rpush(`${k}:failed`, JSON.stringify(r));
     await m
       .ltrim(`${k}:failed`, 0, SAMPLE - 1)

@@ -38,13 +38,11 @@ export function ingestHandlers(deps: {
       // In slices, so a million-file scan never builds one enormous Redis transaction.
       for (let from = 0; from < batches.length; from += 500) {
         await deps.queue.addBulk(
-          batches
-            .slice(from, from + 500)
-            .map((paths, i) => ({
-              name: 'ingest.batch' as const,
-              data: { ingestId, batchNo: from + i, paths, ...(correlationId ? { correlationId } : {}) },
-              opts: { jobId: `batch-${ingestId}-${from + i}` },
-            })),
+          batches.slice(from, from + 500).map((paths, i) => ({
+            name: 'ingest.batch' as const,
+            data: { ingestId, batchNo: from + i, paths, ...(correlationId ? { correlationId } : {}) },
+            opts: { jobId: `batch-${ingestId}-${from + i}` },
+          })),
         );
         await job.updateProgress({ enqueued: Math.min(batches.length, from + 500), batches: batches.length });
       }
