@@ -43,4 +43,11 @@ describe('README configuration reference', () => {
     const ci = readFileSync(join(REPO_ROOT, '.ci/run'), 'utf8');
     expect(ci).toMatch(/^npm ci && npm test$/m);
   });
+
+  it('has a CI script that installs the browser the README names, under CI=true', () => {
+    const ci = readFileSync(join(REPO_ROOT, '.ci/run'), 'utf8');
+    expect(readme).toContain('`apt-get install chromium`');
+    expect(ci).toMatch(/apt-get install -y -qq chromium/);
+    expect(ci).toMatch(/^export CI="\$\{CI:-true\}"$/m);
+  });
 });

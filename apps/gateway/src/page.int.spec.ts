@@ -1,22 +1,26 @@
 // End-to-end: the search page in REAL headless Chromium (Debian chromium + playwright-core) against
 // the gateway in-process, REAL clip and siglip embedder processes (tiny 'colour' models), the REAL
 // embedded store and REAL Redis. Screenshots go to apps/gateway/test-output/ (gitignored).
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbedderProcess, testEnv, type TestProcess, uniqueName, waitFor } from '@image-search/testing';
+import {
+  chromiumAvailable,
+  startEmbedderProcess,
+  testEnv,
+  type TestProcess,
+  uniqueName,
+  waitFor,
+} from '@image-search/testing';
 import { call } from '../test/http.js';
 
 import { startTestGateway, tearDownStack, type RunningGateway } from '../test/test-gateway.js';
 
-const hasChromium = existsSync(testEnv.chromiumPath);
-if (!hasChromium)
-  console.log(
-    `[e2e] SKIPPED search page test: no Chromium at ${testEnv.chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`,
-  );
+// Skips with one line where no browser is installed; under CI=true a missing browser fails instead.
+const hasChromium = chromiumAvailable('search page test');
 
 const OUT = resolve(import.meta.dirname, '../test-output');
 const root = mkdtempSync(join(tmpdir(), 'gw-page-'));
