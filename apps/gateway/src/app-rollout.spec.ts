@@ -164,7 +164,13 @@ describe('overload (fake embedder)', () => {
 
 describe('admin, limits, system endpoints', () => {
   it('with no ADMIN_TOKEN the admin API is disabled, not open; rate limits answer 429 with Retry-After; big uploads 413', async () => {
-    const g = await fx.start({ ADMIN_TOKEN: '', RATE_LIMIT_SEARCH_PER_MIN: '2', MAX_UPLOAD_BYTES: '2048' });
+    // Its own prefix: the counters live in Redis, and the fixture's other gateways searched already.
+    const g = await fx.start({
+      ADMIN_TOKEN: '',
+      RATE_LIMIT_SEARCH_PER_MIN: '2',
+      MAX_UPLOAD_BYTES: '2048',
+      QUEUE_PREFIX: `${fx.prefix}-limits`,
+    });
     try {
       const r = await call(g.url, '/api/v1/admin/rollout', 'GET', '/api/v1/admin/rollout', { token: 'anything' });
       expect(r.status).toBe(403);
@@ -175,6 +181,7 @@ describe('admin, limits, system endpoints', () => {
       const limited = await search(g.url, { query: 'red' });
       expect(limited.status).toBe(429);
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(limited.headers.get('ratelimit-policy')).toMatch(/^"search"; q=2; w=60;/);
       const fd = new FormData();
       fd.append('image', new Blob([new Uint8Array(5000)], { type: 'image/png' }), 'big.png');
       const big = await call(g.url, '/api/v1/search/image', 'POST', '/api/v1/search/image', { body: fd });

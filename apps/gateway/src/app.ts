@@ -40,7 +40,9 @@ function metricsMiddleware(deps: GatewayDeps): RequestHandler {
 export function createApp(deps: GatewayDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', deps.settings.trustProxy);
+  // One hop: the address the ingress in front saw. `true` would take the leftmost X-Forwarded-For
+  // entry, which any client can write, and so choose its own rate-limit key.
+  app.set('trust proxy', deps.settings.trustProxy ? 1 : false);
   app.set('etag', false);
   app.use(correlationMiddleware);
   app.use(metricsMiddleware(deps));

@@ -1,4 +1,4 @@
-import type { Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { HealthState, Logger } from '@image-search/service-kit';
 import type { VectorStore } from '@image-search/vector-store';
 import type { CoverageMonitor, FlagsSource, RolloutRouter } from '@image-search/rollout-router';
@@ -26,12 +26,12 @@ export interface GatewayDeps {
   ingest: IngestService;
   /** The re-embedding admin router (mounted at /api/v1/admin/siglip behind admin auth), when Redis is configured. */
   adminSiglipRouter?: Router | undefined;
+  /** Per-client rate limits (counted in Redis, shared by every replica; pass-through when 0). */
+  limits: { search: RequestHandler; upload: RequestHandler; ingest: RequestHandler };
   settings: {
     adminToken: string | undefined;
     jsonBodyLimit: string;
     maxUploadBytes: number;
-    rateLimitSearchPerMin: number;
-    rateLimitUploadPerMin: number;
     trustProxy: boolean;
     embedders: { clip: string; siglip: string | undefined };
   };

@@ -14,6 +14,7 @@ import { AssetRoots } from './ingest/asset-roots.js';
 import { startIngestWorker } from './ingest/ingest.job.js';
 import { IngestProgress } from './ingest/ingest-progress.js';
 import { IngestService } from './ingest/ingest.service.js';
+import { rateLimit } from './http/rate-limit.js';
 import { GatewayMetrics } from './metrics.js';
 import { createAdminSiglipRouter } from './routes/admin-siglip.router.js';
 import { CircuitBreaker } from './search/circuit-breaker.js';
@@ -150,6 +151,28 @@ export async function wireGateway(
   });
   const adminSiglipRouter: Router = createAdminSiglipRouter({ control, logger });
 
+  // Rate-limit counters get their own connection: no offline queue and a short timeout, so a Redis
+  // outage lets requests through at once (fail open) instead of holding each one for the retries.
+  const limiterRedis =
+    config.RATE_LIMIT_SEARCH_PER_MIN > 0 || config.RATE_LIMIT_UPLOAD_PER_MIN > 0
+      ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000 })
+      : undefined;
+  limiterRedis?.on('error', () => undefined);
+  const limit = (name: string, perMinute: number) =>
+    rateLimit({
+      name,
+      perMinute,
+      logger,
+      ...(limiterRedis ? { store: { redis: limiterRedis, prefix: config.QUEUE_PREFIX } } : {}),
+      onLimited: (n) => metrics.rateLimited.inc({ limit: n }),
+      onStoreError: (n) => metrics.rateLimitStoreErrors.inc({ limit: n }),
+    });
+  const limits = {
+    search: limit('search', config.RATE_LIMIT_SEARCH_PER_MIN),
+    upload: limit('upload', config.RATE_LIMIT_UPLOAD_PER_MIN),
+    ingest: limit('ingest', config.RATE_LIMIT_UPLOAD_PER_MIN),
+  };
+
   health.addCheck('clip_embedder', () => clip.isServing({ deadlineMs: 1500 }));
   health.addCheck('vector_store', async () => {
     await store.exists(collections.clip);
@@ -171,12 +194,11 @@ export async function wireGateway(
     images,
     ingest,
     adminSiglipRouter,
+    limits,
     settings: {
       adminToken: config.ADMIN_TOKEN,
       jsonBodyLimit: config.JSON_BODY_LIMIT,
       maxUploadBytes: config.MAX_UPLOAD_BYTES,
-      rateLimitSearchPerMin: config.RATE_LIMIT_SEARCH_PER_MIN,
-      rateLimitUploadPerMin: config.RATE_LIMIT_UPLOAD_PER_MIN,
       trustProxy: config.TRUST_PROXY,
       embedders: { clip: config.CLIP_EMBEDDER_URL, siglip: config.SIGLIP_EMBEDDER_URL || undefined },
     },
@@ -193,6 +215,7 @@ export async function wireGateway(
       siglip?.close();
       redis.disconnect();
       bull.disconnect();
+      limiterRedis?.disconnect();
       if (!opts.store) await store.close();
     },
   };

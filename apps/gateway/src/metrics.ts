@@ -77,6 +77,12 @@ export class GatewayMetrics {
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });
+  readonly rateLimitStoreErrors = new Counter({
+    name: 'gateway_rate_limit_store_errors_total',
+    help: 'Requests let through unlimited because Redis could not count them (fail open)',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
   readonly ingestFiles = new Counter({
     name: 'gateway_ingest_files_total',
     help: 'Ingested files by outcome',

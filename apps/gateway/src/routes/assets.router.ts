@@ -4,7 +4,6 @@ import { AppError, isAppError } from '@image-search/service-kit';
 import type { StoredPoint } from '@image-search/vector-store';
 import type { GatewayDeps } from '../app.types.js';
 import { adminAuth } from '../http/admin-auth.js';
-import { rateLimit } from '../http/rate-limit.js';
 import { validate } from '../http/validate.js';
 import { toAssetView } from '../search/asset-view.js';
 import { assetIdSchema, intParam, queryOf } from './params.js';
@@ -47,11 +46,7 @@ async function retrieveOrEmpty(deps: GatewayDeps, collection: string, ids: strin
 export function assetsRouter(deps: GatewayDeps): Router {
   const r = express.Router();
   const admin = adminAuth(deps.settings.adminToken);
-  const ingestLimit = rateLimit({
-    name: 'upload',
-    perMinute: deps.settings.rateLimitUploadPerMin,
-    onLimited: (n) => deps.metrics.rateLimited.inc({ limit: n }),
-  });
+  const ingestLimit = deps.limits.ingest;
 
   r.get('/assets', async (req, res) => {
     const q = validate(listQuerySchema, queryOf(req), 'query');

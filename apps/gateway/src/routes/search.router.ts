@@ -4,7 +4,6 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import { AppError } from '@image-search/service-kit';
 import type { GatewayDeps } from '../app.types.js';
-import { rateLimit } from '../http/rate-limit.js';
 import { validate } from '../http/validate.js';
 import { assetIdSchema, intParam, numParam, queryOf, sessionIdOf, userIdSchema } from './params.js';
 
@@ -68,9 +67,7 @@ const similarQuerySchema = z
 /** POST /search, POST /search/image, GET /search/similar/:asset_id. */
 export function searchRouter(deps: GatewayDeps): Router {
   const r = express.Router();
-  const onLimited = (name: string) => deps.metrics.rateLimited.inc({ limit: name });
-  const searchLimit = rateLimit({ name: 'search', perMinute: deps.settings.rateLimitSearchPerMin, onLimited });
-  const uploadLimit = rateLimit({ name: 'upload', perMinute: deps.settings.rateLimitUploadPerMin, onLimited });
+  const { search: searchLimit, upload: uploadLimit } = deps.limits;
   const upload = multer({
     storage: multer.memoryStorage(),
     limits: { fileSize: deps.settings.maxUploadBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12 },
