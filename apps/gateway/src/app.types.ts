@@ -1,6 +1,8 @@
 import type { RequestHandler, Router } from 'express';
 import type { HealthState, Logger } from '@image-search/service-kit';
 import type { VectorStore } from '@image-search/vector-store';
+import type { ModelRegistry } from '@image-search/model-registry';
+import type { ModelsService } from './models/models.service.js';
 import type { CoverageMonitor, FlagsSource, RolloutRouter } from '@image-search/rollout-router';
 import type { CircuitBreaker } from './search/circuit-breaker.js';
 import type { SearchService } from './search/search.service.js';
@@ -16,6 +18,10 @@ export interface GatewayDeps {
   health: HealthState;
   store: VectorStore;
   collections: { clip: string; siglip: string };
+  /** Every registered model (seed pair + MODEL_REGISTRY_FILE). */
+  registry: ModelRegistry;
+  /** The registered models with their embedders' and collections' state (admin API). */
+  models: ModelsService;
   router: RolloutRouter;
   flags: FlagsSource;
   coverage: CoverageMonitor;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError, env, parseConfig } from '@image-search/service-kit';
-import { DEFAULT_COLLECTION_NAMES } from '@image-search/collection-schema';
+import { DEFAULT_COLLECTION_NAMES, DEFAULT_VECTOR_SIZES } from '@image-search/collection-schema';
+import { loadModelRegistry, type ModelRegistry } from '@image-search/model-registry';
 import { FlagError, readFlags, DEFAULT_FLAGS } from '@image-search/rollout-router';
 
 /** Gateway configuration schema (every variable is documented in the README). */
@@ -27,6 +28,10 @@ export const gatewayConfigSchema = z.object({
   QDRANT_API_KEY: env.optStr(),
   CLIP_COLLECTION: env.str(DEFAULT_COLLECTION_NAMES.clip),
   SIGLIP_COLLECTION: env.str(DEFAULT_COLLECTION_NAMES.siglip),
+  CLIP_EMBEDDING_DIM: env.int(DEFAULT_VECTOR_SIZES.clip, 0, 65_536),
+  SIGLIP_EMBEDDING_DIM: env.int(DEFAULT_VECTOR_SIZES.siglip, 0, 65_536),
+  /** Registry file (YAML/JSON) declaring models beyond the seed's pair; see libs/model-registry. */
+  MODEL_REGISTRY_FILE: env.optStr(),
   REDIS_URL: env.str('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: env.str('isearch'),
   INGEST_WORKER: env.bool(true),
@@ -52,6 +57,7 @@ export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 /** Parses the gateway's configuration from the environment, once; bad rollout flags are start-up errors naming the variable. */
 export function loadGatewayConfig(source: Record<string, string | undefined> = process.env): GatewayConfig {
   const config = parseConfig(gatewayConfigSchema, source);
+  gatewayRegistry(config);
   try {
     readFlags(rolloutEnv(config), DEFAULT_FLAGS, 'env');
   } catch (err) {
@@ -62,6 +68,19 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
     throw err;
   }
   return config;
+}
+
+/** The model registry from the seed variables and MODEL_REGISTRY_FILE (a bad file is a start-up error). */
+export function gatewayRegistry(config: GatewayConfig): ModelRegistry {
+  return loadModelRegistry({
+    MODEL_REGISTRY_FILE: config.MODEL_REGISTRY_FILE,
+    CLIP_COLLECTION: config.CLIP_COLLECTION,
+    SIGLIP_COLLECTION: config.SIGLIP_COLLECTION,
+    CLIP_EMBEDDER_URL: config.CLIP_EMBEDDER_URL,
+    SIGLIP_EMBEDDER_URL: config.SIGLIP_EMBEDDER_URL,
+    CLIP_EMBEDDING_DIM: config.CLIP_EMBEDDING_DIM,
+    SIGLIP_EMBEDDING_DIM: config.SIGLIP_EMBEDDING_DIM,
+  });
 }
 
 /** The rollout flags as the environment gave them (for FlagsSource). */

@@ -8,7 +8,8 @@ import { createVectorStore, type VectorStore } from '@image-search/vector-store'
 import { createCatalogueQueue, ReembedControl, type CatalogueQueue } from '@image-search/jobs';
 import { CoverageMonitor, FlagsSource, RolloutRouter } from '@image-search/rollout-router';
 import type { GatewayDeps } from './app.types.js';
-import { rolloutEnv, type GatewayConfig } from './config.js';
+import { gatewayRegistry, rolloutEnv, type GatewayConfig } from './config.js';
+import { ModelsService } from './models/models.service.js';
 import { ImageFiles } from './images/image-files.js';
 import { AssetRoots } from './ingest/asset-roots.js';
 import { startIngestWorker } from './ingest/ingest.job.js';
@@ -32,7 +33,10 @@ export interface Gateway {
 export async function wireGateway(
   config: GatewayConfig,
   logger: Logger,
-  opts: { store?: VectorStore; embedders?: { clip: EmbedderApi; siglip: EmbedderApi | undefined } } = {},
+  opts: {
+    store?: VectorStore;
+    embedders?: { clip: EmbedderApi; siglip: EmbedderApi | undefined; byId?: Record<string, EmbedderApi> };
+  } = {},
 ): Promise<Gateway> {
   const metrics = new GatewayMetrics();
   const health = new HealthState();
@@ -53,6 +57,26 @@ export async function wireGateway(
       ? new EmbedderClient({ address: config.SIGLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS })
       : undefined;
   const collections = { clip: config.CLIP_COLLECTION, siglip: config.SIGLIP_COLLECTION };
+  const registry = gatewayRegistry(config);
+  // The seed's two clients serve the seed entries; every other model with an address gets its own.
+  const seedIds = {
+    clip: registry.byCollection(collections.clip)?.id,
+    siglip: registry.byCollection(collections.siglip)?.id,
+  };
+  const modelEmbedders = new Map<string, EmbedderApi>();
+  const ownClients: EmbedderApi[] = [];
+  for (const m of registry.list()) {
+    if (m.id === seedIds.clip) modelEmbedders.set(m.id, clip);
+    else if (m.id === seedIds.siglip) {
+      if (siglip) modelEmbedders.set(m.id, siglip);
+    } else if (opts.embedders?.byId?.[m.id]) modelEmbedders.set(m.id, opts.embedders.byId[m.id]);
+    else if (m.embedder) {
+      const c = new EmbedderClient({ address: m.embedder, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS });
+      ownClients.push(c);
+      modelEmbedders.set(m.id, c);
+    }
+  }
+  const models = new ModelsService({ registry, store, embedders: modelEmbedders, deadlineMs: 1500 });
 
   const onBreaker = (name: string, state: string) =>
     logger.warn({ embedder: name, state }, `${name} embedder circuit breaker ${state}`);
@@ -185,6 +209,8 @@ export async function wireGateway(
     health,
     store,
     collections,
+    registry,
+    models,
     router,
     flags,
     coverage,
@@ -213,6 +239,7 @@ export async function wireGateway(
       await queue.close();
       clip.close();
       siglip?.close();
+      for (const c of ownClients) c.close();
       redis.disconnect();
       bull.disconnect();
       limiterRedis?.disconnect();

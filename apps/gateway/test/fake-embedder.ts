@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { AppError, currentCorrelationId } from '@image-search/service-kit';
 import type { CallOptions, EmbedderApi, EmbedderInfo, EmbedItemResult } from '@image-search/embedder-client';
@@ -37,7 +38,12 @@ export class FakeEmbedder implements EmbedderApi {
   /** The correlation id in context when the last call was made (the real client sends it as gRPC metadata). */
   lastCorrelationId: string | undefined;
 
-  constructor(readonly family: 'clip' | 'siglip') {}
+  /** What Info reports as the model's fingerprint (a test may change it to play another model). */
+  fingerprint: string;
+
+  constructor(readonly family: 'clip' | 'siglip') {
+    this.fingerprint = `sha256:${createHash('sha256').update(`fake-${family}`).digest('hex')}`;
+  }
 
   private check(opts?: CallOptions): void {
     this.calls++;
@@ -105,6 +111,7 @@ export class FakeEmbedder implements EmbedderApi {
       variant: 'fp32',
       layout: 'hf',
       queueCapacity: 64,
+      fingerprint: this.fingerprint,
     };
   }
 

@@ -38,6 +38,8 @@ export interface EmbedderInfo {
   maxTextChars?: number;
   /** The model folder on the server. */
   modelDir?: string;
+  /** `sha256:<hex>` over everything that changes the embeddings (older servers: absent). */
+  fingerprint?: string;
 }
 
 /** Options for one call. */

@@ -43,6 +43,7 @@ describe('EmbedderClient against a running clip-embedder', () => {
     const info = await client.info();
     expect(info).toMatchObject({ family: 'clip', normalized: true, maxRequestItems: 3, executionProvider: 'cpu' });
     expect(info.embeddingDim).toBeGreaterThan(0);
+    expect(info.fingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
   it('chunks a large batch to max_request_items and keeps results in order', async () => {

@@ -300,5 +300,6 @@ function toInfo(r: InfoResponse__Output): EmbedderInfo {
     ...(Number(r.maxMessageBytes) > 0 ? { maxMessageBytes: Number(r.maxMessageBytes) } : {}),
     ...(r.maxTextChars > 0 ? { maxTextChars: r.maxTextChars } : {}),
     modelDir: r.modelDir,
+    ...(r.fingerprint ? { fingerprint: r.fingerprint } : {}),
   };
 }

@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grpcHealthCheck, waitFor } from '@image-search/testing';
 import type { EmbedResponse__Output, InfoResponse__Output } from '@image-search/embedder-proto';
+import { modelFingerprint, readModelFolder } from '@image-search/embedding';
 import { capturingLogger, Gate, metricValue, rpc, startTestServer } from '../test/server-harness.js';
 import { testModelDir } from '../test/models.js';
 
@@ -70,6 +71,8 @@ describe('embedder server (clip)', () => {
       maxImagePixels: '1000000',
     });
     expect(info.embeddingDim).toBeGreaterThan(0);
+    // The fingerprint is the model folder's, as the embedding lib computes it.
+    expect(info.fingerprint).toBe(await modelFingerprint(readModelFolder(await testModelDir('clip'))));
   });
 
   it('answers texts with L2-normalised vectors and per-item errors', async () => {

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { AppError, HealthState, startHealthServer, type Logger } from '@image-search/service-kit';
 import { EMBEDDER_SERVICE_NAME, loadEmbedderProto } from '@image-search/embedder-proto';
-import type { EmbeddingModel, LoadModelOptions } from '@image-search/embedding';
+import { modelFingerprint, readModelFolder, type EmbeddingModel, type LoadModelOptions } from '@image-search/embedding';
 import { defaultMaxBatch, type EmbedderSettings } from './embedder.config.js';
 import { EmbedderMetrics } from './embedder.metrics.js';
 import { EmbedderService } from './embedder.service.js';
@@ -96,6 +96,9 @@ export class EmbedderServer {
   async loadModel(): Promise<void> {
     const s = this.opts.settings;
     const started = Date.now();
+    // Hashing the weights reads them once more; it runs beside the sessions' start.
+    const fingerprint = modelFingerprint(readModelFolder(s.modelDir, { family: s.family, variant: s.variant }));
+    fingerprint.catch(() => undefined);
     const model = await this.opts.loadModel({
       modelDir: s.modelDir,
       family: s.family,
@@ -127,12 +130,13 @@ export class EmbedderServer {
       );
     }
     await model.warmUp();
-    this.service.attach(model);
+    this.service.attach(model, await fingerprint);
     if (this.stopping) return;
     this.health.setReady(true);
     this.opts.logger.info(
       {
         model_id: i.modelId,
+        fingerprint: await fingerprint,
         dim: i.dim,
         provider: i.executionProvider,
         variant: i.variant,

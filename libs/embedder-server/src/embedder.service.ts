@@ -55,8 +55,12 @@ export class EmbedderService {
     this.decodeSlots = new Slots(settings.preprocessConcurrency || Infinity);
   }
 
-  /** Starts answering embed calls with a loaded, warmed-up model. */
-  attach(model: EmbeddingModel): void {
+  /** The model's fingerprint (set with the model). */
+  private fingerprint = '';
+
+  /** Starts answering embed calls with a loaded, warmed-up model and its fingerprint. */
+  attach(model: EmbeddingModel, fingerprint: string): void {
+    this.fingerprint = fingerprint;
     const s = this.settings;
     this.model = model;
     this.maxBatch = s.maxBatchSize || defaultMaxBatch(model.info.executionProvider);
@@ -244,6 +248,7 @@ export class EmbedderService {
       modelDir: i.modelDir,
       maxMessageBytes: String(s.maxMessageBytes),
       maxTextChars: s.maxTextChars,
+      fingerprint: this.fingerprint,
     };
   }
 }

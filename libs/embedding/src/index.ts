@@ -33,3 +33,5 @@ export {
 } from './onnx-session.js';
 /** Vector helpers: L2 normalisation and cosine. */
 export { l2Normalized, cosine } from './tensor-utils.js';
+/** The fingerprint of everything that changes a model's embeddings (weights, preprocessing, tokenizer, variant). */
+export { modelFingerprint } from './model-fingerprint.js';

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { ModelFamily } from '@image-search/collection-schema';
+import { SEED_MODEL_NAMES } from '@image-search/model-registry';
 
 /** Where a named model comes from on the Hugging Face hub, and its folder layout. */
 export interface HubModelRef {
@@ -13,11 +14,8 @@ const KNOWN: Record<string, HubModelRef> = {
   'ViT-B-16-SigLIP__webli': { repoId: 'Xenova/siglip-base-patch16-224', layout: 'hf' },
 };
 
-/** Default model names per family (the seed's). */
-export const DEFAULT_MODELS: Record<ModelFamily, { name: string; pretrained: string }> = {
-  clip: { name: 'ViT-B-32', pretrained: 'openai' },
-  siglip: { name: 'ViT-B-16-SigLIP', pretrained: 'webli' },
-};
+/** Default model names per family (the seed's, defined in the model registry). */
+export const DEFAULT_MODELS: Record<ModelFamily, { name: string; pretrained: string }> = SEED_MODEL_NAMES;
 
 /** Folder name of a model under MODELS_DIR: `NAME__PRETRAINED` (immich's naming). */
 export function modelFolderName(name: string, pretrained: string): string {

@@ -2,7 +2,7 @@ import express, { type Router } from 'express';
 import type { GatewayDeps } from '../app.types.js';
 import { adminAuth } from '../http/admin-auth.js';
 
-/** The admin API (bearer ADMIN_TOKEN): GET /admin/rollout, POST /admin/rollout/refresh, and the re-embedding router under /admin/siglip. */
+/** The admin API (bearer ADMIN_TOKEN): GET /admin/models, GET /admin/rollout, POST /admin/rollout/refresh, and the re-embedding router under /admin/siglip. */
 export function adminRouter(deps: GatewayDeps): Router {
   const r = express.Router();
   r.use('/admin', adminAuth(deps.settings.adminToken));
@@ -49,6 +49,9 @@ export function adminRouter(deps: GatewayDeps): Router {
     };
   };
 
+  r.get('/admin/models', async (_req, res) => {
+    res.json({ models: await deps.models.list() });
+  });
   r.get('/admin/rollout', (_req, res) => {
     res.json(rolloutView());
   });

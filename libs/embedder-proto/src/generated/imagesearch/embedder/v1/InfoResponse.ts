@@ -63,6 +63,12 @@ export interface InfoResponse {
    * longer texts are a per-item INPUT_TOO_LARGE
    */
   'maxTextChars'?: (number);
+  /**
+   * "sha256:<64 hex>" over everything that changes the embeddings (both towers' weights, the
+   * preprocessing, the tokenizer, the context length, family and variant); the same model gives
+   * the same fingerprint on every machine. Writers compare it with their collection's.
+   */
+  'fingerprint'?: (string);
 }
 
 export interface InfoResponse__Output {
@@ -126,4 +132,10 @@ export interface InfoResponse__Output {
    * longer texts are a per-item INPUT_TOO_LARGE
    */
   'maxTextChars': (number);
+  /**
+   * "sha256:<64 hex>" over everything that changes the embeddings (both towers' weights, the
+   * preprocessing, the tokenizer, the context length, family and variant); the same model gives
+   * the same fingerprint on every machine. Writers compare it with their collection's.
+   */
+  'fingerprint': (string);
 }

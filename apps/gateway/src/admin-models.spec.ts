@@ -1,0 +1,84 @@
+// GET /api/v1/admin/models with the fake embedders (in-process) over the REAL embedded vector store and
+// REAL Redis; a third model from a real registry file whose embedder address answers nothing.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@image-search/testing';
+import { AppFixture, TOKEN } from '../test/app-fixture.js';
+import type { RunningGateway } from '../test/test-gateway.js';
+
+const fx = new AppFixture();
+let gw: RunningGateway;
+
+beforeAll(async () => {
+  await fx.setUp({ ingest: true });
+  const file = join(fx.root, 'models.yaml');
+  const port = await freePort();
+  writeFileSync(
+    file,
+    `models:\n  - { id: colour-v3, family: clip, dim: 4, collection: colour_t, embedder: "127.0.0.1:${port}" }\n`,
+  );
+  gw = await fx.start({ MODEL_REGISTRY_FILE: file });
+});
+afterAll(async () => {
+  await gw?.close();
+  await fx.tearDown();
+});
+
+const get = async (token?: string) => {
+  const res = await fetch(`${gw.url}/api/v1/admin/models`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  return { status: res.status, body: (await res.json()) as { models: Record<string, unknown>[] } };
+};
+
+describe('GET /api/v1/admin/models', () => {
+  it('needs the admin token', async () => {
+    expect((await get()).status).toBe(401);
+  });
+
+  it('lists the seed pair and the registry file model with fingerprints, collections and point counts', async () => {
+    const { status, body } = await get(TOKEN);
+    expect(status).toBe(200);
+    expect(body.models.map((m) => m['id'])).toEqual(['clip-vit-b32-openai', 'siglip-vit-b16-webli', 'colour-v3']);
+    const [clip, siglip, third] = body.models;
+    expect(clip).toMatchObject({
+      family: 'clip',
+      dim: 512,
+      collection: 'clip_t',
+      role: 'from',
+      origin: 'seed',
+      fingerprint: fx.clip.fingerprint,
+      embedder_status: 'serving',
+      embedder_model: 'fake-clip',
+      collection_exists: true,
+    });
+    // Seven readable photos were ingested into CLIP; SigLIP's collection was never created.
+    expect(clip!['points']).toBe(7);
+    expect(siglip).toMatchObject({
+      role: 'to',
+      fingerprint: fx.siglip.fingerprint,
+      collection_exists: false,
+      points: 0,
+    });
+    expect(third).toMatchObject({
+      id: 'colour-v3',
+      origin: 'file',
+      role: null,
+      dim: 4,
+      collection: 'colour_t',
+      embedder_status: 'unreachable',
+      fingerprint: null,
+      collection_exists: false,
+      points: 0,
+    });
+  });
+});
+
+describe('a bad registry file', () => {
+  it('stops the gateway at start with the field named', async () => {
+    const file = join(fx.root, 'bad.yaml');
+    writeFileSync(file, 'models:\n  - { id: Colour, family: clip, dim: 4, collection: c }\n');
+    await expect(fx.start({ MODEL_REGISTRY_FILE: file })).rejects.toThrow(/models\.0\.id/);
+  });
+});

@@ -1,0 +1,72 @@
+import { isAppError } from '@image-search/service-kit';
+import type { EmbedderApi } from '@image-search/embedder-client';
+import type { ModelRegistry, RegisteredModel } from '@image-search/model-registry';
+import type { VectorStore } from '@image-search/vector-store';
+
+/** One registered model as the admin API shows it. */
+export interface ModelView {
+  id: string;
+  family: string;
+  dim: number;
+  collection: string;
+  /** The embedder's address, or null when none is configured. */
+  embedder: string | null;
+  /** `from` / `to` when the model is a member of the rollout pair. */
+  role: 'from' | 'to' | null;
+  origin: 'seed' | 'file';
+  /** The fingerprint the model's embedder reports in Info (null while it cannot be asked). */
+  fingerprint: string | null;
+  /** The fingerprint pinned in the registry file, or null. */
+  pinned_fingerprint: string | null;
+  embedder_status: 'serving' | 'unreachable' | 'not_configured';
+  /** The embedder's own model name (Info `model_id`), or null. */
+  embedder_model: string | null;
+  collection_exists: boolean;
+  /** Points in the collection (0 when it does not exist). */
+  points: number;
+}
+
+/** What the models view needs: the registry, the store, and a client per model that has an embedder. */
+export interface ModelsServiceDeps {
+  registry: ModelRegistry;
+  store: VectorStore;
+  embedders: ReadonlyMap<string, EmbedderApi>;
+  deadlineMs: number;
+}
+
+/** Lists the registered models with what their embedders and collections say now (GET /api/v1/admin/models). */
+export class ModelsService {
+  constructor(private readonly deps: ModelsServiceDeps) {}
+
+  /** Every registered model, asked in parallel; an unreachable embedder shows as such instead of failing the list. */
+  async list(): Promise<ModelView[]> {
+    return Promise.all(this.deps.registry.list().map((m) => this.view(m)));
+  }
+
+  private async view(m: RegisteredModel): Promise<ModelView> {
+    const { registry, store, embedders, deadlineMs } = this.deps;
+    const api = embedders.get(m.id);
+    const [info, exists] = await Promise.all([
+      api
+        ? api.info({ deadlineMs }).catch((err: unknown) => (isAppError(err) ? undefined : Promise.reject(err)))
+        : undefined,
+      store.exists(m.collection),
+    ]);
+    const role = registry.pair.from.id === m.id ? 'from' : registry.pair.to.id === m.id ? 'to' : null;
+    return {
+      id: m.id,
+      family: m.family,
+      dim: m.dim,
+      collection: m.collection,
+      embedder: m.embedder ?? null,
+      role,
+      origin: m.origin,
+      fingerprint: info?.fingerprint ?? null,
+      pinned_fingerprint: m.fingerprint ?? null,
+      embedder_status: !api ? 'not_configured' : info ? 'serving' : 'unreachable',
+      embedder_model: info?.modelId ?? null,
+      collection_exists: exists,
+      points: exists ? await store.count(m.collection) : 0,
+    };
+  }
+}
