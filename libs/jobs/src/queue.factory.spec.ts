@@ -20,9 +20,9 @@ describe('catalogue queues and workers (real Redis)', () => {
     expect(missingHandlers('reembed', { 'reembed.plan': () => 1 })).toEqual(['reembed.batch', 'reembed.verify']);
     let err: unknown;
     try {
-      // @ts-expect-error the type system already demands every handler; this checks the runtime guard
       createCatalogueWorker(
         'reembed',
+        // @ts-expect-error the type system already demands every handler; this checks the runtime guard
         { 'reembed.plan': async () => 1, 'reembed.batch': async () => 1 },
         { connection, prefix },
       );
