@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@image-search/testing';
-import { dockerIgnored, parseDockerfile } from './dockerfile.js';
+import { dockerIgnored, parseDockerfile, stageEnv } from './dockerfile.js';
 
 const IGNORE = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
   .split('\n')
@@ -177,6 +177,10 @@ describe('Dockerfiles', () => {
       }
     });
 
+    it("skips onnxruntime-node's CUDA download in every npm ci (the image's npm predates allowScripts)", () => {
+      for (const s of [build, final]) expect(stageEnv(s)['ONNXRUNTIME_NODE_INSTALL'], s.name).toBe('skip');
+    });
+
     it('runtime stage: production dependencies only, non-root user, a HEALTHCHECK', () => {
       expect(final.instructions.some((i) => i.op === 'RUN' && /npm ci\b.*--omit=dev/.test(i.args))).toBe(true);
       const user = final.instructions.filter((i) => i.op === 'USER').pop()?.args ?? 'root';
@@ -192,7 +196,9 @@ describe('Dockerfiles', () => {
       expect(final.image).toMatch(/^nvidia\/cuda:12\.[\d.]+-cudnn-runtime/);
       expect(
         final.instructions.some(
-          (i) => i.op === 'RUN' && i.args.includes('npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12'),
+          (i) =>
+            i.op === 'RUN' &&
+            i.args.includes('ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js'),
         ),
       ).toBe(true);
     });

@@ -70,7 +70,16 @@ describe('workspace settings', () => {
       if (name === 'nx' || name.startsWith('@nx/')) expect(version).toMatch(/^23\./);
   });
 
-  it('skips the onnxruntime CUDA download in .npmrc', () => {
-    expect(readFileSync(join(REPO_ROOT, '.npmrc'), 'utf8')).toMatch(/^onnxruntime-node-install=skip$/m);
+  it("denies onnxruntime-node's install script (its CUDA download) in allowScripts, not with a custom .npmrc key", () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      allowScripts?: Record<string, boolean>;
+    };
+    expect(pkg.allowScripts?.['onnxruntime-node']).toBe(false);
+    // npm 11 warns about keys it does not know, and npm 12 drops them.
+    const keys = readFileSync(join(REPO_ROOT, '.npmrc'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('#'))
+      .map((l) => l.split('=')[0]!.trim());
+    expect(keys.filter((k) => k.startsWith('onnxruntime'))).toEqual([]);
   });
 });

@@ -194,7 +194,7 @@ describe('DEVICE', () => {
     expect(err.code).toBe('FAILED_PRECONDITION');
     expect(err.message).toContain('DEVICE=cuda:0');
     expect(err.message).toContain(CUDA_INSTALL_HINT);
-    expect(CUDA_INSTALL_HINT).toContain('npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12');
+    expect(CUDA_INSTALL_HINT).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js');
   });
 });
 

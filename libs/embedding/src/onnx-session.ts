@@ -6,7 +6,7 @@ import type { DeviceRequest } from './model.types.js';
 
 /** How to get the CUDA provider, for error messages and logs. */
 export const CUDA_INSTALL_HINT =
-  'install the CUDA build of onnxruntime: `npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12` (needs CUDA 12 and cuDNN 9 libraries on the library path), or set DEVICE=cpu';
+  'install the CUDA build of onnxruntime: `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (needs CUDA 12 and cuDNN 9 libraries on the library path), or set DEVICE=cpu';
 
 /** A parsed DEVICE value. */
 export interface DeviceChoice {
