@@ -111,4 +111,19 @@ describe('tools:embed', () => {
     const dot = e.reduce((s, v, i) => s + v * t.embedding_normalized[i]!, 0);
     expect(dot).toBeGreaterThan(0.9999);
   });
+
+  it.skipIf(!fixtures)('--tokens counts a literal <|endoftext|> in the text (the real CLIP tokenizer)', async () => {
+    const r = await embed([
+      '--model',
+      fixturePath('models', 'clip-reference-mini'),
+      '--tokens',
+      '--text',
+      'a photo of a <|endoftext|>',
+    ]);
+    expect(r.code, r.output).toBe(0);
+    const first = parseJson(r.stdout).results[0] as { ids: number[]; num_tokens: number };
+    // [sot, a, photo, of, a, eot (the literal), eot], then zero padding.
+    expect(first.num_tokens).toBe(7);
+    expect(first.ids.slice(5, 8)).toEqual([49407, 49407, 0]);
+  });
 });

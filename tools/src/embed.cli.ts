@@ -178,13 +178,13 @@ async function main(): Promise<number> {
     const results: object[] = [];
     let failed = 0;
     if (args.texts.length > 0) {
-      const ids = model.tokenize(args.texts);
+      const { ids, counts } = model.tokenizeWithCounts(args.texts);
       const ctx = model.info.contextLength;
       if (args.tokens) {
         args.texts.forEach((text, i) =>
           results.push({
             text,
-            num_tokens: model.tokenCount(ids, i),
+            num_tokens: counts[i],
             ids: Array.from(ids.subarray(i * ctx, (i + 1) * ctx), Number),
           }),
         );

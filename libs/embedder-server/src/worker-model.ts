@@ -100,7 +100,7 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
   }
 
   tokenize(texts: string[]): BigInt64Array {
-    return encodeBatch(this.tokenizer, texts);
+    return encodeBatch(this.tokenizer, texts).ids;
   }
 
   async embedTokens(ids: BigInt64Array, count: number): Promise<Float32Array[]> {

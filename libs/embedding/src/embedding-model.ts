@@ -20,7 +20,7 @@ import {
   type DeviceChoice,
 } from './onnx-session.js';
 import { attentionMask, fromHalf, l2Normalized, toHalf } from './tensor-utils.js';
-import { createTextTokenizer, encodeBatch, type TextTokenizer } from './text-tokenizer.js';
+import { createTextTokenizer, encodeBatch, type TextTokenizer, type TokenRows } from './text-tokenizer.js';
 
 /** Batch size reported for graphs with a dynamic batch axis. */
 export const DYNAMIC_BATCH_LIMIT = 65_536;
@@ -141,14 +141,12 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
 
   /** Token ids of each text, contextLength per row. */
   tokenize(texts: string[]): BigInt64Array {
-    return encodeBatch(this.tokenizer, texts);
+    return encodeBatch(this.tokenizer, texts).ids;
   }
 
-  /** Number of ids before padding, per row (for `--tokens` and diagnostics). */
-  tokenCount(ids: BigInt64Array, row: number): number {
-    const ctx = this.tokenizer.contextLength;
-    for (let i = 0; i < ctx; i++) if (ids[row * ctx + i] === this.eotId) return i + 1;
-    return ctx;
+  /** Token ids of each text and the number of ids before padding per row (for `--tokens` and diagnostics). */
+  tokenizeWithCounts(texts: string[]): TokenRows {
+    return encodeBatch(this.tokenizer, texts);
   }
 
   async embedTokens(ids: BigInt64Array, count: number, normalize = true): Promise<Float32Array[]> {

@@ -71,13 +71,13 @@ describe.skipIf(!available).each(['clip', 'siglip'] as const)(
     });
 
     it('token ids match exactly and text embeddings reach the cosine tolerance', async () => {
-      const ids = model.tokenize(golden.texts.map((t) => t.text));
+      const { ids, counts } = model.tokenizeWithCounts(golden.texts.map((t) => t.text));
       const ctx = model.info.contextLength;
       const mismatched = golden.texts
         .filter((t, i) => Array.from(ids.subarray(i * ctx, (i + 1) * ctx), Number).join() !== t.input_ids.join())
         .map((t) => t.text);
       expect(mismatched).toEqual([]);
-      golden.texts.forEach((t, i) => expect(model.tokenCount(ids, i)).toBe(t.num_tokens));
+      expect(counts).toEqual(golden.texts.map((t) => t.num_tokens));
       const embs = await model.embedTokens(ids, golden.texts.length);
       const cos = embs.map((e, i) => cosine(e, golden.texts[i]!.embedding));
       console.log(
@@ -174,10 +174,10 @@ describe.skipIf(!available)('conformance: the real CLIP tokenizer reproduces Ope
       intraOpThreads: 1,
     });
     try {
-      const ids = model.tokenize(cases.map((c) => c.text));
+      const { ids, counts } = model.tokenizeWithCounts(cases.map((c) => c.text));
       const bad = cases.filter((c, i) => {
         const row = Array.from(ids.subarray(i * 77, (i + 1) * 77), Number);
-        const n = model.tokenCount(ids, i);
+        const n = counts[i]!;
         return (
           row.slice(0, n).join() !== c.ids_context77_truncated.join() ||
           (c.ids.length <= 77 && c.ids.join() !== c.ids_context77_truncated.join())
@@ -187,6 +187,29 @@ describe.skipIf(!available)('conformance: the real CLIP tokenizer reproduces Ope
         `[conformance] clip tokenizer: ${cases.length - bad.length}/${cases.length} strings match OpenAI's simple_tokenizer`,
       );
       expect(bad.map((c) => c.text)).toEqual([]);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it('counts a literal <|endoftext|> in the text as the end token it is (OpenAI tokenizes it so)', async () => {
+    const golden = JSON.parse(readFileSync(fixturePath('golden', 'clip-reference-mini.public.json'), 'utf8')) as Golden;
+    const cat = golden.texts.find((t) => t.text === 'a photo of a cat')!;
+    const ref = cat.input_ids.slice(0, cat.num_tokens); // [sot, a, photo, of, a, cat, eot]
+    const [sot, eot] = [ref[0]!, ref[ref.length - 1]!];
+    const model = await loadEmbeddingModel({
+      modelDir: fixturePath('models', 'clip-reference-mini'),
+      intraOpThreads: 1,
+    });
+    try {
+      const texts = ['a photo of a <|endoftext|>', '<|endoftext|> a photo of a cat'];
+      const want = [
+        [...ref.slice(0, 5), eot, eot],
+        [sot, eot, ...ref.slice(1)],
+      ];
+      const { ids, counts } = model.tokenizeWithCounts(texts);
+      expect(counts).toEqual(want.map((w) => w.length)); // 7 and 8
+      texts.forEach((_t, i) => expect(Array.from(ids.subarray(i * 77, i * 77 + counts[i]!), Number)).toEqual(want[i]));
     } finally {
       await model.close();
     }

@@ -19,6 +19,7 @@ export {
   createTextTokenizer,
   encodeBatch,
   type TextTokenizer,
+  type TokenRows,
 } from './text-tokenizer.js';
 /** Model folder detection and reading (layout, family, variant files, configs). */
 export { readModelFolder, detectLayout, type ModelFolder } from './model-folder.js';

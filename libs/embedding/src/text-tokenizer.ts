@@ -32,12 +32,21 @@ export interface TextTokenizer {
   encodeInto(text: string, out: BigInt64Array, offset: number): number;
 }
 
-/** Token ids of several texts, `contextLength` per row, row-major (what the text towers take). */
-export function encodeBatch(tokenizer: TextTokenizer, texts: string[]): BigInt64Array {
+/** Token ids of several texts (`contextLength` per row, row-major) and each row's count before padding. */
+export interface TokenRows {
+  ids: BigInt64Array;
+  counts: number[];
+}
+
+/**
+ * Encodes several texts into the rows the text towers take. The counts come from the tokenizer, not from
+ * scanning a row for the end id: a text may contain a literal `<|endoftext|>`, which is a real token.
+ */
+export function encodeBatch(tokenizer: TextTokenizer, texts: string[]): TokenRows {
   const ctx = tokenizer.contextLength;
-  const out = new BigInt64Array(texts.length * ctx);
-  texts.forEach((t, i) => tokenizer.encodeInto(t, out, i * ctx));
-  return out;
+  const ids = new BigInt64Array(texts.length * ctx);
+  const counts = texts.map((t, i) => tokenizer.encodeInto(t, ids, i * ctx));
+  return { ids, counts };
 }
 
 function specialId(tok: Tokenizer, token: unknown, what: string, file: string): number {
