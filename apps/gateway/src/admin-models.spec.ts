@@ -4,7 +4,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@image-search/testing';
-import { AppFixture, TOKEN } from '../test/app-fixture.js';
+import sharp from 'sharp';
+import { AppFixture, ingest, TOKEN } from '../test/app-fixture.js';
+import { call } from '../test/http.js';
 import type { RunningGateway } from '../test/test-gateway.js';
 
 const fx = new AppFixture();
@@ -72,6 +74,40 @@ describe('GET /api/v1/admin/models', () => {
       collection_exists: false,
       points: 0,
     });
+  });
+});
+
+describe('vectors tagged with their model', () => {
+  it('the asset view shows, per collection, the model and fingerprint of the stored vector', async () => {
+    const list = await call(gw.url, '/api/v1/assets', 'GET', '/api/v1/assets?limit=1');
+    const id = list.body.assets[0].id as string;
+    const one = await call(gw.url, '/api/v1/assets/{asset_id}', 'GET', `/api/v1/assets/${id}`);
+    expect(one.status).toBe(200);
+    expect(one.body.vectors).toEqual([
+      {
+        collection: 'clip_t',
+        registered_model: 'clip-vit-b32-openai',
+        model_id: 'clip-vit-b32-openai',
+        fingerprint: fx.clip.fingerprint,
+      },
+    ]);
+  });
+
+  it('an embedder reporting another fingerprint than the collection holds: the ingest refuses to write', async () => {
+    const before = await fx.gw.gw.deps.store.count('clip_t');
+    const saved = fx.clip.fingerprint;
+    fx.clip.fingerprint = `sha256:${'9'.repeat(64)}`;
+    try {
+      await sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+        .png()
+        .toFile(join(fx.photos, 'green', 'new.png'));
+      const status = await ingest(gw.url, fx.photos);
+      expect(status.body.state).toBe('failed');
+      expect(status.body.last_error).toMatch(/refusing to write to collection 'clip_t'.*sha256:999999999999/);
+      expect(await fx.gw.gw.deps.store.count('clip_t')).toBe(before);
+    } finally {
+      fx.clip.fingerprint = saved;
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import type { Worker } from 'bullmq';
 import type { Router } from 'express';
 import { HealthState, type Logger } from '@image-search/service-kit';
 import { EmbedderClient, type EmbedderApi } from '@image-search/embedder-client';
-import { createVectorStore, type VectorStore } from '@image-search/vector-store';
+import { createVectorStore, FingerprintGuard, type VectorStore } from '@image-search/vector-store';
 import { createCatalogueQueue, ReembedControl, type CatalogueQueue } from '@image-search/jobs';
 import { CoverageMonitor, FlagsSource, RolloutRouter } from '@image-search/rollout-router';
 import type { GatewayDeps } from './app.types.js';
@@ -151,6 +151,11 @@ export async function wireGateway(
     roots,
     logger,
     deadlineMs: config.EMBEDDER_DEADLINE_MS * 6,
+    models: {
+      clip: registry.byCollection(collections.clip) ?? registry.pair.from,
+      siglip: registry.byCollection(collections.siglip) ?? registry.pair.to,
+    },
+    guard: new FingerprintGuard(store),
   };
   const ingest = new IngestService({ roots, queue, progress, ctx });
   let worker: Worker | undefined;

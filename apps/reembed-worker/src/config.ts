@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { env, parseConfig } from '@image-search/service-kit';
+import { loadModelRegistry, type ModelRegistry } from '@image-search/model-registry';
 
 /** reembed-worker configuration schema (README / docs table lists every variable). */
 export const workerConfigSchema = z.object({
@@ -16,6 +17,8 @@ export const workerConfigSchema = z.object({
   CLIP_COLLECTION: env.str('image_assets'),
   SIGLIP_COLLECTION: env.str('image_assets_siglip'),
   SIGLIP_EMBEDDING_DIM: env.int(768, 1, 65_536),
+  /** Registry file (YAML/JSON) declaring models beyond the seed's pair; see libs/model-registry. */
+  MODEL_REGISTRY_FILE: env.optStr(),
   ASSET_ROOTS: env.list([]),
   SIGLIP_EMBEDDER_URL: env.str('127.0.0.1:50052'),
   EMBEDDER_DEADLINE_MS: env.int(60_000, 100, 600_000),
@@ -42,7 +45,20 @@ export const workerConfigSchema = z.object({
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 
-/** Parses the worker's configuration from the environment, once. */
+/** Parses the worker's configuration from the environment, once (a bad registry file is a start-up error). */
 export function loadWorkerConfig(source?: Record<string, string | undefined>): WorkerConfig {
-  return parseConfig(workerConfigSchema, source);
+  const config = parseConfig(workerConfigSchema, source);
+  workerRegistry(config);
+  return config;
+}
+
+/** The model registry from the seed variables and MODEL_REGISTRY_FILE. */
+export function workerRegistry(config: WorkerConfig): ModelRegistry {
+  return loadModelRegistry({
+    MODEL_REGISTRY_FILE: config.MODEL_REGISTRY_FILE,
+    CLIP_COLLECTION: config.CLIP_COLLECTION,
+    SIGLIP_COLLECTION: config.SIGLIP_COLLECTION,
+    SIGLIP_EMBEDDER_URL: config.SIGLIP_EMBEDDER_URL,
+    SIGLIP_EMBEDDING_DIM: config.SIGLIP_EMBEDDING_DIM,
+  });
 }

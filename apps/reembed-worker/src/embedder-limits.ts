@@ -2,6 +2,14 @@ import { UnrecoverableError } from 'bullmq';
 import type { Logger } from '@image-search/service-kit';
 import type { EmbedderApi } from '@image-search/embedder-client';
 
+/** What a batch needs to know about the embedder: its limits and its model's fingerprint. */
+export interface EmbedderLimits {
+  maxBatchSize: number;
+  maxImageBytes: number;
+  /** Undefined for an embedder older than fingerprints. */
+  fingerprint: string | undefined;
+}
+
 /**
  * The embedder's batch and size limits from its Info RPC, fetched once and cached; a failed
  * fetch is retried on the next call. A model whose dimension differs from the collection
@@ -11,8 +19,8 @@ export function cachedLimits(
   embedder: EmbedderApi,
   expectedDim: number,
   logger: Logger,
-): () => Promise<{ maxBatchSize: number; maxImageBytes: number }> {
-  let cached: Promise<{ maxBatchSize: number; maxImageBytes: number }> | undefined;
+): () => Promise<EmbedderLimits> {
+  let cached: Promise<EmbedderLimits> | undefined;
   return () => {
     cached ??= embedder.info({ deadlineMs: 10_000 }).then(
       (info) => {
@@ -27,12 +35,14 @@ export function cachedLimits(
             max_batch: info.maxBatchSize,
             max_request_items: info.maxRequestItems,
             dim: info.embeddingDim,
+            fingerprint: info.fingerprint,
           },
           'SigLIP embedder limits',
         );
         return {
           maxBatchSize: Math.max(1, Math.min(info.maxBatchSize || 32, info.maxRequestItems || Infinity)),
           maxImageBytes: info.maxImageBytes,
+          fingerprint: info.fingerprint,
         };
       },
       (err: unknown) => {

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { createLogger, GracefulShutdown, HealthState, isAppError, startHealthServer } from '@image-search/service-kit';
 import { EmbedderClient } from '@image-search/embedder-client';
-import { createVectorStore } from '@image-search/vector-store';
+import { createVectorStore, FingerprintGuard } from '@image-search/vector-store';
 import { createCatalogueQueue, createCatalogueWorker, defaultJobOptions, ReembedRunStore } from '@image-search/jobs';
-import { loadWorkerConfig } from './config.js';
+import { loadWorkerConfig, workerRegistry } from './config.js';
 import { resolveRoots } from './asset-reader.js';
 import { EmbedPacer } from './embed-pacer.js';
 import { createWorkerMetrics } from './metrics.js';
@@ -13,6 +13,7 @@ import { processPlan, processVerify } from './reembed-control.jobs.js';
 import { cachedLimits } from './embedder-limits.js';
 
 const config = loadWorkerConfig();
+const registry = workerRegistry(config);
 const logger = createLogger('reembed-worker', config.LOG_LEVEL);
 const health = new HealthState();
 
@@ -88,6 +89,8 @@ const batchDeps = {
   readConcurrency: config.REEMBED_READ_CONCURRENCY,
   embedDeadlineMs: config.EMBEDDER_DEADLINE_MS,
   limits,
+  targetModel: registry.byCollection(config.SIGLIP_COLLECTION) ?? registry.pair.to,
+  guard: new FingerprintGuard(store),
   stopping: stopping.signal,
 };
 

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { UnrecoverableError, WaitingError } from 'bullmq';
-import type { Logger } from '@image-search/service-kit';
+import { isAppError, type Logger } from '@image-search/service-kit';
 import type { EmbedderApi } from '@image-search/embedder-client';
-import type { VectorStore, UpsertPoint, StoredPoint } from '@image-search/vector-store';
+import type { FingerprintGuard, VectorStore, UpsertPoint, StoredPoint } from '@image-search/vector-store';
 import {
   enqueueVerify,
   type CatalogueJob,
@@ -12,6 +12,7 @@ import {
 } from '@image-search/jobs';
 import { readAsset } from './asset-reader.js';
 import type { EmbedPacer } from './embed-pacer.js';
+import type { EmbedderLimits } from './embedder-limits.js';
 import type { WorkerMetrics } from './metrics.js';
 
 /** What a batch job needs (wired by main.ts). */
@@ -29,8 +30,12 @@ export interface BatchDeps {
   maxImageBytes: number;
   readConcurrency: number;
   embedDeadlineMs: number;
-  /** The embedder's limits (Info, cached by the caller). */
-  limits: () => Promise<{ maxBatchSize: number; maxImageBytes: number }>;
+  /** The embedder's limits and fingerprint (Info, cached by the caller). */
+  limits: () => Promise<EmbedderLimits>;
+  /** The registered model the target collection belongs to (its id and pinned fingerprint). */
+  targetModel: { id: string; fingerprint?: string | undefined };
+  /** Refuses to write vectors whose embedder's fingerprint differs from the target collection's. */
+  guard: FingerprintGuard;
   /** Aborts when the worker shuts down: the batch goes back to the queue at its next chunk. */
   stopping: AbortSignal;
 }
@@ -88,6 +93,19 @@ export async function processReembedBatch(
   // Deleted from the source since planning: nothing to re-embed.
   const skipped = assetIds.filter((id) => !byId.has(id)).length;
   const limits = await deps.limits();
+  // Before any file is read or embedded: a wrong model would only produce vectors we must refuse.
+  let tags: { model_id: string; fingerprint: string };
+  try {
+    tags = await deps.guard.tags({
+      modelId: deps.targetModel.id,
+      collection: deps.target,
+      fingerprint: limits.fingerprint,
+      pinned: deps.targetModel.fingerprint,
+    });
+  } catch (err) {
+    if (isAppError(err, 'FAILED_PRECONDITION')) throw new UnrecoverableError(err.message);
+    throw err;
+  }
   const maxBytes = Math.min(deps.maxImageBytes, limits.maxImageBytes > 0 ? limits.maxImageBytes : Infinity);
   const failures: FailedItem[] = [];
   const readable: { point: StoredPoint; data: Buffer }[] = [];
@@ -119,7 +137,8 @@ export async function processReembedBatch(
     );
     results.forEach((r, j) => {
       const { point } = chunk[j]!;
-      if (r.ok) upserts.push({ assetId: point.assetId, vector: r.vector, payload: point.payload });
+      // The source's payload, re-tagged with the target model (the source point carries its own model's tags).
+      if (r.ok) upserts.push({ assetId: point.assetId, vector: r.vector, payload: { ...point.payload, ...tags } });
       else failures.push({ asset_id: point.assetId, reason: r.reason, message: r.message, batch: batchNo });
     });
     await job.updateProgress({ embedded: upserts.length, failed: failures.length, of: assetIds.length });

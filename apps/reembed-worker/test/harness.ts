@@ -150,6 +150,8 @@ export interface EmbedderProc {
   address: string;
   port: number;
   dim: number;
+  /** The fingerprint the embedder reports in Info. */
+  fingerprint: string;
   restart: () => Promise<void>;
   stop: () => Promise<void>;
 }
@@ -187,6 +189,7 @@ export async function startSiglipEmbedder(
     address,
     port,
     dim: 0,
+    fingerprint: '',
     restart: async () => {
       e.proc = await start();
     },
@@ -195,7 +198,9 @@ export async function startSiglipEmbedder(
     },
   };
   const client = new EmbedderClient({ address });
-  e.dim = (await client.info()).embeddingDim;
+  const info = await client.info();
+  e.dim = info.embeddingDim;
+  e.fingerprint = info.fingerprint ?? '';
   client.close();
   return e;
 }

@@ -56,10 +56,13 @@ describe('re-embedding run (real worker, embedder, Redis, store)', () => {
     for (const b of broken) expect(acc.failed.get(b.assetId), b.path).toMatch(new RegExp(`^(${b.expectFailure})$`));
     expect([...acc.siglip].sort()).toEqual([...minus(acc.clip, acc.failed.keys())].sort());
 
-    // Same ids and payload in both collections.
+    // Same ids and payload in both collections, re-tagged with the SigLIP model and its embedder's fingerprint.
     const [c] = await world.store.retrieve(CLIP, [assets[0]!.assetId]);
     const [s] = await world.store.retrieve(SIGLIP, [assets[0]!.assetId], { withVectors: true });
-    expect(s?.payload).toEqual(c?.payload);
+    const { model_id, fingerprint, ...rest } = s!.payload;
+    expect(rest).toEqual(c?.payload);
+    expect(model_id).toBe('siglip-vit-b16-webli');
+    expect(fingerprint).toBe(embedder.fingerprint);
     expect(s?.vector?.length).toBe(embedder.dim);
   });
 

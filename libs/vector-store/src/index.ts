@@ -17,3 +17,12 @@ export { pointIdFor } from './point-id.js';
 export { FILTERABLE_FIELDS, checkFilter, type FieldKind } from './payload-filter.js';
 /** Vector checks shared by both adapters (length, finite, non-zero) and batch limits. */
 export { normalizedVector, MAX_UPSERT_BATCH, MAX_SEARCH_WINDOW } from './validation.js';
+/** Model tags on stored vectors (model_id, fingerprint) and the guard that refuses to mix models in a collection. */
+export {
+  FingerprintGuard,
+  sampleCollectionTags,
+  MODEL_ID_KEY,
+  FINGERPRINT_KEY,
+  type VectorWriter,
+  type CollectionTags,
+} from './fingerprint-guard.js';

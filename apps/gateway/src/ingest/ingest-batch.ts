@@ -4,7 +4,7 @@ import { basename, dirname } from 'node:path';
 import sharp from 'sharp';
 import { AppError, type Logger } from '@image-search/service-kit';
 import type { EmbedderApi } from '@image-search/embedder-client';
-import type { AssetPayload, StoredPoint, UpsertPoint, VectorStore } from '@image-search/vector-store';
+import type { AssetPayload, FingerprintGuard, StoredPoint, UpsertPoint, VectorStore } from '@image-search/vector-store';
 import type { AssetRoots } from './asset-roots.js';
 import { exifDateTimeOriginal } from './exif-date.js';
 
@@ -30,6 +30,16 @@ export interface IngestContext {
   roots: AssetRoots;
   logger: Logger;
   deadlineMs?: number;
+  /** The registered model of each collection (its id and pinned fingerprint), for the vectors' tags. */
+  models: { clip: WriterModel; siglip: WriterModel };
+  /** Refuses to write vectors whose embedder's fingerprint differs from the collection's. */
+  guard: FingerprintGuard;
+}
+
+/** The registered model a collection's writer embeds with. */
+export interface WriterModel {
+  id: string;
+  fingerprint?: string | undefined;
 }
 
 interface FileWork {
@@ -130,10 +140,22 @@ export async function ingestBatch(paths: string[], ctx: IngestContext): Promise<
       failed.push({ path: w.path, reason: `not a readable image (${(err as Error).message})` });
     }
   }
-  const embedInto = async (api: EmbedderApi, items: FileWork[], model: string): Promise<Map<string, Float32Array>> => {
+  const tagsOf = new Map<string, { model_id: string; fingerprint: string }>();
+  const embedInto = async (
+    api: EmbedderApi,
+    items: FileWork[],
+    model: 'clip' | 'siglip',
+  ): Promise<Map<string, Float32Array>> => {
     const out = new Map<string, Float32Array>();
     if (items.length === 0) return out;
     const info = await api.info({ deadlineMs: ctx.deadlineMs ?? 10_000 });
+    // Checked before embedding: a refused model costs no inference.
+    const m = ctx.models[model];
+    const collection = model === 'clip' ? ctx.clipCollection : ctx.siglipCollection;
+    tagsOf.set(
+      model,
+      await ctx.guard.tags({ modelId: m.id, collection, fingerprint: info.fingerprint, pinned: m.fingerprint }),
+    );
     const chunk = Math.max(1, Math.min(info.maxBatchSize || 16, info.maxRequestItems || 16));
     for (let i = 0; i < items.length; i += chunk) {
       const part = items.slice(i, i + chunk);
@@ -167,10 +189,18 @@ export async function ingestBatch(paths: string[], ctx: IngestContext): Promise<
   for (const w of todo) if (!failedPaths.has(w.path)) okIds.add(w.assetId);
   const siglipPoints = todo
     .filter((w) => okIds.has(w.assetId) && w.needSiglip)
-    .map((w) => ({ assetId: w.assetId, vector: siglipVecs.get(w.assetId)!, payload: w.payload! }));
+    .map((w) => ({
+      assetId: w.assetId,
+      vector: siglipVecs.get(w.assetId)!,
+      payload: { ...w.payload!, ...tagsOf.get('siglip') },
+    }));
   const clipPoints = todo
     .filter((w) => okIds.has(w.assetId) && w.needClip)
-    .map((w) => ({ assetId: w.assetId, vector: clipVecs.get(w.assetId)!, payload: w.payload! }));
+    .map((w) => ({
+      assetId: w.assetId,
+      vector: clipVecs.get(w.assetId)!,
+      payload: { ...w.payload!, ...tagsOf.get('clip') },
+    }));
   if (siglipPoints.length) await ctx.store.upsert(ctx.siglipCollection, siglipPoints);
   if (clipPoints.length) await ctx.store.upsert(ctx.clipCollection, clipPoints);
   return { done: okIds.size, skipped, failed };

@@ -1,5 +1,5 @@
-import type { Worker } from 'bullmq';
-import { withCorrelationId, type Logger } from '@image-search/service-kit';
+import { UnrecoverableError, type Worker } from 'bullmq';
+import { isAppError, withCorrelationId, type Logger } from '@image-search/service-kit';
 import {
   createCatalogueWorker,
   type CatalogueHandlers,
@@ -54,7 +54,10 @@ export function ingestHandlers(deps: {
     },
     'ingest.batch': async (job) => {
       const { ingestId, batchNo, paths } = job.data;
-      const outcome = await ingestBatch(paths, deps.ctx);
+      const outcome = await ingestBatch(paths, deps.ctx).catch((err: unknown) => {
+        // A precondition (a refused fingerprint, a missing embedder) holds on every retry too.
+        throw isAppError(err, 'FAILED_PRECONDITION') ? new UnrecoverableError(err.message) : err;
+      });
       deps.metrics?.ingestFiles.inc({ outcome: 'done' }, outcome.done);
       deps.metrics?.ingestFiles.inc({ outcome: 'skipped' }, outcome.skipped);
       deps.metrics?.ingestFiles.inc({ outcome: 'failed' }, outcome.failed.length);
@@ -88,7 +91,7 @@ export function startIngestWorker(
   });
   worker.on('failed', (job, err) => {
     if (!job) return;
-    const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1);
+    const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
     deps.logger.warn({ job: job.id, attempts: job.attemptsMade, exhausted, err: err.message }, 'ingest job failed');
     const ingestId = (job.data as { ingestId?: string }).ingestId;
     if (exhausted && ingestId)

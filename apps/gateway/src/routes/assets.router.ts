@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { AppError, isAppError } from '@image-search/service-kit';
-import type { StoredPoint } from '@image-search/vector-store';
+import { FINGERPRINT_KEY, MODEL_ID_KEY, type StoredPoint } from '@image-search/vector-store';
 import type { GatewayDeps } from '../app.types.js';
 import { adminAuth } from '../http/admin-auth.js';
 import { validate } from '../http/validate.js';
@@ -104,15 +104,31 @@ export function assetsRouter(deps: GatewayDeps): Router {
 
   r.get('/assets/:asset_id', async (req, res) => {
     const id = validate(z.object({ asset_id: assetIdSchema }), req.params, 'params').asset_id;
-    const [clip, siglip] = await Promise.all([
-      retrieveOrEmpty(deps, deps.collections.clip, [id]),
-      retrieveOrEmpty(deps, deps.collections.siglip, [id]),
-    ]);
-    const p = clip[0] ?? siglip[0];
+    // Every registered model's collection; the seed pair's come first, as `collections` reports them.
+    const models = deps.registry.list();
+    const found = await Promise.all(models.map((m) => retrieveOrEmpty(deps, m.collection, [id])));
+    const at = (collection: string) => found[models.findIndex((m) => m.collection === collection)]?.[0];
+    const [clip, siglip] = [at(deps.collections.clip), at(deps.collections.siglip)];
+    const p = clip ?? siglip ?? found.find((f) => f.length > 0)?.[0];
     if (!p) throw new AppError('NOT_FOUND', `no asset with id ${id}`, { details: { field: 'asset_id' } });
+    const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
     res.json({
       asset: toAssetView({ ...p.payload, asset_id: p.payload.asset_id ?? id }),
-      collections: { clip: clip.length > 0, siglip: siglip.length > 0 },
+      collections: { clip: clip !== undefined, siglip: siglip !== undefined },
+      // Which model wrote each stored vector of the asset (null tags: written before vectors were tagged).
+      vectors: models.flatMap((m, i) => {
+        const v = found[i]?.[0];
+        return v
+          ? [
+              {
+                collection: m.collection,
+                registered_model: m.id,
+                model_id: text(v.payload[MODEL_ID_KEY]),
+                fingerprint: text(v.payload[FINGERPRINT_KEY]),
+              },
+            ]
+          : [];
+      }),
     });
   });
   return r;
