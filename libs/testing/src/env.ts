@@ -8,5 +8,7 @@ export const testEnv = {
   qdrantUrl: process.env['QDRANT_URL'] || undefined,
   qdrantApiKey: process.env['QDRANT_API_KEY'] || undefined,
   chromiumPath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+  /** PostgreSQL for the asset catalogue's tests (each test uses its own schema and drops it). */
+  databaseUrl: process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
   isCi: process.env['CI'] === 'true',
 };

@@ -1,0 +1,147 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
+import { Field, Schema, Utf8 } from 'apache-arrow';
+import { AppError } from '@image-search/service-kit';
+import type { AssetCatalogue, CatalogueEntry, CataloguePage, CatalogueWrite } from './asset-catalogue.port.js';
+import { validateWrites, validIds, validLimit } from './validation.js';
+
+const TABLE = 'assets';
+const SCHEMA = new Schema([
+  new Field('asset_id', new Utf8(), false),
+  new Field('path', new Utf8(), false),
+  new Field('content_hash', new Utf8(), false),
+  new Field('updated_at', new Utf8(), false),
+]);
+
+interface Row {
+  asset_id: string;
+  path: string;
+  content_hash: string;
+  updated_at: string;
+}
+
+const toEntry = (r: Row): CatalogueEntry => ({
+  assetId: r.asset_id,
+  path: r.path,
+  contentHash: r.content_hash,
+  updatedAt: r.updated_at,
+});
+
+/** Ids hold only hex digits (validated), so they are safe in a SQL list. */
+const sqlList = (ids: string[]) => ids.map((id) => `'${id}'`).join(', ');
+
+/** Two processes writing the same table lose an optimistic-concurrency race now and then; the write is retried. */
+async function retryConflicts<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts || !/conflict|Retryable|concurrent/i.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(2000, 20 * 2 ** i)));
+    }
+  }
+}
+
+/**
+ * The catalogue in the embedded engine (LanceDB), one table under `DATA_DIR/catalogue`. The embedded
+ * engine rather than SQLite: it is already the one-machine store, needs no further native module
+ * (better-sqlite3 fetches a prebuilt binary from GitHub or compiles, neither possible from the npm
+ * registry alone), and keeps the catalogue with the vectors in DATA_DIR.
+ */
+export class LanceAssetCatalogue implements AssetCatalogue {
+  readonly location: string;
+
+  private constructor(
+    private readonly db: lancedb.Connection,
+    private readonly table: lancedb.Table,
+    dir: string,
+  ) {
+    this.location = dir;
+  }
+
+  /** Opens (creating when missing) the catalogue under `dataDir/catalogue`. */
+  static async open(opts: { dataDir: string }): Promise<LanceAssetCatalogue> {
+    const dir = resolve(join(opts.dataDir, 'catalogue'));
+    mkdirSync(dir, { recursive: true });
+    const db = await lancedb.connect(dir, { readConsistencyInterval: 0 });
+    const table = await db.createEmptyTable(TABLE, SCHEMA, { mode: 'create', existOk: true });
+    return new LanceAssetCatalogue(db, table, dir);
+  }
+
+  async upsert(entries: CatalogueWrite[]): Promise<void> {
+    validateWrites(entries);
+    if (entries.length === 0) return;
+    const now = new Date().toISOString();
+    const rows = entries.map((e) => ({
+      asset_id: e.assetId,
+      path: e.path,
+      content_hash: e.contentHash,
+      updated_at: now,
+    }));
+    await retryConflicts(() =>
+      this.table.mergeInsert('asset_id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows),
+    );
+  }
+
+  async get(assetIds: string[]): Promise<CatalogueEntry[]> {
+    const ids = validIds(assetIds);
+    if (ids.length === 0) return [];
+    const rows = (await this.table
+      .query()
+      .where(`asset_id IN (${sqlList(ids)})`)
+      .toArray()) as Row[];
+    return rows.map(toEntry);
+  }
+
+  async remove(assetIds: string[]): Promise<void> {
+    const ids = validIds(assetIds);
+    if (ids.length) await retryConflicts(() => this.table.delete(`asset_id IN (${sqlList(ids)})`));
+  }
+
+  count(): Promise<number> {
+    return this.table.countRows();
+  }
+
+  async scroll(opts: { limit: number; cursor?: string | undefined }): Promise<CataloguePage> {
+    const limit = validLimit(opts.limit);
+    let version: number;
+    let after: bigint | undefined;
+    if (opts.cursor !== undefined) {
+      const m = /^v(\d+)\.r(\d+)$/.exec(opts.cursor);
+      if (!m)
+        throw new AppError(
+          'INVALID_ARGUMENT',
+          `catalogue cursor ${JSON.stringify(opts.cursor)} is malformed; pass back 'next'`,
+        );
+      version = Number(m[1]);
+      after = BigInt(m[2]!);
+    } else {
+      version = await this.table.version();
+    }
+    // Every page reads the version the scroll started at (a consistent snapshot), in row-id order.
+    const snapshot = await this.db.openTable(TABLE);
+    await snapshot.checkout(version);
+    try {
+      const rows = (await snapshot
+        .query()
+        .withRowId()
+        .where(after === undefined ? '_rowid >= 0' : `_rowid > ${after.toString()}`)
+        .limit(limit)
+        .toArray()) as (Row & { _rowid: bigint })[];
+      rows.sort((a, b) => (a._rowid < b._rowid ? -1 : a._rowid > b._rowid ? 1 : 0));
+      const last = rows.at(-1);
+      return {
+        entries: rows.map(toEntry),
+        next: rows.length === limit && last ? `v${version}.r${last._rowid.toString()}` : undefined,
+      };
+    } finally {
+      snapshot.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.table.close();
+    this.db.close();
+  }
+}
