@@ -184,6 +184,8 @@ export async function downloadFile(
     let expectedHash = file.sha256 ?? file.gitOid;
     // True when the server sent the whole body it announced: a short file is then wrong, not cut.
     let responseComplete = false;
+    // Bytes reported to onBytes in this attempt; after a drop, those not on disk are taken back.
+    let received = 0;
     try {
       const { res, linkedSize, linkedEtag } = await getFollowing(
         opts,
@@ -217,7 +219,6 @@ export async function downloadFile(
         if (have === 0) onBytes(0, expectedSize);
         if (!res.body) throw new Error('empty response body');
         const declared = res.headers.get('content-length');
-        let received = 0;
         const counter = new Transform({
           transform(chunk: Buffer, _enc, cb) {
             received += chunk.length;
@@ -238,6 +239,10 @@ export async function downloadFile(
       }
     } catch (err) {
       if (err instanceof AppError) throw err;
+      // Chunks counted by the transform may not have reached the file when the connection
+      // dropped; the next attempt resumes from what is on disk, so progress must too.
+      const lost = have + received - (await fileSize(partial));
+      if (received > 0 && lost > 0) onBytes(-lost);
       failures++;
       if (failures > opts.retries) {
         throw new AppError(
