@@ -1,11 +1,114 @@
-import { schemas } from './schemas.js';
+// The gateway's OpenAPI 3.1 document, generated from the zod schemas (zod 4's z.toJSONSchema): the request
+// schemas are the ones the routers validate with, the responses are in responses.ts. Nothing here restates
+// a schema by hand.
+//
+// Adding an endpoint:
+//  1. Validate its body / query with a zod schema exported from the router (add `.describe()` to fields
+//     whose meaning is not obvious).
+//  2. Describe its responses in responses.ts with `component('Name', z.object(...))`.
+//  3. Add the path below with the helpers: `body(schema)`, `query(schema)`, `json(schema, 'description')`,
+//     `err('description')`; register a request body with `component()` in `requests` so it gets a name.
+//  4. The gateway tests validate every response they receive through test/http.ts's `call()` against
+//     this document, so an undocumented path, status or field fails a test.
+import { z } from 'zod';
+import { startBody } from '../routes/admin-siglip.router.js';
+import { ingestBodySchema, listQuerySchema } from '../routes/assets.router.js';
+import { assetIdSchema } from '../routes/params.js';
+import { filtersSchema, imageFieldsSchema, searchBodySchema, similarQuerySchema } from '../routes/search.router.js';
+import { component, componentId, componentIds } from './registry.js';
+import * as responses from './responses.js';
 
-const ref = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${name}` });
-const json = (name: keyof typeof schemas, description: string) => ({
+const requests = {
+  Filters: component('Filters', filtersSchema, { description: 'Search filters (all optional)' }),
+  SearchRequest: component('SearchRequest', searchBodySchema, {
+    examples: [{ query: 'sunset over mountains', limit: 20, filters: { category: 'landscape' } }],
+  }),
+  IngestRequest: component('IngestRequest', ingestBodySchema, {
+    examples: [{ root_path: '/srv/photos/2024', extensions: ['jpg', 'heic'] }],
+  }),
+  SiglipStartRequest: component('SiglipStartRequest', startBody),
+};
+
+type Json = Record<string, unknown>;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** zod's JSON Schema, trimmed of what adds nothing for a reader: safe-integer bounds, patterns behind a format. */
+function tidy({ jsonSchema: s }: { jsonSchema: Json }): void {
+  if (s['minimum'] === -MAX_SAFE) delete s['minimum'];
+  if (s['maximum'] === MAX_SAFE) delete s['maximum'];
+  if (typeof s['format'] === 'string' && s['pattern']) delete s['pattern'];
+  const names = s['propertyNames'] as Json | undefined;
+  if (names && Object.keys(names).length === 1 && names['type'] === 'string') delete s['propertyNames'];
+}
+
+const toJson = (schema: z.ZodType): Json =>
+  z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any', override: tidy }) as Json;
+
+/** components.schemas: every registered schema, referring to the others by $ref. */
+function componentSchemas(): Record<string, Json> {
+  const { schemas } = z.toJSONSchema(z.globalRegistry, {
+    target: 'draft-2020-12',
+    io: 'input',
+    unrepresentable: 'any',
+    override: tidy,
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  const ours = componentIds();
+  return Object.fromEntries(
+    Object.entries(schemas)
+      .filter(([id]) => ours.has(id))
+      .map(([id, s]) => {
+        const { $schema: _s, $id: _i, ...rest } = s as Json;
+        return [id, rest];
+      }),
+  );
+}
+
+const ref = (schema: z.ZodType) => ({ $ref: `#/components/schemas/${componentId(schema)}` });
+const json = (schema: z.ZodType, description: string) => ({
   description,
-  content: { 'application/json': { schema: ref(name) } },
+  content: { 'application/json': { schema: ref(schema) } },
 });
-const err = (description: string) => json('Error', description);
+const body = (schema: z.ZodType, required = true) => ({
+  required,
+  content: { 'application/json': { schema: ref(schema) } },
+});
+const err = (description: string) => json(responses.ErrorBody, description);
+
+/** Query parameters from a zod object schema: one per field, its description and whether it may be left out. */
+function query(schema: z.ZodObject): Json[] {
+  return Object.entries(schema.shape).map(([name, field]) => {
+    const { description, ...fieldSchema } = toJson(field as z.ZodType);
+    delete fieldSchema['$schema'];
+    return {
+      name,
+      in: 'query',
+      required: !(field as z.ZodType).safeParse(undefined).success,
+      schema: fieldSchema,
+      ...(description ? { description } : {}),
+    };
+  });
+}
+
+/** A path parameter from a zod schema. */
+function pathParam(name: string, schema: z.ZodType): Json {
+  const { $schema: _s, ...s } = toJson(schema);
+  return { name, in: 'path', required: true, schema: s };
+}
+
+/** A multipart form: the zod schema's fields plus the file fields. */
+function multipart(fields: z.ZodObject, files: string[]): Json {
+  const { $schema: _s, ...form } = toJson(fields) as Json & { properties: Json; required?: string[] };
+  for (const f of files)
+    form['properties'] = { [f]: { type: 'string', format: 'binary' }, ...(form['properties'] as Json) };
+  return {
+    required: true,
+    content: {
+      'multipart/form-data': { schema: { ...form, required: [...files, ...((form['required'] as string[]) ?? [])] } },
+    },
+  };
+}
+
 const common = {
   '400': err('Malformed request; `error.details.field` names the field'),
   '429': err('Rate limited (Retry-After)'),
@@ -15,19 +118,7 @@ const adminErrors = {
   '401': err('Missing bearer token'),
   '403': err('Wrong token, or admin API disabled (no ADMIN_TOKEN)'),
 };
-const assetIdParam = {
-  name: 'asset_id',
-  in: 'path',
-  required: true,
-  schema: { type: 'string', pattern: '^[0-9a-f]{32}$' },
-};
-const q = (name: string, schema: object, description?: string) => ({
-  name,
-  in: 'query',
-  required: false,
-  schema,
-  ...(description ? { description } : {}),
-});
+const assetIdParam = pathParam('asset_id', assetIdSchema);
 const bearer = [{ adminToken: [] }];
 
 /** The gateway's OpenAPI 3.1 document (served at /api/v1/openapi.json; tests validate real responses against it). */
@@ -40,7 +131,7 @@ export const openApiDocument = {
   },
   servers: [{ url: '/' }],
   components: {
-    schemas,
+    schemas: componentSchemas(),
     securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
   },
   paths: {
@@ -56,47 +147,23 @@ export const openApiDocument = {
             description: 'Anonymous session id, bucketed like a user id',
           },
         ],
-        requestBody: { required: true, content: { 'application/json': { schema: ref('SearchRequest') } } },
-        responses: { '200': json('SearchResponse', 'Results'), ...common, '413': err('Body too large') },
+        requestBody: body(requests.SearchRequest),
+        responses: { '200': json(responses.SearchResponse, 'Results'), ...common, '413': err('Body too large') },
       },
     },
     '/api/v1/search/image': {
       post: {
         summary: 'Search by example image (multipart)',
-        requestBody: {
-          required: true,
-          content: {
-            'multipart/form-data': {
-              schema: {
-                type: 'object',
-                required: ['image'],
-                properties: {
-                  image: { type: 'string', format: 'binary' },
-                  limit: { type: 'integer' },
-                  offset: { type: 'integer' },
-                  user_id: { type: 'string' },
-                  min_score: { type: 'number' },
-                  category: { type: 'string' },
-                },
-              },
-            },
-          },
-        },
-        responses: { '200': json('SearchResponse', 'Results'), ...common, '413': err('Upload too large') },
+        requestBody: multipart(imageFieldsSchema, ['image']),
+        responses: { '200': json(responses.SearchResponse, 'Results'), ...common, '413': err('Upload too large') },
       },
     },
     '/api/v1/search/similar/{asset_id}': {
       get: {
         summary: 'Assets similar to one asset (its stored vector in the routed collection)',
-        parameters: [
-          assetIdParam,
-          q('limit', { type: 'integer', minimum: 1, maximum: 200 }),
-          q('offset', { type: 'integer', minimum: 0 }),
-          q('user_id', { type: 'string' }),
-          q('min_score', { type: 'number' }),
-        ],
+        parameters: [assetIdParam, ...query(similarQuerySchema)],
         responses: {
-          '200': json('SearchResponse', 'Results'),
+          '200': json(responses.SearchResponse, 'Results'),
           ...common,
           '404': err('The asset has no vector in the routed collection (reason in details)'),
         },
@@ -105,29 +172,29 @@ export const openApiDocument = {
     '/api/v1/assets': {
       get: {
         summary: 'List assets (CLIP collection, cursor paging)',
-        parameters: [
-          q('limit', { type: 'integer', minimum: 1, maximum: 500 }),
-          q('cursor', { type: 'string' }),
-          q('category', { type: 'string' }),
-        ],
-        responses: { '200': json('AssetList', 'A page of assets'), '400': common['400'] },
+        parameters: query(listQuerySchema),
+        responses: { '200': json(responses.AssetList, 'A page of assets'), '400': common['400'] },
       },
     },
     '/api/v1/assets/{asset_id}': {
       get: {
         summary: 'One asset',
         parameters: [assetIdParam],
-        responses: { '200': json('AssetDetail', 'The asset'), '400': common['400'], '404': err('Unknown asset') },
+        responses: {
+          '200': json(responses.AssetDetail, 'The asset'),
+          '400': common['400'],
+          '404': err('Unknown asset'),
+        },
       },
     },
     '/api/v1/assets/ingest': {
       post: {
         summary: 'Ingest a folder under ASSET_ROOTS (background job; admin)',
         security: bearer,
-        requestBody: { required: true, content: { 'application/json': { schema: ref('IngestRequest') } } },
+        requestBody: body(requests.IngestRequest),
         responses: {
-          '200': json('IngestDryRun', 'Dry run report'),
-          '202': json('IngestAccepted', 'Ingestion started'),
+          '200': json(responses.IngestDryRun, 'Dry run report'),
+          '202': json(responses.IngestAccepted, 'Ingestion started'),
           ...common,
           ...adminErrors,
           '404': err('root_path does not exist'),
@@ -138,8 +205,12 @@ export const openApiDocument = {
       get: {
         summary: 'Ingestion progress (admin)',
         security: bearer,
-        parameters: [{ name: 'ingest_id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': json('IngestStatus', 'Progress'), '404': err('Unknown ingestion'), ...adminErrors },
+        parameters: [pathParam('ingest_id', z.uuid())],
+        responses: {
+          '200': json(responses.IngestStatus, 'Progress'),
+          '404': err('Unknown ingestion'),
+          ...adminErrors,
+        },
       },
     },
     '/api/v1/images/{asset_id}/thumbnail': {
@@ -172,14 +243,14 @@ export const openApiDocument = {
       get: {
         summary: 'Effective rollout flags, their source, and SigLIP coverage',
         security: bearer,
-        responses: { '200': json('RolloutStatus', 'Rollout status'), ...adminErrors },
+        responses: { '200': json(responses.RolloutStatus, 'Rollout status'), ...adminErrors },
       },
     },
     '/api/v1/admin/rollout/refresh': {
       post: {
         summary: 'Re-read the flags file and the collection counts now',
         security: bearer,
-        responses: { '200': json('RolloutStatus', 'Rollout status'), ...adminErrors },
+        responses: { '200': json(responses.RolloutStatus, 'Rollout status'), ...adminErrors },
       },
     },
     '/api/v1/admin/siglip/status': {
@@ -194,24 +265,18 @@ export const openApiDocument = {
     },
     '/api/v1/admin/siglip/{action}': {
       post: {
-        summary: 'Control the SigLIP re-embedding run',
+        summary: 'Control the SigLIP re-embedding run (start takes an optional body)',
         security: bearer,
-        parameters: [
-          {
-            name: 'action',
-            in: 'path',
-            required: true,
-            schema: { enum: ['start', 'pause', 'resume', 'cancel', 'verify', 'retry-failed'] },
-          },
-        ],
+        parameters: [pathParam('action', z.enum(['start', 'pause', 'resume', 'cancel', 'verify', 'retry-failed']))],
+        requestBody: body(requests.SiglipStartRequest, false),
         responses: { '200': { description: 'Run status' }, '202': { description: 'Accepted' }, ...adminErrors },
       },
     },
-    '/health': { get: { summary: 'Liveness', responses: { '200': json('Health', 'Alive') } } },
+    '/health': { get: { summary: 'Liveness', responses: { '200': json(responses.Health, 'Alive') } } },
     '/ready': {
       get: {
         summary: 'Readiness (embedders and store reachable)',
-        responses: { '200': json('Ready', 'Ready'), '503': json('Ready', 'Not ready') },
+        responses: { '200': json(responses.Ready, 'Ready'), '503': json(responses.Ready, 'Not ready') },
       },
     },
     '/metrics': {
@@ -224,4 +289,4 @@ export const openApiDocument = {
       get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1 document' } } },
     },
   },
-} as const;
+};

@@ -21,7 +21,8 @@ export interface AdminSiglipRouterOptions {
   adminToken?: string;
 }
 
-const startBody = z
+/** Body of POST /api/v1/admin/siglip/start (optional). */
+export const startBody = z
   .object({
     batch_size: z.number().int().min(1).max(10_000).optional(),
     only_missing: z.boolean().optional(),

@@ -8,12 +8,14 @@ import { validate } from '../http/validate.js';
 import { toAssetView } from '../search/asset-view.js';
 import { assetIdSchema, intParam, queryOf } from './params.js';
 
-const ingestBodySchema = z
+/** Body of POST /api/v1/assets/ingest. */
+export const ingestBodySchema = z
   .object({
     root_path: z
       .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
       .min(1, 'must not be empty')
-      .max(4096),
+      .max(4096)
+      .describe('Absolute folder under ASSET_ROOTS (checked after resolving .. and symlinks)'),
     recursive: z.boolean().default(true),
     extensions: z
       .array(z.string().regex(/^\.?[A-Za-z0-9]{1,10}$/, 'must be file extensions like "jpg"'))
@@ -24,7 +26,8 @@ const ingestBodySchema = z
   })
   .strict();
 
-const listQuerySchema = z
+/** Query of GET /api/v1/assets. */
+export const listQuerySchema = z
   .object({
     limit: intParam(50, 1, 500),
     cursor: z.string().min(1).max(512).optional(),

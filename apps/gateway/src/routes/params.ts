@@ -5,13 +5,16 @@ import { z } from 'zod';
 export const assetIdSchema = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters');
 
 /** A user id: a string (1..256 chars) or a finite number. */
-export const userIdSchema = z.union([z.string().trim().min(1, 'must not be empty').max(256), z.number().finite()]);
+export const userIdSchema = z
+  .union([z.string().trim().min(1, 'must not be empty').max(256), z.number().finite()])
+  .describe('Rollout bucketing key: integers go to id mod 100, other ids to a stable hash mod 100');
 
 /** An integer query-string parameter in [min, max] with a default. */
 export function intParam(def: number, min: number, max: number) {
   return z
     .string()
     .optional()
+    .meta({ type: 'integer', minimum: min, maximum: max, default: def }) // what the API document shows
     .transform((v, ctx) => {
       if (v === undefined || v === '') return def;
       if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) {
@@ -30,6 +33,7 @@ export function numParam(min: number, max: number) {
   return z
     .string()
     .optional()
+    .meta({ type: 'number', minimum: min, maximum: max }) // what the API document shows
     .transform((v, ctx) => {
       if (v === undefined || v === '') return undefined;
       const n = Number(v);

@@ -24,8 +24,8 @@ const isoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
 export const filtersSchema = z
   .object({
     category: z.union([z.string().min(1).max(256), z.array(z.string().min(1).max(256)).min(1).max(100)]).optional(),
-    date_from: isoDate.optional(),
-    date_to: isoDate.optional(),
+    date_from: isoDate.optional().describe('ISO 8601 date or date-time (date_taken ≥)'),
+    date_to: isoDate.optional().describe('ISO 8601 date or date-time (date_taken ≤)'),
   })
   .strict();
 
@@ -45,7 +45,8 @@ export const searchBodySchema = z
   })
   .strict();
 
-const imageFieldsSchema = z
+/** The form fields of POST /api/v1/search/image (beside the `image` file). */
+export const imageFieldsSchema = z
   .object({
     limit: intParam(50, 1, 200),
     offset: intParam(0, 0, 10_000),
@@ -55,7 +56,8 @@ const imageFieldsSchema = z
   })
   .strict();
 
-const similarQuerySchema = z
+/** Query of GET /api/v1/search/similar/:asset_id. */
+export const similarQuerySchema = z
   .object({
     limit: intParam(50, 1, 200),
     offset: intParam(0, 0, 10_000),

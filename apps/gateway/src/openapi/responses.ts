@@ -1,0 +1,175 @@
+// The gateway's response bodies, as zod schemas registered as named components of the OpenAPI document.
+// Nothing validates responses at run time; the gateway's tests validate every real response they receive
+// against the document generated from these (apps/gateway/test/openapi-validator.ts).
+import { z } from 'zod';
+import { component } from './registry.js';
+
+const assetId = z.string().regex(/^[0-9a-f]{32}$/);
+const count = z.int().min(0);
+
+export const ErrorBody = component(
+  'Error',
+  z.object({
+    error: z.object({
+      code: z.string().describe('Machine-readable code, e.g. INVALID_ARGUMENT'),
+      message: z.string(),
+      details: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .describe('For a bad request, `field` names the offending field'),
+      correlation_id: z.string().optional(),
+    }),
+  }),
+  {
+    examples: [
+      { error: { code: 'INVALID_ARGUMENT', message: 'query: must not be empty', details: { field: 'query' } } },
+    ],
+  },
+);
+
+export const Asset = component(
+  'Asset',
+  z.strictObject({
+    id: assetId,
+    path: z.string().nullable(),
+    url: z.string(),
+    thumbnail_url: z.string(),
+    width: z.int().nullable(),
+    height: z.int().nullable(),
+    format: z.string().nullable().optional(),
+    file_size: z.int().nullable().optional(),
+    category: z.string().nullable().optional(),
+    date_taken: z.string().nullable().optional(),
+    created_at: z.string().nullable(),
+  }),
+);
+
+export const SearchResponse = component(
+  'SearchResponse',
+  z.object({
+    results: z.array(z.strictObject({ asset: Asset, score: z.number() })),
+    total: count.describe('Number of results in this page'),
+    query: z.string().nullable(),
+    model: z.enum(['clip', 'siglip']),
+    collection: z.string(),
+    rollout: z.object({
+      bucket: z.int().min(0).max(99),
+      reason: z.string().regex(/^(forced|bucket_below_percentage|bucket_above_percentage|fallback:[a-z_]+)$/),
+      bucket_source: z.enum(['user_id', 'session_id', 'random']).optional(),
+      fallback: z.boolean().describe('SigLIP was chosen but CLIP answered'),
+    }),
+    timing_ms: z.object({ embed: z.number(), search: z.number(), total: z.number() }).partial().optional(),
+    cached_embedding: z.boolean().optional(),
+    cached_results: z.boolean().optional().describe('Answered from the short-lived result cache (RESULT_CACHE_TTL_MS)'),
+  }),
+);
+
+export const AssetList = component(
+  'AssetList',
+  z.object({
+    assets: z.array(Asset),
+    total: z.int(),
+    next_cursor: z.string().nullable(),
+    collection: z.string().optional(),
+  }),
+);
+
+export const AssetDetail = component(
+  'AssetDetail',
+  z.object({
+    asset: Asset,
+    collections: z.object({ clip: z.boolean(), siglip: z.boolean() }),
+  }),
+);
+
+export const IngestStatus = component(
+  'IngestStatus',
+  z.object({
+    ingest_id: z.string(),
+    state: z.enum(['queued', 'scanning', 'running', 'completed', 'failed']),
+    root_path: z.string().optional(),
+    total: z.int(),
+    done: z.int(),
+    skipped: z.int(),
+    failed: z.int(),
+    refused: z.int().optional(),
+    batches_total: z.int().optional(),
+    batches_done: z.int().optional(),
+    rate_per_s: z.number().nullable().optional(),
+    eta_s: z.number().nullable().optional(),
+    started_at: z.string().nullable().optional(),
+    updated_at: z.string().nullable().optional(),
+    last_error: z.string().nullable().optional(),
+    failed_sample: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
+  }),
+);
+
+export const IngestAccepted = component(
+  'IngestAccepted',
+  z.object({
+    ingest_id: z.string(),
+    status_url: z.string(),
+    status: IngestStatus.nullable().optional(),
+  }),
+);
+
+export const IngestDryRun = component(
+  'IngestDryRun',
+  z.object({
+    dry_run: z.literal(true),
+    root_path: z.string(),
+    files: z.int(),
+    new: z.int(),
+    changed: z.int(),
+    unchanged: z.int(),
+    refused: z.array(z.object({ path: z.string(), reason: z.string() }).partial()),
+    sample: z.array(z.string()),
+  }),
+);
+
+const origin = z.enum(['default', 'env', 'file']);
+const breaker = z.enum(['closed', 'open', 'half_open']);
+
+export const RolloutStatus = component(
+  'RolloutStatus',
+  z.object({
+    flags: z.object({
+      use_siglip: z.boolean(),
+      siglip_rollout_percentage: z.number().min(0).max(100),
+      siglip_min_coverage: z.number().min(0).max(1),
+    }),
+    source: z.enum(['env', 'env+file']),
+    origins: z.record(z.string(), origin),
+    flags_file: z
+      .object({
+        path: z.string(),
+        applied_at: z.string().nullable().optional(),
+        last_error: z.string().nullable().optional(),
+        last_error_at: z.string().nullable().optional(),
+      })
+      .nullable()
+      .optional(),
+    coverage: z.object({
+      clip_collection: z.string().optional(),
+      siglip_collection: z.string().optional(),
+      clip_exists: z.boolean().optional(),
+      siglip_exists: z.boolean(),
+      clip_points: z.int(),
+      siglip_points: z.int(),
+      ratio: z.number(),
+      refreshed_at: z.string().nullable().optional(),
+      last_error: z.string().nullable().optional(),
+    }),
+    siglip_servable: z.boolean(),
+    siglip_blocker: z.string().nullable(),
+    breakers: z.object({ clip: breaker, siglip: breaker }).partial().optional(),
+    embedders: z.record(z.string(), z.unknown()).optional(),
+  }),
+);
+
+export const Health = component('Health', z.object({ status: z.literal('ok') }));
+
+export const Ready = component(
+  'Ready',
+  z.object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.boolean()) }),
+);
