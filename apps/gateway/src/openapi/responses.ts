@@ -79,6 +79,17 @@ export const AssetDetail = component(
   z.object({
     asset: Asset,
     collections: z.object({ clip: z.boolean(), siglip: z.boolean() }),
+    vectors: z
+      .array(
+        z.object({
+          collection: z.string(),
+          registered_model: z.string(),
+          model_id: z.string().nullable(),
+          fingerprint: z.string().nullable(),
+        }),
+      )
+      .optional()
+      .describe('Which model wrote each stored vector of the asset (null tags: written before vectors were tagged)'),
   }),
 );
 
