@@ -22,7 +22,7 @@ describe('ingestion (fake embedder, real store and Redis)', () => {
     const base = gw.url;
     const path = '/api/v1/assets/ingest';
     expect((await call(base, path, 'POST', path, { json: { root_path: photos } })).status).toBe(401);
-    expect((await call(base, path, 'POST', path, { json: { root_path: photos }, token: 'wrong' })).status).toBe(403);
+    expect((await call(base, path, 'POST', path, { json: { root_path: photos }, token: 'wrong' })).status).toBe(401);
     for (const p of [outside, join(photos, '..', 'outside'), join(photos, 'escape'), '/etc']) {
       const r = await call(base, path, 'POST', path, { json: { root_path: p }, token: TOKEN });
       expect(r.status, p).toBe(403);

@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
 import type { GatewayDeps } from './app.types.js';
+import { authenticate, requireScope } from './http/auth.middleware.js';
 import { correlationMiddleware } from './http/correlation.middleware.js';
 import { errorMiddleware, notFound } from './http/errors.middleware.js';
 import { adminRouter } from './routes/admin.router.js';
 import { assetsRouter } from './routes/assets.router.js';
+import { authRouter } from './routes/auth.router.js';
 import { imagesRouter } from './routes/images.router.js';
 import { searchRouter } from './routes/search.router.js';
 import { systemRouter } from './routes/system.router.js';
@@ -46,7 +48,11 @@ export function createApp(deps: GatewayDeps): Express {
   app.set('etag', false);
   app.use(correlationMiddleware);
   app.use(metricsMiddleware(deps));
+  // Everything under /api needs a credential when auth is configured (the OpenAPI document included);
+  // /health, /ready, /metrics and the page's static files (code, no data) do not.
+  app.use('/api', authenticate(deps.auth), requireScope('search', deps.auth));
   app.use(systemRouter(deps));
+  app.use('/api/v1', authRouter(deps));
   app.use('/api/v1', searchRouter(deps));
   app.use('/api/v1', assetsRouter(deps));
   app.use('/api/v1', imagesRouter(deps));

@@ -9,6 +9,7 @@ import type { SearchService } from './search/search.service.js';
 import type { ImageFiles } from './images/image-files.js';
 import type { IngestService } from './ingest/ingest.service.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { AuthSettings } from './http/auth.middleware.js';
 import type { QueryCache } from './search/query-cache.js';
 
 /** Everything the HTTP app needs, wired by main.ts (or by a test with fakes). */
@@ -34,8 +35,11 @@ export interface GatewayDeps {
   adminSiglipRouter?: Router | undefined;
   /** Per-client rate limits (counted in Redis, shared by every replica; pass-through when 0). */
   limits: { search: RequestHandler; upload: RequestHandler; ingest: RequestHandler };
+  /** How requests are authenticated (API keys, proxy header, ADMIN_TOKEN, anonymous). */
+  auth: AuthSettings;
   settings: {
-    adminToken: string | undefined;
+    /** Whether API keys or a proxy header are configured (images are then `Cache-Control: private`). */
+    authConfigured: boolean;
     jsonBodyLimit: string;
     maxUploadBytes: number;
     trustProxy: boolean;

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import { AppError, env, parseConfig } from '@image-search/service-kit';
 import { DEFAULT_COLLECTION_NAMES, DEFAULT_VECTOR_SIZES } from '@image-search/collection-schema';
@@ -22,6 +24,11 @@ export const gatewayConfigSchema = z.object({
   FLAGS_POLL_MS: env.int(1000, 50, 600_000),
   COVERAGE_REFRESH_MS: env.int(5000, 100, 600_000),
   ADMIN_TOKEN: env.optStr(),
+  AUTH_API_KEYS: env.bool(false),
+  AUTH_PROXY_HEADER: env.optStr(),
+  AUTH_TRUSTED_PROXIES: env.list([]),
+  AUTH_PROXY_ADMINS: env.list([]),
+  ALLOW_ANONYMOUS: env.bool(false),
   ASSET_ROOTS: env.list([]),
   DATA_DIR: env.str('./data'),
   QDRANT_URL: env.optStr(),
@@ -54,6 +61,54 @@ export const gatewayConfigSchema = z.object({
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
+const isLoopbackAddress = proxyAddr.compile('loopback');
+
+/** Whether GATEWAY_HOST accepts connections from this machine only (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().replace(/^\[(.*)\]$/, '$1');
+  if (h.toLowerCase() === 'localhost') return true;
+  return isIP(h) !== 0 && isLoopbackAddress(h, 0);
+}
+
+/** Whether any authentication is configured (API keys or a trusted proxy header). */
+export function authConfigured(config: GatewayConfig): boolean {
+  return config.AUTH_API_KEYS || config.AUTH_PROXY_HEADER !== undefined;
+}
+
+function configError(variables: string[], message: string): AppError {
+  return new AppError('INVALID_CONFIG', `Invalid configuration:\n  ${message}`, { details: { variables } });
+}
+
+/** The checks across variables: a proxy header needs trusted proxies, and no auth means loopback only. */
+function checkAuth(config: GatewayConfig): void {
+  if (config.AUTH_PROXY_HEADER !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(config.AUTH_PROXY_HEADER))
+    throw configError(
+      ['AUTH_PROXY_HEADER'],
+      `AUTH_PROXY_HEADER: must be an HTTP header name such as X-Forwarded-User or Remote-User (got ${JSON.stringify(config.AUTH_PROXY_HEADER)})`,
+    );
+  if (config.AUTH_PROXY_HEADER !== undefined && config.AUTH_TRUSTED_PROXIES.length === 0)
+    throw configError(
+      ['AUTH_TRUSTED_PROXIES'],
+      'AUTH_TRUSTED_PROXIES: required with AUTH_PROXY_HEADER: the addresses or CIDRs (e.g. 10.0.0.0/8) the authenticating proxy connects from; the header is refused from anywhere else',
+    );
+  try {
+    if (config.AUTH_TRUSTED_PROXIES.length > 0) proxyAddr.compile(config.AUTH_TRUSTED_PROXIES);
+  } catch (err) {
+    throw configError(
+      ['AUTH_TRUSTED_PROXIES'],
+      `AUTH_TRUSTED_PROXIES: ${(err as Error).message} (expected comma-separated IP addresses or CIDRs, or loopback / linklocal / uniquelocal)`,
+    );
+  }
+  if (!authConfigured(config) && !config.ALLOW_ANONYMOUS && !isLoopbackHost(config.GATEWAY_HOST))
+    throw configError(
+      ['GATEWAY_HOST', 'AUTH_API_KEYS', 'AUTH_PROXY_HEADER', 'ALLOW_ANONYMOUS'],
+      `GATEWAY_HOST: ${config.GATEWAY_HOST} is reachable from other machines, but no authentication is configured, so anyone reaching it could search and download every photo. ` +
+        'Enable API keys (AUTH_API_KEYS=true, then npx nx run tools:api-key -- create --scope search --name <user>), ' +
+        'or an authenticating proxy (AUTH_PROXY_HEADER=X-Forwarded-User and AUTH_TRUSTED_PROXIES=<its address>), ' +
+        'or bind to 127.0.0.1, or set ALLOW_ANONYMOUS=true to serve everyone without credentials on purpose.',
+    );
+}
+
 /** Parses the gateway's configuration from the environment, once; bad rollout flags are start-up errors naming the variable. */
 export function loadGatewayConfig(source: Record<string, string | undefined> = process.env): GatewayConfig {
   const config = parseConfig(gatewayConfigSchema, source);
@@ -67,6 +122,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
       });
     throw err;
   }
+  checkAuth(config);
   return config;
 }
 

@@ -2,14 +2,17 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Worker } from 'bullmq';
 import type { Router } from 'express';
+import proxyAddr from 'proxy-addr';
+import { ApiKeyStore } from '@image-search/api-keys';
 import { HealthState, type Logger } from '@image-search/service-kit';
 import { EmbedderClient, type EmbedderApi } from '@image-search/embedder-client';
 import { createVectorStore, FingerprintGuard, type VectorStore } from '@image-search/vector-store';
 import { createCatalogueQueue, ReembedControl, type CatalogueQueue } from '@image-search/jobs';
 import { CoverageMonitor, FlagsSource, RolloutRouter } from '@image-search/rollout-router';
 import type { GatewayDeps } from './app.types.js';
-import { gatewayRegistry, rolloutEnv, type GatewayConfig } from './config.js';
 import { ModelsService } from './models/models.service.js';
+import { authConfigured, gatewayRegistry, rolloutEnv, type GatewayConfig } from './config.js';
+import type { AuthSettings } from './http/auth.middleware.js';
 import { ImageFiles } from './images/image-files.js';
 import { AssetRoots } from './ingest/asset-roots.js';
 import { startIngestWorker } from './ingest/ingest.job.js';
@@ -179,6 +182,20 @@ export async function wireGateway(
     store,
   });
   const adminSiglipRouter: Router = createAdminSiglipRouter({ control, logger });
+  const trustedProxy = config.AUTH_PROXY_HEADER ? proxyAddr.compile(config.AUTH_TRUSTED_PROXIES) : undefined;
+  const auth: AuthSettings = {
+    apiKeys: config.AUTH_API_KEYS ? new ApiKeyStore(redis, config.QUEUE_PREFIX) : undefined,
+    adminToken: config.ADMIN_TOKEN,
+    proxy:
+      config.AUTH_PROXY_HEADER && trustedProxy
+        ? {
+            header: config.AUTH_PROXY_HEADER,
+            trusted: (addr: string) => trustedProxy(addr, 0),
+            admins: new Set(config.AUTH_PROXY_ADMINS),
+          }
+        : undefined,
+    anonymous: config.ALLOW_ANONYMOUS || !authConfigured(config),
+  };
 
   // Rate-limit counters get their own connection: no offline queue and a short timeout, so a Redis
   // outage lets requests through at once (fail open) instead of holding each one for the retries.
@@ -226,8 +243,9 @@ export async function wireGateway(
     ingest,
     adminSiglipRouter,
     limits,
+    auth,
     settings: {
-      adminToken: config.ADMIN_TOKEN,
+      authConfigured: authConfigured(config),
       jsonBodyLimit: config.JSON_BODY_LIMIT,
       maxUploadBytes: config.MAX_UPLOAD_BYTES,
       trustProxy: config.TRUST_PROXY,

@@ -24,6 +24,11 @@ const server = app.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, () => {
       url: `http://${config.GATEWAY_HOST}:${port}`,
       flags: gateway.deps.flags.flags,
       admin: config.ADMIN_TOKEN ? 'enabled' : 'disabled (no ADMIN_TOKEN)',
+      auth: {
+        api_keys: config.AUTH_API_KEYS,
+        proxy_header: config.AUTH_PROXY_HEADER ?? null,
+        anonymous: gateway.deps.auth.anonymous,
+      },
     },
     'gateway listening',
   );

@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@image-search/service-kit';
-import { adminAuth } from './admin-auth.js';
 import { errorMiddleware } from './errors.middleware.js';
 import { rateLimit, rateLimitKey } from './rate-limit.js';
 
@@ -17,20 +16,6 @@ function run(
   mw(req, res, (err?: unknown) => (out = err ?? 'ok'));
   return out;
 }
-
-describe('adminAuth', () => {
-  it('is disabled without a token, and checks the bearer token otherwise', () => {
-    expect(run(adminAuth(undefined), { authorization: 'Bearer x' })).toMatchObject({
-      code: 'PERMISSION_DENIED',
-      message: expect.stringMatching(/disabled/),
-    });
-    const mw = adminAuth('tok');
-    expect(run(mw)).toMatchObject({ code: 'UNAUTHENTICATED' });
-    expect(run(mw, { authorization: 'Bearer nope' })).toMatchObject({ code: 'PERMISSION_DENIED' });
-    expect(run(mw, { authorization: 'Basic tok' })).toMatchObject({ code: 'UNAUTHENTICATED' });
-    expect(run(mw, { authorization: 'Bearer tok' })).toBe('ok');
-  });
-});
 
 describe('rateLimit (express-rate-limit, in-process store; the Redis store is in rate-limit.int.spec.ts)', () => {
   it('counts per client, answers 429 with RateLimit, RateLimit-Policy and Retry-After, and is off at 0', async () => {

@@ -4,13 +4,16 @@ import { ipKeyGenerator, rateLimit as expressRateLimit, type Options } from 'exp
 import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { AppError, type Logger } from '@image-search/service-kit';
+import { requestIdentity } from './identity.js';
 
 /**
- * Who a request is counted against. Today the client address (`req.ip`, which honours TRUST_PROXY;
- * IPv6 grouped by /56 so one host cannot rotate through its prefix). When authentication lands,
- * this is the one line to change: the authenticated identity first, the address otherwise.
+ * Who a request is counted against: the authenticated identity (requestIdentity, set by the auth
+ * middleware that runs before every /api route), else the client address (`req.ip`, which honours
+ * TRUST_PROXY; IPv6 grouped by /56 so one host cannot rotate through its prefix).
  */
 export function rateLimitKey(req: Request): string {
+  const who = requestIdentity(req);
+  if (who) return `user:${who.id}`;
   return `ip:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`;
 }
 

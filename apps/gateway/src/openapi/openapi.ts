@@ -114,12 +114,18 @@ const common = {
   '429': err('Rate limited (Retry-After)'),
   '503': err('No embedder can answer or the store is unavailable (Retry-After)'),
 };
+/** Every /api operation needs a credential when auth is configured (AUTH_API_KEYS, AUTH_PROXY_HEADER). */
+const authErrors = {
+  '401': err('Missing, wrong or revoked credential, or a proxy identity header from an untrusted address'),
+  '403': err('The credential lacks the scope this needs'),
+};
 const adminErrors = {
-  '401': err('Missing bearer token'),
-  '403': err('Wrong token, or admin API disabled (no ADMIN_TOKEN)'),
+  '401': authErrors['401'],
+  '403': err('Not the admin scope, or admin API disabled (no ADMIN_TOKEN and no API keys)'),
 };
 const assetIdParam = pathParam('asset_id', assetIdSchema);
-const bearer = [{ adminToken: [] }];
+const bearer = [{ bearer: [] }, { proxyUser: [] }];
+const open = [{}];
 
 /** The gateway's OpenAPI 3.1 document (served at /api/v1/openapi.json; tests validate real responses against it). */
 export const openApiDocument = {
@@ -132,8 +138,23 @@ export const openApiDocument = {
   servers: [{ url: '/' }],
   components: {
     schemas: componentSchemas(),
-    securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
+    securitySchemes: {
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'An API key (isk_…, made with tools:api-key; scope search or admin) or the ADMIN_TOKEN (admin)',
+      },
+      proxyUser: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-Forwarded-User',
+        description:
+          'The user, set by the authenticating proxy (AUTH_PROXY_HEADER; trusted only from AUTH_TRUSTED_PROXIES)',
+      },
+    },
   },
+  // Without AUTH_API_KEYS / AUTH_PROXY_HEADER (loopback only, or ALLOW_ANONYMOUS) searches need no credential.
+  security: [{ bearer: [] }, { proxyUser: [] }, {}],
   paths: {
     '/api/v1/search': {
       post: {
@@ -148,14 +169,24 @@ export const openApiDocument = {
           },
         ],
         requestBody: body(requests.SearchRequest),
-        responses: { '200': json(responses.SearchResponse, 'Results'), ...common, '413': err('Body too large') },
+        responses: {
+          '200': json(responses.SearchResponse, 'Results'),
+          ...common,
+          ...authErrors,
+          '413': err('Body too large'),
+        },
       },
     },
     '/api/v1/search/image': {
       post: {
         summary: 'Search by example image (multipart)',
         requestBody: multipart(imageFieldsSchema, ['image']),
-        responses: { '200': json(responses.SearchResponse, 'Results'), ...common, '413': err('Upload too large') },
+        responses: {
+          '200': json(responses.SearchResponse, 'Results'),
+          ...common,
+          ...authErrors,
+          '413': err('Upload too large'),
+        },
       },
     },
     '/api/v1/search/similar/{asset_id}': {
@@ -165,6 +196,7 @@ export const openApiDocument = {
         responses: {
           '200': json(responses.SearchResponse, 'Results'),
           ...common,
+          ...authErrors,
           '404': err('The asset has no vector in the routed collection (reason in details)'),
         },
       },
@@ -173,7 +205,7 @@ export const openApiDocument = {
       get: {
         summary: 'List assets (CLIP collection, cursor paging)',
         parameters: query(listQuerySchema),
-        responses: { '200': json(responses.AssetList, 'A page of assets'), '400': common['400'] },
+        responses: { '200': json(responses.AssetList, 'A page of assets'), '400': common['400'], ...authErrors },
       },
     },
     '/api/v1/assets/{asset_id}': {
@@ -183,6 +215,7 @@ export const openApiDocument = {
         responses: {
           '200': json(responses.AssetDetail, 'The asset'),
           '400': common['400'],
+          ...authErrors,
           '404': err('Unknown asset'),
         },
       },
@@ -221,7 +254,8 @@ export const openApiDocument = {
           '200': { description: 'JPEG', content: { 'image/jpeg': {} } },
           '304': { description: 'Not modified (ETag)' },
           '400': common['400'],
-          '403': err('File outside the current ASSET_ROOTS'),
+          '401': authErrors['401'],
+          '403': err('File outside the current ASSET_ROOTS, or the credential lacks the scope'),
           '404': err('Unknown asset or file gone'),
           '409': err('The file is not a readable image'),
         },
@@ -234,7 +268,8 @@ export const openApiDocument = {
         responses: {
           '200': { description: 'The file', content: { 'image/*': {} } },
           '400': common['400'],
-          '403': err('File outside the current ASSET_ROOTS'),
+          '401': authErrors['401'],
+          '403': err('File outside the current ASSET_ROOTS, or the credential lacks the scope'),
           '404': err('Unknown asset or file gone'),
         },
       },
@@ -272,21 +307,29 @@ export const openApiDocument = {
         responses: { '200': { description: 'Run status' }, '202': { description: 'Accepted' }, ...adminErrors },
       },
     },
-    '/health': { get: { summary: 'Liveness', responses: { '200': json(responses.Health, 'Alive') } } },
+    '/health': { get: { summary: 'Liveness', security: open, responses: { '200': json(responses.Health, 'Alive') } } },
     '/ready': {
       get: {
         summary: 'Readiness (embedders and store reachable)',
+        security: open,
         responses: { '200': json(responses.Ready, 'Ready'), '503': json(responses.Ready, 'Not ready') },
       },
     },
     '/metrics': {
       get: {
-        summary: 'Prometheus metrics',
+        summary: 'Prometheus metrics (no credential: counters only, no user data)',
+        security: open,
         responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': {} } } },
       },
     },
     '/api/v1/openapi.json': {
-      get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1 document' } } },
+      get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1 document' }, ...authErrors } },
+    },
+    '/api/v1/auth/me': {
+      get: {
+        summary: 'Who the gateway thinks the caller is, and which ways of signing in it accepts',
+        responses: { '200': json(responses.Me, 'The caller'), ...authErrors },
+      },
     },
   },
 };

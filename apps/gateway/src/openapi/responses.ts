@@ -27,6 +27,25 @@ export const ErrorBody = component(
   },
 );
 
+export const Me = component(
+  'Me',
+  z.strictObject({
+    authenticated: z.boolean(),
+    identity: z
+      .strictObject({
+        id: z.string().describe('The user: an API key name, the proxy user, or admin for the ADMIN_TOKEN'),
+        scope: z.enum(['search', 'admin']),
+        method: z.enum(['api_key', 'proxy', 'admin_token']),
+      })
+      .nullable(),
+    auth: z.strictObject({
+      api_keys: z.boolean(),
+      proxy_header: z.string().nullable(),
+      anonymous: z.boolean().describe('Whether requests without a credential may search'),
+    }),
+  }),
+);
+
 export const Asset = component(
   'Asset',
   z.strictObject({

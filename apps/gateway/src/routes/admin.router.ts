@@ -1,11 +1,11 @@
 import express, { type Router } from 'express';
 import type { GatewayDeps } from '../app.types.js';
-import { adminAuth } from '../http/admin-auth.js';
+import { requireScope } from '../http/auth.middleware.js';
 
-/** The admin API (bearer ADMIN_TOKEN): GET /admin/models, GET /admin/rollout, POST /admin/rollout/refresh, and the re-embedding router under /admin/siglip. */
+/** The admin API (admin scope: ADMIN_TOKEN, an admin API key or an AUTH_PROXY_ADMINS user): GET /admin/models, GET /admin/rollout, POST /admin/rollout/refresh, and the re-embedding router under /admin/siglip. */
 export function adminRouter(deps: GatewayDeps): Router {
   const r = express.Router();
-  r.use('/admin', adminAuth(deps.settings.adminToken));
+  r.use('/admin', requireScope('admin', deps.auth));
 
   const rolloutView = () => {
     const f = deps.flags.status();

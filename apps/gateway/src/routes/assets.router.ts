@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError, isAppError } from '@image-search/service-kit';
 import { FINGERPRINT_KEY, MODEL_ID_KEY, type StoredPoint } from '@image-search/vector-store';
 import type { GatewayDeps } from '../app.types.js';
-import { adminAuth } from '../http/admin-auth.js';
+import { requireScope } from '../http/auth.middleware.js';
 import { validate } from '../http/validate.js';
 import { toAssetView } from '../search/asset-view.js';
 import { assetIdSchema, intParam, queryOf } from './params.js';
@@ -48,7 +48,7 @@ async function retrieveOrEmpty(deps: GatewayDeps, collection: string, ids: strin
 /** GET /assets, GET /assets/:id, POST /assets/ingest (admin), GET /assets/ingest/:id (admin). */
 export function assetsRouter(deps: GatewayDeps): Router {
   const r = express.Router();
-  const admin = adminAuth(deps.settings.adminToken);
+  const admin = requireScope('admin', deps.auth);
   const ingestLimit = deps.limits.ingest;
 
   r.get('/assets', async (req, res) => {

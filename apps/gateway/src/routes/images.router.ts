@@ -7,6 +7,8 @@ import { assetIdSchema } from './params.js';
 /** GET /images/:id/thumbnail and GET /images/:id/file. */
 export function imagesRouter(deps: GatewayDeps): Router {
   const r = express.Router();
+  // Behind auth a photo is private: no shared cache (CDN, corporate proxy) may keep a copy.
+  const visibility = deps.settings.authConfigured ? 'private' : 'public';
   const idOf = (params: unknown) => validate(z.object({ asset_id: assetIdSchema }), params, 'params').asset_id;
 
   r.get('/images/:asset_id/thumbnail', async (req, res) => {
@@ -18,7 +20,7 @@ export function imagesRouter(deps: GatewayDeps): Router {
     res
       .set({
         'content-type': 'image/jpeg',
-        'cache-control': 'public, max-age=86400',
+        'cache-control': `${visibility}, max-age=86400`,
         etag: t.etag,
         'x-thumbnail-cache': t.cached ? 'hit' : 'miss',
       })

@@ -1,9 +1,10 @@
-import express, { type Response, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import multer from 'multer';
 import sharp from 'sharp';
 import { z } from 'zod';
 import { AppError } from '@image-search/service-kit';
 import type { GatewayDeps } from '../app.types.js';
+import { requestIdentity } from '../http/identity.js';
 import { validate } from '../http/validate.js';
 import { assetIdSchema, intParam, numParam, queryOf, sessionIdOf, userIdSchema } from './params.js';
 
@@ -66,6 +67,14 @@ export const similarQuerySchema = z
   })
   .strict();
 
+/**
+ * The rollout subject: an explicit user_id wins (a backend may bucket its own users), else the
+ * authenticated identity, so signed-in users keep one model without sending user_id; else the session.
+ */
+function subjectOf(req: Request, userId: string | number | undefined) {
+  return { userId: userId ?? requestIdentity(req)?.id, sessionId: sessionIdOf(req) };
+}
+
 /** POST /search, POST /search/image, GET /search/similar/:asset_id. */
 export function searchRouter(deps: GatewayDeps): Router {
   const r = express.Router();
@@ -82,7 +91,7 @@ export function searchRouter(deps: GatewayDeps): Router {
       offset: body.offset,
       filters: body.filters,
       minScore: body.min_score,
-      subject: { userId: body.user_id, sessionId: sessionIdOf(req) },
+      subject: subjectOf(req, body.user_id),
       signal: clientGone(res),
     });
     res.locals['model'] = out.model;
@@ -115,7 +124,7 @@ export function searchRouter(deps: GatewayDeps): Router {
       offset: fields.offset,
       minScore: fields.min_score,
       filters: fields.category ? { category: fields.category } : undefined,
-      subject: { userId: fields.user_id, sessionId: sessionIdOf(req) },
+      subject: subjectOf(req, fields.user_id),
       signal: clientGone(res),
     });
     res.locals['model'] = out.model;
@@ -129,7 +138,7 @@ export function searchRouter(deps: GatewayDeps): Router {
       limit: q.limit,
       offset: q.offset,
       minScore: q.min_score,
-      subject: { userId: q.user_id, sessionId: sessionIdOf(req) },
+      subject: subjectOf(req, q.user_id),
     });
     res.locals['model'] = out.model;
     res.json(out);
