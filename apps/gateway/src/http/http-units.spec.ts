@@ -1,21 +1,10 @@
 import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request } from 'express';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@image-search/service-kit';
 import { errorMiddleware } from './errors.middleware.js';
+import { setRequestIdentity } from './identity.js';
 import { rateLimit, rateLimitKey } from './rate-limit.js';
-
-function run(
-  mw: (req: Request, res: Response, next: NextFunction) => void,
-  headers: Record<string, string> = {},
-  ip = '1.2.3.4',
-): unknown {
-  let out: unknown = 'next-not-called';
-  const req = { get: (h: string) => headers[h.toLowerCase()], ip, socket: {} } as unknown as Request;
-  const res = { setHeader: () => undefined } as unknown as Response;
-  mw(req, res, (err?: unknown) => (out = err ?? 'ok'));
-  return out;
-}
 
 describe('rateLimit (express-rate-limit, in-process store; the Redis store is in rate-limit.int.spec.ts)', () => {
   it('counts per client, answers 429 with RateLimit, RateLimit-Policy and Retry-After, and is off at 0', async () => {
@@ -59,5 +48,14 @@ describe('rateLimit (express-rate-limit, in-process store; the Redis store is in
     expect(rateLimitKey(req('203.0.113.7'))).toBe('ip:203.0.113.7');
     expect(rateLimitKey(req('2001:db8:abcd:12ff::1'))).toBe(rateLimitKey(req('2001:db8:abcd:1200::2')));
     expect(rateLimitKey(req('2001:db8:abcd:12ff::1'))).not.toBe(rateLimitKey(req('2001:db8:abcd:1300::1')));
+  });
+});
+
+describe('rateLimitKey', () => {
+  it('counts an authenticated request against its identity, not its address', () => {
+    const req = { ip: '203.0.113.7', socket: {} } as unknown as Request;
+    expect(rateLimitKey(req)).toBe('ip:203.0.113.7');
+    setRequestIdentity(req, { id: 'alice', scope: 'search', method: 'api_key' });
+    expect(rateLimitKey(req)).toBe('user:alice');
   });
 });
