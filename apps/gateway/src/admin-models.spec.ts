@@ -93,6 +93,14 @@ describe('vectors tagged with their model', () => {
     ]);
   });
 
+  it('every readable image ingested is in the catalogue, with the content hash its vectors carry', async () => {
+    const { catalogue, store } = fx.gw.gw.deps;
+    expect(await catalogue.count()).toBe(7);
+    const page = await catalogue.scroll({ limit: 10 });
+    const [p] = await store.retrieve('clip_t', [page.entries[0]!.assetId]);
+    expect(p?.payload['content_hash']).toBe(page.entries[0]!.contentHash);
+  });
+
   it('an embedder reporting another fingerprint than the collection holds: the ingest refuses to write', async () => {
     const before = await fx.gw.gw.deps.store.count('clip_t');
     const saved = fx.clip.fingerprint;

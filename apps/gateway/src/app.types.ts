@@ -2,6 +2,7 @@ import type { RequestHandler, Router } from 'express';
 import type { HealthState, Logger } from '@image-search/service-kit';
 import type { VectorStore } from '@image-search/vector-store';
 import type { ModelRegistry } from '@image-search/model-registry';
+import type { AssetCatalogue } from '@image-search/asset-catalogue';
 import type { ModelsService } from './models/models.service.js';
 import type { CoverageMonitor, FlagsSource, RolloutRouter } from '@image-search/rollout-router';
 import type { CircuitBreaker } from './search/circuit-breaker.js';
@@ -23,6 +24,8 @@ export interface GatewayDeps {
   registry: ModelRegistry;
   /** The registered models with their embedders' and collections' state (admin API). */
   models: ModelsService;
+  /** Which assets exist (ids, paths, content hashes): what collections are compared with. */
+  catalogue: AssetCatalogue;
   router: RolloutRouter;
   flags: FlagsSource;
   coverage: CoverageMonitor;

@@ -33,6 +33,8 @@ export const gatewayConfigSchema = z.object({
   DATA_DIR: env.str('./data'),
   QDRANT_URL: env.optStr(),
   QDRANT_API_KEY: env.optStr(),
+  /** PostgreSQL URL of the asset catalogue; unset keeps it in the embedded engine under DATA_DIR. */
+  CATALOGUE_URL: env.optStr(),
   CLIP_COLLECTION: env.str(DEFAULT_COLLECTION_NAMES.clip),
   SIGLIP_COLLECTION: env.str(DEFAULT_COLLECTION_NAMES.siglip),
   CLIP_EMBEDDING_DIM: env.int(DEFAULT_VECTOR_SIZES.clip, 0, 65_536),

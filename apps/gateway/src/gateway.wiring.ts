@@ -7,6 +7,7 @@ import { ApiKeyStore } from '@image-search/api-keys';
 import { HealthState, type Logger } from '@image-search/service-kit';
 import { EmbedderClient, type EmbedderApi } from '@image-search/embedder-client';
 import { createVectorStore, FingerprintGuard, type VectorStore } from '@image-search/vector-store';
+import { createAssetCatalogue, type AssetCatalogue } from '@image-search/asset-catalogue';
 import { createCatalogueQueue, ReembedControl, type CatalogueQueue } from '@image-search/jobs';
 import { CoverageMonitor, FlagsSource, RolloutRouter } from '@image-search/rollout-router';
 import type { GatewayDeps } from './app.types.js';
@@ -38,6 +39,7 @@ export async function wireGateway(
   logger: Logger,
   opts: {
     store?: VectorStore;
+    catalogue?: AssetCatalogue;
     embedders?: { clip: EmbedderApi; siglip: EmbedderApi | undefined; byId?: Record<string, EmbedderApi> };
   } = {},
 ): Promise<Gateway> {
@@ -61,6 +63,8 @@ export async function wireGateway(
       : undefined;
   const collections = { clip: config.CLIP_COLLECTION, siglip: config.SIGLIP_COLLECTION };
   const registry = gatewayRegistry(config);
+  const catalogue =
+    opts.catalogue ?? (await createAssetCatalogue({ url: config.CATALOGUE_URL, dataDir: resolve(config.DATA_DIR) }));
   // The seed's two clients serve the seed entries; every other model with an address gets its own.
   const seedIds = {
     clip: registry.byCollection(collections.clip)?.id,
@@ -159,6 +163,7 @@ export async function wireGateway(
       siglip: registry.byCollection(collections.siglip) ?? registry.pair.to,
     },
     guard: new FingerprintGuard(store),
+    catalogue,
   };
   const ingest = new IngestService({ roots, queue, progress, ctx });
   let worker: Worker | undefined;
@@ -233,6 +238,7 @@ export async function wireGateway(
     collections,
     registry,
     models,
+    catalogue,
     router,
     flags,
     coverage,
@@ -267,6 +273,7 @@ export async function wireGateway(
       bull.disconnect();
       limiterRedis?.disconnect();
       if (!opts.store) await store.close();
+      if (!opts.catalogue) await catalogue.close();
     },
   };
 }

@@ -10,6 +10,7 @@ import {
   type FailedItem,
   type ReembedRunStore,
 } from '@image-search/jobs';
+import { CONTENT_HASH_KEY, contentHash } from '@image-search/asset-catalogue';
 import { readAsset } from './asset-reader.js';
 import type { EmbedPacer } from './embed-pacer.js';
 import type { EmbedderLimits } from './embedder-limits.js';
@@ -136,9 +137,15 @@ export async function processReembedBatch(
       ),
     );
     results.forEach((r, j) => {
-      const { point } = chunk[j]!;
-      // The source's payload, re-tagged with the target model (the source point carries its own model's tags).
-      if (r.ok) upserts.push({ assetId: point.assetId, vector: r.vector, payload: { ...point.payload, ...tags } });
+      const { point, data } = chunk[j]!;
+      // The source's payload, re-tagged with the target model and the bytes it embedded (the source
+      // point carries its own model's tags, and the file may have changed since).
+      if (r.ok)
+        upserts.push({
+          assetId: point.assetId,
+          vector: r.vector,
+          payload: { ...point.payload, ...tags, [CONTENT_HASH_KEY]: contentHash(data) },
+        });
       else failures.push({ asset_id: point.assetId, reason: r.reason, message: r.message, batch: batchNo });
     });
     await job.updateProgress({ embedded: upserts.length, failed: failures.length, of: assetIds.length });

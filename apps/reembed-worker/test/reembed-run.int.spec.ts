@@ -60,7 +60,9 @@ describe('re-embedding run (real worker, embedder, Redis, store)', () => {
     const [c] = await world.store.retrieve(CLIP, [assets[0]!.assetId]);
     const [s] = await world.store.retrieve(SIGLIP, [assets[0]!.assetId], { withVectors: true });
     const { model_id, fingerprint, ...rest } = s!.payload;
-    expect(rest).toEqual(c?.payload);
+    const { content_hash, ...same } = rest;
+    expect(same).toEqual(c?.payload);
+    expect(content_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(model_id).toBe('siglip-vit-b16-webli');
     expect(fingerprint).toBe(embedder.fingerprint);
     expect(s?.vector?.length).toBe(embedder.dim);

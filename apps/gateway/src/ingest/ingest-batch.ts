@@ -4,6 +4,7 @@ import { basename, dirname } from 'node:path';
 import sharp from 'sharp';
 import { AppError, type Logger } from '@image-search/service-kit';
 import type { EmbedderApi } from '@image-search/embedder-client';
+import { CONTENT_HASH_KEY, contentHash, type AssetCatalogue, type CatalogueWrite } from '@image-search/asset-catalogue';
 import type { AssetPayload, FingerprintGuard, StoredPoint, UpsertPoint, VectorStore } from '@image-search/vector-store';
 import type { AssetRoots } from './asset-roots.js';
 import { exifDateTimeOriginal } from './exif-date.js';
@@ -34,6 +35,8 @@ export interface IngestContext {
   models: { clip: WriterModel; siglip: WriterModel };
   /** Refuses to write vectors whose embedder's fingerprint differs from the collection's. */
   guard: FingerprintGuard;
+  /** Which assets exist (ids, paths, content hashes), whatever each model's collection holds. */
+  catalogue: AssetCatalogue;
 }
 
 /** The registered model a collection's writer embeds with. */
@@ -104,6 +107,8 @@ export async function ingestBatch(paths: string[], ctx: IngestContext): Promise<
     : new Map<string, StoredPoint>();
   const siglipExisting =
     siglipOn && ids.length ? byId(await ctx.store.retrieve(ctx.siglipCollection, ids)) : new Map<string, StoredPoint>();
+  const catalogued = new Set(ids.length ? (await ctx.catalogue.get(ids)).map((e) => e.assetId) : []);
+  const catalogueWrites: CatalogueWrite[] = [];
   let skipped = 0;
   const todo: FileWork[] = [];
   for (const w of work) {
@@ -112,12 +117,19 @@ export async function ingestBatch(paths: string[], ctx: IngestContext): Promise<
     w.needSiglip = siglipOn && !unchanged(siglipExisting.get(w.assetId), w.size, w.mtimeMs);
     if (!w.needClip && !w.needSiglip) {
       skipped++;
+      // Ingested before the catalogue existed: catalogue it (its stored hash, else the file's) without re-embedding.
+      if (!catalogued.has(w.assetId)) {
+        const stored = prev?.payload[CONTENT_HASH_KEY];
+        const hash = typeof stored === 'string' ? stored : await readFile(w.path).then(contentHash, () => undefined);
+        if (hash) catalogueWrites.push({ assetId: w.assetId, path: w.path, contentHash: hash });
+      }
       continue;
     }
     try {
       w.data = await readFile(w.path);
       const meta = await sharp(w.data, { failOn: 'none' }).metadata();
       if (!meta.width || !meta.height) throw new Error('no image dimensions');
+      const hash = contentHash(w.data);
       const createdAt =
         (prev?.payload.created_at as string | undefined) ??
         (siglipExisting.get(w.assetId)?.payload.created_at as string | undefined) ??
@@ -134,12 +146,16 @@ export async function ingestBatch(paths: string[], ctx: IngestContext): Promise<
         category: basename(dirname(w.path)),
         date_taken: exifDateTimeOriginal(meta.exif) ?? new Date(w.mtimeMs).toISOString(),
         created_at: createdAt,
+        [CONTENT_HASH_KEY]: hash,
       } satisfies AssetPayload;
+      // Every readable image is an asset, whether or not each model manages to embed it.
+      catalogueWrites.push({ assetId: w.assetId, path: w.path, contentHash: hash });
       todo.push(w);
     } catch (err) {
       failed.push({ path: w.path, reason: `not a readable image (${(err as Error).message})` });
     }
   }
+  if (catalogueWrites.length) await ctx.catalogue.upsert(catalogueWrites);
   const tagsOf = new Map<string, { model_id: string; fingerprint: string }>();
   const embedInto = async (
     api: EmbedderApi,
