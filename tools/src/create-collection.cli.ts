@@ -3,8 +3,7 @@
 //   npx nx run tools:create-collection -- --model siglip|clip [--dry-run | --check] [--dim N]
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { createLogger, isAppError } from '@image-search/service-kit';
+import { createLogger, isAppError, parseCommandLine, runCli, UsageError } from '@image-search/service-kit';
 import {
   collectionSchema,
   describeDifferences,
@@ -37,22 +36,18 @@ interface Args {
   dim: number | undefined;
 }
 
+/** Parses the command line; a string is a usage error (empty for --help). */
 function parse(argv: string[]): Args | string {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        check: { type: 'boolean', default: false },
-        dim: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    return (err as Error).message;
-  }
+  const { values } = parseCommandLine({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
+      dim: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
   if (values.help) return '';
   if (values.model !== 'siglip' && values.model !== 'clip')
     return `--model must be siglip or clip${values.model ? ` (got ${JSON.stringify(values.model)})` : ''}`;
@@ -141,11 +136,7 @@ async function dryRun(
 
 async function main(argv: string[]): Promise<number> {
   const args = parse(argv);
-  if (typeof args === 'string') {
-    if (args) console.error(`create-collection: ${args}\n`);
-    console.error(USAGE);
-    return args ? 2 : 0;
-  }
+  if (typeof args === 'string') throw new UsageError(args);
   const config = loadCreateCollectionConfig();
   const name = args.family === 'clip' ? config.CLIP_COLLECTION : config.SIGLIP_COLLECTION;
   const dim = args.dim ?? (args.family === 'clip' ? config.CLIP_EMBEDDING_DIM : config.SIGLIP_EMBEDDING_DIM);
@@ -199,16 +190,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (isAppError(err, 'SCHEMA_MISMATCH')) {
-      console.error(`✗ ${err.message}\n  (drop and recreate the collection, or fix the configuration)`);
-    } else {
-      console.error(`create-collection failed: ${isAppError(err) ? `${err.code}: ${err.message}` : String(err)}`);
-    }
-    process.exitCode = 1;
-  },
-);
+await runCli('create-collection', USAGE, () => main(process.argv.slice(2)), {
+  describe: (err) =>
+    isAppError(err, 'SCHEMA_MISMATCH')
+      ? `✗ ${err.message}\n  (drop and recreate the collection, or fix the configuration)`
+      : undefined,
+});

@@ -3,8 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { isAppError } from '@image-search/service-kit';
+import { isAppError, parseCommandLine, runCli, UsageError } from '@image-search/service-kit';
 import {
   ItemFailure,
   loadEmbeddingModel,
@@ -44,30 +43,25 @@ interface Args {
   decimals: number;
 }
 
+/** Parses the command line; a string is a usage error (empty for --help). */
 function parse(argv: string[]): Args | string {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        model: { type: 'string' },
-        image: { type: 'string', multiple: true },
-        text: { type: 'string', multiple: true },
-        tokens: { type: 'boolean', default: false },
-        pixels: { type: 'string' },
-        variant: { type: 'string', default: 'fp32' },
-        device: { type: 'string', default: 'cpu' },
-        threads: { type: 'string' },
-        decimals: { type: 'string', default: '6' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    return (err as Error).message;
-  }
-  const { values: v, positionals } = parsed;
-  if (v.help) return 'help';
+  const { values: v, positionals } = parseCommandLine({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' },
+      image: { type: 'string', multiple: true },
+      text: { type: 'string', multiple: true },
+      tokens: { type: 'boolean', default: false },
+      pixels: { type: 'string' },
+      variant: { type: 'string', default: 'fp32' },
+      device: { type: 'string', default: 'cpu' },
+      threads: { type: 'string' },
+      decimals: { type: 'string', default: '6' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (v.help) return '';
   if (!v.model) return 'missing --model DIR';
   const images = [...(v.image ?? [])];
   const texts = [...(v.text ?? [])];
@@ -150,14 +144,7 @@ async function embedImages(model: OnnxEmbeddingModel, args: Args): Promise<{ res
 
 async function main(): Promise<number> {
   const args = parse(process.argv.slice(2));
-  if (args === 'help') {
-    console.log(USAGE);
-    return 0;
-  }
-  if (typeof args === 'string') {
-    console.error(`embed: ${args}\n\n${USAGE}`);
-    return 2;
-  }
+  if (typeof args === 'string') throw new UsageError(args);
   let model: OnnxEmbeddingModel;
   try {
     model = await loadEmbeddingModel({
@@ -210,12 +197,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(`embed: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exitCode = 1;
-  },
-);
+await runCli('embed', USAGE, main);

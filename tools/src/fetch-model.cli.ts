@@ -1,7 +1,6 @@
 // tools:fetch-model — installs a real model from the Hugging Face hub (or a mirror) into MODELS_DIR.
 //   npx nx run tools:fetch-model -- clip|siglip|REPO_ID [--name N --pretrained P] [--variant fp32|fp16|quantized]
-import { parseArgs } from 'node:util';
-import { isAppError } from '@image-search/service-kit';
+import { isAppError, parseCommandLine, runCli, UsageError } from '@image-search/service-kit';
 import { loadFetchModelConfig } from './fetch-model/config.js';
 import { fetchModel } from './fetch-model/fetch-model.js';
 import { VARIANTS, type Variant } from './fetch-model/select-files.js';
@@ -29,43 +28,27 @@ environment: MODELS_DIR, HF_ENDPOINT (a mirror; default https://huggingface.co),
 private repositories), FETCH_RETRIES (attempts per file, default 5). Interrupted downloads resume.`;
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        name: { type: 'string' },
-        pretrained: { type: 'string' },
-        variant: { type: 'string', default: 'fp32' },
-        'models-dir': { type: 'string' },
-        out: { type: 'string' },
-        revision: { type: 'string', default: 'main' },
-        force: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    console.error(`fetch-model: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    console.error(
-      `fetch-model: expected one model (clip, siglip or a repository id), got ${positionals.length}\n\n${USAGE}`,
-    );
-    return 2;
-  }
+  const { values, positionals } = parseCommandLine({
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      pretrained: { type: 'string' },
+      variant: { type: 'string', default: 'fp32' },
+      'models-dir': { type: 'string' },
+      out: { type: 'string' },
+      revision: { type: 'string', default: 'main' },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) throw new UsageError('');
+  if (positionals.length !== 1)
+    throw new UsageError(`expected one model (clip, siglip or a repository id), got ${positionals.length}`);
   // Kubernetes expands unset $(VAR) references to the literal text; treat that and '' as absent.
   const opt = (v: string | undefined) => (v === undefined || v === '' || /^\$\(\w+\)$/.test(v) ? undefined : v);
   const variant = opt(values.variant) ?? 'fp32';
-  if (!(VARIANTS as readonly string[]).includes(variant)) {
-    console.error(`fetch-model: --variant must be one of ${VARIANTS.join(', ')} (got "${variant}")`);
-    return 2;
-  }
+  if (!(VARIANTS as readonly string[]).includes(variant))
+    throw new UsageError(`--variant must be one of ${VARIANTS.join(', ')} (got "${variant}")`);
   const config = loadFetchModelConfig();
   const result = await fetchModel(
     {
@@ -84,12 +67,8 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(
-      `fetch-model failed: ${isAppError(err) ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-    );
-    process.exit(1);
-  },
-);
+// process.exit: fetch's keep-alive sockets would hold the process open for a while.
+await runCli('fetch-model', USAGE, main, {
+  exit: true,
+  describe: (err) => (isAppError(err) ? err.message : undefined),
+});

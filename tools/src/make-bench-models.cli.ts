@@ -3,8 +3,8 @@
 //   npx nx run tools:make-bench-models -- [--out models/bench] [--family clip|siglip] [--variants fp32,int8]
 import { spawnSync } from 'node:child_process';
 import { resolve, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { parseCommandLine, runCli, UsageError } from '@image-search/service-kit';
 import {
   archModelPlan,
   benchArch,
@@ -79,48 +79,31 @@ function progress(total: number): { update: (done: number, label: string) => voi
 }
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        out: { type: 'string', default: 'models/bench' },
-        family: { type: 'string' },
-        variants: { type: 'string', default: 'fp32,int8' },
-        seed: { type: 'string', default: '1' },
-        'tokenizer-from': { type: 'string' },
-        verify: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    console.error(`make-bench-models: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (values.family !== undefined && values.family !== 'clip' && values.family !== 'siglip') {
-    console.error(`make-bench-models: --family must be clip or siglip, got ${JSON.stringify(values.family)}`);
-    return 2;
-  }
+  const { values } = parseCommandLine({
+    options: {
+      out: { type: 'string', default: 'models/bench' },
+      family: { type: 'string' },
+      variants: { type: 'string', default: 'fp32,int8' },
+      seed: { type: 'string', default: '1' },
+      'tokenizer-from': { type: 'string' },
+      verify: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) throw new UsageError('');
+  if (values.family !== undefined && values.family !== 'clip' && values.family !== 'siglip')
+    throw new UsageError(`--family must be clip or siglip, got ${JSON.stringify(values.family)}`);
   const families: Family[] = values.family ? [values.family] : ['clip', 'siglip'];
   const variants = values.variants
     .split(',')
     .map((v) => v.trim())
     .filter(Boolean);
   const bad = variants.filter((v) => v !== 'fp32' && v !== 'int8');
-  if (bad.length || !variants.length) {
-    console.error(
-      `make-bench-models: --variants takes fp32 and/or int8 (comma-separated), got ${JSON.stringify(values.variants)}`,
-    );
-    return 2;
-  }
+  if (bad.length || !variants.length)
+    throw new UsageError(`--variants takes fp32 and/or int8 (comma-separated), got ${JSON.stringify(values.variants)}`);
   const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) {
-    console.error(`make-bench-models: --seed must be a non-negative integer, got ${JSON.stringify(values.seed)}`);
-    return 2;
-  }
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new UsageError(`--seed must be a non-negative integer, got ${JSON.stringify(values.seed)}`);
   const out = resolve(values.out);
   const plans = families.map((family) => ({
     family,
@@ -173,10 +156,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`make-bench-models: failed: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+await runCli('make-bench-models', USAGE, main, { exit: true });

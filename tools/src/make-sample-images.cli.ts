@@ -2,7 +2,7 @@
 // JPEG/PNG/WebP) that the demo models can search: "red" finds the red ones.
 //   npx nx run tools:make-sample-images -- [--out data/sample-images] [--force]
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, runCli, UsageError } from '@image-search/service-kit';
 import { writeSampleImages } from './sample-images/sample-images.js';
 
 const USAGE = `make-sample-images: write the generated sample pictures
@@ -14,23 +14,14 @@ usage: npx nx run tools:make-sample-images -- [--out DIR] [--force]
   -h, --help`;
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        out: { type: 'string', default: 'data/sample-images' },
-        force: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    console.error(`make-sample-images: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const { values } = parseCommandLine({
+    options: {
+      out: { type: 'string', default: 'data/sample-images' },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) throw new UsageError('');
   const dir = resolve(values.out!);
   const started = Date.now();
   const r = await writeSampleImages(dir, { force: values.force });
@@ -40,10 +31,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`make-sample-images failed: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+await runCli('make-sample-images', USAGE, main, { exit: true });
