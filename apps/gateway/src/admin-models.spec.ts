@@ -27,11 +27,10 @@ afterAll(async () => {
   await fx.tearDown();
 });
 
+/** GET /api/v1/admin/models, checked against the OpenAPI document. */
 const get = async (token?: string) => {
-  const res = await fetch(`${gw.url}/api/v1/admin/models`, {
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-  });
-  return { status: res.status, body: (await res.json()) as { models: Record<string, unknown>[] } };
+  const r = await call(gw.url, '/api/v1/admin/models', 'GET', '/api/v1/admin/models', token ? { token } : {});
+  return { status: r.status, body: r.body as { models: Record<string, unknown>[] } };
 };
 
 describe('GET /api/v1/admin/models', () => {

@@ -274,6 +274,13 @@ export const openApiDocument = {
         },
       },
     },
+    '/api/v1/admin/models': {
+      get: {
+        summary: 'Registered models: id, fingerprint, dimension, collection, points, embedder',
+        security: bearer,
+        responses: { '200': json(responses.ModelList, 'Models'), ...adminErrors },
+      },
+    },
     '/api/v1/admin/rollout': {
       get: {
         summary: 'Effective rollout flags, their source, and SigLIP coverage',

@@ -197,6 +197,30 @@ export const RolloutStatus = component(
   }),
 );
 
+export const ModelList = component(
+  'ModelList',
+  z.object({
+    models: z.array(
+      z.object({
+        id: z.string().describe('Registry id, e.g. clip-vit-b32-openai'),
+        family: z.string(),
+        dim: z.int().min(1),
+        collection: z.string(),
+        embedder: z.string().nullable(),
+        role: z.enum(['from', 'to']).nullable().describe('Member of the rollout pair'),
+        origin: z.enum(['seed', 'file']).describe('Seed variables or MODEL_REGISTRY_FILE'),
+        fingerprint: z.string().nullable().describe("What the model's embedder reports in Info (null: not reachable)"),
+        pinned_fingerprint: z.string().nullable(),
+        embedder_status: z.enum(['serving', 'unreachable', 'not_configured']),
+        embedder_model: z.string().nullable(),
+        collection_exists: z.boolean(),
+        points: z.int().min(0),
+      }),
+    ),
+  }),
+  { description: 'Every registered model (the seed pair plus MODEL_REGISTRY_FILE) with its embedder and collection' },
+);
+
 export const Health = component('Health', z.object({ status: z.literal('ok') }));
 
 export const Ready = component(
