@@ -1,5 +1,5 @@
-// tools:create-collection end to end: the real CLI process (tsx) against the real embedded engine (LanceDB) in a
-// temp DATA_DIR. The Qdrant path shares the code and is covered by the vector-store contract suite when QDRANT_URL is set.
+// tools:create-collection end to end: the real CLI process (tsx) against the real embedded engine (LanceDB) in a temp
+// DATA_DIR. The Qdrant path shares the code and is covered by the vector-store contract suite when QDRANT_URL is set.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -128,7 +128,8 @@ describe('re-embedding under faults (real processes)', () => {
   it('Redis restart mid-run (private redis-server with AOF): the run continues where it was', async () => {
     const port = await freePort();
     const redisDir = await mkdtemp(join(tmpdir(), 'reembed-redis-'));
-    // --save '' (no RDB snapshots); AOF with fsync always so a restart keeps the queue, like a production Redis for BullMQ.
+    // --save '' (no RDB snapshots); AOF with fsync always so a restart keeps the queue, like a production Redis for
+    // BullMQ.
     const startRedis = () =>
       spawn(
         'redis-server',

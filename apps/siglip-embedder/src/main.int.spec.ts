@@ -1,4 +1,5 @@
-// Integration: the real siglip-embedder process (tsx), a real ONNX model (the project's tiny SigLIP) in onnxruntime, real gRPC health and metrics on loopback.
+// Integration: the real siglip-embedder process (tsx), a real ONNX model (the project's tiny SigLIP) in onnxruntime,
+// real gRPC health and metrics on loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   freePort,

@@ -1,4 +1,5 @@
-// Integration: the real clip-embedder app process (tsx) with a real ONNX model (the project's tiny CLIP) in onnxruntime, over real gRPC on loopback.
+// Integration: the real clip-embedder app process (tsx) with a real ONNX model (the project's tiny CLIP) in
+// onnxruntime, over real gRPC on loopback.
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError, withCorrelationId } from '@image-search/service-kit';

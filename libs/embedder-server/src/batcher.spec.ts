@@ -1,4 +1,5 @@
-// Unit: the batcher's scheduling with a plain run function (no model); the real model runs in embedder.server.int.spec.ts.
+// Unit: the batcher's scheduling with a plain run function (no model); the real model runs in
+// embedder.server.int.spec.ts.
 import { describe, expect, it } from 'vitest';
 import { ItemFailure } from '@image-search/embedding';
 import { isAppError } from '@image-search/service-kit';

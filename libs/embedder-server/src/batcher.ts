@@ -33,12 +33,12 @@ interface Ready<T> {
 }
 
 /**
- * Dynamic batching for one model tower. Items are prepared (decoded, tokenized) concurrently as
- * they arrive, and become ready when preparation finishes; ready items are run together, up to
- * `maxBatch` per inference, one inference at a time. While the tower is busy, ready items pile up
- * and form the next batch; after a batch, a batch that is not full waits at most `maxWaitMs`
- * for companions; on an idle tower, ready items run at once. Written here because no maintained npm library does per-item outcomes,
- * deadline dropping and a bounded queue together (dataloader batches by tick only).
+ * Dynamic batching for one model tower. Items are prepared (decoded, tokenized) concurrently as they arrive, and become
+ * ready when preparation finishes; ready items are run together, up to `maxBatch` per inference, one inference at a
+ * time. While the tower is busy, ready items pile up and form the next batch; after a batch, a batch that is not full
+ * waits at most `maxWaitMs` for companions; on an idle tower, ready items run at once. Written here because no
+ * maintained npm library does per-item outcomes, deadline dropping and a bounded queue together (dataloader batches by
+ * tick only).
  */
 export class DynamicBatcher<T> {
   private readonly ready: Ready<T>[] = [];

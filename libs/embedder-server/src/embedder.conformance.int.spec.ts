@@ -1,4 +1,6 @@
-// Conformance (runs when the reference fixtures exist): real in-process gRPC server on loopback with the reference mini models in onnxruntime; every golden image and text goes through the served path (batching, worker thread, wire format) and must match the reference embeddings.
+// Conformance (runs when the reference fixtures exist): real in-process gRPC server on loopback with the reference mini
+// models in onnxruntime; every golden image and text goes through the served path (batching, worker thread, wire
+// format) and must match the reference embeddings.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { announceFixtureSkip, fixturePath, fixturesAvailable } from '@image-search/testing';

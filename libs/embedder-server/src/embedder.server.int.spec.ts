@@ -1,4 +1,5 @@
-// Integration: real in-process gRPC servers on loopback, real ONNX models (the project's tiny CLIP/SigLIP) in onnxruntime (worker thread), real sharp decoding; gates only hold calls to the real model in place.
+// Integration: real in-process gRPC servers on loopback, real ONNX models (the project's tiny CLIP/SigLIP) in
+// onnxruntime (worker thread), real sharp decoding; gates only hold calls to the real model in place.
 import * as grpc from '@grpc/grpc-js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

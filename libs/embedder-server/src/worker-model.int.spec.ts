@@ -1,4 +1,5 @@
-// Integration: a real tiny model in onnxruntime inside a real worker thread; the worker is terminated to stand for a crash.
+// Integration: a real tiny model in onnxruntime inside a real worker thread; the worker is terminated to stand for a
+// crash.
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '@image-search/service-kit';
 import { loadWorkerModel, WorkerEmbeddingModel } from './worker-model.js';

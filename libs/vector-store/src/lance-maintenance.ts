@@ -33,8 +33,8 @@ export interface MaintenancePolicy {
 /** Defaults chosen from the benchmark (docs/benchmarks/vector-store.md). */
 export const DEFAULT_POLICY: MaintenancePolicy = {
   indexThreshold: 5_000,
-  // Folding new rows into the index is incremental (well under a second, one new delta segment each; only the
-  // first refresh after a build re-merges into the single segment and costs about a build), while every unindexed row is
+  // Folding new rows into the index is incremental (well under a second, one new delta segment each; only the first
+  // refresh after a build re-merges into the single segment and costs about a build), while every unindexed row is
   // scanned exactly by each search (~2 ms per 1,000 rows at 768-d): refresh early.
   reindexMinRows: 1_000,
   reindexFraction: 0,

@@ -1,4 +1,5 @@
-// Real parts: a Qdrant server at QDRANT_URL (with QDRANT_API_KEY when set). Skipped, with one line, when QDRANT_URL is unset.
+// Real parts: a Qdrant server at QDRANT_URL (with QDRANT_API_KEY when set). Skipped, with one line, when QDRANT_URL is
+// unset.
 import { describe, it } from 'vitest';
 import { createLogger } from '@image-search/service-kit';
 import { testEnv } from '@image-search/testing';
