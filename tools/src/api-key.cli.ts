@@ -1,9 +1,8 @@
 // tools:api-key: creates, lists and revokes the gateway's API keys (stored hashed in Redis).
 //   npx nx run tools:api-key -- create --scope search --name alice | list [--json] | revoke <id> | revoke --name alice
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { env, isAppError, parseConfig } from '@image-search/service-kit';
+import { env, isAppError, parseCommandLine, parseConfig, runCli, UsageError } from '@image-search/service-kit';
 import { API_KEY_SCOPES, ApiKeyStore, type ApiKeyRecord, type ApiKeyScope } from '@image-search/api-keys';
 
 const USAGE = `api-key: API keys of the gateway (AUTH_API_KEYS=true), stored as sha256 digests in Redis
@@ -33,23 +32,18 @@ type Args =
   | { command: 'list'; json: boolean }
   | { command: 'revoke'; id: string | undefined; name: string | undefined; json: boolean };
 
+/** Parses the command line; a string is a usage error (empty for --help). */
 function parse(argv: string[]): Args | string {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        name: { type: 'string' },
-        scope: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    return (err as Error).message;
-  }
-  const { values: v, positionals: p } = parsed;
+  const { values: v, positionals: p } = parseCommandLine({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      scope: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
   if (v.help) return '';
   const command = p[0];
   if (command === 'create') {
@@ -81,11 +75,7 @@ function line(r: ApiKeyRecord): string {
 
 async function main(): Promise<number> {
   const args = parse(process.argv.slice(2));
-  if (typeof args === 'string') {
-    if (args) console.error(`error: ${args}\n`);
-    console.error(USAGE);
-    return args ? 2 : 0;
-  }
+  if (typeof args === 'string') throw new UsageError(args);
   let config;
   try {
     config = parseConfig(configSchema);
@@ -134,4 +124,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+await runCli('api-key', USAGE, main);

@@ -1,8 +1,7 @@
 // tools:verify: compares each registered model's collection with the asset catalogue (ids and content
 // hashes) and the model's fingerprint; exit 1 when any collection is missing, extra, stale or mixed vectors.
 //   npx nx run tools:verify -- [--model ID ...] [--json] [--sample N]
-import { parseArgs } from 'node:util';
-import { createLogger, isAppError } from '@image-search/service-kit';
+import { createLogger, isAppError, parseCommandLine, runCli, UsageError } from '@image-search/service-kit';
 import { EmbedderClient } from '@image-search/embedder-client';
 import {
   createAssetCatalogue,
@@ -36,25 +35,21 @@ interface Args {
   sample: number;
 }
 
+/** Parses the command line; a string is a usage error (empty for --help). */
 function parse(argv: string[]): Args | string {
-  try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: 'string', multiple: true, default: [] },
-        json: { type: 'boolean', default: false },
-        sample: { type: 'string', default: '10' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-    if (values.help) return '';
-    const sample = Number(values.sample);
-    if (!Number.isInteger(sample) || sample < 0 || sample > 10_000)
-      return '--sample must be an integer from 0 to 10000';
-    return { models: values.model, json: values.json, sample };
-  } catch (err) {
-    return (err as Error).message;
-  }
+  const { values } = parseCommandLine({
+    args: argv,
+    options: {
+      model: { type: 'string', multiple: true, default: [] },
+      json: { type: 'boolean', default: false },
+      sample: { type: 'string', default: '10' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return '';
+  const sample = Number(values.sample);
+  if (!Number.isInteger(sample) || sample < 0 || sample > 10_000) return '--sample must be an integer from 0 to 10000';
+  return { models: values.model, json: values.json, sample };
 }
 
 /** The fingerprint a model's vectors must carry: the registry's pin, else its embedder's, else the collection's most common. */
@@ -85,10 +80,7 @@ function line(r: CatalogueVerification): string {
 
 async function main(): Promise<number> {
   const args = parse(process.argv.slice(2));
-  if (typeof args === 'string') {
-    process.stderr.write(args ? `verify: ${args}\n\n${USAGE}\n` : `${USAGE}\n`);
-    return args ? 2 : 0;
-  }
+  if (typeof args === 'string') throw new UsageError(args);
   const { config, registry } = loadVerifyCatalogueConfig();
   for (const id of args.models) registry.require(id, '--model');
   const logger = createLogger('verify-cli', 'warn');
@@ -130,10 +122,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`verify: ${isAppError(err) ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+await runCli('verify', USAGE, main, { exit: true, describe: (err) => (isAppError(err) ? err.message : undefined) });
