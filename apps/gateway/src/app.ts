@@ -3,6 +3,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { GatewayDeps } from './app.types.js';
 import { authenticate, requireScope } from './http/auth.middleware.js';
 import { correlationMiddleware } from './http/correlation.middleware.js';
+import { securityHeaders } from './http/security-headers.js';
 import { errorMiddleware, notFound } from './http/errors.middleware.js';
 import { adminRouter } from './routes/admin.router.js';
 import { assetsRouter } from './routes/assets.router.js';
@@ -38,6 +39,12 @@ function metricsMiddleware(deps: GatewayDeps): RequestHandler {
   };
 }
 
+/** API answers are per caller and change: no cache keeps them (image routes set their own policy). */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('cache-control', 'no-store');
+  next();
+};
+
 /** Builds the express app from its dependencies (main.ts wires real ones; tests may wire fakes). */
 export function createApp(deps: GatewayDeps): Express {
   const app = express();
@@ -47,10 +54,11 @@ export function createApp(deps: GatewayDeps): Express {
   app.set('trust proxy', deps.settings.trustProxy ? 1 : false);
   app.set('etag', false);
   app.use(correlationMiddleware);
+  app.use(securityHeaders());
   app.use(metricsMiddleware(deps));
   // Everything under /api needs a credential when auth is configured (the OpenAPI document included);
   // /health, /ready, /metrics and the page's static files (code, no data) do not.
-  app.use('/api', authenticate(deps.auth), requireScope('search', deps.auth));
+  app.use('/api', noStore, authenticate(deps.auth), requireScope('search', deps.auth));
   app.use(systemRouter(deps));
   app.use('/api/v1', authRouter(deps));
   app.use('/api/v1', searchRouter(deps));
@@ -60,6 +68,6 @@ export function createApp(deps: GatewayDeps): Express {
   app.use('/api', notFound);
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
   app.use(notFound);
-  app.use(errorMiddleware(deps.logger));
+  app.use(errorMiddleware(deps.logger, deps.paths));
   return app;
 }

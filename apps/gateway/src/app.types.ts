@@ -11,6 +11,7 @@ import type { ImageFiles } from './images/image-files.js';
 import type { IngestService } from './ingest/ingest.service.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { AuthSettings } from './http/auth.middleware.js';
+import type { AssetPaths } from './search/asset-paths.js';
 import type { QueryCache } from './search/query-cache.js';
 
 /** Everything the HTTP app needs, wired by main.ts (or by a test with fakes). */
@@ -40,6 +41,8 @@ export interface GatewayDeps {
   limits: { search: RequestHandler; upload: RequestHandler; ingest: RequestHandler };
   /** How requests are authenticated (API keys, proxy header, ADMIN_TOKEN, anonymous). */
   auth: AuthSettings;
+  /** Server paths as clients see them (asset root name + relative path). */
+  paths: AssetPaths;
   settings: {
     /** Whether API keys or a proxy header are configured (images are then `Cache-Control: private`). */
     authConfigured: boolean;

@@ -26,6 +26,7 @@ import { CircuitBreaker } from './search/circuit-breaker.js';
 import { EmbeddingService } from './search/embedding.service.js';
 import { QueryCache, ResultCache } from './search/query-cache.js';
 import { SearchService, type SearchResponse } from './search/search.service.js';
+import { AssetPaths } from './search/asset-paths.js';
 
 /** The wired gateway: its app dependencies and what must be stopped on shutdown. */
 export interface Gateway {
@@ -127,10 +128,18 @@ export async function wireGateway(
     deadlineMs: config.EMBEDDER_DEADLINE_MS,
   });
   const results = new ResultCache<SearchResponse>({ max: config.RESULT_CACHE_SIZE, ttlMs: config.RESULT_CACHE_TTL_MS });
-  const search = new SearchService({ router, embedding, store, metrics, results, coverage: () => coverage.snapshot });
-
   const { roots, missing } = await AssetRoots.resolve(config.ASSET_ROOTS);
   if (missing.length) logger.warn({ missing }, 'some ASSET_ROOTS do not exist; they are ignored');
+  const paths = new AssetPaths(roots.roots);
+  const search = new SearchService({
+    router,
+    embedding,
+    store,
+    metrics,
+    results,
+    coverage: () => coverage.snapshot,
+    paths,
+  });
   const images = new ImageFiles({
     store,
     collections: [collections.clip, collections.siglip],
@@ -250,6 +259,7 @@ export async function wireGateway(
     adminSiglipRouter,
     limits,
     auth,
+    paths,
     settings: {
       authConfigured: authConfigured(config),
       jsonBodyLimit: config.JSON_BODY_LIMIT,

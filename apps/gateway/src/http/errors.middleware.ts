@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import multer from 'multer';
 import { AppError, currentCorrelationId, toHttpError, type Logger } from '@image-search/service-kit';
+import type { AssetPaths } from '../search/asset-paths.js';
 
 /** Turns errors thrown by express and multer for a client's mistake into AppErrors naming the problem. */
 function normalise(err: unknown): unknown {
@@ -33,7 +34,7 @@ function normalise(err: unknown): unknown {
 }
 
 /** The one place HTTP errors are mapped (toHttpError); unknown errors are logged and become 500 with the correlation id. */
-export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+export function errorMiddleware(logger: Logger, paths?: AssetPaths): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) {
       next(err);
@@ -45,7 +46,8 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       logger.warn({ err: (err as Error).message, route: req.path }, 'request failed: dependency unavailable');
     if (mapped.retryAfterS !== undefined)
       res.setHeader('retry-after', String(Math.max(1, Math.ceil(mapped.retryAfterS))));
-    res.status(mapped.status).json(mapped.body);
+    // The last line of defence: no error names an asset root's absolute path (a decoder's or the file system's text may).
+    res.status(mapped.status).json(paths ? paths.redactDeep(mapped.body) : mapped.body);
   };
 }
 

@@ -50,7 +50,13 @@ export const Asset = component(
   'Asset',
   z.strictObject({
     id: assetId,
-    path: z.string().nullable(),
+    path: z
+      .string()
+      .nullable()
+      .describe(
+        "Relative to its asset root, forward slashes (never the server's absolute path); the file name alone when outside the current roots",
+      ),
+    root: z.string().nullable().describe('The asset root it lies in (the folder name of its ASSET_ROOTS entry)'),
     url: z.string(),
     thumbnail_url: z.string(),
     width: z.int().nullable(),

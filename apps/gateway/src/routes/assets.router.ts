@@ -78,7 +78,7 @@ export function assetsRouter(deps: GatewayDeps): Router {
     const byId = new Map(points.map((p) => [p.assetId, p]));
     const assets = page.assetIds.flatMap((id) => {
       const p = byId.get(id);
-      return p ? [toAssetView({ ...p.payload, asset_id: p.payload.asset_id ?? id })] : [];
+      return p ? [toAssetView({ ...p.payload, asset_id: p.payload.asset_id ?? id }, deps.paths)] : [];
     });
     res.json({ assets, total, next_cursor: page.next ?? null, collection });
   });
@@ -96,13 +96,14 @@ export function assetsRouter(deps: GatewayDeps): Router {
         extensions: body.extensions?.map((e) => e.replace(/^\./, '').toLowerCase()),
         dryRun: body.dry_run,
       });
-      res.status('dry_run' in out ? 200 : 202).json(out);
+      // Reports name files as <root name>/<relative path>, never the server's absolute paths.
+      res.status('dry_run' in out ? 200 : 202).json(deps.paths.redactDeep(out));
     },
   );
 
   r.get('/assets/ingest/:ingest_id', admin, async (req, res) => {
     const id = validate(z.object({ ingest_id: z.uuid('must be a UUID') }), req.params, 'params').ingest_id;
-    res.json(await deps.ingest.status(id));
+    res.json(deps.paths.redactDeep(await deps.ingest.status(id)));
   });
 
   r.get('/assets/:asset_id', async (req, res) => {
@@ -116,7 +117,7 @@ export function assetsRouter(deps: GatewayDeps): Router {
     if (!p) throw new AppError('NOT_FOUND', `no asset with id ${id}`, { details: { field: 'asset_id' } });
     const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
     res.json({
-      asset: toAssetView({ ...p.payload, asset_id: p.payload.asset_id ?? id }),
+      asset: toAssetView({ ...p.payload, asset_id: p.payload.asset_id ?? id }, deps.paths),
       collections: { clip: clip !== undefined, siglip: siglip !== undefined },
       // Which model wrote each stored vector of the asset (null tags: written before vectors were tagged).
       vectors: models.flatMap((m, i) => {

@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { GatewayDeps } from '../app.types.js';
+import { IMAGE_CSP, servableImageType } from '../http/security-headers.js';
 import { validate } from '../http/validate.js';
 import { assetIdSchema } from './params.js';
 
@@ -23,6 +24,7 @@ export function imagesRouter(deps: GatewayDeps): Router {
         'cache-control': `${visibility}, max-age=86400`,
         etag: t.etag,
         'x-thumbnail-cache': t.cached ? 'hit' : 'miss',
+        'content-security-policy': IMAGE_CSP,
       })
       .send(t.data);
   });
@@ -32,7 +34,14 @@ export function imagesRouter(deps: GatewayDeps): Router {
     await new Promise<void>((resolve, reject) => {
       res.sendFile(
         f.path,
-        { headers: { 'content-type': f.mime, 'cache-control': 'private, max-age=3600' }, dotfiles: 'allow' },
+        {
+          headers: {
+            'content-type': servableImageType(f.mime),
+            'cache-control': 'private, max-age=3600',
+            'content-security-policy': IMAGE_CSP,
+          },
+          dotfiles: 'allow',
+        },
         (err) => (err ? reject(err) : resolve()),
       );
     });

@@ -1,9 +1,14 @@
+import { basename } from 'node:path';
 import type { AssetPayload } from '@image-search/vector-store';
+import type { AssetPaths } from './asset-paths.js';
 
 /** An asset as the API returns it. */
 export interface AssetView {
   id: string;
+  /** Relative to its asset root (forward slashes); only the file name when it lies outside the current roots. */
   path: string | null;
+  /** The asset root's name (null outside the current roots). */
+  root: string | null;
   url: string;
   thumbnail_url: string;
   width: number | null;
@@ -18,12 +23,15 @@ export interface AssetView {
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-/** Maps a stored payload to the API's asset shape (links relative to the API root). */
-export function toAssetView(payload: AssetPayload): AssetView {
+/** Maps a stored payload to the API's asset shape (links relative to the API root, never an absolute server path). */
+export function toAssetView(payload: AssetPayload, paths: AssetPaths): AssetView {
   const id = payload.asset_id;
+  const abs = str(payload.path);
+  const place = abs ? paths.place(abs) : undefined;
   return {
     id,
-    path: str(payload.path),
+    path: place ? place.path : abs ? basename(abs) : null,
+    root: place?.root ?? null,
     url: `/api/v1/images/${id}/file`,
     thumbnail_url: `/api/v1/images/${id}/thumbnail`,
     width: num(payload.width),

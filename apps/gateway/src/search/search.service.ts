@@ -1,6 +1,7 @@
 import { AppError, isAppError } from '@image-search/service-kit';
 import type { PayloadFilter, SearchHit, VectorStore } from '@image-search/vector-store';
 import type { RolloutDecision, RolloutRouter, RolloutSubject } from '@image-search/rollout-router';
+import type { AssetPaths } from './asset-paths.js';
 import { toAssetView, type AssetView } from './asset-view.js';
 import type { EmbeddingService } from './embedding.service.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -70,6 +71,8 @@ export class SearchService {
       metrics: GatewayMetrics;
       results?: ResultCache<SearchResponse>;
       coverage?: () => CoverageSnapshot;
+      /** Shows hits' paths relative to their asset root. */
+      paths: AssetPaths;
     },
   ) {}
 
@@ -186,7 +189,7 @@ export class SearchService {
     m.results.observe({ model: d.model, kind }, hits.length);
     return {
       results: hits.map((h) => ({
-        asset: toAssetView({ ...h.payload, asset_id: h.payload.asset_id ?? h.assetId }),
+        asset: toAssetView({ ...h.payload, asset_id: h.payload.asset_id ?? h.assetId }, this.deps.paths),
         score: h.score,
       })),
       total: hits.length,
