@@ -13,7 +13,6 @@ import type { GatewayMetrics } from './metrics.js';
 import type { AuthSettings } from './http/auth.middleware.js';
 import type { AssetPaths } from './search/asset-paths.js';
 import type { QueryCache } from './search/query-cache.js';
-import type { CountCache, PointReader } from './search/point-reader.js';
 
 /** Everything the HTTP app needs, wired by main.ts (or by a test with fakes). */
 export interface GatewayDeps {
@@ -21,10 +20,6 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   health: HealthState;
   store: VectorStore;
-  /** Lookups by id, coalesced into one store call per turn of the event loop. */
-  points: PointReader;
-  /** Point counts, shared for at most the read-consistency bound. */
-  counts: CountCache;
   collections: { clip: string; siglip: string };
   /** Every registered model (seed pair + MODEL_REGISTRY_FILE). */
   registry: ModelRegistry;

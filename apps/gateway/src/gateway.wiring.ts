@@ -25,7 +25,6 @@ import { createAdminSiglipRouter } from './routes/admin-siglip.router.js';
 import { CircuitBreaker } from './search/circuit-breaker.js';
 import { EmbeddingService } from './search/embedding.service.js';
 import { QueryCache, ResultCache } from './search/query-cache.js';
-import { CountCache, PointReader } from './search/point-reader.js';
 import { SearchService, type SearchResponse } from './search/search.service.js';
 import { AssetPaths } from './search/asset-paths.js';
 
@@ -54,7 +53,6 @@ export async function wireGateway(
       qdrantApiKey: config.QDRANT_API_KEY,
       dataDir: resolve(config.DATA_DIR),
       logger,
-      lance: { readConsistencyMs: config.READ_CONSISTENCY_MS },
     }));
   const clip: EmbedderApi =
     opts.embedders?.clip ??
@@ -65,8 +63,6 @@ export async function wireGateway(
       ? new EmbedderClient({ address: config.SIGLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS })
       : undefined;
   const collections = { clip: config.CLIP_COLLECTION, siglip: config.SIGLIP_COLLECTION };
-  const points = new PointReader(store);
-  const counts = new CountCache(store, config.READ_CONSISTENCY_MS);
   const registry = gatewayRegistry(config);
   const catalogue =
     opts.catalogue ?? (await createAssetCatalogue({ url: config.CATALOGUE_URL, dataDir: resolve(config.DATA_DIR) }));
@@ -139,14 +135,13 @@ export async function wireGateway(
     router,
     embedding,
     store,
-    points,
     metrics,
     results,
     coverage: () => coverage.snapshot,
     paths,
   });
   const images = new ImageFiles({
-    points,
+    store,
     collections: [collections.clip, collections.siglip],
     roots,
     thumbnailDir: resolve(config.THUMBNAIL_DIR ?? join(config.DATA_DIR, 'thumbnails')),
@@ -249,8 +244,6 @@ export async function wireGateway(
     metrics,
     health,
     store,
-    points,
-    counts,
     collections,
     registry,
     models,

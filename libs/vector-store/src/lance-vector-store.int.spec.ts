@@ -124,31 +124,6 @@ describe('embedded engine: index, persistence', () => {
     await store.close();
   });
 
-  it("with readConsistencyMs, sees another connection's writes once the bound has passed, its own at once", async () => {
-    const dataDir = tempDir();
-    const schema = testSchema('bounded');
-    const writer = await LanceVectorStore.open({ dataDir, logger });
-    await writer.ensureCollection(schema);
-    await writer.upsert(schema.name, makePoints(10, 1, 'first'));
-    const reader = await LanceVectorStore.open({ dataDir, logger, readConsistencyMs: 300 });
-    expect(await reader.count(schema.name)).toBe(10);
-    await writer.upsert(schema.name, makePoints(5, 2, 'second'));
-    await writer.deleteIds(schema.name, ['first-0']);
-    // Once the bound has passed, the next read checks for a newer version (what the gateway documents).
-    await new Promise((r) => setTimeout(r, 350));
-    expect(await reader.count(schema.name)).toBe(14);
-    expect(await reader.retrieve(schema.name, ['second-4', 'first-0'])).toHaveLength(1);
-    // The reader's own writes need no wait.
-    await reader.upsert(schema.name, makePoints(3, 3, 'own'));
-    expect((await reader.retrieve(schema.name, ['own-0', 'own-1', 'own-2'])).map((p) => p.assetId)).toEqual([
-      'own-0',
-      'own-1',
-      'own-2',
-    ]);
-    await reader.close();
-    await writer.close();
-  });
-
   it('keeps collections, configuration and points across reopening the data folder', async () => {
     const dataDir = tempDir();
     const schema = testSchema('reopen');

@@ -41,13 +41,6 @@ export interface LanceVectorStoreOptions {
   policy?: Partial<MaintenancePolicy>;
   /** HNSW search breadth when a search gives none (recall/latency curve in docs/benchmarks/vector-store.md). */
   defaultEf?: number;
-  /**
-   * How stale a read may be with respect to other processes' writes, in ms (0: every read checks for a
-   * newer version first). That check costs each read a manifest lookup (p50 25 ms vs 1.2 ms per lookup by id
-   * at one client on a shared 2-vCPU machine), so read-heavy services pass a bound instead; this process's
-   * own writes are always visible at once.
-   */
-  readConsistencyMs?: number;
 }
 
 /** Default HNSW `ef`: recall@10 >= 0.95 at 100k x 768 in the benchmark. */
@@ -60,8 +53,8 @@ interface OpenTable {
 }
 
 /**
- * The embedded engine: LanceDB tables in a data folder, one per collection. Reads see the latest committed
- * version, including other processes' writes, at once by default or within `readConsistencyMs`;
+ * The embedded engine: LanceDB tables in a data folder, one per collection. Reads use strong
+ * consistency (every read sees the latest committed version, including other processes' writes);
  * writes are merge-inserts on the point id, committed atomically, so an acknowledged upsert is on disk.
  */
 export class LanceVectorStore implements VectorStore {
@@ -80,8 +73,8 @@ export class LanceVectorStore implements VectorStore {
 
   /** Opens (creating when missing) the data folder. */
   static async open(opts: LanceVectorStoreOptions): Promise<LanceVectorStore> {
-    // Interval 0 checks for newer versions on every read, so another process's writes are seen at once.
-    const db = await lancedb.connect(opts.dataDir, { readConsistencyInterval: (opts.readConsistencyMs ?? 0) / 1000 });
+    // readConsistencyInterval 0: check for newer versions on every read, so another process's writes are seen at once.
+    const db = await lancedb.connect(opts.dataDir, { readConsistencyInterval: 0 });
     return new LanceVectorStore(db, opts);
   }
 

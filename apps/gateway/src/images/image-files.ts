@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { AppError } from '@image-search/service-kit';
-import type { PointReader } from '../search/point-reader.js';
+import type { VectorStore } from '@image-search/vector-store';
 import type { AssetRoots } from '../ingest/asset-roots.js';
 
 const MIME: Record<string, string> = {
@@ -22,7 +22,7 @@ export class ImageFiles {
 
   constructor(
     private readonly deps: {
-      points: PointReader;
+      store: VectorStore;
       collections: string[];
       roots: AssetRoots;
       thumbnailDir: string;
@@ -33,7 +33,10 @@ export class ImageFiles {
   /** The asset's file path and format, after re-checking it against ASSET_ROOTS. */
   async locate(assetId: string): Promise<{ path: string; mime: string; mtimeMs: number; size: number }> {
     for (const c of this.deps.collections) {
-      const pts = await this.deps.points.getOrEmpty(c, [assetId]);
+      const pts = await this.deps.store.retrieve(c, [assetId]).catch((err: unknown) => {
+        if (err instanceof AppError && err.code === 'NOT_FOUND') return [];
+        throw err;
+      });
       const p = pts[0];
       if (!p) continue;
       const path = typeof p.payload.path === 'string' ? p.payload.path : undefined;

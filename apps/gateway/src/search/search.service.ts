@@ -7,7 +7,6 @@ import type { EmbeddingService } from './embedding.service.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ResultCache } from './query-cache.js';
 import type { CoverageSnapshot } from '@image-search/rollout-router';
-import type { PointReader } from './point-reader.js';
 
 /** Filters a search accepts (all optional). */
 export interface SearchFilters {
@@ -69,7 +68,6 @@ export class SearchService {
       router: RolloutRouter;
       embedding: EmbeddingService;
       store: VectorStore;
-      points: PointReader;
       metrics: GatewayMetrics;
       results?: ResultCache<SearchResponse>;
       coverage?: () => CoverageSnapshot;
@@ -139,7 +137,9 @@ export class SearchService {
   async similar(assetId: string, opts: SearchOptions): Promise<SearchResponse> {
     const t0 = performance.now();
     const d = this.route(opts.subject);
-    const [point] = await this.storeCall(d, () => this.deps.points.get(d.collection, [assetId], { withVectors: true }));
+    const [point] = await this.storeCall(d, () =>
+      this.deps.store.retrieve(d.collection, [assetId], { withVectors: true }),
+    );
     if (!point?.vector) {
       throw new AppError(
         'NOT_FOUND',
