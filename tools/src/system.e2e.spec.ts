@@ -19,6 +19,7 @@ import {
   testEnv,
   uniqueName,
   waitFor,
+  waitForLoadedImages,
 } from '@image-search/testing';
 import { writeSampleImages } from './sample-images/sample-images.js';
 
@@ -256,10 +257,7 @@ describe('system end to end: npm start, search, SigLIP migration, rollout, clean
         await page.fill('#query', 'red');
         await page.click('#search-button');
         await page.waitForSelector('.card img');
-        // Page-side expressions are strings: this project's TypeScript has no DOM types.
-        await page.waitForFunction(
-          "[...document.querySelectorAll('.card img')].slice(0, 3).every((i) => i.complete && i.naturalWidth > 0)",
-        );
+        await waitForLoadedImages(page, '.card img', 3);
         expect(await page.textContent('#model-badge')).toBe('siglip');
         mkdirSync(OUT, { recursive: true });
         await page.screenshot({ path: join(OUT, 'search.png'), fullPage: true });

@@ -218,6 +218,19 @@ export async function wireGateway(
       ? new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000 })
       : undefined;
   limiterRedis?.on('error', () => undefined);
+  // Without an offline queue, a command sent before the connection is up fails (and the request
+  // passes unlimited), so the first requests after start would escape the limit: wait briefly for
+  // the connection; a Redis that is down at start still fails open, as later outages do.
+  if (limiterRedis && limiterRedis.status !== 'ready')
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, 3000);
+      limiterRedis.once('ready', done);
+      function done() {
+        clearTimeout(timer);
+        limiterRedis?.off('ready', done);
+        resolve();
+      }
+    });
   const limit = (name: string, perMinute: number) =>
     rateLimit({
       name,

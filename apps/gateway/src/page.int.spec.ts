@@ -14,6 +14,7 @@ import {
   type TestProcess,
   uniqueName,
   waitFor,
+  waitForLoadedImages,
 } from '@image-search/testing';
 import { call } from '../test/http.js';
 
@@ -109,10 +110,7 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     await page.fill('#query', 'red');
     await page.click('#search-button');
     await page.waitForSelector('.card img');
-    // Page-side expressions are strings: this project's TypeScript has no DOM types.
-    await page.waitForFunction(
-      "[...document.querySelectorAll('.card img')].slice(0, 4).every((i) => i.complete && i.naturalWidth > 0)",
-    );
+    await waitForLoadedImages(page, '.card img', 4);
     expect(await page.textContent('#model-badge')).toBe('clip');
     const cats = await page.$$eval('.card .cat', (els) => els.slice(0, 4).map((e) => e.textContent));
     expect(cats).toEqual(['red', 'red', 'red', 'red']);
@@ -122,7 +120,7 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
 
     await page.setInputFiles('#upload', join(root, 'query-blue.png'));
     await page.click('#upload-button');
-    await page.waitForFunction("document.querySelector('#status')?.textContent?.includes('image query-blue.png')");
+    await page.locator('#status', { hasText: 'image query-blue.png' }).waitFor();
     expect(await page.$$eval('.card .cat', (els) => els.slice(0, 4).map((e) => e.textContent))).toEqual([
       'blue',
       'blue',
@@ -134,9 +132,7 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     await page.click('#tab-admin');
     await page.fill('#token', 'wrong-token');
     await page.click('#token-button');
-    await page.waitForFunction(
-      "(document.querySelector('#admin-error')?.textContent ?? '').includes('admin token is wrong')",
-    );
+    await page.locator('#admin-error', { hasText: 'admin token is wrong' }).waitFor();
     await page.fill('#token', TOKEN);
     await page.click('#token-button');
     await page.waitForSelector('#reembed-table tbody tr');

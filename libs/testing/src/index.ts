@@ -7,4 +7,4 @@ export { httpGet, grpcHealthCheck } from './serve.js';
 export { tinyModelDir } from './models.js';
 export { childEnv } from './child-env.js';
 export { startEmbedderProcess, type RunningEmbedder } from './embedder-process.js';
-export { chromiumAvailable, CHROMIUM_INSTALL } from './chromium.js';
+export { chromiumAvailable, CHROMIUM_INSTALL, waitForLoadedImages } from './chromium.js';
