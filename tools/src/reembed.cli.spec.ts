@@ -21,6 +21,14 @@ describe('parseReembedArgs', () => {
     });
     expect(parseReembedArgs(['status', '--follow'])).toMatchObject({ command: 'status', follow: true });
     expect(parseReembedArgs(['retry-failed'])).toMatchObject({ command: 'retry-failed', batchSize: 100 });
+    expect(parseReembedArgs(['start', '--from', 'siglip-vit-b16-webli', '--to', 'colour-v3'])).toMatchObject({
+      command: 'start',
+      from: 'siglip-vit-b16-webli',
+      to: 'colour-v3',
+    });
+    expect(parseReembedArgs(['start'])).toMatchObject({ from: undefined, to: undefined });
+    expect(parseReembedArgs(['status', '--to', 'x'])).toMatch(/--from and --to belong to start/);
+    expect(parseReembedArgs(['start', '--from', 'a', '--to', 'a'])).toMatch(/same model/);
   });
   it('names what is wrong with bad arguments', () => {
     expect(parseReembedArgs([])).toMatch(/missing command/);

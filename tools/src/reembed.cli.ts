@@ -7,14 +7,16 @@ import { z } from 'zod';
 import { createLogger, env, isAppError, parseConfig } from '@image-search/service-kit';
 import { createVectorStore, type VectorStore } from '@image-search/vector-store';
 import { ReembedControl, type ReembedStatus } from '@image-search/jobs';
+import { loadModelRegistry } from '@image-search/model-registry';
 
 const USAGE = `reembed: re-embed the CLIP collection's images into the SigLIP collection, resumably
 
 usage: npx nx run tools:reembed -- <command> [options]
 
 commands:
-  start [--batch-size N] [--only-missing] [--detach]
-                   start a run (or show the one in progress) and follow it with a progress bar
+  start [--from A] [--to B] [--batch-size N] [--only-missing] [--detach]
+                   start a run from model A's collection into model B's (registered model ids;
+                   default: the rollout pair, the seed's CLIP -> SigLIP) and follow it with a progress bar
   status [--follow] [--json]
                    the run's state, counts, rate, ETA, coverage, last error and failed items
   pause | resume | cancel
@@ -25,7 +27,8 @@ commands:
 
 Runs are executed by reembed-worker replicas (apps/reembed-worker); this tool only talks to Redis
 and reads collection counts. Environment: REDIS_URL, QUEUE_PREFIX (default isearch), QDRANT_URL /
-QDRANT_API_KEY or DATA_DIR (default ./data), CLIP_COLLECTION, SIGLIP_COLLECTION.
+QDRANT_API_KEY or DATA_DIR (default ./data), MODEL_REGISTRY_FILE, CLIP_COLLECTION, SIGLIP_COLLECTION.
+Workers migrate the rollout pair of their registry; a run for another pair fails at planning, naming both.
 Exit status: 0 done, 1 failed or error, 2 bad arguments, 3 verification failed.`;
 
 const configSchema = z.object({
@@ -36,6 +39,7 @@ const configSchema = z.object({
   QDRANT_API_KEY: env.optStr(),
   CLIP_COLLECTION: env.str('image_assets'),
   SIGLIP_COLLECTION: env.str('image_assets_siglip'),
+  MODEL_REGISTRY_FILE: env.optStr(),
   /** Milliseconds between status polls while following (a line every 5 polls when not a terminal). */
   REEMBED_POLL_MS: env.int(1000, 50, 60_000),
 });
@@ -49,6 +53,8 @@ interface Args {
   follow: boolean;
   json: boolean;
   detach: boolean;
+  from: string | undefined;
+  to: string | undefined;
 }
 
 /** Parses the command line; a string is a usage error (empty for --help). */
@@ -64,6 +70,8 @@ export function parseReembedArgs(argv: string[]): Args | string {
         follow: { type: 'boolean', short: 'f', default: false },
         json: { type: 'boolean', default: false },
         detach: { type: 'boolean', default: false },
+        from: { type: 'string' },
+        to: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -85,6 +93,10 @@ export function parseReembedArgs(argv: string[]): Args | string {
   }
   if (command !== 'start' && (values['batch-size'] !== undefined || values['only-missing']))
     return '--batch-size and --only-missing belong to start';
+  if (command !== 'start' && (values.from !== undefined || values.to !== undefined))
+    return '--from and --to belong to start (status and the other commands follow the current run)';
+  if (values.from !== undefined && values.from === values.to)
+    return `--from and --to name the same model (${values.from})`;
   if (values.follow && command !== 'status')
     return '--follow belongs to status (start, verify and retry-failed follow by default; --detach turns that off)';
   return {
@@ -94,6 +106,8 @@ export function parseReembedArgs(argv: string[]): Args | string {
     follow: values.follow,
     json: values.json,
     detach: values.detach,
+    from: values.from,
+    to: values.to,
   };
 }
 
@@ -113,7 +127,7 @@ export function formatDuration(s: number | null): string {
 export function formatStatus(s: ReembedStatus): string {
   const pct = s.total > 0 ? ` (${(((s.done + s.failed + s.skipped) / s.total) * 100).toFixed(1)}%)` : '';
   const lines = [
-    `run:        ${s.run_id ?? '(none yet)'}  state: ${s.state}`,
+    `run:        ${s.run_id ?? '(none yet)'}  state: ${s.state}${s.to_model ? `  ${s.from_model} -> ${s.to_model}` : ''}`,
     `progress:   ${s.done} done, ${s.failed} failed, ${s.skipped} skipped of ${s.total}${pct}; batches ${s.batches_done}/${s.batches_total}${s.batches_failed ? ` (${s.batches_failed} failed)` : ''}`,
     `rate:       ${s.rate_per_s} images/s, ETA ${formatDuration(s.eta_s)}`,
     `coverage:   ${s.coverage === null ? (s.source_count === 0 ? 'n/a (the CLIP collection is empty)' : 'unknown') : `${(s.coverage * 100).toFixed(2)}%`} (SigLIP ${s.target_count ?? '?'} / CLIP ${s.source_count ?? '?'} points)`,
@@ -202,12 +216,17 @@ async function main(): Promise<number> {
       dataDir: config.DATA_DIR,
       logger,
     });
+    // Registered model ids name the pair; their collections come from the registry.
+    const registry = loadModelRegistry(config);
+    const from = registry.require(args.from ?? registry.pair.from.id, '--from');
+    const to = registry.require(args.to ?? registry.pair.to.id, '--to');
     control = new ReembedControl({
       redis,
       prefix: config.QUEUE_PREFIX,
       store,
-      sourceCollection: config.CLIP_COLLECTION,
-      targetCollection: config.SIGLIP_COLLECTION,
+      sourceCollection: from.collection,
+      targetCollection: to.collection,
+      models: { from: from.id, to: to.id },
       failedSampleSize: 10,
     });
     const print = (s: ReembedStatus) => console.log(args.json ? JSON.stringify(s, null, 2) : formatStatus(s));

@@ -191,8 +191,10 @@ export async function wireGateway(
   const control = new ReembedControl({
     redis,
     prefix: config.QUEUE_PREFIX,
-    sourceCollection: collections.clip,
-    targetCollection: collections.siglip,
+    // The rollout pair of the registry: the seed's CLIP -> SigLIP unless MODEL_REGISTRY_FILE names another.
+    sourceCollection: registry.pair.from.collection,
+    targetCollection: registry.pair.to.collection,
+    models: { from: registry.pair.from.id, to: registry.pair.to.id },
     store,
   });
   const adminSiglipRouter: Router = createAdminSiglipRouter({ control, logger });

@@ -26,7 +26,7 @@ export function cachedLimits(
       (info) => {
         if (info.embeddingDim !== expectedDim) {
           throw new UnrecoverableError(
-            `the SigLIP embedder serves ${info.embeddingDim}-dimensional vectors (${info.modelId}) but the collection schema expects ${expectedDim} (SIGLIP_EMBEDDING_DIM)`,
+            `the target model's embedder serves ${info.embeddingDim}-dimensional vectors (${info.modelId}) but its registry entry expects ${expectedDim} (SIGLIP_EMBEDDING_DIM, or dim in MODEL_REGISTRY_FILE)`,
           );
         }
         logger.info(
@@ -37,7 +37,7 @@ export function cachedLimits(
             dim: info.embeddingDim,
             fingerprint: info.fingerprint,
           },
-          'SigLIP embedder limits',
+          'target embedder limits',
         );
         return {
           maxBatchSize: Math.max(1, Math.min(info.maxBatchSize || 32, info.maxRequestItems || Infinity)),

@@ -13,8 +13,17 @@ import { processPlan, processVerify } from './reembed-control.jobs.js';
 import { cachedLimits } from './embedder-limits.js';
 
 const config = loadWorkerConfig();
-const registry = workerRegistry(config);
 const logger = createLogger('reembed-worker', config.LOG_LEVEL);
+const registry = workerRegistry(config);
+// The pair comes from the registry: the seed's CLIP → SigLIP, or MODEL_REGISTRY_FILE's `rollout`.
+const { from, to } = registry.pair;
+if (!to.embedder) {
+  logger.fatal(
+    { model: to.id },
+    `model '${to.id}' has no embedder address; set it in MODEL_REGISTRY_FILE (or SIGLIP_EMBEDDER_URL)`,
+  );
+  process.exit(2);
+}
 const health = new HealthState();
 
 const { roots, missing } = await resolveRoots(config.ASSET_ROOTS);
@@ -48,7 +57,7 @@ const store = await createVectorStore({
   logger,
 });
 const embedder = new EmbedderClient({
-  address: config.SIGLIP_EMBEDDER_URL,
+  address: to.embedder,
   defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS,
 });
 const metrics = createWorkerMetrics(() =>
@@ -68,15 +77,16 @@ const pacer = new EmbedPacer({
 });
 metrics.inflightLimit.set(pacer.currentLimit);
 const stopping = new AbortController();
-const limits = cachedLimits(embedder, config.SIGLIP_EMBEDDING_DIM, logger);
+const limits = cachedLimits(embedder, to.dim, logger);
 const runDeps = {
   runs,
   queue,
   store,
   logger,
-  source: config.CLIP_COLLECTION,
-  target: config.SIGLIP_COLLECTION,
-  dim: config.SIGLIP_EMBEDDING_DIM,
+  source: from.collection,
+  target: to.collection,
+  dim: to.dim,
+  models: { from: from.id, to: to.id, family: to.family },
   vectorSample: config.REEMBED_VERIFY_SAMPLE,
 };
 const batchDeps = {
@@ -89,7 +99,7 @@ const batchDeps = {
   readConcurrency: config.REEMBED_READ_CONCURRENCY,
   embedDeadlineMs: config.EMBEDDER_DEADLINE_MS,
   limits,
-  targetModel: registry.byCollection(config.SIGLIP_COLLECTION) ?? registry.pair.to,
+  targetModel: to,
   guard: new FingerprintGuard(store),
   stopping: stopping.signal,
 };
@@ -133,7 +143,8 @@ logger.info(
   {
     health_port: server.port,
     queue: `${config.QUEUE_PREFIX}:reembed`,
-    embedder: config.SIGLIP_EMBEDDER_URL,
+    embedder: to.embedder,
+    migration: `${from.id} -> ${to.id}`,
     concurrency: config.REEMBED_CONCURRENCY,
     rate_per_s: config.REEMBED_RATE_PER_S,
     roots,

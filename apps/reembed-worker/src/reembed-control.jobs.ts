@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Logger } from '@image-search/service-kit';
-import { collectionSchema } from '@image-search/collection-schema';
+import { collectionSchema, type ModelFamily } from '@image-search/collection-schema';
 import type { VectorStore } from '@image-search/vector-store';
 import {
   runReembedPlan,
@@ -20,18 +20,28 @@ export interface RunJobDeps {
   target: string;
   dim: number;
   vectorSample: number;
+  /** The pair this worker migrates between (registry ids) and the target's family (its collection schema). */
+  models: { from: string; to: string; family: ModelFamily };
 }
 
 /** The planner job: checks the collections (creating the target from its schema), then plans. */
 export async function processPlan(job: CatalogueJob<'reembed', 'reembed.plan'>, deps: RunJobDeps): Promise<unknown> {
+  // A run names its pair; a worker configured for another pair would embed with the wrong model.
+  const run = await deps.runs.get(job.data.runId);
+  const m = deps.models;
+  if (run?.toModel && (run.toModel !== m.to || run.fromModel !== m.from)) {
+    throw new UnrecoverableError(
+      `the run migrates ${run.fromModel} → ${run.toModel}, but this worker serves ${m.from} → ${m.to} (the rollout pair of MODEL_REGISTRY_FILE, or the seed's CLIP → SigLIP); start workers for that pair`,
+    );
+  }
   if (!(await deps.store.exists(deps.source))) {
     throw new UnrecoverableError(
       `source collection '${deps.source}' does not exist (CLIP_COLLECTION); nothing to re-embed`,
     );
   }
-  // Creates the SigLIP collection when missing, or fails with SCHEMA_MISMATCH naming each difference.
+  // Creates the target model's collection when missing, or fails with SCHEMA_MISMATCH naming each difference.
   await deps.store
-    .ensureCollection(collectionSchema('siglip', { name: deps.target, vectorSize: deps.dim }))
+    .ensureCollection(collectionSchema(deps.models.family, { name: deps.target, vectorSize: deps.dim }))
     .catch((err: Error & { code?: string }) => {
       if (err.code === 'SCHEMA_MISMATCH') throw new UnrecoverableError(err.message);
       throw err;

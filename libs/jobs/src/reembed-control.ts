@@ -16,6 +16,8 @@ export interface ReembedControlOptions {
   store?: VectorStore;
   /** How many failed items `status` lists. */
   failedSampleSize?: number;
+  /** The registered models of the source and target collections, recorded in each run (workers check them). */
+  models?: { from: string; to: string };
 }
 
 /** Options of a run. */
@@ -73,7 +75,7 @@ export class ReembedControl {
       );
     }
     const expectedTotal = store ? await store.count(this.opts.sourceCollection) : 0;
-    const { id, created } = await this.runs.create({ batchSize, onlyMissing, expectedTotal });
+    const { id, created } = await this.runs.create({ batchSize, onlyMissing, expectedTotal, models: this.opts.models });
     if (created) {
       // A queue left paused by an earlier run would hold the new one back.
       await this.queue.queue.resume();
@@ -196,6 +198,8 @@ export class ReembedControl {
       return {
         run_id: null,
         state: 'idle',
+        from_model: this.opts.models?.from ?? null,
+        to_model: this.opts.models?.to ?? null,
         total: 0,
         done: 0,
         failed: 0,
@@ -223,6 +227,8 @@ export class ReembedControl {
     return {
       run_id: run.id,
       state: run.state,
+      from_model: run.fromModel,
+      to_model: run.toModel,
       total: run.total,
       done: run.done,
       failed: run.failed,

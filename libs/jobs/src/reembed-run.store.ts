@@ -23,6 +23,9 @@ export interface RunRecord {
   verification: VerificationReport | null;
   /** Rate samples, newest first: [epoch ms, done]. */
   samples: [number, number][];
+  /** The registered models the run migrates from and to (null: a run started before runs named them). */
+  fromModel: string | null;
+  toModel: string | null;
 }
 
 /** Result of finishing a batch: a repeat of an already finished batch, counted, or the last one. */
@@ -117,6 +120,7 @@ export class ReembedRunStore {
     batchSize: number;
     onlyMissing: boolean;
     expectedTotal: number;
+    models?: { from: string; to: string } | undefined;
   }): Promise<{ id: string; created: boolean }> {
     const id = `r${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
     const now = new Date().toISOString();
@@ -147,6 +151,7 @@ export class ReembedRunStore {
       now,
       'updated_at',
       now,
+      ...(opts.models ? ['from_model', opts.models.from, 'to_model', opts.models.to] : []),
     ];
     const [runId, created] = (await this.redis.eval(
       CREATE,
@@ -173,6 +178,8 @@ export class ReembedRunStore {
       id,
       state: h['state'] as RunState,
       batchSize: n('batch_size'),
+      fromModel: h['from_model'] ?? null,
+      toModel: h['to_model'] ?? null,
       onlyMissing: h['only_missing'] === '1',
       total: n('total'),
       done: n('done'),

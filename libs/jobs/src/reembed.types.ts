@@ -63,6 +63,9 @@ export interface VerificationReport {
 export interface ReembedStatus {
   run_id: string | null;
   state: RunState;
+  /** The registered models the run migrates from and to (the configured pair before the first run). */
+  from_model: string | null;
+  to_model: string | null;
   total: number;
   done: number;
   failed: number;
