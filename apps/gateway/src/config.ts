@@ -130,15 +130,8 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
 
 /** The model registry from the seed variables and MODEL_REGISTRY_FILE (a bad file is a start-up error). */
 export function gatewayRegistry(config: GatewayConfig): ModelRegistry {
-  return loadModelRegistry({
-    MODEL_REGISTRY_FILE: config.MODEL_REGISTRY_FILE,
-    CLIP_COLLECTION: config.CLIP_COLLECTION,
-    SIGLIP_COLLECTION: config.SIGLIP_COLLECTION,
-    CLIP_EMBEDDER_URL: config.CLIP_EMBEDDER_URL,
-    SIGLIP_EMBEDDER_URL: config.SIGLIP_EMBEDDER_URL,
-    CLIP_EMBEDDING_DIM: config.CLIP_EMBEDDING_DIM,
-    SIGLIP_EMBEDDING_DIM: config.SIGLIP_EMBEDDING_DIM,
-  });
+  // The config's variables carry the registry's seed names, so the parsed config is its source as it is.
+  return loadModelRegistry(config);
 }
 
 /** The rollout flags as the environment gave them (for FlagsSource). */

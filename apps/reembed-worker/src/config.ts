@@ -54,11 +54,6 @@ export function loadWorkerConfig(source?: Record<string, string | undefined>): W
 
 /** The model registry from the seed variables and MODEL_REGISTRY_FILE. */
 export function workerRegistry(config: WorkerConfig): ModelRegistry {
-  return loadModelRegistry({
-    MODEL_REGISTRY_FILE: config.MODEL_REGISTRY_FILE,
-    CLIP_COLLECTION: config.CLIP_COLLECTION,
-    SIGLIP_COLLECTION: config.SIGLIP_COLLECTION,
-    SIGLIP_EMBEDDER_URL: config.SIGLIP_EMBEDDER_URL,
-    SIGLIP_EMBEDDING_DIM: config.SIGLIP_EMBEDDING_DIM,
-  });
+  // The config's variables carry the registry's seed names, so the parsed config is its source as it is.
+  return loadModelRegistry(config);
 }

@@ -18,6 +18,8 @@ describe('verifyAgainstCatalogue (embedded store and catalogue)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'catalogue-verify-'));
   let store: LanceVectorStore;
   let catalogue: LanceAssetCatalogue;
+  const verifyC1 = () =>
+    verifyAgainstCatalogue({ store, catalogue, collection: 'c1', modelId: 'm1', expectedFingerprint: FP });
   const ids = Array.from({ length: 6 }, () => newId());
   const hash = (i: number, v = 1) => contentHash(Buffer.from(`file ${i} v${v}`));
   const vector = (i: number) => Float32Array.from({ length: 8 }, (_, j) => (j === i ? 1 : 0.1));
@@ -46,13 +48,7 @@ describe('verifyAgainstCatalogue (embedded store and catalogue)', () => {
       'c1',
       [0, 1, 2, 3].map((i) => point(i, {})),
     );
-    const r = await verifyAgainstCatalogue({
-      store,
-      catalogue,
-      collection: 'c1',
-      modelId: 'm1',
-      expectedFingerprint: FP,
-    });
+    const r = await verifyC1();
     expect(r).toMatchObject({ passed: true, catalogue_count: 4, points: 4, coverage: 1, problems: [] });
   });
 
@@ -64,13 +60,7 @@ describe('verifyAgainstCatalogue (embedded store and catalogue)', () => {
       { assetId: ids[1]!, path: '/p/1.jpg', contentHash: hash(1, 2) },
     ]);
     await store.upsert('c1', [point(2, { fingerprint: OTHER }), point(5, {})]);
-    const r = await verifyAgainstCatalogue({
-      store,
-      catalogue,
-      collection: 'c1',
-      modelId: 'm1',
-      expectedFingerprint: FP,
-    });
+    const r = await verifyC1();
     expect(r.passed).toBe(false);
     expect(r.missing).toEqual({ count: 1, sample: [ids[4]] });
     expect(r.stale).toEqual({ count: 1, sample: [ids[1]] });

@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, Schema, Utf8 } from 'apache-arrow';
-import { AppError } from '@image-search/service-kit';
 import type { AssetCatalogue, CatalogueEntry, CataloguePage, CatalogueWrite } from './asset-catalogue.port.js';
 import { validateWrites, validIds, validLimit } from './validation.js';
+import { formatSnapshotCursor, parseSnapshotCursor } from '@image-search/vector-store';
 
 const TABLE = 'assets';
 const SCHEMA = new Schema([
@@ -108,14 +108,7 @@ export class LanceAssetCatalogue implements AssetCatalogue {
     let version: number;
     let after: bigint | undefined;
     if (opts.cursor !== undefined) {
-      const m = /^v(\d+)\.r(\d+)$/.exec(opts.cursor);
-      if (!m)
-        throw new AppError(
-          'INVALID_ARGUMENT',
-          `catalogue cursor ${JSON.stringify(opts.cursor)} is malformed; pass back 'next'`,
-        );
-      version = Number(m[1]);
-      after = BigInt(m[2]!);
+      ({ version, after } = parseSnapshotCursor(opts.cursor, 'catalogue'));
     } else {
       version = await this.table.version();
     }
@@ -133,7 +126,7 @@ export class LanceAssetCatalogue implements AssetCatalogue {
       const last = rows.at(-1);
       return {
         entries: rows.map(toEntry),
-        next: rows.length === limit && last ? `v${version}.r${last._rowid.toString()}` : undefined,
+        next: rows.length === limit && last ? formatSnapshotCursor(version, last._rowid) : undefined,
       };
     } finally {
       snapshot.close();

@@ -26,3 +26,5 @@ export {
   type VectorWriter,
   type CollectionTags,
 } from './fingerprint-guard.js';
+/** The `next` cursor of a paged scan over a LanceDB table version (shared with the embedded catalogue). */
+export { formatSnapshotCursor, parseSnapshotCursor, type SnapshotCursor } from './snapshot-cursor.js';

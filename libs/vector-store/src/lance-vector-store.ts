@@ -32,6 +32,7 @@ import {
 } from './lance-maintenance.js';
 import { pointIdFor } from './point-id.js';
 import { diffIdSets, isCommitConflict, retry, sqlIdList } from './lance-util.js';
+import { formatSnapshotCursor, parseSnapshotCursor } from './snapshot-cursor.js';
 
 /** Options of the embedded engine. */
 export interface LanceVectorStoreOptions {
@@ -200,14 +201,7 @@ export class LanceVectorStore implements VectorStore {
     let version: number;
     let after: bigint | undefined;
     if (opts.cursor !== undefined) {
-      const m = /^v(\d+)\.r(\d+)$/.exec(opts.cursor);
-      if (!m)
-        throw new AppError(
-          'INVALID_ARGUMENT',
-          `scroll cursor ${JSON.stringify(opts.cursor)} is malformed; pass back the 'next' value of the previous page`,
-        );
-      version = Number(m[1]);
-      after = BigInt(m[2]!);
+      ({ version, after } = parseSnapshotCursor(opts.cursor, 'scroll'));
     } else {
       version = await this.guard(collection, () => table.version());
     }
@@ -229,7 +223,7 @@ export class LanceVectorStore implements VectorStore {
       const last = rows.at(-1);
       return {
         assetIds: rows.map((r) => r.asset_id),
-        next: rows.length === opts.limit && last ? `v${version}.r${last._rowid.toString()}` : undefined,
+        next: rows.length === opts.limit && last ? formatSnapshotCursor(version, last._rowid) : undefined,
       };
     });
   }
