@@ -7,6 +7,7 @@ import { embeddingDim, tinyClipArch, tinySiglipArch, type ModelArch } from './co
 import type { Graph } from './graph.js';
 import type { WeightInit } from './layers.js';
 import { relabelIo } from './io-adapt.js';
+import { Rng } from './rng.js';
 import {
   hfConfig,
   immichPreprocessCfg,
@@ -36,6 +37,12 @@ export interface TinyModelOptions {
   /** 'hf' (transformers.js: onnx/vision_model.onnx ...) or 'immich' (visual/model.onnx, textual/model.onnx). */
   layout?: 'hf' | 'immich';
   seed?: number;
+  /**
+   * Standard deviation of seeded Gaussian noise added to the text tower's token-embedding weights
+   * (0 = none): the same architecture, deliberately degraded, for tests that must tell a worse model
+   * from a good one. A colour word's direction has norm 1, so 0.3 already confuses many queries.
+   */
+  weightNoise?: number;
 }
 
 /** The two towers before they are written. */
@@ -52,7 +59,13 @@ function tinyArch(family: Family, tok: GeneratedTokenizer): ModelArch {
   return family === 'clip' ? tinyClipArch(tok.vocabSize) : tinySiglipArch(tok.vocabSize);
 }
 
-function colourTowers(family: Family, tok: GeneratedTokenizer, seed: number, immich: boolean): Towers {
+function colourTowers(
+  family: Family,
+  tok: GeneratedTokenizer,
+  seed: number,
+  immich: boolean,
+  weightNoise: number,
+): Towers {
   const arch = tinyArch(family, tok);
   const dim = TINY_EMBEDDING_DIM[family];
   const dirs = colourDirections(dim, seed);
@@ -61,6 +74,10 @@ function colourTowers(family: Family, tok: GeneratedTokenizer, seed: number, imm
   for (const [alias, w] of Object.entries(COLOUR_ALIASES))
     colourIds.set(tok.wordIds.get(alias)!, COLOUR_WORDS.indexOf(w));
   const table = colourTokenTable(tok.vocabSize, dirs, colourIds, tok.specialIds, seed);
+  if (weightNoise > 0) {
+    const noise = Rng.for(seed, 'weight-noise').normals(table.length, weightNoise);
+    for (let i = 0; i < table.length; i++) table[i]! += noise[i]!;
+  }
   const batch = immich ? 1 : 'batch_size';
   const ctx = arch.text.contextLength;
   const v = colourVisionGraph({
@@ -138,6 +155,7 @@ function buildInfo(opts: Required<TinyModelOptions>, dim: number): BuildInfo {
     kind: opts.kind,
     seed: opts.seed,
     layout: opts.layout,
+    ...(opts.weightNoise > 0 ? { weight_noise: opts.weightNoise } : {}),
     embedding_dim: dim,
     version: TINY_MODEL_VERSION,
     description:
@@ -189,11 +207,11 @@ export function tinyTokenizer(family: Family): GeneratedTokenizer {
  * preprocessing config and ONNX graphs with the real models' input/output names and shapes.
  */
 export async function writeTinyModel(dir: string, opts: TinyModelOptions): Promise<void> {
-  const full: Required<TinyModelOptions> = { layout: 'hf', seed: 7, ...opts };
+  const full: Required<TinyModelOptions> = { layout: 'hf', seed: 7, weightNoise: 0, ...opts };
   const tok = tinyTokenizer(full.family);
   const immich = full.layout === 'immich';
   let towers: Towers;
-  if (full.kind === 'colour') towers = colourTowers(full.family, tok, full.seed, immich);
+  if (full.kind === 'colour') towers = colourTowers(full.family, tok, full.seed, immich, full.weightNoise);
   else {
     towers = archTowers(tinyArch(full.family, tok), full.seed);
     if (immich) towers = toImmichIo(towers);

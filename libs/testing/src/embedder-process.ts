@@ -14,18 +14,19 @@ export interface RunningEmbedder {
 /**
  * Starts the real clip-/siglip-embedder app with a tiny generated model (the 'colour' kind by
  * default, so "red" finds red images) on free loopback ports and waits until its
- * grpc.health.v1 says SERVING. `env` overrides or adds variables.
+ * grpc.health.v1 says SERVING. `env` overrides or adds variables; `weightNoise` serves a deliberately
+ * degraded model of the same architecture.
  */
 export async function startEmbedderProcess(
   family: 'clip' | 'siglip',
-  opts: { kind?: 'colour' | 'random'; env?: Record<string, string> } = {},
+  opts: { kind?: 'colour' | 'random'; env?: Record<string, string>; weightNoise?: number } = {},
 ): Promise<RunningEmbedder> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const proc = startTsProcess(`apps/${family}-embedder/src/main.ts`, {
     EMBEDDER_HOST: '127.0.0.1',
     EMBEDDER_PORT: String(port),
     METRICS_PORT: String(metricsPort),
-    MODEL_DIR: await tinyModelDir(family, opts.kind ?? 'colour'),
+    MODEL_DIR: await tinyModelDir(family, opts.kind ?? 'colour', 'hf', opts.weightNoise ?? 0),
     // Tiny models are not 512/768-d: skip the production dimension check.
     [family === 'clip' ? 'CLIP_EMBEDDING_DIM' : 'SIGLIP_EMBEDDING_DIM']: '0',
     ...opts.env,

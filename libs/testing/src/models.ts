@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { TINY_MODEL_VERSION, writeTinyModel, type Family } from '@image-search/model-builder';
+import { TINY_MODEL_VERSION, writeTinyModel, type Family, type TinyModelOptions } from '@image-search/model-builder';
 
 const BUILDER_SRC = resolve(import.meta.dirname, '../../model-builder/src');
 
@@ -26,11 +26,13 @@ export function tinyModelDir(
   family: Family,
   kind: 'colour' | 'random' = 'colour',
   layout: 'hf' | 'immich' = 'hf',
+  /** Noise on the text tower's weights (`writeTinyModel`'s weightNoise): a deliberately degraded model. */
+  weightNoise = 0,
 ): Promise<string> {
-  const key = `${family}-${kind}-${layout}`;
+  const key = `${family}-${kind}-${layout}${weightNoise > 0 ? `-noise${weightNoise}` : ''}`;
   let p = pending.get(key);
   if (!p) {
-    p = build(family, kind, layout);
+    p = build(key, { family, kind, layout, weightNoise });
     pending.set(key, p);
     void p.catch(() => pending.delete(key));
   }
@@ -48,15 +50,15 @@ async function pruneStale(root: string, currentSuffix: string): Promise<void> {
   }
 }
 
-async function build(family: Family, kind: 'colour' | 'random', layout: 'hf' | 'immich'): Promise<string> {
+async function build(key: string, opts: TinyModelOptions): Promise<string> {
   const root = join(tmpdir(), 'image-search-test-models');
   const suffix = `-v${TINY_MODEL_VERSION}-${await builderHash()}`;
-  const dir = join(root, `${family}-${kind}-${layout}${suffix}`);
+  const dir = join(root, `${key}${suffix}`);
   void pruneStale(root, suffix);
   if (existsSync(dir)) return dir;
   const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   try {
-    await writeTinyModel(tmp, { family, kind, layout });
+    await writeTinyModel(tmp, opts);
     await rename(tmp, dir);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
