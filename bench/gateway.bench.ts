@@ -170,28 +170,33 @@ async function towerThroughput(
 
 function routerMicrobench(): { nsPerDecision: number; nsPerDecisionGated: number; nsBaseline: number } {
   const snap = {
-    clipCollection: 'a',
-    siglipCollection: 'b',
-    clipExists: true,
-    siglipExists: true,
-    clipPoints: 100_000,
-    siglipPoints: 100_000,
+    fromModel: 'clip-x',
+    toModel: 'siglip-y',
+    fromCollection: 'a',
+    toCollection: 'b',
+    fromExists: true,
+    toExists: true,
+    fromPoints: 100_000,
+    toPoints: 100_000,
     coverage: 1,
     refreshedAt: new Date().toISOString(),
     lastError: undefined,
   };
-  const targets = { clip: { collection: 'a', embedder: 'x' }, siglip: { collection: 'b', embedder: 'y' } };
+  const targets = {
+    from: { model: 'clip-x', family: 'clip', collection: 'a', embedder: 'x' },
+    to: { model: 'siglip-y', family: 'siglip', collection: 'b', embedder: 'y' },
+  } as const;
   const open = new RolloutRouter({
     flags: () => ({ ...DEFAULT_FLAGS, percentage: 50 }),
     coverage: () => snap,
-    siglipAvailable: () => true,
-    targets,
+    available: () => true,
+    pair: () => targets,
   });
   const gated = new RolloutRouter({
     flags: () => ({ ...DEFAULT_FLAGS, useSiglip: true }),
     coverage: () => ({ ...snap, coverage: 0.5 }),
-    siglipAvailable: () => true,
-    targets,
+    available: () => true,
+    pair: () => targets,
   });
   const ids = Array.from({ length: 1024 }, (_, i) =>
     i % 3 === 0 ? `user-${i}` : i % 3 === 1 ? i * 7919 : String(BigInt(i) * 10n ** 20n),

@@ -43,7 +43,8 @@ function el(tag, attrs = {}, ...children) {
 function showResults(out, label) {
   const status = $('#status');
   status.replaceChildren();
-  const badge = el('span', { class: `badge ${out.model}`, id: 'model-badge', text: out.model });
+  // The badge names the registry model; its colour is the model's family.
+  const badge = el('span', { class: `badge ${out.family || ''}`, id: 'model-badge', text: out.model });
   status.append(el('span', { text: `${out.total} results for ${label} · answered by ` }), badge);
   if (out.rollout.fallback)
     status.append(' ', el('span', { class: 'badge fallback', title: out.rollout.reason, text: out.rollout.reason }));
@@ -154,26 +155,32 @@ async function refreshAdmin() {
         'Flags file',
         r.flags_file ? `${r.flags_file.path}${r.flags_file.last_error ? ' — ' + r.flags_file.last_error : ''}` : 'none',
       ],
-      ['SigLIP servable', r.siglip_servable ? 'yes' : `no (${r.siglip_blocker})`],
-      ['Breakers', `clip ${r.breakers.clip}, siglip ${r.breakers.siglip}`],
+      ['Rollout pair', r.pair ? `${r.pair.from} → ${r.pair.to}` : null],
+      [`${r.pair ? r.pair.to : 'Target'} servable`, r.servable ? 'yes' : `no (${r.blocker})`],
+      [
+        'Breakers',
+        Object.entries(r.breakers || {})
+          .map(([id, state]) => `${id} ${state}`)
+          .join(', '),
+      ],
     ]);
     const c = r.coverage;
     $('#coverage-table tbody').replaceChildren(
       el(
         'tr',
         {},
-        el('td', { text: 'CLIP' }),
-        el('td', { text: c.clip_collection }),
-        el('td', { text: String(c.clip_points) }),
-        el('td', { text: c.clip_exists ? 'yes' : 'no' }),
+        el('td', { text: c.from_model }),
+        el('td', { text: c.from_collection }),
+        el('td', { text: String(c.from_points) }),
+        el('td', { text: c.from_exists ? 'yes' : 'no' }),
       ),
       el(
         'tr',
         {},
-        el('td', { text: 'SigLIP' }),
-        el('td', { text: c.siglip_collection }),
-        el('td', { text: String(c.siglip_points) }),
-        el('td', { text: c.siglip_exists ? 'yes' : 'no' }),
+        el('td', { text: c.to_model }),
+        el('td', { text: c.to_collection }),
+        el('td', { text: String(c.to_points) }),
+        el('td', { text: c.to_exists ? 'yes' : 'no' }),
       ),
     );
     $('#coverage-bar').style.width = `${Math.min(100, c.ratio * 100)}%`;

@@ -35,9 +35,9 @@ describe('rollout and fallback (fake embedders, real store)', () => {
     try {
       const before = await search(g.url, { query: 'red', user_id: 7 });
       expect(before.body).toMatchObject({
-        model: 'clip',
+        model: 'clip-vit-b32-openai',
         collection: 'clip_t',
-        rollout: { bucket: 7, reason: 'fallback:siglip_collection_missing', fallback: true },
+        rollout: { bucket: 7, reason: 'fallback:target_collection_missing', fallback: true },
       });
       expect(before.body.results).toHaveLength(7);
       // Create the SigLIP collection (empty): still not ready (coverage 0 < 1).
@@ -49,7 +49,7 @@ describe('rollout and fallback (fake embedders, real store)', () => {
       });
       await call(g.url, '/api/v1/admin/rollout/refresh', 'POST', '/api/v1/admin/rollout/refresh', { token: TOKEN });
       expect((await search(g.url, { query: 'red', user_id: 7 })).body.rollout.reason).toBe(
-        'fallback:siglip_coverage_below_minimum',
+        'fallback:target_coverage_below_minimum',
       );
       // Re-ingesting fills only the SigLIP side (CLIP unchanged): the dual write.
       const s = await ingest(g.url, photos);
@@ -64,7 +64,7 @@ describe('rollout and fallback (fake embedders, real store)', () => {
       });
       const after = await search(g.url, { query: 'red', user_id: 7 });
       expect(after.body).toMatchObject({
-        model: 'siglip',
+        model: 'siglip-vit-b16-webli',
         collection: 'siglip_t',
         rollout: { reason: 'forced', fallback: false },
       });
@@ -74,18 +74,18 @@ describe('rollout and fallback (fake embedders, real store)', () => {
       siglip.down = true;
       const fb = await search(g.url, { query: 'blue', user_id: 7 });
       expect(fb.body).toMatchObject({
-        model: 'clip',
-        rollout: { reason: 'fallback:siglip_embedder_error', fallback: true },
+        model: 'clip-vit-b32-openai',
+        rollout: { reason: 'fallback:target_embedder_error', fallback: true },
       });
       expect(fb.body.results[0].asset.category).toBe('blue');
       for (let i = 0; i < 3; i++) await search(g.url, { query: `green ${i}`, user_id: 7 });
       expect((await search(g.url, { query: 'yellow', user_id: 7 })).body.rollout.reason).toBe(
-        'fallback:siglip_embedder_unavailable',
+        'fallback:target_embedder_unavailable',
       );
       const metrics = await (await fetch(`${g.url}/metrics`)).text();
-      expect(metrics).toMatch(/gateway_rollout_fallbacks_total\{reason="siglip_embedder_error"\} [1-9]/);
-      expect(metrics).toMatch(/gateway_rollout_fallbacks_total\{reason="siglip_embedder_unavailable"\} [1-9]/);
-      expect(metrics).toMatch(/gateway_embedder_breaker_open\{model="siglip"\} 1/);
+      expect(metrics).toMatch(/gateway_rollout_fallbacks_total\{reason="target_embedder_error"\} [1-9]/);
+      expect(metrics).toMatch(/gateway_rollout_fallbacks_total\{reason="target_embedder_unavailable"\} [1-9]/);
+      expect(metrics).toMatch(/gateway_embedder_breaker_open\{model="siglip-vit-b16-webli"\} 1/);
 
       // No embedder at all: 503 with Retry-After (a cached query still answers).
       clip.down = true;
@@ -104,11 +104,11 @@ describe('rollout and fallback (fake embedders, real store)', () => {
     const g = await fx.start({ SIGLIP_ROLLOUT_PERCENTAGE: '10' });
     try {
       expect((await search(g.url, { query: 'red', user_id: 23 })).body).toMatchObject({
-        model: 'clip',
+        model: 'clip-vit-b32-openai',
         rollout: { bucket: 23, reason: 'bucket_above_percentage' },
       });
       expect((await search(g.url, { query: 'red', user_id: 5 })).body).toMatchObject({
-        model: 'siglip',
+        model: 'siglip-vit-b16-webli',
         rollout: { bucket: 5, reason: 'bucket_below_percentage' },
       });
       expect((await search(g.url, { query: 'red', user_id: '9007199254740993' })).body.rollout.bucket).toBe(93);
@@ -137,7 +137,7 @@ describe('client disconnects (fake embedder)', () => {
         }),
       ).rejects.toThrow();
       await waitFor('embedder call aborted', () => clip.aborted === before + 1, 3000, 20);
-      expect(gw.gw.deps.breakers.clip.state).toBe('closed');
+      expect(gw.gw.deps.breakers.get('clip-vit-b32-openai').state).toBe('closed');
     } finally {
       clip.textDelayMs = 0;
     }
@@ -154,7 +154,7 @@ describe('overload (fake embedder)', () => {
         expect(r.body.error.code).toBe('RESOURCE_EXHAUSTED');
         expect(r.headers.get('retry-after')).toBe('1');
       }
-      expect(gw.gw.deps.breakers.clip.state).toBe('closed');
+      expect(gw.gw.deps.breakers.get('clip-vit-b32-openai').state).toBe('closed');
     } finally {
       clip.failWith = undefined;
     }
@@ -246,9 +246,9 @@ describe('admin, limits, system endpoints', () => {
     ])
       expect(metrics).toContain(m);
     expect(metrics).toMatch(
-      /gateway_http_requests_total\{route="\/api\/v1\/search",method="POST",status="200",model="clip"\} \d+/,
+      /gateway_http_requests_total\{route="\/api\/v1\/search",method="POST",status="200",model="clip-vit-b32-openai"\} \d+/,
     );
-    expect(metrics).toMatch(/gateway_query_cache_total\{model="clip",result="hit"\} [1-9]/);
+    expect(metrics).toMatch(/gateway_query_cache_total\{model="clip-vit-b32-openai",result="hit"\} [1-9]/);
     const doc = (await (await fetch(`${gw.url}/api/v1/openapi.json`)).json()) as { openapi: string };
     expect(doc.openapi).toBe('3.1.0');
     const page = await fetch(`${gw.url}/`);

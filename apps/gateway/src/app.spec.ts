@@ -84,7 +84,7 @@ describe('search (fake embedder, real store)', () => {
       /^[0-9a-f-]{36}$/,
     );
     expect(r.body).toMatchObject({
-      model: 'clip',
+      model: 'clip-vit-b32-openai',
       collection: 'clip_t',
       total: 3,
       query: 'something red',

@@ -5,7 +5,7 @@ import type { ModelRegistry } from '@image-search/model-registry';
 import type { AssetCatalogue } from '@image-search/asset-catalogue';
 import type { ModelsService } from './models/models.service.js';
 import type { CoverageMonitor, FlagsSource, RolloutRouter } from '@image-search/rollout-router';
-import type { CircuitBreaker } from './search/circuit-breaker.js';
+import type { BreakerSet } from './search/circuit-breaker.js';
 import type { SearchService } from './search/search.service.js';
 import type { ImageFiles } from './images/image-files.js';
 import type { IngestService } from './ingest/ingest.service.js';
@@ -30,7 +30,8 @@ export interface GatewayDeps {
   router: RolloutRouter;
   flags: FlagsSource;
   coverage: CoverageMonitor;
-  breakers: { clip: CircuitBreaker; siglip: CircuitBreaker };
+  /** One circuit breaker per registered model's embedder, by model id. */
+  breakers: BreakerSet;
   search: SearchService;
   queryCache: QueryCache;
   images: ImageFiles;
@@ -49,6 +50,5 @@ export interface GatewayDeps {
     jsonBodyLimit: string;
     maxUploadBytes: number;
     trustProxy: boolean;
-    embedders: { clip: string; siglip: string | undefined };
   };
 }

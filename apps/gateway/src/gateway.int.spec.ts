@@ -101,8 +101,8 @@ describe('gateway with real embedders, store and Redis', () => {
     expect(s.body).toMatchObject({ state: 'completed', total: 12, done: 12, failed: 0 });
     const r = await search({ query: 'a red photo', limit: 3, user_id: 42 }, { 'x-correlation-id': 'int-corr-7' });
     expect(r.body).toMatchObject({
-      model: 'clip',
-      rollout: { reason: 'fallback:siglip_collection_missing', fallback: true },
+      model: 'clip-vit-b32-openai',
+      rollout: { reason: 'fallback:target_collection_missing', fallback: true },
     });
     expect(categories(r)).toEqual(['red', 'red', 'red']);
     expect(r.headers.get('x-correlation-id')).toBe('int-corr-7');
@@ -124,7 +124,7 @@ describe('gateway with real embedders, store and Redis', () => {
     });
     for (const colour of ['blue', 'green', 'yellow']) {
       const r = await search({ query: colour, limit: 3 });
-      expect(r.body.model).toBe('siglip');
+      expect(r.body.model).toBe('siglip-vit-b16-webli');
       expect(categories(r), colour).toEqual([colour, colour, colour]);
     }
     const img = await sharp({ create: { width: 30, height: 30, channels: 3, background: { r: 25, g: 165, b: 45 } } })
@@ -134,7 +134,7 @@ describe('gateway with real embedders, store and Redis', () => {
     fd.append('image', new Blob([img], { type: 'image/png' }), 'g.png');
     fd.append('limit', '3');
     const byImage = await call(gw.url, '/api/v1/search/image', 'POST', '/api/v1/search/image', { body: fd });
-    expect(byImage.body.model).toBe('siglip');
+    expect(byImage.body.model).toBe('siglip-vit-b16-webli');
     expect(categories(byImage)).toEqual(['green', 'green', 'green']);
     const again = await ingest(gw.url);
     expect(again.body).toMatchObject({ done: 0, skipped: 12 });
@@ -143,19 +143,22 @@ describe('gateway with real embedders, store and Redis', () => {
   it('SigLIP embedder killed: searches fall back to CLIP (circuit breaker), still correct', async () => {
     await siglipProc.stop('SIGKILL');
     // A cached query embedding still answers with SigLIP: no embedder call is needed.
-    expect((await search({ query: 'blue', limit: 3 })).body).toMatchObject({ model: 'siglip', cached_embedding: true });
+    expect((await search({ query: 'blue', limit: 3 })).body).toMatchObject({
+      model: 'siglip-vit-b16-webli',
+      cached_embedding: true,
+    });
     const r = await search({ query: 'something blue', limit: 3 });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({
-      model: 'clip',
-      rollout: { reason: 'fallback:siglip_embedder_error', fallback: true },
+      model: 'clip-vit-b32-openai',
+      rollout: { reason: 'fallback:target_embedder_error', fallback: true },
     });
     expect(categories(r)).toEqual(['blue', 'blue', 'blue']);
     await search({ query: 'very yellow' });
     const open = await search({ query: 'green grass', limit: 1 });
-    expect(open.body.rollout.reason).toBe('fallback:siglip_embedder_unavailable');
+    expect(open.body.rollout.reason).toBe('fallback:target_embedder_unavailable');
     expect(categories(open)).toEqual(['green']);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-    expect(metrics).toMatch(/gateway_rollout_fallbacks_total\{reason="siglip_embedder_error"\} [1-9]/);
+    expect(metrics).toMatch(/gateway_rollout_fallbacks_total\{reason="target_embedder_error"\} [1-9]/);
   });
 });

@@ -9,7 +9,14 @@ import { EmbedderClient, type EmbedderApi } from '@image-search/embedder-client'
 import { createVectorStore, FingerprintGuard, type VectorStore } from '@image-search/vector-store';
 import { createAssetCatalogue, type AssetCatalogue } from '@image-search/asset-catalogue';
 import { createCatalogueQueue, ReembedControl, type CatalogueQueue } from '@image-search/jobs';
-import { CoverageMonitor, FlagsSource, RolloutRouter } from '@image-search/rollout-router';
+import type { RegisteredModel } from '@image-search/model-registry';
+import {
+  CoverageMonitor,
+  FlagsSource,
+  RolloutRouter,
+  type RoutePair,
+  type RouteTarget,
+} from '@image-search/rollout-router';
 import type { GatewayDeps } from './app.types.js';
 import { ModelsService } from './models/models.service.js';
 import { authConfigured, gatewayRegistry, rolloutEnv, type GatewayConfig } from './config.js';
@@ -22,7 +29,7 @@ import { IngestService } from './ingest/ingest.service.js';
 import { rateLimit } from './http/rate-limit.js';
 import { GatewayMetrics } from './metrics.js';
 import { createAdminSiglipRouter } from './routes/admin-siglip.router.js';
-import { CircuitBreaker } from './search/circuit-breaker.js';
+import { BreakerSet } from './search/circuit-breaker.js';
 import { EmbeddingService } from './search/embedding.service.js';
 import { QueryCache, ResultCache } from './search/query-cache.js';
 import { SearchService, type SearchResponse } from './search/search.service.js';
@@ -88,38 +95,46 @@ export async function wireGateway(
 
   const onBreaker = (name: string, state: string) =>
     logger.warn({ embedder: name, state }, `${name} embedder circuit breaker ${state}`);
-  const breakers = {
-    clip: new CircuitBreaker('clip', {
-      failures: config.BREAKER_FAILURES,
-      cooldownMs: config.BREAKER_COOLDOWN_MS,
-      onStateChange: onBreaker,
-    }),
-    siglip: new CircuitBreaker('siglip', {
-      failures: config.BREAKER_FAILURES,
-      cooldownMs: config.BREAKER_COOLDOWN_MS,
-      onStateChange: onBreaker,
-    }),
-  };
+  const breakers = new BreakerSet({
+    failures: config.BREAKER_FAILURES,
+    cooldownMs: config.BREAKER_COOLDOWN_MS,
+    onStateChange: onBreaker,
+  });
   const flags = new FlagsSource(rolloutEnv(config), {
     ...(config.FLAGS_FILE ? { filePath: config.FLAGS_FILE } : {}),
     pollMs: config.FLAGS_POLL_MS,
     logger,
   });
   await flags.start();
-  const coverage = new CoverageMonitor(store, collections, { intervalMs: config.COVERAGE_REFRESH_MS, logger });
+  // The registry's rollout pair, as route targets: a `to` model without an embedder client is not servable.
+  const target = (m: RegisteredModel): RouteTarget => ({
+    model: m.id,
+    family: m.family,
+    collection: m.collection,
+    embedder: m.embedder ?? '',
+  });
+  const pair = (): RoutePair => ({
+    from: target(registry.pair.from),
+    to: modelEmbedders.has(registry.pair.to.id) ? target(registry.pair.to) : undefined,
+  });
+  const coverage = new CoverageMonitor(
+    store,
+    () => ({
+      from: { model: registry.pair.from.id, collection: registry.pair.from.collection },
+      to: { model: registry.pair.to.id, collection: registry.pair.to.collection },
+    }),
+    { intervalMs: config.COVERAGE_REFRESH_MS, logger },
+  );
   await coverage.start();
   const router = new RolloutRouter({
     flags: () => flags.flags,
     coverage: () => coverage.snapshot,
-    siglipAvailable: () => breakers.siglip.allows(),
-    targets: {
-      clip: { collection: collections.clip, embedder: config.CLIP_EMBEDDER_URL },
-      siglip: siglip ? { collection: collections.siglip, embedder: config.SIGLIP_EMBEDDER_URL } : undefined,
-    },
+    available: (id) => breakers.get(id).allows(),
+    pair,
   });
   const queryCache = new QueryCache({ max: config.QUERY_CACHE_SIZE, ttlMs: config.QUERY_CACHE_TTL_MS });
   const embedding = new EmbeddingService({
-    embedders: { clip, siglip },
+    embedders: (id) => modelEmbedders.get(id),
     breakers,
     router,
     cache: queryCache,
@@ -280,7 +295,6 @@ export async function wireGateway(
       jsonBodyLimit: config.JSON_BODY_LIMIT,
       maxUploadBytes: config.MAX_UPLOAD_BYTES,
       trustProxy: config.TRUST_PROXY,
-      embedders: { clip: config.CLIP_EMBEDDER_URL, siglip: config.SIGLIP_EMBEDDER_URL || undefined },
     },
   };
   return {

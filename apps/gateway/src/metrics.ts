@@ -31,7 +31,7 @@ export class GatewayMetrics {
   });
   readonly fallbacks = new Counter({
     name: 'gateway_rollout_fallbacks_total',
-    help: 'Searches routed to SigLIP but served by CLIP, by reason',
+    help: "Searches routed to the pair's `to` model but served by its `from` model, by reason",
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -60,14 +60,21 @@ export class GatewayMetrics {
     labelNames: ['model'] as const,
     registers: [this.registry],
   });
+  /** The seed's name for rolloutCoverage (the pair's to/from ratio without labels), kept for existing dashboards. */
   readonly coverage = new Gauge({
     name: 'gateway_siglip_coverage_ratio',
-    help: 'SigLIP points / CLIP points (cached)',
+    help: "Deprecated alias of gateway_rollout_coverage_ratio: the rollout pair's to/from point ratio (cached)",
+    registers: [this.registry],
+  });
+  readonly rolloutCoverage = new Gauge({
+    name: 'gateway_rollout_coverage_ratio',
+    help: "The rollout pair's coverage: points of the `to` model's collection / the `from` model's (cached)",
+    labelNames: ['from', 'to'] as const,
     registers: [this.registry],
   });
   readonly points = new Gauge({
     name: 'gateway_collection_points',
-    help: 'Cached point counts per collection',
+    help: "Cached point counts of the rollout pair's collections, by registry model id",
     labelNames: ['model'] as const,
     registers: [this.registry],
   });

@@ -111,7 +111,7 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     await page.click('#search-button');
     await page.waitForSelector('.card img');
     await waitForLoadedImages(page, '.card img', 4);
-    expect(await page.textContent('#model-badge')).toBe('clip');
+    expect(await page.textContent('#model-badge')).toBe('clip-vit-b32-openai');
     const cats = await page.$$eval('.card .cat', (els) => els.slice(0, 4).map((e) => e.textContent));
     expect(cats).toEqual(['red', 'red', 'red', 'red']);
     const score = Number(await page.textContent('.card .score'));
@@ -139,8 +139,8 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     const rollout = await page.textContent('#rollout-table');
     expect(rollout).toContain('SIGLIP_ROLLOUT_PERCENTAGE');
     expect(rollout).toContain('25%');
-    expect(rollout).toContain('siglip_collection_missing');
-    expect(await page.textContent('#coverage-table')).toMatch(/CLIP\s*image_assets\s*20/);
+    expect(rollout).toContain('target_collection_missing');
+    expect(await page.textContent('#coverage-table')).toMatch(/clip-vit-b32-openai\s*image_assets\s*20/);
     expect(await page.textContent('#reembed-table')).toContain('State');
     await page.screenshot({ path: join(OUT, 'admin.png'), fullPage: true });
     expect(errors).toEqual([]);

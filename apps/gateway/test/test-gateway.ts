@@ -18,7 +18,10 @@ export interface RunningGateway {
 
 export async function startTestGateway(
   env: Record<string, string>,
-  opts: { store?: VectorStore; embedders?: { clip: EmbedderApi; siglip: EmbedderApi | undefined } } = {},
+  opts: {
+    store?: VectorStore;
+    embedders?: { clip: EmbedderApi; siglip: EmbedderApi | undefined; byId?: Record<string, EmbedderApi> };
+  } = {},
 ): Promise<RunningGateway> {
   const config = loadGatewayConfig({ GATEWAY_PORT: '0', LOG_LEVEL: 'silent', ...env });
   const logger = createLogger('gateway-test', config.LOG_LEVEL);

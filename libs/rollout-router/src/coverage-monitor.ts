@@ -6,15 +6,18 @@ export interface CollectionCounter {
   count(collection: string): Promise<number>;
 }
 
-/** Cached counts of the two collections. */
+/** Cached counts of the pair's two collections. */
 export interface CoverageSnapshot {
-  clipCollection: string;
-  siglipCollection: string;
-  clipExists: boolean;
-  siglipExists: boolean;
-  clipPoints: number;
-  siglipPoints: number;
-  /** siglipPoints / clipPoints (1 when both are empty, 0 when SigLIP is missing). */
+  /** Registry ids of the pair the counts are for. */
+  fromModel: string;
+  toModel: string;
+  fromCollection: string;
+  toCollection: string;
+  fromExists: boolean;
+  toExists: boolean;
+  fromPoints: number;
+  toPoints: number;
+  /** toPoints / fromPoints (1 when both are empty, 0 when the `to` collection is missing). */
   coverage: number;
   /** When the counts were read; undefined until the first successful refresh. */
   refreshedAt: string | undefined;
@@ -22,9 +25,15 @@ export interface CoverageSnapshot {
   lastError: string | undefined;
 }
 
+/** The pair whose collections are counted (read at every refresh, so a pair that moves on is followed). */
+export interface CoveragePair {
+  from: { model: string; collection: string };
+  to: { model: string; collection: string };
+}
+
 /**
- * Keeps the collections' point counts in memory, refreshed in the background every
- * `intervalMs`, so the readiness gate costs a field read per request and never a store call.
+ * Keeps the pair's point counts in memory, refreshed in the background every `intervalMs`, so the
+ * readiness gate costs a field read per request and never a store call.
  */
 export class CoverageMonitor {
   private snap: CoverageSnapshot;
@@ -33,16 +42,19 @@ export class CoverageMonitor {
 
   constructor(
     private readonly store: CollectionCounter,
-    private readonly collections: { clip: string; siglip: string },
+    private readonly pair: () => CoveragePair,
     private readonly opts: { intervalMs?: number; logger?: RouterLogger } = {},
   ) {
+    const p = pair();
     this.snap = {
-      clipCollection: collections.clip,
-      siglipCollection: collections.siglip,
-      clipExists: false,
-      siglipExists: false,
-      clipPoints: 0,
-      siglipPoints: 0,
+      fromModel: p.from.model,
+      toModel: p.to.model,
+      fromCollection: p.from.collection,
+      toCollection: p.to.collection,
+      fromExists: false,
+      toExists: false,
+      fromPoints: 0,
+      toPoints: 0,
       coverage: 0,
       refreshedAt: undefined,
       lastError: undefined,
@@ -73,22 +85,26 @@ export class CoverageMonitor {
   }
 
   private async read(): Promise<CoverageSnapshot> {
+    const p = this.pair();
     try {
-      const [clipExists, siglipExists] = await Promise.all([
-        this.store.exists(this.collections.clip),
-        this.store.exists(this.collections.siglip),
+      const [fromExists, toExists] = await Promise.all([
+        this.store.exists(p.from.collection),
+        this.store.exists(p.to.collection),
       ]);
-      const [clipPoints, siglipPoints] = await Promise.all([
-        clipExists ? this.store.count(this.collections.clip) : 0,
-        siglipExists ? this.store.count(this.collections.siglip) : 0,
+      const [fromPoints, toPoints] = await Promise.all([
+        fromExists ? this.store.count(p.from.collection) : 0,
+        toExists ? this.store.count(p.to.collection) : 0,
       ]);
-      const coverage = !siglipExists ? 0 : clipPoints === 0 ? 1 : siglipPoints / clipPoints;
+      const coverage = !toExists ? 0 : fromPoints === 0 ? 1 : toPoints / fromPoints;
       this.snap = {
-        ...this.snap,
-        clipExists,
-        siglipExists,
-        clipPoints,
-        siglipPoints,
+        fromModel: p.from.model,
+        toModel: p.to.model,
+        fromCollection: p.from.collection,
+        toCollection: p.to.collection,
+        fromExists,
+        toExists,
+        fromPoints,
+        toPoints,
         coverage,
         refreshedAt: new Date().toISOString(),
         lastError: undefined,

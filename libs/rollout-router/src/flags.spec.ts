@@ -110,11 +110,22 @@ describe('CoverageMonitor (in-memory counter)', () => {
         return counts[c] ?? 0;
       },
     };
-    const mon = new CoverageMonitor(counter, { clip: 'clip', siglip: 'siglip' }, { intervalMs: 60_000 });
+    const mon = new CoverageMonitor(
+      counter,
+      () => ({ from: { model: 'a', collection: 'clip' }, to: { model: 'b', collection: 'siglip' } }),
+      { intervalMs: 60_000 },
+    );
     expect(mon.snapshot.refreshedAt).toBeUndefined();
     await mon.start();
     mon.stop();
-    expect(mon.snapshot).toMatchObject({ clipPoints: 10, siglipPoints: 5, coverage: 0.5, siglipExists: true });
+    expect(mon.snapshot).toMatchObject({
+      fromPoints: 10,
+      toPoints: 5,
+      coverage: 0.5,
+      toExists: true,
+      fromModel: 'a',
+      toModel: 'b',
+    });
     const before = calls;
     for (let i = 0; i < 100; i++) void mon.snapshot.coverage;
     expect(calls).toBe(before);
@@ -124,7 +135,7 @@ describe('CoverageMonitor (in-memory counter)', () => {
     fail = false;
     counts['siglip'] = undefined;
     await mon.refresh();
-    expect(mon.snapshot).toMatchObject({ siglipExists: false, coverage: 0, lastError: undefined });
+    expect(mon.snapshot).toMatchObject({ toExists: false, coverage: 0, lastError: undefined });
     counts['clip'] = 0;
     counts['siglip'] = 0;
     await mon.refresh();

@@ -12,13 +12,19 @@ export {
 } from './flags.js';
 /** Effective flags from the environment plus a live-reloaded flags file. */
 export { FlagsSource, type FlagsStatus, type RouterLogger } from './flags-source.js';
-/** Cached collection counts for the SigLIP readiness gate, refreshed in the background. */
-export { CoverageMonitor, type CollectionCounter, type CoverageSnapshot } from './coverage-monitor.js';
-/** The per-request routing decision (model, collection, embedder, bucket, reason). */
+/** Cached collection counts for the rollout pair's readiness gate, refreshed in the background. */
+export {
+  CoverageMonitor,
+  type CollectionCounter,
+  type CoverageSnapshot,
+  type CoveragePair,
+} from './coverage-monitor.js';
+/** The per-request routing decision (registry model id, role, collection, embedder, bucket, reason). */
 export {
   RolloutRouter,
   type RolloutDecision,
-  type RolloutModel,
+  type RolloutRole,
+  type RoutePair,
   type RolloutReason,
   type FallbackWhy,
   type RouteTarget,

@@ -4,12 +4,14 @@ import { DEFAULT_FLAGS, type RolloutFlags } from './flags.js';
 import { RolloutRouter } from './rollout-router.js';
 
 const ready: CoverageSnapshot = {
-  clipCollection: 'clip',
-  siglipCollection: 'siglip',
-  clipExists: true,
-  siglipExists: true,
-  clipPoints: 100,
-  siglipPoints: 100,
+  fromModel: 'clip-a',
+  toModel: 'siglip-b',
+  fromCollection: 'clip',
+  toCollection: 'siglip',
+  fromExists: true,
+  toExists: true,
+  fromPoints: 100,
+  toPoints: 100,
   coverage: 1,
   refreshedAt: '2026-01-01T00:00:00Z',
   lastError: undefined,
@@ -18,24 +20,24 @@ const ready: CoverageSnapshot = {
 function router(
   flags: Partial<RolloutFlags>,
   cov: Partial<CoverageSnapshot> = {},
-  extra: { siglipAvailable?: () => boolean; random?: () => number } = {},
+  extra: { available?: (id: string) => boolean; random?: () => number } = {},
 ) {
   return new RolloutRouter({
     flags: () => ({ ...DEFAULT_FLAGS, ...flags }),
     coverage: () => ({ ...ready, ...cov }),
-    targets: {
-      clip: { collection: 'clip', embedder: 'clip:1' },
-      siglip: { collection: 'siglip', embedder: 'siglip:2' },
-    },
+    pair: () => ({ from: CLIP, to: SIGLIP }),
     ...extra,
   });
 }
+
+const CLIP = { model: 'clip-a', family: 'clip', collection: 'clip', embedder: 'clip:1' } as const;
+const SIGLIP = { model: 'siglip-b', family: 'siglip', collection: 'siglip', embedder: 'siglip:2' } as const;
 
 describe('RolloutRouter', () => {
   it('with 10%: user 23 → bucket 23 → CLIP (the seed got this wrong); user 5 → SigLIP; user 87 → CLIP', () => {
     const r = router({ percentage: 10 });
     expect(r.decide({ userId: 23 })).toMatchObject({
-      model: 'clip',
+      model: 'clip-a',
       collection: 'clip',
       embedder: 'clip:1',
       bucket: 23,
@@ -43,66 +45,66 @@ describe('RolloutRouter', () => {
       bucketSource: 'user_id',
     });
     expect(r.decide({ userId: 5 })).toMatchObject({
-      model: 'siglip',
+      model: 'siglip-b',
       collection: 'siglip',
       embedder: 'siglip:2',
       bucket: 5,
       reason: 'bucket_below_percentage',
     });
-    expect(r.decide({ userId: 87 })).toMatchObject({ model: 'clip', bucket: 87 });
-    expect(r.decide({ userId: 10 })).toMatchObject({ model: 'clip', bucket: 10 }); // bucket < percentage, strictly
-    expect(r.decide({ userId: 9 })).toMatchObject({ model: 'siglip', bucket: 9 });
+    expect(r.decide({ userId: 87 })).toMatchObject({ model: 'clip-a', bucket: 87 });
+    expect(r.decide({ userId: 10 })).toMatchObject({ model: 'clip-a', bucket: 10 }); // bucket < percentage, strictly
+    expect(r.decide({ userId: 9 })).toMatchObject({ model: 'siglip-b', bucket: 9 });
   });
   it('0% is all CLIP and 100% is all SigLIP', () => {
     for (let u = 0; u < 100; u++) {
-      expect(router({ percentage: 0 }).decide({ userId: u }).model).toBe('clip');
-      expect(router({ percentage: 100 }).decide({ userId: u }).model).toBe('siglip');
+      expect(router({ percentage: 0 }).decide({ userId: u }).model).toBe('clip-a');
+      expect(router({ percentage: 100 }).decide({ userId: u }).model).toBe('siglip-b');
     }
   });
   it('USE_SIGLIP forces SigLIP and ignores the percentage', () => {
     expect(router({ useSiglip: true, percentage: 0 }).decide({ userId: 99 })).toMatchObject({
-      model: 'siglip',
+      model: 'siglip-b',
       reason: 'forced',
       bucket: 99,
     });
   });
   it('falls back to CLIP when SigLIP is not ready, and says why', () => {
-    expect(router({ useSiglip: true }, { siglipExists: false, coverage: 0 }).decide({ userId: 1 })).toMatchObject({
-      model: 'clip',
+    expect(router({ useSiglip: true }, { toExists: false, coverage: 0 }).decide({ userId: 1 })).toMatchObject({
+      model: 'clip-a',
       collection: 'clip',
-      reason: 'fallback:siglip_collection_missing',
+      reason: 'fallback:target_collection_missing',
     });
-    expect(router({ useSiglip: true }, { siglipPoints: 99, coverage: 0.99 }).decide({ userId: 1 })).toMatchObject({
-      model: 'clip',
-      reason: 'fallback:siglip_coverage_below_minimum',
+    expect(router({ useSiglip: true }, { toPoints: 99, coverage: 0.99 }).decide({ userId: 1 })).toMatchObject({
+      model: 'clip-a',
+      reason: 'fallback:target_coverage_below_minimum',
     });
     expect(
-      router({ useSiglip: true, minCoverage: 0.95 }, { siglipPoints: 99, coverage: 0.99 }).decide({ userId: 1 }).model,
-    ).toBe('siglip');
+      router({ useSiglip: true, minCoverage: 0.95 }, { toPoints: 99, coverage: 0.99 }).decide({ userId: 1 }).model,
+    ).toBe('siglip-b');
     expect(router({ useSiglip: true }, { refreshedAt: undefined }).decide({ userId: 1 }).reason).toBe(
       'fallback:coverage_unknown',
     );
-    expect(router({ useSiglip: true }, {}, { siglipAvailable: () => false }).decide({ userId: 1 }).reason).toBe(
-      'fallback:siglip_embedder_unavailable',
+    expect(router({ useSiglip: true }, {}, { available: (id) => id !== 'siglip-b' }).decide({ userId: 1 }).reason).toBe(
+      'fallback:target_embedder_unavailable',
     );
     const noSiglip = new RolloutRouter({
       flags: () => ({ ...DEFAULT_FLAGS, useSiglip: true }),
       coverage: () => ready,
-      targets: { clip: { collection: 'clip', embedder: 'c' }, siglip: undefined },
+      pair: () => ({ from: CLIP, to: undefined }),
     });
-    expect(noSiglip.decide({ userId: 1 }).reason).toBe('fallback:siglip_not_configured');
+    expect(noSiglip.decide({ userId: 1 }).reason).toBe('fallback:target_not_configured');
   });
   it('never falls back for requests that CLIP serves anyway', () => {
-    expect(router({ percentage: 10 }, { siglipExists: false }).decide({ userId: 50 }).reason).toBe(
+    expect(router({ percentage: 10 }, { toExists: false }).decide({ userId: 50 }).reason).toBe(
       'bucket_above_percentage',
     );
   });
   it('buckets anonymous sessions like user ids and gives other anonymous requests a random bucket', () => {
     const r = router({ percentage: 50 }, {}, { random: () => 0.421 });
-    expect(r.decide({ sessionId: '7' })).toMatchObject({ bucket: 7, bucketSource: 'session_id', model: 'siglip' });
+    expect(r.decide({ sessionId: '7' })).toMatchObject({ bucket: 7, bucketSource: 'session_id', model: 'siglip-b' });
     const s = r.decide({ sessionId: 'sess-abc' });
     expect(r.decide({ sessionId: 'sess-abc' }).bucket).toBe(s.bucket);
-    expect(r.decide({})).toMatchObject({ bucket: 42, bucketSource: 'random', model: 'siglip' });
+    expect(r.decide({})).toMatchObject({ bucket: 42, bucketSource: 'random', model: 'siglip-b' });
     expect(r.decide({ userId: '', sessionId: '' }).bucketSource).toBe('random');
     expect(r.decide({ userId: 77, sessionId: '7' })).toMatchObject({ bucket: 77, bucketSource: 'user_id' });
     const real = router({ percentage: 50 });
@@ -113,11 +115,39 @@ describe('RolloutRouter', () => {
   it('re-routes a decision to CLIP with a reason', () => {
     const r = router({ useSiglip: true });
     const d = r.decide({ userId: 3 });
-    expect(r.fallbackToClip(d, 'siglip_embedder_error')).toMatchObject({
-      model: 'clip',
+    expect(r.fallback(d, 'target_embedder_error')).toMatchObject({
+      model: 'clip-a',
       collection: 'clip',
       bucket: 3,
-      reason: 'fallback:siglip_embedder_error',
+      reason: 'fallback:target_embedder_error',
+    });
+  });
+  it('routes between any two registered models, and follows a pair that moves on', () => {
+    const third = {
+      model: 'siglip2-b16-224',
+      family: 'siglip',
+      collection: 'image_assets_siglip2',
+      embedder: 's2:3',
+    } as const;
+    let pair: { from: typeof CLIP | typeof SIGLIP; to: typeof SIGLIP | typeof third } = { from: CLIP, to: SIGLIP };
+    const r = new RolloutRouter({
+      flags: () => ({ ...DEFAULT_FLAGS, percentage: 50 }),
+      coverage: () => ready,
+      pair: () => pair,
+    });
+    expect(r.decide({ userId: 7 })).toMatchObject({ model: 'siglip-b', role: 'to', family: 'siglip' });
+    expect(r.decide({ userId: 70 })).toMatchObject({ model: 'clip-a', role: 'from', family: 'clip' });
+    pair = { from: SIGLIP, to: third };
+    expect(r.decide({ userId: 7 })).toMatchObject({
+      model: 'siglip2-b16-224',
+      role: 'to',
+      collection: 'image_assets_siglip2',
+      embedder: 's2:3',
+    });
+    expect(r.decide({ userId: 70 })).toMatchObject({ model: 'siglip-b', role: 'from', collection: 'siglip' });
+    expect(r.fallback(r.decide({ userId: 7 }), 'target_embedder_error')).toMatchObject({
+      model: 'siglip-b',
+      role: 'from',
     });
   });
 });

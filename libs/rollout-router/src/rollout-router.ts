@@ -1,37 +1,53 @@
 import { randomInt } from 'node:crypto';
+import type { ModelFamily } from '@image-search/collection-schema';
 import { BUCKETS, bucketOf } from './bucket.js';
 import type { CoverageSnapshot } from './coverage-monitor.js';
 import type { RolloutFlags } from './flags.js';
 
-/** The embedding model family a request is served with. */
-export type RolloutModel = 'clip' | 'siglip';
+/** Which side of the rollout pair answers: the model serving today (`from`) or the one rolled out (`to`). */
+export type RolloutRole = 'from' | 'to';
 
-/** Why a request got its model. `fallback:<why>` means SigLIP was chosen but CLIP answers. */
+/** Why a request got its model. `fallback:<why>` means the `to` model was chosen but the `from` model answers. */
 export type RolloutReason =
   'forced' | 'bucket_below_percentage' | 'bucket_above_percentage' | `fallback:${FallbackWhy}`;
 
-/** Why a SigLIP-routed request was served by CLIP. */
+/**
+ * Why a request routed to the `to` model was served by the `from` model. Generic over the pair; the
+ * seed's names (`siglip_collection_missing`, …) became these when the router learned registry ids.
+ */
 export type FallbackWhy =
-  | 'siglip_collection_missing'
-  | 'siglip_coverage_below_minimum'
+  | 'target_collection_missing'
+  | 'target_coverage_below_minimum'
   | 'coverage_unknown'
-  | 'siglip_embedder_unavailable'
-  | 'siglip_embedder_error'
-  | 'siglip_not_configured';
+  | 'target_embedder_unavailable'
+  | 'target_embedder_error'
+  | 'target_not_configured';
 
-/** Where one model is served: its collection and its embedder. */
+/** Where one registered model is served: its registry id, family, collection and embedder. */
 export interface RouteTarget {
+  /** Registry model id (e.g. `clip-vit-b32-openai`). */
+  model: string;
+  family: ModelFamily;
   collection: string;
   /** The embedder's address (host:port) or name. */
   embedder: string;
 }
 
+/** The two models routed between; `to` is undefined when its embedder is not configured. */
+export interface RoutePair {
+  from: RouteTarget;
+  to: RouteTarget | undefined;
+}
+
 /** The routing decision for one request. */
 export interface RolloutDecision {
-  model: RolloutModel;
+  /** Registry id of the model that answers. */
+  model: string;
+  family: ModelFamily;
+  role: RolloutRole;
   collection: string;
   embedder: string;
-  /** The bucket (0..99); with USE_SIGLIP the bucket is still computed, for the logs. */
+  /** The bucket (0..99); when forced the bucket is still computed, for the logs. */
   bucket: number;
   reason: RolloutReason;
   /** Whether the bucket came from a user id, an anonymous session id, or was random. */
@@ -48,57 +64,64 @@ export interface RolloutSubject {
 export interface RouterDeps {
   flags: () => RolloutFlags;
   coverage: () => CoverageSnapshot;
-  /** False while the SigLIP embedder's circuit breaker is open. */
-  siglipAvailable?: () => boolean;
-  targets: { clip: RouteTarget; siglip: RouteTarget | undefined };
+  /** False while the embedder of this model (by id) is known down (circuit breaker open). */
+  available?: (modelId: string) => boolean;
+  /** The pair in effect (read per request, so a retirement that moves the pair on applies live). */
+  pair: () => RoutePair;
   /** Random bucket source for anonymous requests (tests inject one). */
   random?: () => number;
 }
 
 /**
- * Routes each search to CLIP or SigLIP. SigLIP only when the flags choose it AND its collection
- * is ready (exists, coverage ≥ SIGLIP_MIN_COVERAGE, embedder not known down); otherwise CLIP with
- * `fallback:<why>`, so turning SigLIP on before re-embedding never serves empty results.
+ * Routes each search to one of two registered models. The `to` model only when the flags choose it
+ * AND its collection is ready (exists, coverage ≥ the minimum, embedder not known down); otherwise the
+ * `from` model with `fallback:<why>`, so turning the rollout on before re-embedding never serves
+ * empty results.
  */
 export class RolloutRouter {
   constructor(private readonly deps: RouterDeps) {}
+
+  /** The pair routed between now. */
+  get pair(): RoutePair {
+    return this.deps.pair();
+  }
 
   /** Decides the model for one request (pure in-memory work). */
   decide(subject: RolloutSubject = {}): RolloutDecision {
     const { bucket, bucketSource } = this.bucketFor(subject);
     const flags = this.deps.flags();
-    let wantSiglip: boolean;
+    const pair = this.deps.pair();
+    let wantTo: boolean;
     let reason: RolloutReason;
     if (flags.useSiglip) {
-      wantSiglip = true;
+      wantTo = true;
       reason = 'forced';
     } else if (bucket < flags.percentage) {
-      wantSiglip = true;
+      wantTo = true;
       reason = 'bucket_below_percentage';
     } else {
-      wantSiglip = false;
+      wantTo = false;
       reason = 'bucket_above_percentage';
     }
-    if (!wantSiglip) return this.clip(bucket, bucketSource, reason);
-    const why = this.siglipBlocker(flags);
-    if (why) return this.clip(bucket, bucketSource, `fallback:${why}`);
-    const siglip = this.deps.targets.siglip as RouteTarget;
-    return { model: 'siglip', collection: siglip.collection, embedder: siglip.embedder, bucket, reason, bucketSource };
+    if (!wantTo) return decision(pair.from, 'from', bucket, bucketSource, reason);
+    const why = this.blocker(flags, pair);
+    if (why || !pair.to) return decision(pair.from, 'from', bucket, bucketSource, `fallback:${why!}`);
+    return decision(pair.to, 'to', bucket, bucketSource, reason);
   }
 
-  /** The same request re-routed to CLIP (e.g. the SigLIP embedder failed mid-request). */
-  fallbackToClip(decision: RolloutDecision, why: FallbackWhy): RolloutDecision {
-    return this.clip(decision.bucket, decision.bucketSource, `fallback:${why}`);
+  /** The same request re-routed to the `from` model (e.g. the `to` embedder failed mid-request). */
+  fallback(d: RolloutDecision, why: FallbackWhy): RolloutDecision {
+    return decision(this.deps.pair().from, 'from', d.bucket, d.bucketSource, `fallback:${why}`);
   }
 
-  /** Why SigLIP cannot be served now, or undefined when it can. */
-  siglipBlocker(flags: RolloutFlags = this.deps.flags()): FallbackWhy | undefined {
-    if (!this.deps.targets.siglip) return 'siglip_not_configured';
+  /** Why the `to` model cannot be served now, or undefined when it can. */
+  blocker(flags: RolloutFlags = this.deps.flags(), pair: RoutePair = this.deps.pair()): FallbackWhy | undefined {
+    if (!pair.to) return 'target_not_configured';
     const cov = this.deps.coverage();
     if (cov.refreshedAt === undefined) return 'coverage_unknown';
-    if (!cov.siglipExists) return 'siglip_collection_missing';
-    if (cov.coverage < flags.minCoverage) return 'siglip_coverage_below_minimum';
-    if (this.deps.siglipAvailable && !this.deps.siglipAvailable()) return 'siglip_embedder_unavailable';
+    if (!cov.toExists) return 'target_collection_missing';
+    if (cov.coverage < flags.minCoverage) return 'target_coverage_below_minimum';
+    if (this.deps.available && !this.deps.available(pair.to.model)) return 'target_embedder_unavailable';
     return undefined;
   }
 
@@ -111,9 +134,23 @@ export class RolloutRouter {
     const r = this.deps.random ? Math.floor(this.deps.random() * BUCKETS) : randomInt(BUCKETS);
     return { bucket: Math.min(BUCKETS - 1, Math.max(0, r)), bucketSource: 'random' };
   }
+}
 
-  private clip(bucket: number, bucketSource: RolloutDecision['bucketSource'], reason: RolloutReason): RolloutDecision {
-    const clip = this.deps.targets.clip;
-    return { model: 'clip', collection: clip.collection, embedder: clip.embedder, bucket, reason, bucketSource };
-  }
+function decision(
+  t: RouteTarget,
+  role: RolloutRole,
+  bucket: number,
+  bucketSource: RolloutDecision['bucketSource'],
+  reason: RolloutReason,
+): RolloutDecision {
+  return {
+    model: t.model,
+    family: t.family,
+    role,
+    collection: t.collection,
+    embedder: t.embedder,
+    bucket,
+    reason,
+    bucketSource,
+  };
 }

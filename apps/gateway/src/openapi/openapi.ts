@@ -133,7 +133,8 @@ export const openApiDocument = {
   info: {
     title: 'Image search gateway',
     version: '1.0.0',
-    description: 'Semantic image search with a CLIP→SigLIP rollout that never serves an unready collection.',
+    description:
+      'Semantic image search with a rollout between two registered models (the seed: CLIP→SigLIP) that never serves an unready collection.',
   },
   servers: [{ url: '/' }],
   components: {
@@ -283,7 +284,7 @@ export const openApiDocument = {
     },
     '/api/v1/admin/rollout': {
       get: {
-        summary: 'Effective rollout flags, their source, and SigLIP coverage',
+        summary: "Effective rollout flags, their source, and the rollout pair's coverage",
         security: bearer,
         responses: { '200': json(responses.RolloutStatus, 'Rollout status'), ...adminErrors },
       },

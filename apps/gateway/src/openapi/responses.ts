@@ -5,6 +5,10 @@ import { z } from 'zod';
 import { component } from './registry.js';
 
 const assetId = z.string().regex(/^[0-9a-f]{32}$/);
+const modelId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)
+  .describe('Registry model id (GET /api/v1/admin/models), e.g. clip-vit-b32-openai');
 const count = z.int().min(0);
 
 export const ErrorBody = component(
@@ -75,13 +79,19 @@ export const SearchResponse = component(
     results: z.array(z.strictObject({ asset: Asset, score: z.number() })),
     total: count.describe('Number of results in this page'),
     query: z.string().nullable(),
-    model: z.enum(['clip', 'siglip']),
+    model: modelId.describe('Registry id of the model that answered (the seed answered clip|siglip here: see family)'),
+    family: z
+      .enum(['clip', 'siglip'])
+      .optional()
+      .describe("The answering model's family: the value the seed's two-model API put in `model`"),
     collection: z.string(),
     rollout: z.object({
       bucket: z.int().min(0).max(99),
       reason: z.string().regex(/^(forced|bucket_below_percentage|bucket_above_percentage|fallback:[a-z_]+)$/),
       bucket_source: z.enum(['user_id', 'session_id', 'random']).optional(),
-      fallback: z.boolean().describe('SigLIP was chosen but CLIP answered'),
+      fallback: z.boolean().describe("The pair's `to` model was chosen but its `from` model answered"),
+      from: modelId.optional().describe('The rollout pair this request was routed in: the model serving today'),
+      to: modelId.nullable().optional().describe('…and the model rolled out (null: no embedder configured for it)'),
     }),
     timing_ms: z.object({ embed: z.number(), search: z.number(), total: z.number() }).partial().optional(),
     cached_embedding: z.boolean().optional(),
@@ -185,21 +195,35 @@ export const RolloutStatus = component(
       })
       .nullable()
       .optional(),
+    pair: z.object({ from: modelId, to: modelId }).optional().describe('The registered models routed between'),
     coverage: z.object({
-      clip_collection: z.string().optional(),
-      siglip_collection: z.string().optional(),
-      clip_exists: z.boolean().optional(),
-      siglip_exists: z.boolean(),
-      clip_points: z.int(),
-      siglip_points: z.int(),
+      from_model: modelId.optional(),
+      to_model: modelId.optional(),
+      from_collection: z.string().optional(),
+      to_collection: z.string().optional(),
+      from_exists: z.boolean().optional(),
+      to_exists: z.boolean().optional(),
+      from_points: z.int().optional(),
+      to_points: z.int().optional(),
       ratio: z.number(),
       refreshed_at: z.string().nullable().optional(),
       last_error: z.string().nullable().optional(),
+      clip_collection: z
+        .string()
+        .optional()
+        .describe('Deprecated: from_collection (the seed named the pair clip/siglip)'),
+      siglip_collection: z.string().optional().describe('Deprecated: to_collection'),
+      clip_exists: z.boolean().optional().describe('Deprecated: from_exists'),
+      siglip_exists: z.boolean().describe('Deprecated: to_exists'),
+      clip_points: z.int().describe('Deprecated: from_points'),
+      siglip_points: z.int().describe('Deprecated: to_points'),
     }),
-    siglip_servable: z.boolean(),
-    siglip_blocker: z.string().nullable(),
-    breakers: z.object({ clip: breaker, siglip: breaker }).partial().optional(),
-    embedders: z.record(z.string(), z.unknown()).optional(),
+    servable: z.boolean().optional().describe("Whether the pair's `to` model can be served now"),
+    blocker: z.string().nullable().optional().describe('Why not (a fallback reason), or null'),
+    siglip_servable: z.boolean().describe('Deprecated: servable'),
+    siglip_blocker: z.string().nullable().describe('Deprecated: blocker'),
+    breakers: z.record(z.string(), breaker).optional().describe("Each registered model's embedder breaker, by id"),
+    embedders: z.record(z.string(), z.unknown()).optional().describe("Each registered model's embedder address, by id"),
   }),
 );
 

@@ -10,7 +10,8 @@ export function adminRouter(deps: GatewayDeps): Router {
   const rolloutView = () => {
     const f = deps.flags.status();
     const c = deps.coverage.snapshot;
-    const blocker = deps.router.siglipBlocker();
+    const blocker = deps.router.blocker();
+    const pair = deps.registry.pair;
     return {
       flags: {
         use_siglip: f.flags.useSiglip,
@@ -31,21 +32,33 @@ export function adminRouter(deps: GatewayDeps): Router {
             last_error_at: f.file.lastErrorAt ?? null,
           }
         : null,
+      pair: { from: pair.from.id, to: pair.to.id },
       coverage: {
-        clip_collection: c.clipCollection,
-        siglip_collection: c.siglipCollection,
-        clip_exists: c.clipExists,
-        siglip_exists: c.siglipExists,
-        clip_points: c.clipPoints,
-        siglip_points: c.siglipPoints,
+        from_model: c.fromModel,
+        to_model: c.toModel,
+        from_collection: c.fromCollection,
+        to_collection: c.toCollection,
+        from_exists: c.fromExists,
+        to_exists: c.toExists,
+        from_points: c.fromPoints,
+        to_points: c.toPoints,
         ratio: c.coverage,
         refreshed_at: c.refreshedAt ?? null,
         last_error: c.lastError ?? null,
+        // The seed's names for the same counts (clip = the pair's `from`, siglip = its `to`), kept for old clients.
+        clip_collection: c.fromCollection,
+        siglip_collection: c.toCollection,
+        clip_exists: c.fromExists,
+        siglip_exists: c.toExists,
+        clip_points: c.fromPoints,
+        siglip_points: c.toPoints,
       },
+      servable: blocker === undefined,
+      blocker: blocker ?? null,
       siglip_servable: blocker === undefined,
       siglip_blocker: blocker ?? null,
-      breakers: { clip: deps.breakers.clip.state, siglip: deps.breakers.siglip.state },
-      embedders: { clip: deps.settings.embedders.clip, siglip: deps.settings.embedders.siglip ?? null },
+      breakers: Object.fromEntries(deps.registry.list().map((m) => [m.id, deps.breakers.get(m.id).state])),
+      embedders: Object.fromEntries(deps.registry.list().map((m) => [m.id, m.embedder ?? null])),
     };
   };
 

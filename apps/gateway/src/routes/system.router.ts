@@ -15,10 +15,12 @@ export function systemRouter(deps: GatewayDeps): Router {
   r.get('/metrics', async (_req, res) => {
     const c = deps.coverage.snapshot;
     deps.metrics.coverage.set(c.coverage);
-    deps.metrics.points.set({ model: 'clip' }, c.clipPoints);
-    deps.metrics.points.set({ model: 'siglip' }, c.siglipPoints);
-    deps.metrics.breaker.set({ model: 'clip' }, deps.breakers.clip.state === 'closed' ? 0 : 1);
-    deps.metrics.breaker.set({ model: 'siglip' }, deps.breakers.siglip.state === 'closed' ? 0 : 1);
+    deps.metrics.rolloutCoverage.reset();
+    deps.metrics.rolloutCoverage.set({ from: c.fromModel, to: c.toModel }, c.coverage);
+    deps.metrics.points.set({ model: c.fromModel }, c.fromPoints);
+    deps.metrics.points.set({ model: c.toModel }, c.toPoints);
+    for (const m of deps.registry.list())
+      deps.metrics.breaker.set({ model: m.id }, deps.breakers.get(m.id).state === 'closed' ? 0 : 1);
     res.set('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   r.get('/api/v1/openapi.json', (_req, res) => {

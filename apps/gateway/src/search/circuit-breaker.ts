@@ -74,3 +74,31 @@ export class CircuitBreaker {
 }
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
+
+/** One circuit breaker per registered model (by registry id), made on first use with the same settings. */
+export class BreakerSet {
+  private readonly byModel = new Map<string, CircuitBreaker>();
+
+  constructor(
+    private readonly opts: {
+      failures: number;
+      cooldownMs: number;
+      onStateChange?: (name: string, state: BreakerState) => void;
+    },
+  ) {}
+
+  /** The breaker of this model's embedder. */
+  get(modelId: string): CircuitBreaker {
+    let b = this.byModel.get(modelId);
+    if (!b) {
+      b = new CircuitBreaker(modelId, this.opts);
+      this.byModel.set(modelId, b);
+    }
+    return b;
+  }
+
+  /** The state of each breaker made so far, by model id. */
+  states(): Record<string, BreakerState> {
+    return Object.fromEntries([...this.byModel].map(([id, b]) => [id, b.state]));
+  }
+}

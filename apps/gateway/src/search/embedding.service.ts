@@ -1,15 +1,12 @@
 import { AppError, isAppError, type Logger } from '@image-search/service-kit';
 import type { EmbedderApi, EmbedItemResult } from '@image-search/embedder-client';
-import type { RolloutDecision, RolloutModel, RolloutRouter } from '@image-search/rollout-router';
-import type { CircuitBreaker } from './circuit-breaker.js';
+import type { RolloutDecision, RolloutRouter } from '@image-search/rollout-router';
+import type { BreakerSet } from './circuit-breaker.js';
 import type { QueryCache } from './query-cache.js';
 import type { GatewayMetrics } from '../metrics.js';
 
-/** The embedder clients by model; SigLIP is absent when not configured. */
-export interface Embedders {
-  clip: EmbedderApi;
-  siglip: EmbedderApi | undefined;
-}
+/** The embedder client of a registered model (by id); undefined when the model has no embedder configured. */
+export type Embedders = (modelId: string) => EmbedderApi | undefined;
 
 const CLIENT_ITEM_REASONS = new Set([
   'EMPTY_INPUT',
@@ -26,15 +23,16 @@ function isClientError(err: unknown): boolean {
 }
 
 /**
- * Embeds a query (text or image) with the routed model. A SigLIP failure (down, overloaded,
- * deadline, breaker open) re-routes to CLIP and marks the decision `fallback:siglip_embedder_error`;
- * when CLIP cannot answer either the request fails with 503 and Retry-After.
+ * Embeds a query (text or image) with the routed model. A failure of the pair's `to` model (down,
+ * overloaded, deadline, breaker open) re-routes to the `from` model and marks the decision
+ * `fallback:target_embedder_error`; when the `from` model cannot answer either the request fails
+ * with 503 and Retry-After.
  */
 export class EmbeddingService {
   constructor(
     private readonly deps: {
       embedders: Embedders;
-      breakers: Record<RolloutModel, CircuitBreaker>;
+      breakers: BreakerSet;
       router: RolloutRouter;
       cache: QueryCache;
       metrics: GatewayMetrics;
@@ -43,37 +41,37 @@ export class EmbeddingService {
     },
   ) {}
 
-  /** Embeds text with the model of `decision` (cached), falling back to CLIP as needed. */
+  /** Embeds text with the model of `decision` (cached), falling back to the `from` model as needed. */
   async embedText(
     decision: RolloutDecision,
     query: string,
     signal?: AbortSignal,
   ): Promise<{ vector: Float32Array; decision: RolloutDecision; cached: boolean }> {
-    return this.withFallback(decision, signal, async (model) => {
-      const hit = this.deps.cache.get(model, query);
-      this.deps.metrics.cache.inc({ model, result: hit ? 'hit' : 'miss' });
+    return this.withFallback(decision, signal, async (d) => {
+      const hit = this.deps.cache.get(d.model, query, d.family);
+      this.deps.metrics.cache.inc({ model: d.model, result: hit ? 'hit' : 'miss' });
       if (hit) return { vector: hit, cached: true };
       const vector = await this.call(
-        model,
+        d,
         'text',
         'query',
         (api) => api.embedTexts([query], { deadlineMs: this.deps.deadlineMs, ...(signal ? { signal } : {}) }),
         signal,
       );
-      this.deps.cache.set(model, query, vector);
+      this.deps.cache.set(d.model, query, vector, d.family);
       return { vector, cached: false };
     });
   }
 
-  /** Embeds an uploaded image with the model of `decision`, falling back to CLIP as needed. */
+  /** Embeds an uploaded image with the model of `decision`, falling back to the `from` model as needed. */
   async embedImage(
     decision: RolloutDecision,
     data: Uint8Array,
     signal?: AbortSignal,
   ): Promise<{ vector: Float32Array; decision: RolloutDecision; cached: boolean }> {
-    return this.withFallback(decision, signal, async (model) => ({
+    return this.withFallback(decision, signal, async (d) => ({
       vector: await this.call(
-        model,
+        d,
         'image',
         'image',
         (api) => api.embedImages([{ data }], { deadlineMs: this.deps.deadlineMs, ...(signal ? { signal } : {}) }),
@@ -86,39 +84,44 @@ export class EmbeddingService {
   private async withFallback<T extends { vector: Float32Array; cached: boolean }>(
     decision: RolloutDecision,
     signal: AbortSignal | undefined,
-    fn: (model: RolloutModel) => Promise<T>,
+    fn: (d: RolloutDecision) => Promise<T>,
   ): Promise<T & { decision: RolloutDecision }> {
     let d = decision;
-    if (d.model === 'siglip') {
+    if (d.role === 'to') {
       try {
-        return { ...(await fn('siglip')), decision: d };
+        return { ...(await fn(d)), decision: d };
       } catch (err) {
         if (isClientError(err) || isAppError(err, 'CANCELLED')) throw err;
-        this.deps.logger.warn({ err: (err as Error).message }, 'SigLIP embedder failed; serving this search with CLIP');
-        d = this.deps.router.fallbackToClip(d, 'siglip_embedder_error');
+        d = this.deps.router.fallback(d, 'target_embedder_error');
+        this.deps.logger.warn(
+          { err: (err as Error).message, model: decision.model, fallback_model: d.model },
+          `${decision.model} embedder failed; serving this search with ${d.model}`,
+        );
       }
     }
     try {
-      return { ...(await fn('clip')), decision: d };
+      return { ...(await fn(d)), decision: d };
     } catch (err) {
       if (isClientError(err) || isAppError(err, 'CANCELLED') || isAppError(err, 'RESOURCE_EXHAUSTED')) throw err;
-      const retry = Math.max(1, this.deps.breakers.clip.retryAfterS());
-      throw new AppError('UNAVAILABLE', `no embedder can answer now (CLIP: ${(err as Error).message}); retry later`, {
-        retryAfterS: retry,
-        cause: err,
-      });
+      const retry = Math.max(1, this.deps.breakers.get(d.model).retryAfterS());
+      throw new AppError(
+        'UNAVAILABLE',
+        `no embedder can answer now (${d.model}: ${(err as Error).message}); retry later`,
+        { retryAfterS: retry, cause: err },
+      );
     }
   }
 
   private async call(
-    model: RolloutModel,
+    d: RolloutDecision,
     kind: 'text' | 'image',
     field: string,
     fn: (api: EmbedderApi) => Promise<EmbedItemResult[]>,
     signal: AbortSignal | undefined,
   ): Promise<Float32Array> {
-    const api = this.deps.embedders[model];
-    const breaker = this.deps.breakers[model];
+    const model = d.model;
+    const api = this.deps.embedders(model);
+    const breaker = this.deps.breakers.get(model);
     if (!api) throw new AppError('UNAVAILABLE', `${model} embedder is not configured`);
     if (!breaker.allows())
       throw new AppError('UNAVAILABLE', `${model} embedder circuit breaker is open`, {
@@ -134,8 +137,9 @@ export class EmbeddingService {
           // A request the embedder refused as invalid, or one the client gave up on, is not an outage.
           if (isAppError(err, 'INVALID_ARGUMENT')) return err;
           if (signal?.aborted) return new AppError('CANCELLED', 'the client closed the request');
-          // CLIP shedding load is not an outage: opening its breaker would turn a busy second into 10 s of 503s.
-          if (model === 'clip' && isAppError(err, 'RESOURCE_EXHAUSTED')) return err;
+          // The serving model shedding load is not an outage: opening its breaker would turn a busy
+          // second into 10 s of 503s (the `to` model's overload does fall back, so it counts there).
+          if (d.role === 'from' && isAppError(err, 'RESOURCE_EXHAUSTED')) return err;
           throw err;
         }
       });

@@ -4,12 +4,15 @@ import { LRUCache } from 'lru-cache';
  * Normalises a query for the cache key: Unicode NFKC, trimmed, inner whitespace collapsed.
  * CLIP's tokenizer lowercases its input, so for CLIP case is folded too; SigLIP's is case-sensitive.
  */
-export function normaliseQuery(model: string, query: string): string {
+export function normaliseQuery(family: string, query: string): string {
   const q = query.normalize('NFKC').trim().replace(/\s+/g, ' ');
-  return model === 'clip' ? q.toLowerCase() : q;
+  return family === 'clip' ? q.toLowerCase() : q;
 }
 
-/** LRU of query embeddings with a TTL, keyed by model + normalised query text. */
+/**
+ * LRU of query embeddings with a TTL, keyed by registry model id + query text normalised for the
+ * model's family (`family` defaults to the id, so the seed's `clip` key folds case as before).
+ */
 export class QueryCache {
   private readonly lru: LRUCache<string, Float32Array> | undefined;
 
@@ -18,16 +21,16 @@ export class QueryCache {
       opts.max > 0 ? new LRUCache({ max: opts.max, ...(opts.ttlMs > 0 ? { ttl: opts.ttlMs } : {}) }) : undefined;
   }
 
-  private key(model: string, query: string): string {
-    return `${model}\u0000${normaliseQuery(model, query)}`;
+  private key(model: string, query: string, family: string): string {
+    return `${model}\u0000${normaliseQuery(family, query)}`;
   }
 
-  get(model: string, query: string): Float32Array | undefined {
-    return this.lru?.get(this.key(model, query));
+  get(model: string, query: string, family: string = model): Float32Array | undefined {
+    return this.lru?.get(this.key(model, query, family));
   }
 
-  set(model: string, query: string, vector: Float32Array): void {
-    this.lru?.set(this.key(model, query), vector);
+  set(model: string, query: string, vector: Float32Array, family: string = model): void {
+    this.lru?.set(this.key(model, query, family), vector);
   }
 
   get size(): number {
@@ -55,6 +58,8 @@ export class ResultCache<T> {
   /** The cache key of one search (model, collection, its point count, normalised query, page, filters). */
   key(parts: {
     model: string;
+    /** The model's family (decides case folding); defaults to `model`. */
+    family?: string;
     collection: string;
     points: number;
     query: string;
@@ -67,7 +72,7 @@ export class ResultCache<T> {
       parts.model,
       parts.collection,
       parts.points,
-      normaliseQuery(parts.model, parts.query),
+      normaliseQuery(parts.family ?? parts.model, parts.query),
       parts.limit,
       parts.offset,
       JSON.stringify(parts.filters ?? null),

@@ -31,9 +31,19 @@ export interface SearchResponse {
   results: { asset: AssetView; score: number }[];
   total: number;
   query: string | null;
+  /** Registry id of the model that answered. */
   model: string;
+  /** Its family (clip | siglip): what the seed's two-value `model` field said. */
+  family: string;
   collection: string;
-  rollout: { bucket: number; reason: string; bucket_source: string; fallback: boolean };
+  rollout: {
+    bucket: number;
+    reason: string;
+    bucket_source: string;
+    fallback: boolean;
+    from: string;
+    to: string | null;
+  };
   timing_ms: { embed: number; search: number; total: number };
   cached_embedding: boolean;
   cached_results: boolean;
@@ -83,9 +93,10 @@ export class SearchService {
     const cache = this.deps.results;
     const keyFor = (d: RolloutDecision) => {
       const cov = this.deps.coverage?.();
-      const points = cov ? (d.model === 'siglip' ? cov.siglipPoints : cov.clipPoints) : -1;
+      const points = cov ? (d.role === 'to' ? cov.toPoints : cov.fromPoints) : -1;
       return cache!.key({
         model: d.model,
+        family: d.family,
         collection: d.collection,
         points,
         query,
@@ -106,10 +117,12 @@ export class SearchService {
         return {
           ...hit,
           rollout: {
+            ...hit.rollout,
             bucket: routed.bucket,
             reason: routed.reason,
             bucket_source: routed.bucketSource,
-            fallback: false,
+            // A gate fallback (e.g. coverage) is decided before the cache, so the cached answer may be its.
+            fallback: routed.reason.startsWith('fallback:'),
           },
           timing_ms: { embed: 0, search: 0, total },
           cached_embedding: true,
@@ -143,7 +156,7 @@ export class SearchService {
     if (!point?.vector) {
       throw new AppError(
         'NOT_FOUND',
-        `asset ${assetId} has no vector in collection '${d.collection}' (model ${d.model}); it was never ingested${d.model === 'siglip' ? ' or not re-embedded yet' : ''}`,
+        `asset ${assetId} has no vector in collection '${d.collection}' (model ${d.model}); it was never ingested${d.role === 'to' ? ' or not re-embedded yet' : ''}`,
         {
           details: {
             field: 'asset_id',
@@ -183,6 +196,7 @@ export class SearchService {
       }),
     );
     const t1 = performance.now();
+    const pair = this.deps.router.pair;
     const m = this.deps.metrics;
     m.decisions.inc({ model: d.model, reason: d.reason });
     if (d.reason.startsWith('fallback:')) m.fallbacks.inc({ reason: d.reason.slice('fallback:'.length) });
@@ -195,12 +209,15 @@ export class SearchService {
       total: hits.length,
       query,
       model: d.model,
+      family: d.family,
       collection: d.collection,
       rollout: {
         bucket: d.bucket,
         reason: d.reason,
         bucket_source: d.bucketSource,
         fallback: d.reason.startsWith('fallback:'),
+        from: pair.from.model,
+        to: pair.to?.model ?? null,
       },
       timing_ms: { embed: round(tEmbed - t0), search: round(t1 - tEmbed), total: round(t1 - t0) },
       cached_embedding: cached,
