@@ -57,20 +57,23 @@ describe('ingestion (fake embedder, real store and Redis)', () => {
 
   it('ingests in background batches with progress, reports bad files, then skips unchanged files', async () => {
     const s = await ingest(gw.url, photos);
+    // Files, not attempts: 7 added + 1 failed + 2 refused (symlinks leaving the root) = 10 discovered.
     expect(s.body).toMatchObject({
       state: 'completed',
-      total: 8,
+      discovered: 10,
       done: 7,
+      added: 7,
       failed: 1,
-      skipped: 0,
+      unchanged: 0,
       refused: 2,
+      removed: 0,
       batches_total: 3,
       batches_done: 3,
     });
     expect(s.body.failed_sample.map((f: { path: string }) => f.path)).toContain('photos/red/broken.jpg');
     expect(await gw.gw.deps.store.count('clip_t')).toBe(7);
     const again = await ingest(gw.url, photos);
-    expect(again.body).toMatchObject({ state: 'completed', done: 0, skipped: 7, failed: 1 });
+    expect(again.body).toMatchObject({ state: 'completed', done: 0, unchanged: 7, skipped: 7, failed: 1, refused: 2 });
   });
 });
 
@@ -91,7 +94,7 @@ describe('search (fake embedder, real store)', () => {
       rollout: { reason: 'bucket_above_percentage', fallback: false },
     });
     expect(r.body.results.map((x: { asset: { category: string } }) => x.asset.category)).toEqual(['red', 'red', 'red']);
-    expect(r.body.results[0].asset.thumbnail_url).toMatch(/^\/api\/v1\/images\/[0-9a-f]{32}\/thumbnail$/);
+    expect(r.body.results[0].asset.thumbnail_url).toMatch(/^\/api\/v1\/thumbnails\/[0-9a-f]{32}\/[0-9a-f]{16}\.jpg$/);
   });
 
   it('caches query embeddings by model and normalised text', async () => {
@@ -251,13 +254,15 @@ describe('assets and images (real store, real files)', () => {
     expect((await call(gw.url, '/api/v1/assets', 'GET', '/api/v1/assets?limit=0')).body.error.details.field).toBe(
       'limit',
     );
-    const t1 = await fetch(`${gw.url}/api/v1/images/${ids[0]}/thumbnail`);
+    // The old thumbnail address redirects to the content-addressed one the answers carry.
+    const old = await fetch(`${gw.url}/api/v1/images/${ids[0]}/thumbnail`, { redirect: 'manual' });
+    expect(old.status).toBe(302);
+    expect(old.headers.get('location')).toBe(one.body.asset.thumbnail_url);
+    const t1 = await fetch(`${gw.url}${one.body.asset.thumbnail_url}`);
     expect(t1.status).toBe(200);
     expect(t1.headers.get('content-type')).toBe('image/jpeg');
-    expect(t1.headers.get('x-thumbnail-cache')).toBe('miss');
+    expect(t1.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect((await sharp(Buffer.from(await t1.arrayBuffer())).metadata()).format).toBe('jpeg');
-    const t2 = await fetch(`${gw.url}/api/v1/images/${ids[0]}/thumbnail`);
-    expect(t2.headers.get('x-thumbnail-cache')).toBe('hit');
     const f = await fetch(`${gw.url}/api/v1/images/${ids[0]}/file`);
     expect(f.status).toBe(200);
     expect(f.headers.get('content-type')).toBe('image/png');

@@ -9,6 +9,8 @@ import { adminRouter } from './routes/admin.router.js';
 import { assetsRouter } from './routes/assets.router.js';
 import { authRouter } from './routes/auth.router.js';
 import { imagesRouter } from './routes/images.router.js';
+import { libraryRouter } from './routes/library.router.js';
+import { thumbnailsRouter } from './routes/thumbnails.router.js';
 import { searchRouter } from './routes/search.router.js';
 import { systemRouter } from './routes/system.router.js';
 
@@ -62,7 +64,9 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(systemRouter(deps));
   app.use('/api/v1', authRouter(deps));
   app.use('/api/v1', searchRouter(deps));
+  app.use('/api/v1', libraryRouter(deps));
   app.use('/api/v1', assetsRouter(deps));
+  app.use('/api/v1', thumbnailsRouter(deps));
   app.use('/api/v1', imagesRouter(deps));
   app.use('/api/v1', adminRouter(deps));
   app.use('/api', notFound);

@@ -8,10 +8,13 @@ import type { CoverageMonitor, FlagsSource, RolloutRouter } from '@image-search/
 import type { BreakerSet } from './search/circuit-breaker.js';
 import type { SearchService } from './search/search.service.js';
 import type { ImageFiles } from './images/image-files.js';
+import type { AssetRemover } from './library/asset-remover.js';
+import type { ThumbnailStore } from './thumbnails/thumbnail-store.js';
 import type { IngestService } from './ingest/ingest.service.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { AuthSettings } from './http/auth.middleware.js';
 import type { AssetPaths } from './search/asset-paths.js';
+import type { AssetRoots } from './ingest/asset-roots.js';
 import type { QueryCache } from './search/query-cache.js';
 
 /** Everything the HTTP app needs, wired by main.ts (or by a test with fakes). */
@@ -35,6 +38,10 @@ export interface GatewayDeps {
   search: SearchService;
   queryCache: QueryCache;
   images: ImageFiles;
+  /** Content-addressed thumbnails made at ingest. */
+  thumbnails: ThumbnailStore;
+  /** Removes assets from the catalogue, every collection and the thumbnails. */
+  remover: AssetRemover;
   ingest: IngestService;
   /** The re-embedding admin router (mounted at /api/v1/admin/siglip behind admin auth), when Redis is configured. */
   adminSiglipRouter?: Router | undefined;
@@ -42,6 +49,8 @@ export interface GatewayDeps {
   limits: { search: RequestHandler; upload: RequestHandler; ingest: RequestHandler };
   /** How requests are authenticated (API keys, proxy header, ADMIN_TOKEN, anonymous). */
   auth: AuthSettings;
+  /** The allowed asset folders (ASSET_ROOTS), checked again before any file is read. */
+  assetRoots: AssetRoots;
   /** Server paths as clients see them (asset root name + relative path). */
   paths: AssetPaths;
   settings: {
@@ -50,5 +59,7 @@ export interface GatewayDeps {
     jsonBodyLimit: string;
     maxUploadBytes: number;
     trustProxy: boolean;
+    /** Thumbnail size in pixels (part of thumbnails' ETag). */
+    thumbnailSize: number;
   };
 }

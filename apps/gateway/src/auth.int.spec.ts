@@ -140,10 +140,12 @@ describe('API keys (real Redis)', () => {
     });
     expect(explicit.body.rollout.bucket).toBe(7);
     expect((await send(withKeys.url, `/api/v1/assets/${assetId}`, { headers: bearer(alice) })).status).toBe(200);
-    const thumb = await send(withKeys.url, `/api/v1/images/${assetId}/thumbnail`, { headers: bearer(alice) });
+    const old = await send(withKeys.url, `/api/v1/images/${assetId}/thumbnail`, { headers: bearer(alice) });
+    expect(old.status).toBe(302);
+    const thumb = await send(withKeys.url, String(old.headers['location']), { headers: bearer(alice) });
     expect(thumb.status).toBe(200);
-    expect(thumb.headers['cache-control']).toBe('private, max-age=86400');
-    expect((await send(fx.gw.url, `/api/v1/images/${assetId}/thumbnail`)).headers['cache-control']).toMatch(/^public/);
+    expect(thumb.headers['cache-control']).toBe('private, max-age=31536000, immutable');
+    expect((await send(fx.gw.url, String(old.headers['location']))).headers['cache-control']).toMatch(/^public/);
     const me = await send(withKeys.url, '/api/v1/auth/me', { headers: bearer(alice), template: '/api/v1/auth/me' });
     expect(me.body).toEqual({
       authenticated: true,

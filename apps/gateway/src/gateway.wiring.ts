@@ -26,6 +26,9 @@ import { AssetRoots } from './ingest/asset-roots.js';
 import { startIngestWorker } from './ingest/ingest.job.js';
 import { IngestProgress } from './ingest/ingest-progress.js';
 import { IngestService } from './ingest/ingest.service.js';
+import type { IngestContext } from './ingest/ingest-batch.js';
+import { AssetRemover } from './library/asset-remover.js';
+import { ThumbnailStore } from './thumbnails/thumbnail-store.js';
 import { rateLimit } from './http/rate-limit.js';
 import { GatewayMetrics } from './metrics.js';
 import { createAdminSiglipRouter } from './routes/admin-siglip.router.js';
@@ -155,12 +158,24 @@ export async function wireGateway(
     coverage: () => coverage.snapshot,
     paths,
   });
+  const thumbnailDir = resolve(config.THUMBNAIL_DIR ?? join(config.DATA_DIR, 'thumbnails'));
   const images = new ImageFiles({
     store,
     collections: [collections.clip, collections.siglip],
     roots,
-    thumbnailDir: resolve(config.THUMBNAIL_DIR ?? join(config.DATA_DIR, 'thumbnails')),
+    thumbnailDir,
     size: config.THUMBNAIL_SIZE,
+  });
+  const thumbnails = new ThumbnailStore({ dir: thumbnailDir, size: config.THUMBNAIL_SIZE });
+  // The re-embedding source first: ingest writes it first and removals delete it first (see AssetRemover).
+  const source = registry.pair.from;
+  const ordered = [source, ...registry.list().filter((m) => m.id !== source.id)];
+  const remover = new AssetRemover({
+    store,
+    catalogue,
+    collections: () => [...new Set(ordered.map((m) => m.collection))],
+    thumbnails,
+    logger,
   });
 
   // Redis: one connection for API reads (fails fast), one for BullMQ (which needs maxRetriesPerRequest: null).
@@ -173,21 +188,22 @@ export async function wireGateway(
     prefix: config.QUEUE_PREFIX,
   });
   const progress = new IngestProgress(redis, config.QUEUE_PREFIX);
-  const ctx = {
+  const ctx: IngestContext = {
     store,
     clip,
-    siglip,
     clipCollection: collections.clip,
-    siglipCollection: collections.siglip,
+    writers: ordered.map((m) => ({
+      modelId: m.id,
+      collection: m.collection,
+      fingerprint: m.fingerprint,
+      embedder: modelEmbedders.get(m.id),
+    })),
     roots,
     logger,
     deadlineMs: config.EMBEDDER_DEADLINE_MS * 6,
-    models: {
-      clip: registry.byCollection(collections.clip) ?? registry.pair.from,
-      siglip: registry.byCollection(collections.siglip) ?? registry.pair.to,
-    },
     guard: new FingerprintGuard(store),
     catalogue,
+    thumbnails,
   };
   const ingest = new IngestService({ roots, queue, progress, ctx });
   let worker: Worker | undefined;
@@ -196,6 +212,7 @@ export async function wireGateway(
       ctx,
       queue,
       progress,
+      remover,
       batchSize: config.INGEST_BATCH_SIZE,
       logger,
       metrics,
@@ -285,16 +302,20 @@ export async function wireGateway(
     search,
     queryCache,
     images,
+    thumbnails,
+    remover,
     ingest,
     adminSiglipRouter,
     limits,
     auth,
+    assetRoots: roots,
     paths,
     settings: {
       authConfigured: authConfigured(config),
       jsonBodyLimit: config.JSON_BODY_LIMIT,
       maxUploadBytes: config.MAX_UPLOAD_BYTES,
       trustProxy: config.TRUST_PROXY,
+      thumbnailSize: config.THUMBNAIL_SIZE,
     },
   };
   return {

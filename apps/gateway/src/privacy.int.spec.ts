@@ -79,8 +79,9 @@ describe('asset paths (real store and files)', () => {
     try {
       const gone = await get(`/api/v1/images/${y1.id}/file`);
       expect(gone.status).toBe(404);
+      // The thumbnail made at ingest is the library's own copy: it is served until a rescan removes the asset.
       const thumb = await get(`/api/v1/images/${y1.id}/thumbnail`);
-      expect(thumb.status).toBeGreaterThanOrEqual(400);
+      expect(thumb.status).toBe(200);
     } finally {
       copyFileSync(`${abs}.bak`, abs);
       unlinkSync(`${abs}.bak`);

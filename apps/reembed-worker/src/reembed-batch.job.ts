@@ -150,31 +150,82 @@ export async function processReembedBatch(
     });
     await job.updateProgress({ embedded: upserts.length, failed: failures.length, of: assetIds.length });
   }
-  if (upserts.length > 0) await timed('store', () => deps.store.upsert(deps.target, upserts));
+  let vanished: string[] = [];
+  if (upserts.length > 0) {
+    await timed('store', () => deps.store.upsert(deps.target, upserts));
+    vanished = await timed('store', () => settleConcurrentChanges(deps, byId, upserts, batchNo));
+  }
+  const written = upserts.filter((u) => !vanished.includes(u.assetId));
   await timed('redis', () => deps.runs.recordFailures(runId, failures));
   const outcome = await timed('redis', () =>
     deps.runs.finalizeBatch(runId, batchNo, {
-      done: upserts.length,
-      skipped,
+      done: written.length,
+      skipped: skipped + vanished.length,
       batchFailed: false,
-      succeeded: upserts.map((u) => u.assetId),
+      succeeded: written.map((u) => u.assetId),
     }),
   );
   if (outcome === 'all-finished')
     await timed('redis', () => enqueueVerify(deps.runs, deps.queue, runId, job.data.correlationId));
   if (outcome !== 'duplicate') {
-    deps.metrics.itemsProcessed.inc({ result: 'embedded' }, upserts.length);
-    if (skipped > 0) deps.metrics.itemsProcessed.inc({ result: 'skipped' }, skipped);
+    deps.metrics.itemsProcessed.inc({ result: 'embedded' }, written.length);
+    if (skipped + vanished.length > 0)
+      deps.metrics.itemsProcessed.inc({ result: 'skipped' }, skipped + vanished.length);
     for (const f of failures) deps.metrics.itemsFailed.inc({ reason: f.reason });
   }
-  const res = result(outcome, upserts.length, failures.length, skipped);
+  const res = result(outcome, written.length, failures.length, skipped + vanished.length);
   deps.metrics.batchSeconds.observe({ outcome: 'ok' }, res.ms.total / 1000);
   deps.metrics.batchOverheadSeconds.observe((res.ms.total - res.ms.embed) / 1000);
   deps.logger.debug(
-    { run_id: runId, batch: batchNo, embedded: upserts.length, failed: failures.length, skipped, ms: res.ms },
+    { run_id: runId, batch: batchNo, embedded: written.length, failed: failures.length, skipped, ms: res.ms },
     'batch done',
   );
   return res;
+}
+
+/** What identifies the version of an asset a source point describes (file, content, path). */
+const versionOf = (p: StoredPoint) =>
+  JSON.stringify([p.payload[CONTENT_HASH_KEY] ?? null, p.payload.path ?? null, p.payload['file_mtime_ms'] ?? null]);
+
+/**
+ * The batch read the source before embedding; an asset deleted, edited or moved meanwhile must not be
+ * resurrected or reverted by this batch's write. Deleters remove the source point before the target's
+ * and ingest writes the source before the target, so re-reading the source after our write sees every
+ * change that our write could have overwritten: vanished assets are deleted from the target again
+ * (returned: they count as skipped); for assets whose source changed, a target point still holding what
+ * we wrote is removed and the batch is retried, so the retry embeds the current file.
+ */
+async function settleConcurrentChanges(
+  deps: BatchDeps,
+  before: Map<string, StoredPoint>,
+  written: UpsertPoint[],
+  batchNo: number,
+): Promise<string[]> {
+  const ids = written.map((u) => u.assetId);
+  const now = new Map((await deps.store.retrieve(deps.source, ids)).map((p) => [p.assetId, p]));
+  const vanished = ids.filter((id) => !now.has(id));
+  if (vanished.length) {
+    await deps.store.deleteIds(deps.target, vanished);
+    deps.logger.info({ batch: batchNo, assets: vanished.length }, 'assets deleted during the batch: not resurrected');
+  }
+  const changed = ids.filter((id) => now.has(id) && versionOf(now.get(id)!) !== versionOf(before.get(id)!));
+  if (changed.length === 0) return vanished;
+  const ours = new Map(written.map((u) => [u.assetId, u]));
+  const stale = (await deps.store.retrieve(deps.target, changed))
+    .filter((p) => {
+      const mine = ours.get(p.assetId)!.payload;
+      return (
+        p.payload[CONTENT_HASH_KEY] === mine[CONTENT_HASH_KEY] &&
+        p.payload.path === mine.path &&
+        p.payload['file_mtime_ms'] === mine['file_mtime_ms']
+      );
+    })
+    .map((p) => p.assetId);
+  if (stale.length === 0) return vanished;
+  await deps.store.deleteIds(deps.target, stale);
+  throw new Error(
+    `${stale.length} asset(s) changed on disk while batch ${batchNo} embedded them; their stale vectors were removed and the batch is retried`,
+  );
 }
 
 /**

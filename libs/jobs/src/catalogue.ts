@@ -40,10 +40,18 @@ export interface IngestScanPayload extends JobBase {
   recursive: boolean;
   extensions: string[];
 }
+/** One file of an ingest batch: its real path and the asset id it is (or becomes) in every collection. */
+export interface IngestFile {
+  path: string;
+  /** The catalogue's id for this path; for a new file sha256(path), for a moved file the id it had. */
+  assetId: string;
+  /** Set when the file is a moved asset: the path the catalogue had for it (same content hash). */
+  movedFrom?: string;
+}
 export interface IngestBatchPayload extends JobBase {
   ingestId: string;
   batchNo: number;
-  paths: string[];
+  files: IngestFile[];
 }
 
 /** Job name → payload type, per queue. */

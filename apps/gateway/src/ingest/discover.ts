@@ -5,7 +5,7 @@ import type { AssetRoots } from './asset-roots.js';
 /** Default image extensions ingested when the request names none. */
 export const DEFAULT_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif', 'heic'];
 
-/** Files found under a folder, and entries refused (symlinks leaving the roots, unreadable folders). */
+/** Files found under a folder, and entries refused (unsupported extensions, symlinks leaving the roots, unreadable folders). */
 export interface Discovery {
   files: string[];
   refused: { path: string; reason: string }[];
@@ -61,6 +61,13 @@ export async function discoverImages(
         if (opts.recursive && !entry.name.startsWith('.')) subdirs.push(real);
       } else if (isFile && exts.has(extname(entry.name).slice(1).toLowerCase())) {
         files.add(real);
+      } else if (isFile) {
+        // Counted, not silently skipped: the report accounts for every file it saw.
+        const ext = extname(entry.name).slice(1).toLowerCase();
+        refused.push({
+          path: full,
+          reason: `UNSUPPORTED_FORMAT: ${ext ? `.${ext}` : 'a file without an extension'} is not an extension this ingest reads (${[...exts].join(', ')})`,
+        });
       }
     }
     for (const d of subdirs.sort()) await walk(d, depth + 1);

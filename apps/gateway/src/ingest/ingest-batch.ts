@@ -4,220 +4,253 @@ import { basename, dirname } from 'node:path';
 import sharp from 'sharp';
 import { AppError, type Logger } from '@image-search/service-kit';
 import type { EmbedderApi } from '@image-search/embedder-client';
+import type { IngestFile } from '@image-search/jobs';
 import { CONTENT_HASH_KEY, contentHash, type AssetCatalogue, type CatalogueWrite } from '@image-search/asset-catalogue';
 import type { AssetPayload, FingerprintGuard, StoredPoint, UpsertPoint, VectorStore } from '@image-search/vector-store';
 import type { AssetRoots } from './asset-roots.js';
 import { exifDateTimeOriginal } from './exif-date.js';
+import type { ThumbnailStore } from '../thumbnails/thumbnail-store.js';
+import { embedForWriter, type FileFailures } from './ingest-embed.js';
 
 /** The asset id of a real absolute path: first 32 hex chars of sha256(path). */
 export function assetIdOf(realPath: string): string {
   return createHash('sha256').update(realPath).digest('hex').slice(0, 32);
 }
 
-/** What one batch did. */
+/** What one batch did, per file: each file is exactly one of added/changed/moved/unchanged/failed. */
 export interface BatchOutcome {
-  done: number;
-  skipped: number;
+  added: number;
+  changed: number;
+  moved: number;
+  unchanged: number;
   failed: { path: string; reason: string }[];
 }
 
-/** Everything a batch needs (the store, both embedders, the collections, the roots). */
+/** One registered model's collection that ingest keeps current (when the collection exists: it is live). */
+export interface IngestWriter {
+  modelId: string;
+  collection: string;
+  /** The fingerprint pinned in the registry, if any. */
+  fingerprint?: string | undefined;
+  /** The model's embedder; a live collection without one refuses the batch (it would fall behind). */
+  embedder: EmbedderApi | undefined;
+}
+
+/** Everything a batch needs (the store, the live collections' writers, the catalogue, the roots). */
 export interface IngestContext {
   store: VectorStore;
+  /** The first model's embedder and collection: created on first ingest. */
   clip: EmbedderApi;
-  siglip: EmbedderApi | undefined;
   clipCollection: string;
-  siglipCollection: string;
+  /**
+   * Every registered model's collection, the re-embedding source first: it is written first and deleted
+   * first, so a running re-embedding batch that re-checks the source after its write sees any change.
+   */
+  writers: IngestWriter[];
   roots: AssetRoots;
   logger: Logger;
   deadlineMs?: number;
-  /** The registered model of each collection (its id and pinned fingerprint), for the vectors' tags. */
-  models: { clip: WriterModel; siglip: WriterModel };
   /** Refuses to write vectors whose embedder's fingerprint differs from the collection's. */
   guard: FingerprintGuard;
   /** Which assets exist (ids, paths, content hashes), whatever each model's collection holds. */
   catalogue: AssetCatalogue;
+  /** Thumbnails made at ingest (content-addressed), when configured. */
+  thumbnails?: ThumbnailStore | undefined;
 }
 
-/** The registered model a collection's writer embeds with. */
-export interface WriterModel {
-  id: string;
-  fingerprint?: string | undefined;
-}
+type Action = 'keep' | 'repoint' | 'embed';
 
-interface FileWork {
-  path: string;
-  assetId: string;
+/** One file being worked on: its stat, bytes, payload and what each live collection needs. */
+export interface FileWork {
+  file: IngestFile;
   size: number;
   mtimeMs: number;
-  needClip: boolean;
-  needSiglip: boolean;
   data?: Buffer;
-  payload?: UpsertPoint['payload'];
+  hash?: string;
+  payload?: AssetPayload;
+  actions: Action[];
 }
 
-const unchanged = (p: StoredPoint | undefined, size: number, mtimeMs: number) =>
-  p !== undefined && p.payload['file_size'] === size && p.payload['file_mtime_ms'] === mtimeMs;
+const fresh = (p: StoredPoint | undefined, w: FileWork, catalogueHash: string | undefined): boolean =>
+  p !== undefined &&
+  p.payload['file_size'] === w.size &&
+  p.payload['file_mtime_ms'] === w.mtimeMs &&
+  p.payload.path === w.file.path &&
+  (catalogueHash === undefined ||
+    p.payload[CONTENT_HASH_KEY] === undefined ||
+    p.payload[CONTENT_HASH_KEY] === catalogueHash);
 
-/**
- * Ingests one batch of files: skips files unchanged since their last ingest (size + mtime),
- * embeds the rest with CLIP and, when the SigLIP collection exists, with SigLIP too (dual write),
- * and upserts them. Bad files are reported per file; an embedder or store outage throws so the
- * job is retried (the batch is idempotent).
- */
-export async function ingestBatch(paths: string[], ctx: IngestContext): Promise<BatchOutcome> {
-  const failed: BatchOutcome['failed'] = [];
-  const work: FileWork[] = [];
-  for (const path of paths) {
-    try {
-      if (!ctx.roots.contains(path)) {
-        failed.push({ path, reason: 'outside ASSET_ROOTS' });
-        continue;
-      }
-      const st = await stat(path);
-      if (!st.isFile()) {
-        failed.push({ path, reason: 'not a regular file' });
-        continue;
-      }
-      work.push({
-        path,
-        assetId: assetIdOf(path),
-        size: st.size,
-        mtimeMs: Math.floor(st.mtimeMs),
-        needClip: true,
-        needSiglip: false,
-      });
-    } catch (err) {
-      failed.push({
-        path,
-        reason: `cannot read file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      });
-    }
-  }
-  const ids = work.map((w) => w.assetId);
-  const siglipOn = await ctx.store.exists(ctx.siglipCollection);
-  if (siglipOn && !ctx.siglip)
+/** Live writers: the registered collections that exist; a live one without an embedder is a precondition failure. */
+export async function liveWriters(ctx: Pick<IngestContext, 'store' | 'writers'>): Promise<IngestWriter[]> {
+  const exists = await Promise.all(ctx.writers.map((w) => ctx.store.exists(w.collection)));
+  const live = ctx.writers.filter((_, i) => exists[i]);
+  const blind = live.find((w) => !w.embedder);
+  if (blind)
     throw new AppError(
       'FAILED_PRECONDITION',
-      `SigLIP collection '${ctx.siglipCollection}' exists but no SigLIP embedder is configured; refusing to write CLIP only (set SIGLIP_EMBEDDER_URL)`,
+      `collection '${blind.collection}' of model '${blind.modelId}' exists but no embedder is configured for it; refusing to leave it behind (configure the model's embedder address)`,
     );
+  return live;
+}
+
+/**
+ * Reconciles one batch of files with every live collection and the catalogue: unchanged files (same
+ * size, mtime, path and content hash everywhere) cost a lookup; a moved or touched file whose content
+ * hash is unchanged keeps its vectors (payload re-pointed); new or edited files are embedded by every
+ * live model. Every file ends as exactly one outcome; an embedder or store outage throws so the job is
+ * retried (the batch is idempotent).
+ */
+export async function ingestBatch(files: IngestFile[], ctx: IngestContext): Promise<BatchOutcome> {
+  const failures: FileFailures = new Map();
+  const fail = (path: string, reason: string) => failures.set(path, [...(failures.get(path) ?? []), reason]);
+  const work: FileWork[] = [];
+  for (const file of files) {
+    try {
+      if (!ctx.roots.contains(file.path)) {
+        fail(file.path, 'outside ASSET_ROOTS');
+        continue;
+      }
+      const st = await stat(file.path);
+      if (!st.isFile()) fail(file.path, 'not a regular file');
+      else work.push({ file, size: st.size, mtimeMs: Math.floor(st.mtimeMs), actions: [] });
+    } catch (err) {
+      fail(file.path, `cannot read file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  const live = await liveWriters(ctx);
+  const ids = work.map((w) => w.file.assetId);
   const byId = (pts: StoredPoint[]) => new Map(pts.map((p) => [p.assetId, p]));
-  const clipExisting = ids.length
-    ? byId(await ctx.store.retrieve(ctx.clipCollection, ids))
-    : new Map<string, StoredPoint>();
-  const siglipExisting =
-    siglipOn && ids.length ? byId(await ctx.store.retrieve(ctx.siglipCollection, ids)) : new Map<string, StoredPoint>();
-  const catalogued = new Set(ids.length ? (await ctx.catalogue.get(ids)).map((e) => e.assetId) : []);
+  const existing = await Promise.all(
+    live.map(async (l) =>
+      ids.length ? byId(await ctx.store.retrieve(l.collection, ids)) : new Map<string, StoredPoint>(),
+    ),
+  );
+  const catalogued = new Map(ids.length ? (await ctx.catalogue.get(ids)).map((e) => [e.assetId, e]) : []);
   const catalogueWrites: CatalogueWrite[] = [];
-  let skipped = 0;
+  const outcome = new Map<string, 'added' | 'changed' | 'moved' | 'unchanged'>();
+  const thumbsToCheck: FileWork[] = [];
   const todo: FileWork[] = [];
   for (const w of work) {
-    const prev = clipExisting.get(w.assetId);
-    w.needClip = !unchanged(prev, w.size, w.mtimeMs);
-    w.needSiglip = siglipOn && !unchanged(siglipExisting.get(w.assetId), w.size, w.mtimeMs);
-    if (!w.needClip && !w.needSiglip) {
-      skipped++;
-      // Ingested before the catalogue existed: catalogue it (its stored hash, else the file's) without re-embedding.
-      if (!catalogued.has(w.assetId)) {
-        const stored = prev?.payload[CONTENT_HASH_KEY];
-        const hash = typeof stored === 'string' ? stored : await readFile(w.path).then(contentHash, () => undefined);
-        if (hash) catalogueWrites.push({ assetId: w.assetId, path: w.path, contentHash: hash });
+    const id = w.file.assetId;
+    const entry = catalogued.get(id);
+    const points = existing.map((m) => m.get(id));
+    const allFresh = points.every((p) => fresh(p, w, entry?.contentHash));
+    if (!w.file.movedFrom && allFresh && (!entry || entry.path === w.file.path)) {
+      outcome.set(id, 'unchanged');
+      if (entry) w.hash = entry.contentHash;
+      else {
+        // Ingested before the catalogue existed: catalogue it (its stored hash, else the file's) without re-embedding.
+        const stored = points.find((p) => typeof p?.payload[CONTENT_HASH_KEY] === 'string')?.payload[CONTENT_HASH_KEY];
+        w.hash = typeof stored === 'string' ? stored : await readFile(w.file.path).then(contentHash, () => undefined);
+        if (w.hash) catalogueWrites.push({ assetId: id, path: w.file.path, contentHash: w.hash });
       }
+      thumbsToCheck.push(w);
       continue;
     }
     try {
-      w.data = await readFile(w.path);
+      w.data = await readFile(w.file.path);
       const meta = await sharp(w.data, { failOn: 'none' }).metadata();
       if (!meta.width || !meta.height) throw new Error('no image dimensions');
-      const hash = contentHash(w.data);
-      const createdAt =
-        (prev?.payload.created_at as string | undefined) ??
-        (siglipExisting.get(w.assetId)?.payload.created_at as string | undefined) ??
-        new Date().toISOString();
+      w.hash = contentHash(w.data);
+      const createdAt = points.find((p) => typeof p?.payload.created_at === 'string')?.payload.created_at as
+        string | undefined;
       w.payload = {
-        asset_id: w.assetId,
-        path: w.path,
-        path_hash: createHash('sha256').update(w.path).digest('hex'),
+        asset_id: id,
+        path: w.file.path,
+        path_hash: createHash('sha256').update(w.file.path).digest('hex'),
         file_size: w.size,
         file_mtime_ms: w.mtimeMs,
         width: meta.autoOrient?.width ?? meta.width,
         height: meta.autoOrient?.height ?? meta.height,
         format: meta.format ?? 'unknown',
-        category: basename(dirname(w.path)),
+        category: basename(dirname(w.file.path)),
         date_taken: exifDateTimeOriginal(meta.exif) ?? new Date(w.mtimeMs).toISOString(),
-        created_at: createdAt,
-        [CONTENT_HASH_KEY]: hash,
-      } satisfies AssetPayload;
-      // Every readable image is an asset, whether or not each model manages to embed it.
-      catalogueWrites.push({ assetId: w.assetId, path: w.path, contentHash: hash });
+        created_at: createdAt ?? new Date().toISOString(),
+        [CONTENT_HASH_KEY]: w.hash,
+      };
+      // A point holding this very content keeps its vector (moved or touched file); anything else is embedded.
+      w.actions = points.map((p) =>
+        fresh(p, w, w.hash) && p?.payload[CONTENT_HASH_KEY] === w.hash
+          ? 'keep'
+          : p && p.payload[CONTENT_HASH_KEY] === w.hash
+            ? 'repoint'
+            : 'embed',
+      );
+      const sameContent = entry?.contentHash === w.hash;
+      outcome.set(
+        id,
+        w.file.movedFrom
+          ? 'moved'
+          : !entry && points.every((p) => !p)
+            ? 'added'
+            : sameContent && !w.actions.includes('embed')
+              ? 'unchanged'
+              : 'changed',
+      );
+      // Every readable image is an asset, whether or not each model manages to embed it; written before
+      // any vector, so a re-embedding batch that checks afterwards sees the change.
+      catalogueWrites.push({ assetId: id, path: w.file.path, contentHash: w.hash });
       todo.push(w);
     } catch (err) {
-      failed.push({ path: w.path, reason: `not a readable image (${(err as Error).message})` });
+      fail(w.file.path, `not a readable image (${(err as Error).message})`);
     }
   }
   if (catalogueWrites.length) await ctx.catalogue.upsert(catalogueWrites);
-  const tagsOf = new Map<string, { model_id: string; fingerprint: string }>();
-  const embedInto = async (
-    api: EmbedderApi,
-    items: FileWork[],
-    model: 'clip' | 'siglip',
-  ): Promise<Map<string, Float32Array>> => {
-    const out = new Map<string, Float32Array>();
-    if (items.length === 0) return out;
-    const info = await api.info({ deadlineMs: ctx.deadlineMs ?? 10_000 });
-    // Checked before embedding: a refused model costs no inference.
-    const m = ctx.models[model];
-    const collection = model === 'clip' ? ctx.clipCollection : ctx.siglipCollection;
-    tagsOf.set(
-      model,
-      await ctx.guard.tags({ modelId: m.id, collection, fingerprint: info.fingerprint, pinned: m.fingerprint }),
+
+  // Embed first (every live model), then write: a file rejected by any model is written nowhere.
+  const vectors: Map<string, UpsertPoint>[] = [];
+  for (let i = 0; i < live.length; i++)
+    vectors.push(
+      await embedForWriter(
+        live[i]!,
+        todo.filter((w) => w.actions[i] === 'embed'),
+        ctx,
+        failures,
+      ),
     );
-    const chunk = Math.max(1, Math.min(info.maxBatchSize || 16, info.maxRequestItems || 16));
-    for (let i = 0; i < items.length; i += chunk) {
-      const part = items.slice(i, i + chunk);
-      const res = await api.embedImages(
-        part.map((w) => ({ data: w.data!, id: w.assetId })),
-        { deadlineMs: ctx.deadlineMs ?? 60_000 },
-      );
-      res.forEach((r, j) => {
-        const w = part[j]!;
-        if (r.ok) out.set(w.assetId, r.vector);
-        else failed.push({ path: w.path, reason: `${model} embedder: ${r.reason} ${r.message}` });
-      });
+  const ok = todo.filter((w) => !failures.has(w.file.path));
+  // The re-embedding source first (see IngestContext.writers).
+  for (let i = 0; i < live.length; i++) {
+    const repoint = ok.filter((w) => w.actions[i] === 'repoint').map((w) => w.file.assetId);
+    const old = repoint.length
+      ? byId(await ctx.store.retrieve(live[i]!.collection, repoint, { withVectors: true }))
+      : new Map();
+    const points: UpsertPoint[] = [];
+    for (const w of ok) {
+      const id = w.file.assetId;
+      if (w.actions[i] === 'embed') points.push(vectors[i]!.get(id)!);
+      else if (w.actions[i] === 'repoint') {
+        const p = old.get(id) as StoredPoint | undefined;
+        // The old point's model tags stay: its vector is the same.
+        if (p?.vector) points.push({ assetId: id, vector: p.vector, payload: { ...p.payload, ...w.payload! } });
+        else points.push(...(await embedForWriter(live[i]!, [w], ctx, failures)).values());
+      }
     }
-    return out;
+    if (points.length) await ctx.store.upsert(live[i]!.collection, points);
+  }
+  await makeThumbnails(ctx, [...ok, ...thumbsToCheck]);
+  const failedIds = new Set(work.filter((w) => failures.has(w.file.path)).map((w) => w.file.assetId));
+  const count = (k: string) => [...outcome].filter(([id, o]) => o === k && !failedIds.has(id)).length;
+  return {
+    added: count('added'),
+    changed: count('changed'),
+    moved: count('moved'),
+    unchanged: count('unchanged'),
+    // One entry per file, however many models refused it.
+    failed: [...failures].map(([path, reasons]) => ({ path, reason: reasons.join('; ') })),
   };
-  // SigLIP first: if CLIP then fails, the retry sees SigLIP unchanged and skips it.
-  const siglipVecs = siglipOn
-    ? await embedInto(
-        ctx.siglip!,
-        todo.filter((w) => w.needSiglip),
-        'siglip',
-      )
-    : new Map<string, Float32Array>();
-  const clipVecs = await embedInto(
-    ctx.clip,
-    todo.filter((w) => w.needClip),
-    'clip',
-  );
-  const okIds = new Set<string>();
-  const failedPaths = new Set(failed.map((f) => f.path));
-  for (const w of todo) if (!failedPaths.has(w.path)) okIds.add(w.assetId);
-  const siglipPoints = todo
-    .filter((w) => okIds.has(w.assetId) && w.needSiglip)
-    .map((w) => ({
-      assetId: w.assetId,
-      vector: siglipVecs.get(w.assetId)!,
-      payload: { ...w.payload!, ...tagsOf.get('siglip') },
-    }));
-  const clipPoints = todo
-    .filter((w) => okIds.has(w.assetId) && w.needClip)
-    .map((w) => ({
-      assetId: w.assetId,
-      vector: clipVecs.get(w.assetId)!,
-      payload: { ...w.payload!, ...tagsOf.get('clip') },
-    }));
-  if (siglipPoints.length) await ctx.store.upsert(ctx.siglipCollection, siglipPoints);
-  if (clipPoints.length) await ctx.store.upsert(ctx.clipCollection, clipPoints);
-  return { done: okIds.size, skipped, failed };
+}
+
+/** Thumbnails at ingest, so the first view is a file read; a file sharp cannot thumbnail is left to the view. */
+async function makeThumbnails(ctx: IngestContext, items: FileWork[]): Promise<void> {
+  const thumbs = ctx.thumbnails;
+  if (!thumbs) return;
+  for (const w of items) {
+    if (!w.hash) continue;
+    try {
+      await thumbs.ensure(w.file.assetId, w.hash, w.data ?? w.file.path);
+    } catch (err) {
+      ctx.logger.debug({ err: (err as Error).message, asset_id: w.file.assetId }, 'no thumbnail at ingest');
+    }
+  }
 }

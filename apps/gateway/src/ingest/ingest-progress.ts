@@ -1,15 +1,36 @@
 import type { Redis } from 'ioredis';
+import type { BatchOutcome } from './ingest-batch.js';
 
-/** Progress of one ingestion, as the API returns it. */
+/** One file the ingest could not take: refused before reading (extension, symlink) or failed (unreadable, rejected). */
+export interface IngestProblem {
+  path: string;
+  reason: string;
+  kind: 'refused' | 'failed';
+}
+
+/**
+ * Progress of one ingestion, as the API returns it. Counts are files: every discovered file ends as
+ * exactly one of done (added + changed + moved), unchanged, failed or refused.
+ */
 export interface IngestStatus {
   ingest_id: string;
   state: 'queued' | 'scanning' | 'running' | 'completed' | 'failed';
   root_path: string;
+  /** Files seen under the folder (refused ones included). */
+  discovered: number;
+  /** Same as `discovered` (kept for older clients). */
   total: number;
   done: number;
+  added: number;
+  changed: number;
+  moved: number;
+  unchanged: number;
+  /** Same as `unchanged` (kept for older clients). */
   skipped: number;
   failed: number;
   refused: number;
+  /** Catalogued files gone from disk: removed from every collection, the catalogue and the thumbnails. */
+  removed: number;
   batches_total: number;
   batches_done: number;
   rate_per_s: number | null;
@@ -17,12 +38,14 @@ export interface IngestStatus {
   started_at: string | null;
   updated_at: string | null;
   last_error: string | null;
-  failed_sample: { path: string; reason: string }[];
+  /** The first 20 problems; every one is at `failures_url` (paged). */
+  failed_sample: IngestProblem[];
+  failures_url: string;
 }
 
-const SAMPLE = 1000;
+const COUNTERS = ['added', 'changed', 'moved', 'unchanged', 'failed'] as const;
 
-/** Ingestion progress in Redis (a hash per run, a capped list of failures), shared by every gateway replica. */
+/** Ingestion progress in Redis (a hash per run, the full list of problems), shared by every gateway replica. */
 export class IngestProgress {
   constructor(
     private readonly redis: Redis,
@@ -36,16 +59,16 @@ export class IngestProgress {
 
   async create(id: string, rootPath: string): Promise<void> {
     const now = new Date().toISOString();
+    const zero = Object.fromEntries(COUNTERS.map((c) => [c, 0]));
     await this.redis
       .multi()
       .hset(this.key(id), {
         state: 'queued',
         root_path: rootPath,
-        total: 0,
-        done: 0,
-        skipped: 0,
-        failed: 0,
+        discovered: 0,
+        ...zero,
         refused: 0,
+        removed: 0,
         batches_total: 0,
         batches_done: 0,
         started_at: now,
@@ -55,25 +78,32 @@ export class IngestProgress {
       .exec();
   }
 
+  private pushProblems(m: ReturnType<Redis['multi']>, id: string, problems: IngestProblem[]): void {
+    const k = `${this.key(id)}:failed`;
+    for (let i = 0; i < problems.length; i += 1000)
+      m.rpush(k, ...problems.slice(i, i + 1000).map((p) => JSON.stringify(p)));
+    m.expire(k, this.ttlS);
+  }
+
+  /** The scan's result: files to process, refusals, and removals already done. */
   async planned(
     id: string,
-    total: number,
-    batches: number,
-    refused: { path: string; reason: string }[],
+    p: { discovered: number; batches: number; refused: { path: string; reason: string }[]; removed: number },
   ): Promise<void> {
-    const k = this.key(id);
-    const m = this.redis.multi().hset(k, {
-      state: batches === 0 ? 'completed' : 'running',
-      total,
-      batches_total: batches,
-      refused: refused.length,
+    const m = this.redis.multi().hset(this.key(id), {
+      state: p.batches === 0 ? 'completed' : 'running',
+      discovered: p.discovered,
+      batches_total: p.batches,
+      refused: p.refused.length,
+      removed: p.removed,
       updated_at: new Date().toISOString(),
     });
-    for (const r of refused.slice(0, SAMPLE)) m.rpush(`${k}:failed`, JSON.stringify(r));
-    await m
-      .ltrim(`${k}:failed`, 0, SAMPLE - 1)
-      .expire(`${k}:failed`, this.ttlS)
-      .exec();
+    this.pushProblems(
+      m,
+      id,
+      p.refused.map((r) => ({ ...r, kind: 'refused' })),
+    );
+    await m.exec();
   }
 
   async setState(id: string, state: IngestStatus['state'], lastError?: string): Promise<void> {
@@ -85,28 +115,35 @@ export class IngestProgress {
   }
 
   /** Counts a finished batch once (a retried batch is not counted twice) and completes the run after the last. */
-  async batchDone(
-    id: string,
-    batchNo: number,
-    o: { done: number; skipped: number; failed: { path: string; reason: string }[] },
-  ): Promise<void> {
+  async batchDone(id: string, batchNo: number, o: BatchOutcome): Promise<void> {
     const k = this.key(id);
     const first = await this.redis.sadd(`${k}:batches`, String(batchNo));
     await this.redis.expire(`${k}:batches`, this.ttlS);
     if (first === 0) return;
     const m = this.redis
       .multi()
-      .hincrby(k, 'done', o.done)
-      .hincrby(k, 'skipped', o.skipped)
-      .hincrby(k, 'failed', o.failed.length)
       .hincrby(k, 'batches_done', 1)
-      .hset(k, 'updated_at', new Date().toISOString());
-    for (const f of o.failed.slice(0, SAMPLE)) m.rpush(`${k}:failed`, JSON.stringify(f));
-    m.ltrim(`${k}:failed`, 0, SAMPLE - 1).expire(`${k}:failed`, this.ttlS);
+      .hincrby(k, 'added', o.added)
+      .hincrby(k, 'changed', o.changed)
+      .hincrby(k, 'moved', o.moved)
+      .hincrby(k, 'unchanged', o.unchanged);
+    m.hincrby(k, 'failed', o.failed.length).hset(k, 'updated_at', new Date().toISOString());
+    this.pushProblems(
+      m,
+      id,
+      o.failed.map((f) => ({ ...f, kind: 'failed' })),
+    );
     const res = await m.exec();
-    const batchesDone = Number(res?.[3]?.[1] ?? 0);
+    const batchesDone = Number(res?.[0]?.[1] ?? 0);
     const total = Number(await this.redis.hget(k, 'batches_total'));
     if (batchesDone >= total) await this.setState(id, 'completed');
+  }
+
+  /** One page of the run's problems (refusals first, then failures in batch order). */
+  async problems(id: string, offset: number, limit: number): Promise<{ items: IngestProblem[]; total: number }> {
+    const k = `${this.key(id)}:failed`;
+    const [items, total] = await Promise.all([this.redis.lrange(k, offset, offset + limit - 1), this.redis.llen(k)]);
+    return { items: items.map((s) => JSON.parse(s) as IngestProblem), total };
   }
 
   async get(id: string): Promise<IngestStatus | undefined> {
@@ -116,19 +153,26 @@ export class IngestProgress {
     const n = (f: string) => Number(h[f] ?? 0);
     const started = h['started_at'] ? Date.parse(h['started_at']) : NaN;
     const updated = h['updated_at'] ? Date.parse(h['updated_at']) : NaN;
-    const processed = n('done') + n('skipped') + n('failed');
+    const done = n('added') + n('changed') + n('moved');
+    const processed = done + n('unchanged') + n('failed');
     const elapsedS = (updated - started) / 1000;
     const rate = Number.isFinite(elapsedS) && elapsedS > 0 && processed > 0 ? processed / elapsedS : null;
-    const remaining = Math.max(0, n('total') - processed);
+    const remaining = Math.max(0, n('discovered') - n('refused') - processed);
     return {
       ingest_id: id,
       state: (h['state'] ?? 'queued') as IngestStatus['state'],
       root_path: h['root_path'] ?? '',
-      total: n('total'),
-      done: n('done'),
-      skipped: n('skipped'),
+      discovered: n('discovered'),
+      total: n('discovered'),
+      done,
+      added: n('added'),
+      changed: n('changed'),
+      moved: n('moved'),
+      unchanged: n('unchanged'),
+      skipped: n('unchanged'),
       failed: n('failed'),
       refused: n('refused'),
+      removed: n('removed'),
       batches_total: n('batches_total'),
       batches_done: n('batches_done'),
       rate_per_s: rate === null ? null : Math.round(rate * 100) / 100,
@@ -136,7 +180,8 @@ export class IngestProgress {
       started_at: h['started_at'] ?? null,
       updated_at: h['updated_at'] ?? null,
       last_error: h['last_error'] ?? null,
-      failed_sample: failed.map((s) => JSON.parse(s) as { path: string; reason: string }),
+      failed_sample: failed.map((s) => JSON.parse(s) as IngestProblem),
+      failures_url: `/api/v1/assets/ingest/${id}/failures`,
     };
   }
 }

@@ -4,18 +4,22 @@ import {
   createCatalogueWorker,
   type CatalogueHandlers,
   type CatalogueQueue,
+  type IngestFile,
   type QueueContext,
 } from '@image-search/jobs';
 import { discoverImages } from './discover.js';
+import { planReconciliation } from './reconcile.js';
+import type { AssetRemover } from '../library/asset-remover.js';
 import { ingestBatch, type IngestContext } from './ingest-batch.js';
 import type { IngestProgress } from './ingest-progress.js';
 import type { GatewayMetrics } from '../metrics.js';
 
-/** Handlers of the `ingest` queue: scan (discover files, enqueue batches) and batch (embed + upsert). */
+/** Handlers of the `ingest` queue: scan (discover, reconcile with the catalogue, remove vanished files, enqueue batches) and batch. */
 export function ingestHandlers(deps: {
   ctx: IngestContext;
   queue: CatalogueQueue<'ingest'>;
   progress: IngestProgress;
+  remover: AssetRemover;
   batchSize: number;
   logger: Logger;
   metrics?: GatewayMetrics;
@@ -30,40 +34,69 @@ export function ingestHandlers(deps: {
         return { refused: true };
       }
       const found = await discoverImages(rootPath, { recursive, extensions, roots: deps.ctx.roots });
-      const batches: string[][] = [];
-      for (let i = 0; i < found.files.length; i += deps.batchSize)
-        batches.push(found.files.slice(i, i + deps.batchSize));
-      await deps.progress.planned(ingestId, found.files.length, batches.length, found.refused);
+      // An unreadable root (an unmounted disk) must not read as "every file vanished".
+      const unreadable = found.refused.find((r) => r.path === rootPath);
+      if (unreadable) {
+        await deps.progress.setState(ingestId, 'failed', `${rootPath}: ${unreadable.reason}; nothing was removed`);
+        return { refused: true };
+      }
+      const plan = await planReconciliation({
+        root: rootPath,
+        recursive,
+        discovered: found.files,
+        catalogue: deps.ctx.catalogue,
+      });
+      // Vanished files go before any batch runs, so a completed report has nothing left to remove.
+      await deps.remover.remove(plan.removed.map((e) => e.assetId));
+      deps.metrics?.ingestFiles.inc({ outcome: 'removed' }, plan.removed.length);
+      deps.metrics?.ingestFiles.inc({ outcome: 'refused' }, found.refused.length);
+      const batches: IngestFile[][] = [];
+      for (let i = 0; i < plan.files.length; i += deps.batchSize) batches.push(plan.files.slice(i, i + deps.batchSize));
+      await deps.progress.planned(ingestId, {
+        discovered: found.files.length + found.refused.length,
+        batches: batches.length,
+        refused: found.refused,
+        removed: plan.removed.length,
+      });
       // Deterministic job ids: a re-run scan adds no duplicate batches.
       // In slices, so a million-file scan never builds one enormous Redis transaction.
       for (let from = 0; from < batches.length; from += 500) {
         await deps.queue.addBulk(
-          batches.slice(from, from + 500).map((paths, i) => ({
+          batches.slice(from, from + 500).map((files, i) => ({
             name: 'ingest.batch' as const,
-            data: { ingestId, batchNo: from + i, paths, ...(correlationId ? { correlationId } : {}) },
+            data: { ingestId, batchNo: from + i, files, ...(correlationId ? { correlationId } : {}) },
             opts: { jobId: `batch-${ingestId}-${from + i}` },
           })),
         );
         await job.updateProgress({ enqueued: Math.min(batches.length, from + 500), batches: batches.length });
       }
       deps.logger.info(
-        { ingest_id: ingestId, files: found.files.length, batches: batches.length, refused: found.refused.length },
+        {
+          ingest_id: ingestId,
+          files: found.files.length,
+          batches: batches.length,
+          refused: found.refused.length,
+          removed: plan.removed.length,
+        },
         'ingest scan done',
       );
       return { files: found.files.length, batches: batches.length };
     },
     'ingest.batch': async (job) => {
-      const { ingestId, batchNo, paths } = job.data;
-      const outcome = await ingestBatch(paths, deps.ctx).catch((err: unknown) => {
+      const { ingestId, batchNo, files } = job.data;
+      if (!Array.isArray(files))
+        throw new UnrecoverableError(`ingest.batch ${job.id}: malformed payload (files: {path, assetId}[] expected)`);
+      const outcome = await ingestBatch(files, deps.ctx).catch((err: unknown) => {
         // A precondition (a refused fingerprint, a missing embedder) holds on every retry too.
         throw isAppError(err, 'FAILED_PRECONDITION') ? new UnrecoverableError(err.message) : err;
       });
-      deps.metrics?.ingestFiles.inc({ outcome: 'done' }, outcome.done);
-      deps.metrics?.ingestFiles.inc({ outcome: 'skipped' }, outcome.skipped);
+      for (const k of ['added', 'changed', 'moved', 'unchanged'] as const)
+        deps.metrics?.ingestFiles.inc({ outcome: k }, outcome[k]);
       deps.metrics?.ingestFiles.inc({ outcome: 'failed' }, outcome.failed.length);
       await deps.progress.batchDone(ingestId, batchNo, outcome);
-      await job.updateProgress({ done: outcome.done, skipped: outcome.skipped, failed: outcome.failed.length });
-      return { done: outcome.done, skipped: outcome.skipped, failed: outcome.failed.length };
+      const summary = { ...outcome, failed: outcome.failed.length };
+      await job.updateProgress(summary);
+      return summary;
     },
   };
 }

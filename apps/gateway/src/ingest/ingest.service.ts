@@ -6,7 +6,8 @@ import type { StoredPoint } from '@image-search/vector-store';
 import type { AssetRoots } from './asset-roots.js';
 import { DEFAULT_EXTENSIONS, discoverImages } from './discover.js';
 import { assetIdOf, type IngestContext } from './ingest-batch.js';
-import type { IngestProgress, IngestStatus } from './ingest-progress.js';
+import type { IngestProblem, IngestProgress, IngestStatus } from './ingest-progress.js';
+import { planReconciliation } from './reconcile.js';
 
 /** An ingest request after validation. */
 export interface IngestRequest {
@@ -24,6 +25,8 @@ export interface DryRunReport {
   new: number;
   changed: number;
   unchanged: number;
+  moved: number;
+  removed: number;
   refused: { path: string; reason: string }[];
   sample: string[];
 }
@@ -37,7 +40,7 @@ export class IngestService {
       roots: AssetRoots;
       queue: CatalogueQueue<'ingest'> | undefined;
       progress: IngestProgress | undefined;
-      ctx: Pick<IngestContext, 'store' | 'clip' | 'clipCollection'>;
+      ctx: Pick<IngestContext, 'store' | 'clip' | 'clipCollection' | 'catalogue'>;
     },
   ) {}
 
@@ -79,6 +82,17 @@ export class IngestService {
     return s;
   }
 
+  /** One page of an ingestion's refused and failed files (NOT_FOUND when the ingestion is unknown). */
+  async problems(
+    id: string,
+    offset: number,
+    limit: number,
+  ): Promise<{ failures: IngestProblem[]; total: number; next_offset: number | null }> {
+    await this.status(id);
+    const { items, total } = await this.deps.progress!.problems(id, offset, limit);
+    return { failures: items, total, next_offset: offset + items.length < total ? offset + items.length : null };
+  }
+
   /** Creates the CLIP collection on first ingest, sized from the CLIP embedder. */
   private async ensureClipCollection(): Promise<void> {
     const { store, clip, clipCollection } = this.deps.ctx;
@@ -110,13 +124,22 @@ export class IngestService {
         }
       }
     }
+    const plan = await planReconciliation({
+      root,
+      recursive,
+      discovered: found.files,
+      catalogue: this.deps.ctx.catalogue,
+    });
+    const moved = plan.files.filter((f) => f.movedFrom).length;
     return {
       dry_run: true,
       root_path: root,
       files: found.files.length,
-      new: found.files.length - unchanged - changed,
+      new: Math.max(0, found.files.length - unchanged - changed - moved),
       changed,
       unchanged,
+      moved,
+      removed: plan.removed.length,
       refused: found.refused.slice(0, 100),
       sample: found.files.slice(0, 20),
     };

@@ -14,6 +14,8 @@ import { z } from 'zod';
 import { startBody } from '../routes/admin-siglip.router.js';
 import { ingestBodySchema, listQuerySchema } from '../routes/assets.router.js';
 import { assetIdSchema } from '../routes/params.js';
+import { failuresQuerySchema } from '../routes/library.router.js';
+import { thumbnailParamsSchema } from '../routes/thumbnails.router.js';
 import { filtersSchema, imageFieldsSchema, searchBodySchema, similarQuerySchema } from '../routes/search.router.js';
 import { component, componentId, componentIds } from './registry.js';
 import * as responses from './responses.js';
@@ -220,6 +222,46 @@ export const openApiDocument = {
           '404': err('Unknown asset'),
         },
       },
+      delete: {
+        summary:
+          'Remove an asset from every collection, the catalogue and its thumbnails (admin; the file stays on disk)',
+        security: bearer,
+        parameters: [assetIdParam],
+        responses: {
+          '200': json(responses.AssetDeleted, 'Removed'),
+          '400': common['400'],
+          ...adminErrors,
+          '404': err('Unknown asset'),
+        },
+      },
+    },
+    '/api/v1/assets/ingest/{ingest_id}/failures': {
+      get: {
+        summary: 'Every refused and failed file of an ingestion, paged (admin)',
+        security: bearer,
+        parameters: [pathParam('ingest_id', z.uuid()), ...query(failuresQuerySchema)],
+        responses: {
+          '200': json(responses.IngestFailures, 'A page of problems'),
+          '400': common['400'],
+          '404': err('Unknown ingestion'),
+          ...adminErrors,
+        },
+      },
+    },
+    '/api/v1/thumbnails/{asset_id}/{file}': {
+      get: {
+        summary: 'JPEG thumbnail of one version of an asset (content-addressed, made at ingest; immutable)',
+        parameters: [assetIdParam, pathParam('file', thumbnailParamsSchema.shape.file)],
+        responses: {
+          '200': { description: 'JPEG', content: { 'image/jpeg': {} } },
+          '304': { description: 'Not modified (ETag)' },
+          '400': common['400'],
+          '401': authErrors['401'],
+          '403': authErrors['403'],
+          '404': err('No thumbnail for this asset version (removed, or its file changed)'),
+          '409': err('The file is not a readable image'),
+        },
+      },
     },
     '/api/v1/assets/ingest': {
       post: {
@@ -249,10 +291,11 @@ export const openApiDocument = {
     },
     '/api/v1/images/{asset_id}/thumbnail': {
       get: {
-        summary: 'JPEG thumbnail (disk-cached)',
+        summary: 'JPEG thumbnail (old address: redirects to the content-addressed thumbnail of a catalogued asset)',
         parameters: [assetIdParam],
         responses: {
           '200': { description: 'JPEG', content: { 'image/jpeg': {} } },
+          '302': { description: 'The content-addressed thumbnail URL (Location)' },
           '304': { description: 'Not modified (ETag)' },
           '400': common['400'],
           '401': authErrors['401'],

@@ -128,17 +128,31 @@ export const AssetDetail = component(
   }),
 );
 
+const IngestProblem = z.object({
+  path: z.string(),
+  reason: z.string(),
+  kind: z.enum(['refused', 'failed']).optional(),
+});
+
 export const IngestStatus = component(
   'IngestStatus',
   z.object({
     ingest_id: z.string(),
     state: z.enum(['queued', 'scanning', 'running', 'completed', 'failed']),
     root_path: z.string().optional(),
-    total: z.int(),
-    done: z.int(),
-    skipped: z.int(),
-    failed: z.int(),
-    refused: z.int().optional(),
+    discovered: z.int().describe('Files seen under the folder: done + unchanged + failed + refused'),
+    total: z.int().describe('Same as discovered (kept for older clients)'),
+    done: z.int().describe('added + changed + moved'),
+    added: z.int().describe('New files, embedded by every live model'),
+    changed: z.int().describe('Files whose content changed (or that a live collection lacked): re-embedded'),
+    moved: z.int().describe('Files found at a new path with the content of a vanished one: re-pointed, same id'),
+    unchanged: z.int(),
+    skipped: z.int().describe('Same as unchanged (kept for older clients)'),
+    failed: z.int().describe('Files that could not be read or that a model rejected (each file once)'),
+    refused: z.int().describe('Files not read: unsupported extension, symlink leaving ASSET_ROOTS, unreadable folder'),
+    removed: z
+      .int()
+      .describe('Catalogued files gone from disk: removed from every collection, the catalogue and thumbnails'),
     batches_total: z.int().optional(),
     batches_done: z.int().optional(),
     rate_per_s: z.number().nullable().optional(),
@@ -146,9 +160,21 @@ export const IngestStatus = component(
     started_at: z.string().nullable().optional(),
     updated_at: z.string().nullable().optional(),
     last_error: z.string().nullable().optional(),
-    failed_sample: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
+    failed_sample: z.array(IngestProblem).optional(),
+    failures_url: z.string().optional().describe('Every refused and failed file, paged'),
   }),
 );
+
+export const IngestFailures = component(
+  'IngestFailures',
+  z.object({
+    failures: z.array(IngestProblem),
+    total: z.int(),
+    next_offset: z.int().nullable().describe('Pass as offset for the next page; null on the last'),
+  }),
+);
+
+export const AssetDeleted = component('AssetDeleted', z.object({ asset_id: z.string(), deleted: z.literal(true) }));
 
 export const IngestAccepted = component(
   'IngestAccepted',
@@ -168,6 +194,8 @@ export const IngestDryRun = component(
     new: z.int(),
     changed: z.int(),
     unchanged: z.int(),
+    moved: z.int().optional(),
+    removed: z.int().optional(),
     refused: z.array(z.object({ path: z.string(), reason: z.string() }).partial()),
     sample: z.array(z.string()),
   }),

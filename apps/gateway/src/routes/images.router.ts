@@ -4,6 +4,7 @@ import type { GatewayDeps } from '../app.types.js';
 import { IMAGE_CSP, servableImageType } from '../http/security-headers.js';
 import { validate } from '../http/validate.js';
 import { assetIdSchema } from './params.js';
+import { thumbnailUrl } from '../thumbnails/thumbnail-store.js';
 
 /** GET /images/:id/thumbnail and GET /images/:id/file. */
 export function imagesRouter(deps: GatewayDeps): Router {
@@ -13,7 +14,15 @@ export function imagesRouter(deps: GatewayDeps): Router {
   const idOf = (params: unknown) => validate(z.object({ asset_id: assetIdSchema }), params, 'params').asset_id;
 
   r.get('/images/:asset_id/thumbnail', async (req, res) => {
-    const t = await deps.images.thumbnail(idOf(req.params));
+    const id = idOf(req.params);
+    // The old address: a catalogued asset is sent to its content-addressed thumbnail (no store lookup).
+    const entry = (await deps.catalogue.get([id]))[0];
+    const moved = entry ? thumbnailUrl(id, entry.contentHash) : undefined;
+    if (moved) {
+      res.set('cache-control', 'no-cache').redirect(302, moved);
+      return;
+    }
+    const t = await deps.images.thumbnail(id);
     if (req.get('if-none-match') === t.etag) {
       res.status(304).end();
       return;

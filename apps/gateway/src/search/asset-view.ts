@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { AssetPayload } from '@image-search/vector-store';
 import type { AssetPaths } from './asset-paths.js';
+import { thumbnailUrl } from '../thumbnails/thumbnail-store.js';
 
 /** An asset as the API returns it. */
 export interface AssetView {
@@ -33,7 +34,8 @@ export function toAssetView(payload: AssetPayload, paths: AssetPaths): AssetView
     path: place ? place.path : abs ? basename(abs) : null,
     root: place?.root ?? null,
     url: `/api/v1/images/${id}/file`,
-    thumbnail_url: `/api/v1/images/${id}/thumbnail`,
+    // Content-addressed when the content hash is known: an edited photo gets a new URL.
+    thumbnail_url: thumbnailUrl(id, payload['content_hash']) ?? `/api/v1/images/${id}/thumbnail`,
     width: num(payload.width),
     height: num(payload.height),
     format: str(payload['format']),

@@ -1,0 +1,96 @@
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+
+/** How many hex digits of the content hash a thumbnail's name and URL carry (64 bits: no collisions among one asset's versions). */
+export const THUMB_HASH_HEX = 16;
+
+/** The short content key of a `sha256:<hex>` content hash (undefined for anything else). */
+export function thumbKeyOf(contentHash: unknown): string | undefined {
+  if (typeof contentHash !== 'string') return undefined;
+  const m = /^sha256:([0-9a-f]{64})$/.exec(contentHash);
+  return m ? m[1]!.slice(0, THUMB_HASH_HEX) : undefined;
+}
+
+/** The content-addressed URL of an asset's thumbnail: a new URL whenever the file's content changes. */
+export function thumbnailUrl(assetId: string, contentHash: unknown): string | undefined {
+  const key = thumbKeyOf(contentHash);
+  return key ? `/api/v1/thumbnails/${assetId}/${key}.jpg` : undefined;
+}
+
+/**
+ * Thumbnails on disk addressed by asset id and content: `<dir>/c/<id[0:2]>/<id>/<key>-<size>.jpg`.
+ * One folder per asset, so removing an asset (or the versions an edit left behind) is one folder
+ * operation, and serving needs no store lookup: the URL names the file.
+ */
+export class ThumbnailStore {
+  constructor(private readonly opts: { dir: string; size: number }) {}
+
+  private folder(assetId: string): string {
+    return join(this.opts.dir, 'c', assetId.slice(0, 2), assetId);
+  }
+
+  /** Where the thumbnail of this asset version lives. */
+  pathOf(assetId: string, key: string): string {
+    return join(this.folder(assetId), `${key}-${this.opts.size}.jpg`);
+  }
+
+  /** The thumbnail bytes, or undefined when none was made for this version. */
+  async read(assetId: string, key: string): Promise<Buffer | undefined> {
+    return readFile(this.pathOf(assetId, key)).catch(() => undefined);
+  }
+
+  async has(assetId: string, key: string): Promise<boolean> {
+    return stat(this.pathOf(assetId, key)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+  }
+
+  /** Renders a JPEG thumbnail (EXIF orientation applied, longest side `size`) from the image bytes or file. */
+  async render(source: Buffer | string): Promise<Buffer> {
+    return sharp(source, { failOn: 'error', limitInputPixels: 268_402_689 })
+      .rotate()
+      .resize(this.opts.size, this.opts.size, { fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 80 })
+      .toBuffer();
+  }
+
+  /**
+   * Makes the thumbnail of this version (when missing) and removes the asset's other versions (an
+   * edited photo's old thumbnail is garbage once its new one exists). Returns the bytes when rendered.
+   */
+  async ensure(assetId: string, contentHash: string, source: Buffer | string): Promise<boolean> {
+    const key = thumbKeyOf(contentHash);
+    if (!key) return false;
+    const target = this.pathOf(assetId, key);
+    if (await this.has(assetId, key)) return false;
+    const data = await this.render(source);
+    await this.write(target, data);
+    await this.removeOthers(assetId, key);
+    return true;
+  }
+
+  /** Stores rendered bytes atomically (temp file + rename: a reader never sees half a JPEG). */
+  async write(target: string, data: Buffer): Promise<void> {
+    await mkdir(join(target, '..'), { recursive: true });
+    const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    await writeFile(tmp, data);
+    await rename(tmp, target);
+  }
+
+  /** Removes every thumbnail of the asset (it was deleted). */
+  async remove(assetId: string): Promise<void> {
+    await rm(this.folder(assetId), { recursive: true, force: true });
+  }
+
+  private async removeOthers(assetId: string, keep: string): Promise<void> {
+    const names = await readdir(this.folder(assetId)).catch(() => [] as string[]);
+    const mine = `${keep}-${this.opts.size}.jpg`;
+    await Promise.all(
+      names
+        .filter((n) => n !== mine && !n.endsWith('.tmp'))
+        .map((n) => rm(join(this.folder(assetId), n), { force: true })),
+    );
+  }
+}
