@@ -2,74 +2,20 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import sharp from 'sharp';
-import { AppError, type Logger } from '@image-search/service-kit';
-import type { EmbedderApi } from '@image-search/embedder-client';
+import { AppError } from '@image-search/service-kit';
 import type { IngestFile } from '@image-search/jobs';
-import { CONTENT_HASH_KEY, contentHash, type AssetCatalogue, type CatalogueWrite } from '@image-search/asset-catalogue';
-import type { AssetPayload, FingerprintGuard, StoredPoint, UpsertPoint, VectorStore } from '@image-search/vector-store';
-import type { AssetRoots } from './asset-roots.js';
+import { CONTENT_HASH_KEY, contentHash, type CatalogueWrite } from '@image-search/asset-catalogue';
+import type { StoredPoint, UpsertPoint } from '@image-search/vector-store';
 import { exifDateTimeOriginal } from './exif-date.js';
-import type { ThumbnailStore } from '../thumbnails/thumbnail-store.js';
 import { embedForWriter, type FileFailures } from './ingest-embed.js';
+import type { BatchOutcome, FileWork, IngestContext, IngestWriter } from './ingest.types.js';
 
 /** The asset id of a real absolute path: first 32 hex chars of sha256(path). */
 export function assetIdOf(realPath: string): string {
   return createHash('sha256').update(realPath).digest('hex').slice(0, 32);
 }
 
-/** What one batch did, per file: each file is exactly one of added/changed/moved/unchanged/failed. */
-export interface BatchOutcome {
-  added: number;
-  changed: number;
-  moved: number;
-  unchanged: number;
-  failed: { path: string; reason: string }[];
-}
-
-/** One registered model's collection that ingest keeps current (when the collection exists: it is live). */
-export interface IngestWriter {
-  modelId: string;
-  collection: string;
-  /** The fingerprint pinned in the registry, if any. */
-  fingerprint?: string | undefined;
-  /** The model's embedder; a live collection without one refuses the batch (it would fall behind). */
-  embedder: EmbedderApi | undefined;
-}
-
-/** Everything a batch needs (the store, the live collections' writers, the catalogue, the roots). */
-export interface IngestContext {
-  store: VectorStore;
-  /** The first model's embedder and collection: created on first ingest. */
-  clip: EmbedderApi;
-  clipCollection: string;
-  /**
-   * Every registered model's collection, the re-embedding source first: it is written first and deleted
-   * first, so a running re-embedding batch that re-checks the source after its write sees any change.
-   */
-  writers: IngestWriter[];
-  roots: AssetRoots;
-  logger: Logger;
-  deadlineMs?: number;
-  /** Refuses to write vectors whose embedder's fingerprint differs from the collection's. */
-  guard: FingerprintGuard;
-  /** Which assets exist (ids, paths, content hashes), whatever each model's collection holds. */
-  catalogue: AssetCatalogue;
-  /** Thumbnails made at ingest (content-addressed), when configured. */
-  thumbnails?: ThumbnailStore | undefined;
-}
-
-type Action = 'keep' | 'repoint' | 'embed';
-
-/** One file being worked on: its stat, bytes, payload and what each live collection needs. */
-export interface FileWork {
-  file: IngestFile;
-  size: number;
-  mtimeMs: number;
-  data?: Buffer;
-  hash?: string;
-  payload?: AssetPayload;
-  actions: Action[];
-}
+export type { BatchOutcome, FileWork, IngestContext, IngestWriter } from './ingest.types.js';
 
 const fresh = (p: StoredPoint | undefined, w: FileWork, catalogueHash: string | undefined): boolean =>
   p !== undefined &&

@@ -1,5 +1,5 @@
 import type { UpsertPoint } from '@image-search/vector-store';
-import type { FileWork, IngestContext, IngestWriter } from './ingest-batch.js';
+import type { FileWork, IngestContext, IngestWriter } from './ingest.types.js';
 
 /** Per file path, the reasons it failed (one file, however many models refused it). */
 export type FileFailures = Map<string, string[]>;
