@@ -40,6 +40,14 @@ function oneOf(env, name, values, def) {
   return v;
 }
 
+function int(env, name, def, min) {
+  const v = (env[name] ?? '').trim();
+  if (v === '') return def;
+  if (!/^\d+$/.test(v) || Number(v) < min)
+    throw new StartConfigError(`${name} must be a whole number of at least ${min}, got ${JSON.stringify(env[name])}`);
+  return Number(v);
+}
+
 const abs = (p) => resolve(ROOT, p);
 
 /**
@@ -89,6 +97,14 @@ export function readStartConfig(env = process.env) {
     logFormat: oneOf(env, 'LOG_FORMAT', ['pretty', 'json'], 'pretty'),
     logLevel: env.LOG_LEVEL || 'info',
     startTimeoutS: timeout ? Number(timeout) : undefined,
+    /** Once the stack is up, crashed services are restarted (false: a crash stops the stack, as before). */
+    restarts: bool(env, 'START_RESTARTS', true),
+    restartPolicy: {
+      baseMs: int(env, 'START_RESTART_BACKOFF_MS', 1000, 1),
+      maxMs: int(env, 'START_RESTART_BACKOFF_MAX_MS', 30_000, 1),
+      maxCrashes: int(env, 'START_CRASH_LOOP_COUNT', 5, 1),
+      windowMs: int(env, 'START_CRASH_LOOP_WINDOW_S', 60, 1) * 1000,
+    },
     /** Marks every process of this stack (tests look for leftovers by it). */
     stackId: env.START_STACK_ID || randomBytes(6).toString('hex'),
     color: env.NO_COLOR ? false : env.FORCE_COLOR ? env.FORCE_COLOR !== '0' : Boolean(process.stdout.isTTY),

@@ -7,8 +7,11 @@
 //
 // Steps: Redis (REDIS_URL or a private redis-server) → models (real from MODELS_DIR, else the demo
 // models) → clip-embedder + siglip-embedder → collections → reembed-worker + gateway → ingest the
-// sample folder → print the search page URL. Ctrl-C stops everything; a crashed service stops the
-// stack with its exit code. Settings: tools/scripts/start-config.mjs and docs/runbook.md.
+// sample folder → print the search page URL. Ctrl-C stops everything. A service that crashes while
+// the stack starts stops the stack with its exit code; once it is up, a crashed service is restarted
+// with exponential backoff while the others keep serving, and a crash loop stops only that service
+// (the gateway's crash loop stops the stack, so a service manager can start it afresh).
+// Settings: tools/scripts/start-config.mjs and docs/runbook.md.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ensureRedis } from './redis-env.mjs';
@@ -42,6 +45,15 @@ const sup = new Supervisor({
     failure ??= `${svc.name} exited unexpectedly with ${signal ? `signal ${signal}` : `exit code ${code}`} (its last log lines are above)`;
     void shutdown(1);
   },
+  onStateChange: () => {
+    if (sup.policy && !stopping) say(`services: ${sup.stateLine()}`);
+  },
+  onGiveUp: (svc) => {
+    // Without the gateway nothing is served: exit non-zero so systemd (Restart=on-failure) starts afresh.
+    if (svc.name !== 'gateway') return;
+    failure ??= 'the gateway is in a crash loop (its last log lines are above)';
+    void shutdown(1);
+  },
 });
 const say = (text) => sup.log('start', text);
 
@@ -60,6 +72,11 @@ async function shutdown(code) {
   })();
   return stopping;
 }
+
+process.on('SIGUSR2', () => {
+  if (stopping) return;
+  if (sup.restartFailed().length === 0) say(`SIGUSR2: no service is stopped after a crash loop (${sup.stateLine()})`);
+});
 
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
@@ -223,6 +240,7 @@ async function main() {
   const siglipAddr = `127.0.0.1:${p.SIGLIP_EMBEDDER_PORT}`;
   const common = { EMBEDDER_HOST: '127.0.0.1', MODELS_DIR: config.modelsDir };
   sup.start('clip-embedder', 'apps/clip-embedder/src/main.ts', {
+    ready: () => grpcServing(clipAddr),
     env: {
       ...common,
       ...models.clip,
@@ -231,6 +249,7 @@ async function main() {
     },
   });
   sup.start('siglip-embedder', 'apps/siglip-embedder/src/main.ts', {
+    ready: () => grpcServing(siglipAddr),
     env: {
       ...common,
       ...models.siglip,
@@ -267,6 +286,7 @@ async function main() {
 
   const services = { REDIS_URL: redis.url, QUEUE_PREFIX: config.queuePrefix, ASSET_ROOTS: assetRoots, ...store };
   sup.start('reembed-worker', 'apps/reembed-worker/src/main.ts', {
+    ready: () => httpOk(`http://127.0.0.1:${p.WORKER_HEALTH_PORT}/health`),
     env: {
       ...services,
       WORKER_HEALTH_HOST: '127.0.0.1',
@@ -275,7 +295,9 @@ async function main() {
       SIGLIP_EMBEDDING_DIM: String(siglipInfo.embeddingDim),
     },
   });
+  const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${p.GATEWAY_PORT}`;
   sup.start('gateway', 'apps/gateway/src/main.ts', {
+    ready: () => httpOk(`${base}/health`),
     env: {
       ...services,
       GATEWAY_HOST: config.host,
@@ -287,7 +309,6 @@ async function main() {
       COVERAGE_REFRESH_MS: '2000',
     },
   });
-  const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${p.GATEWAY_PORT}`;
   await Promise.all([
     waitUntil('reembed-worker', () => httpOk(`http://127.0.0.1:${p.WORKER_HEALTH_PORT}/ready`), {
       timeoutMs: 60_000,
@@ -295,6 +316,15 @@ async function main() {
     }),
     waitUntil('gateway', () => httpOk(`${base}/ready`), { timeoutMs: 60_000, failed: failedReason('gateway') }),
   ]);
+
+  if (config.restarts) {
+    sup.supervise(config.restartPolicy);
+    const rp = config.restartPolicy;
+    say(
+      `restart policy: a crashed service is restarted after ${rp.baseMs / 1000} s, doubling up to ${rp.maxMs / 1000} s; ${rp.maxCrashes} crashes within ${rp.windowMs / 1000} s stop it (START_RESTART_*, START_CRASH_LOOP_*)`,
+    );
+    say(`services: ${sup.stateLine()}`);
+  }
 
   // The same settings for the tools (create-collection, reembed, embed) against this stack:
   //   set -a; . data/demo/stack.env; set +a

@@ -18,12 +18,21 @@ interface StartConfig {
 interface SupervisedService {
   name: string;
   pid: number;
+  state: string;
+  restarts: number;
   exitCode: number | null;
   signal: string | null;
   exited: Promise<number>;
 }
 interface SupervisorLike {
-  start(name: string, entry: string, opts?: { env?: Record<string, string>; args?: string[] }): SupervisedService;
+  start(
+    name: string,
+    entry: string,
+    opts?: { env?: Record<string, string>; args?: string[]; ready?: () => Promise<boolean> },
+  ): SupervisedService;
+  supervise(policy: Record<string, unknown>): void;
+  stateLine(): string;
+  restartFailed(): SupervisedService[];
   run(name: string, entry: string, opts?: { env?: Record<string, string>; args?: string[] }): Promise<number>;
   stop(names: string[], graceMs?: number): Promise<SupervisedService[]>;
 }
@@ -36,6 +45,8 @@ const supMod = (await import(join(REPO_ROOT, 'tools/scripts/start-supervisor.mjs
   Supervisor: new (opts: {
     write: (s: string) => void;
     onUnexpectedExit?: (svc: SupervisedService, code: number | null, signal: string | null) => void;
+    onGiveUp?: (svc: SupervisedService) => void;
+    onStateChange?: (svc: SupervisedService) => void;
   }) => SupervisorLike;
 };
 const modelsMod = (await import(join(REPO_ROOT, 'tools/scripts/start-models.mjs'))) as {
@@ -167,5 +178,73 @@ describe('supervisor (real child processes)', () => {
     expect(text).toMatch(/^svc-b {11}\| boom$/m);
     expect(() => process.kill(a.pid, 0)).toThrow();
     expect(await sup.run('tool', crash)).toBe(3);
+  });
+
+  it('once supervising, restarts a SIGKILLed service with backoff while the others keep running; a crash loop stops only that service with its last lines and what to do; exit code 2 is not retried', async () => {
+    const out: string[] = [];
+    const states: string[] = [];
+    const gaveUp: string[] = [];
+    const sup = new supMod.Supervisor({
+      write: (s) => out.push(s),
+      onGiveUp: (svc) => gaveUp.push(svc.name),
+      onStateChange: (svc) => states.push(`${svc.name}:${svc.state}`),
+    });
+    const serve = join(dir, 'serve2.ts');
+    writeFileSync(
+      serve,
+      "console.log('serving ' + process.pid);\nprocess.on('SIGTERM', () => process.exit(0));\nsetInterval(() => {}, 1000);\n",
+    );
+    const flaky = join(dir, 'flaky.ts');
+    writeFileSync(flaky, "console.error('fatal: cannot open model.onnx');\nsetTimeout(() => process.exit(1), 100);\n");
+    const badConfig = join(dir, 'bad-config.ts');
+    writeFileSync(badConfig, "console.error('PORT: expected a number');\nsetTimeout(() => process.exit(2), 300);\n");
+    const a = sup.start('svc-a', serve);
+    const other = sup.start('svc-other', serve);
+    const wait = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 300 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(ok(), `${what}:\n${out.join('')}`).toBe(true);
+    };
+    await wait('both serving', () => out.join('').split('serving').length === 3);
+    sup.supervise({ baseMs: 200, maxMs: 1000, maxCrashes: 3, windowMs: 60_000 });
+    const firstPid = a.pid;
+    const otherPid = other.pid;
+    process.kill(firstPid, 'SIGKILL');
+    await wait('svc-a back up', () => a.state === 'up' && a.pid !== firstPid);
+    expect(a.restarts).toBe(1);
+    expect(other.pid).toBe(otherPid);
+    expect(() => process.kill(otherPid, 0)).not.toThrow();
+    const text = out.join('');
+    expect(text).toMatch(
+      /svc-a exited unexpectedly with signal SIGKILL \(killed from outside: the kernel's out-of-memory killer, or kill -9\); restarting it in 0\.\d s \(crash 1 of 3 allowed within 60 s\); the other services keep serving/,
+    );
+    expect(text).toMatch(/svc-a is serving again \(restart 1, pid \d+, down \d+\.\d s\)/);
+    expect(states).toEqual(['svc-a:restarting', 'svc-a:starting', 'svc-a:up']);
+
+    const f = sup.start('svc-flaky', flaky);
+    await wait('crash loop detected', () => f.state === 'failed');
+    expect(gaveUp).toEqual(['svc-flaky']);
+    expect(f.restarts).toBe(2);
+    const loop = out.join('');
+    expect(loop).toMatch(/restarting it in 0\.\d s \(crash 1 of 3/);
+    expect(loop).toMatch(/restarting it in 0\.[3-5]\d* s \(crash 2 of 3/); // doubled, ±20 %
+    expect(loop).toMatch(
+      /svc-flaky crashed 3 times within 60 s \(last: exit code 1\): a crash loop\. Not restarting it again/,
+    );
+    expect(loop).toMatch(/svc-flaky's last \d+ log lines:\n.*\| {3}fatal: cannot open model\.onnx/);
+    expect(loop).toMatch(/What to do: .*kill -USR2 \d+/);
+    expect(sup.stateLine()).toMatch(/svc-a up \(pid \d+, restarted 1×\), svc-other up \(pid \d+\), svc-flaky failed/);
+    expect(() => process.kill(a.pid, 0)).not.toThrow();
+
+    const b = sup.start('svc-bad', badConfig);
+    await wait('config error not retried', () => b.state === 'failed');
+    expect(b.restarts).toBe(0);
+    expect(out.join('')).toMatch(
+      /svc-bad exited with exit code 2: it refused its configuration, which a restart cannot fix/,
+    );
+
+    // SIGUSR2's action: the stopped services start again (and crash again here).
+    expect(sup.restartFailed().map((s) => s.name)).toEqual(['svc-flaky', 'svc-bad']);
+    expect(await sup.stop(['svc-a', 'svc-other', 'svc-flaky', 'svc-bad'], 5000)).toBeDefined();
+    for (const s of [a, other, f, b]) expect(() => process.kill(s.pid, 0)).toThrow();
   });
 });

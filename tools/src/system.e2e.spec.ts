@@ -4,8 +4,7 @@
 // unique queue prefix. The test searches over HTTP, runs the SigLIP migration (collection, re-embedding
 // to completion, rollout to 100% through the live flags file), sees SigLIP answer, and stops the stack
 // with SIGINT, then checks that no process of the stack is left.
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,8 +14,12 @@ import {
   chromiumAvailable,
   deleteKeys,
   REPO_ROOT,
+  stackPids,
+  stackReady,
+  startStack,
   startTsProcess,
   testEnv,
+  type Stack,
   uniqueName,
   waitFor,
   waitForLoadedImages,
@@ -27,60 +30,7 @@ import { writeSampleImages } from './sample-images/sample-images.js';
 const hasChromium = chromiumAvailable('the search page check');
 const OUT = join(REPO_ROOT, 'test-output', 'system-e2e');
 
-interface Stack {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | string>;
-  stackId: string;
-}
-
-/** Starts tools/scripts/start.mjs (what `npm start` runs) in one node process, with free ports. */
-function startStack(env: Record<string, string>): Stack {
-  const stackId = uniqueName('stack').replace(/[^a-z0-9]/gi, '');
-  const ports = [
-    'GATEWAY_PORT',
-    'CLIP_EMBEDDER_PORT',
-    'SIGLIP_EMBEDDER_PORT',
-    'CLIP_METRICS_PORT',
-    'SIGLIP_METRICS_PORT',
-    'WORKER_HEALTH_PORT',
-  ];
-  const proc = startTsProcess('tools/scripts/start.mjs', {
-    ...Object.fromEntries(ports.map((p) => [p, '0'])),
-    REDIS_URL: testEnv.redisUrl,
-    MODELS: 'demo',
-    FORCE_COLOR: '0',
-    START_STACK_ID: stackId,
-    ...env,
-  });
-  return { child: proc.child, output: proc.output, exited: proc.exited, stackId };
-}
-
-/** Pids of live processes whose environment carries the stack's marker (grandchildren included). */
-function stackPids(stackId: string): number[] {
-  const pids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/environ`, 'utf8').includes(`START_STACK_ID=${stackId}`)) pids.push(Number(d));
-    } catch {
-      /* gone, or not ours */
-    }
-  }
-  return pids;
-}
-
-async function ready(stack: Stack): Promise<string> {
-  // Not waitFor: a start script that exits must fail the test at once, not after the timeout.
-  const deadline = Date.now() + 180_000;
-  while (!stack.output().includes('Ctrl-C stops everything.')) {
-    if (stack.child.exitCode !== null)
-      throw new Error(`start.mjs exited with ${stack.child.exitCode}:\n${stack.output()}`);
-    if (Date.now() > deadline) throw new Error(`the stack was not up after 180 s:\n${stack.output()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return /Search page: +(http:\/\/\S+?)\/\s/.exec(stack.output())![1]!;
-}
+const ready = (stack: Stack) => stackReady(stack);
 
 const alive = (pid: number) => {
   try {
@@ -278,7 +228,8 @@ describe('system end to end: npm start, search, SigLIP migration, rollout, clean
   );
 
   it('Ctrl-C (SIGINT) stops every process cleanly and leaves none behind', async () => {
-    const pids = [...stack.output().matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
+    const summary = /Services: +(.*)/.exec(stack.output())![1]!;
+    const pids = [...summary.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
     expect(pids).toHaveLength(4);
     expect(stackPids(stack.stackId).length).toBeGreaterThanOrEqual(4);
     stack.child.kill('SIGINT');
@@ -289,7 +240,7 @@ describe('system end to end: npm start, search, SigLIP migration, rollout, clean
   });
 });
 
-describe('system end to end: a crashed service stops the stack with its exit code (everything real)', () => {
+describe('system end to end: with START_RESTARTS=false a crashed service stops the stack with its exit code (everything real)', () => {
   it('reports the crash, stops the others, exits non-zero, leaves no process', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'system-crash-'));
     const prefix = uniqueName('e2e-crash');
@@ -299,6 +250,7 @@ describe('system end to end: a crashed service stops the stack with its exit cod
       DEMO_MODELS_DIR: join(tmp, 'demo-models'),
       QUEUE_PREFIX: prefix,
       ADMIN_TOKEN: 'x',
+      START_RESTARTS: 'false',
     });
     try {
       await ready(stack);

@@ -69,6 +69,33 @@ describe('rollout and fallback (fake embedders, real store)', () => {
         rollout: { reason: 'forced', fallback: false },
       });
       expect(after.body.results[0].asset.category).toBe('red');
+      expect(after.body.degraded).toBeNull();
+
+      // CLIP embedder down (crashed and restarting) under the default 0 % rollout: the covered SigLIP
+      // collection answers, and the response and /ready say so; the gateway stays ready.
+      const d = await fx.start({});
+      try {
+        clip.down = true;
+        const viaSiglip = await search(d.url, { query: 'red', user_id: 7 });
+        expect(viaSiglip.body).toMatchObject({
+          model: 'siglip-vit-b16-webli',
+          rollout: { reason: 'fallback:source_embedder_error', fallback: true },
+          degraded: { unavailable: ['clip-vit-b32-openai'], answered_by: 'siglip-vit-b16-webli' },
+        });
+        expect(viaSiglip.body.degraded.message).toMatch(/clip-vit-b32-openai embedder is unavailable.*from siglip/);
+        expect(viaSiglip.body.results[0].asset.category).toBe('red');
+        expect(await call(d.url, '/ready', 'GET', '/ready')).toMatchObject({
+          status: 200,
+          body: {
+            status: 'ready',
+            degraded: true,
+            checks: { clip_embedder: false, siglip_embedder: true, search_embedder: true, vector_store: true },
+          },
+        });
+      } finally {
+        clip.down = false;
+        await d.close();
+      }
 
       // SigLIP embedder down: the breaker falls back to CLIP, marked in the response and metrics.
       siglip.down = true;
@@ -76,6 +103,7 @@ describe('rollout and fallback (fake embedders, real store)', () => {
       expect(fb.body).toMatchObject({
         model: 'clip-vit-b32-openai',
         rollout: { reason: 'fallback:target_embedder_error', fallback: true },
+        degraded: { unavailable: ['siglip-vit-b16-webli'], answered_by: 'clip-vit-b32-openai' },
       });
       expect(fb.body.results[0].asset.category).toBe('blue');
       for (let i = 0; i < 3; i++) await search(g.url, { query: `green ${i}`, user_id: 7 });

@@ -280,7 +280,21 @@ export async function wireGateway(
     ingest: limit('ingest', config.RATE_LIMIT_UPLOAD_PER_MIN),
   };
 
-  health.addCheck('clip_embedder', () => clip.isServing({ deadlineMs: 1500 }));
+  // One embedder down degrades the gateway without making it unready: search answers from the other
+  // (EmbeddingService), so a load balancer keeps sending traffic while a crashed embedder restarts.
+  const serving = (api: EmbedderApi) => () => api.isServing({ deadlineMs: 1500 }).catch(() => false);
+  health.addCheck('clip_embedder', serving(clip), { required: false });
+  if (siglip) health.addCheck('siglip_embedder', serving(siglip), { required: false });
+  health.addCheck('search_embedder', async () => {
+    const { from, to } = router.pair;
+    const api = (id: string) => modelEmbedders.get(id);
+    const fromApi = api(from.model);
+    const toApi = to ? api(to.model) : undefined;
+    return (
+      (fromApi !== undefined && (await serving(fromApi)())) ||
+      (toApi !== undefined && !router.blocker() && (await serving(toApi)()))
+    );
+  });
   health.addCheck('vector_store', async () => {
     await store.exists(collections.clip);
     return true;

@@ -150,4 +150,19 @@ describe('RolloutRouter', () => {
       role: 'from',
     });
   });
+  it('re-routes a from-model decision to the to model when its embedder is down, only while the to model could serve it', () => {
+    const d = router({ percentage: 0 }).decide({ userId: 42 });
+    expect(d).toMatchObject({ model: 'clip-a', role: 'from' });
+    expect(router({ percentage: 0 }).fallbackToTarget(d)).toMatchObject({
+      model: 'siglip-b',
+      role: 'to',
+      collection: 'siglip',
+      bucket: 42,
+      reason: 'fallback:source_embedder_error',
+    });
+    expect(router({}, { toPoints: 50, coverage: 0.5 }).fallbackToTarget(d)).toBeUndefined();
+    expect(router({}, { toExists: false }).fallbackToTarget(d)).toBeUndefined();
+    expect(router({}, {}, { available: (id) => id !== 'siglip-b' }).fallbackToTarget(d)).toBeUndefined();
+    expect(router({ useSiglip: true }).fallbackToTarget(router({ useSiglip: true }).decide({}))).toBeUndefined();
+  });
 });

@@ -7,7 +7,11 @@ import type { RolloutFlags } from './flags.js';
 /** Which side of the rollout pair answers: the model serving today (`from`) or the one rolled out (`to`). */
 export type RolloutRole = 'from' | 'to';
 
-/** Why a request got its model. `fallback:<why>` means the `to` model was chosen but the `from` model answers. */
+/**
+ * Why a request got its model. `fallback:<why>` means the chosen model could not serve it and the other
+ * one of the pair answers: the `to` model chosen but the `from` model answers, or (`source_embedder_error`)
+ * the `from` model's embedder down and the `to` model answers.
+ */
 export type RolloutReason =
   'forced' | 'bucket_below_percentage' | 'bucket_above_percentage' | `fallback:${FallbackWhy}`;
 
@@ -21,7 +25,8 @@ export type FallbackWhy =
   | 'coverage_unknown'
   | 'target_embedder_unavailable'
   | 'target_embedder_error'
-  | 'target_not_configured';
+  | 'target_not_configured'
+  | 'source_embedder_error';
 
 /** Where one registered model is served: its registry id, family, collection and embedder. */
 export interface RouteTarget {
@@ -112,6 +117,18 @@ export class RolloutRouter {
   /** The same request re-routed to the `from` model (e.g. the `to` embedder failed mid-request). */
   fallback(d: RolloutDecision, why: FallbackWhy): RolloutDecision {
     return decision(this.deps.pair().from, 'from', d.bucket, d.bucketSource, `fallback:${why}`);
+  }
+
+  /**
+   * The same request re-routed to the `to` model because the `from` model's embedder failed, or
+   * undefined when the `to` model cannot serve it either (not configured, collection missing or below
+   * the coverage minimum, embedder down): a covered `to` collection answers while the `from` embedder
+   * restarts, whatever the rollout percentage.
+   */
+  fallbackToTarget(d: RolloutDecision): RolloutDecision | undefined {
+    const pair = this.deps.pair();
+    if (d.role === 'to' || this.blocker(this.deps.flags(), pair) || !pair.to) return undefined;
+    return decision(pair.to, 'to', d.bucket, d.bucketSource, 'fallback:source_embedder_error');
   }
 
   /** Why the `to` model cannot be served now, or undefined when it can. */

@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 export class HealthState {
   private ready = false;
   private readonly listeners = new Set<(ready: boolean) => void>();
-  private readonly checks = new Map<string, () => Promise<boolean>>();
+  private readonly checks = new Map<string, { check: () => Promise<boolean>; required: boolean }>();
 
   /** Marks the service ready (it answers work) or not (it is starting or draining). */
   setReady(ready: boolean): void {
@@ -25,23 +25,32 @@ export class HealthState {
     this.listeners.add(fn);
   }
 
-  /** Adds a dependency check that readiness probes run (e.g. "redis reachable"). */
-  addCheck(name: string, check: () => Promise<boolean>): void {
-    this.checks.set(name, check);
+  /**
+   * Adds a dependency check that readiness probes run (e.g. "redis reachable"). A check with
+   * `required: false` is reported (the service is then `degraded`) without making it unready.
+   */
+  addCheck(name: string, check: () => Promise<boolean>, opts: { required?: boolean } = {}): void {
+    this.checks.set(name, { check, required: opts.required ?? true });
   }
 
-  /** Runs every dependency check with a timeout; ready only if marked ready and all pass. */
-  async probe(timeoutMs = 2000): Promise<{ ready: boolean; checks: Record<string, boolean> }> {
+  /** Runs every dependency check with a timeout; ready only if marked ready and every required check passes. */
+  async probe(timeoutMs = 2000): Promise<{ ready: boolean; degraded: boolean; checks: Record<string, boolean> }> {
     const results: Record<string, boolean> = {};
+    let requiredOk = true;
+    let optionalOk = true;
     await Promise.all(
-      [...this.checks].map(async ([name, check]) => {
-        results[name] = await Promise.race([
+      [...this.checks].map(async ([name, { check, required }]) => {
+        const ok = await Promise.race([
           check().catch(() => false),
           new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
         ]);
+        results[name] = ok;
+        if (!ok && required) requiredOk = false;
+        if (!ok && !required) optionalOk = false;
       }),
     );
-    return { ready: this.ready && Object.values(results).every(Boolean), checks: results };
+    const ready = this.ready && requiredOk;
+    return { ready, degraded: ready && !optionalOk, checks: results };
   }
 }
 

@@ -8,3 +8,4 @@ export { tinyModelDir } from './models.js';
 export { childEnv } from './child-env.js';
 export { startEmbedderProcess, type RunningEmbedder } from './embedder-process.js';
 export { chromiumAvailable, CHROMIUM_INSTALL, waitForLoadedImages } from './chromium.js';
+export { startStack, stackPids, stackReady, servicePid, type Stack } from './start-stack.js';

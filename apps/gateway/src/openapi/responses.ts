@@ -89,13 +89,32 @@ export const SearchResponse = component(
       bucket: z.int().min(0).max(99),
       reason: z.string().regex(/^(forced|bucket_below_percentage|bucket_above_percentage|fallback:[a-z_]+)$/),
       bucket_source: z.enum(['user_id', 'session_id', 'random']).optional(),
-      fallback: z.boolean().describe("The pair's `to` model was chosen but its `from` model answered"),
+      fallback: z
+        .boolean()
+        .describe(
+          "The chosen model could not answer and the other of the pair did: the `to` model chosen but the `from` model answered, or (reason fallback:source_embedder_error) the `from` model's embedder down and the `to` model answered",
+        ),
       from: modelId.optional().describe('The rollout pair this request was routed in: the model serving today'),
       to: modelId.nullable().optional().describe('…and the model rolled out (null: no embedder configured for it)'),
     }),
     timing_ms: z.object({ embed: z.number(), search: z.number(), total: z.number() }).partial().optional(),
     cached_embedding: z.boolean().optional(),
     cached_results: z.boolean().optional().describe('Answered from the short-lived result cache (RESULT_CACHE_TTL_MS)'),
+    degraded: z
+      .strictObject({
+        unavailable: z
+          .array(modelId)
+          .min(1)
+          .describe(
+            "Models whose embedder cannot answer now (this request's call failed, or its circuit breaker is open)",
+          ),
+        answered_by: modelId.describe('The model that answered this request (the same as `model`)'),
+        message: z.string().describe('One sentence for people, e.g. for a banner on the page'),
+      })
+      .nullable()
+      .describe(
+        'null while every embedder of the rollout pair answers; set while one is down (crashed and restarting, overloaded, unreachable): search keeps answering from the model that is up and says so here',
+      ),
   }),
 );
 
@@ -283,5 +302,16 @@ export const Health = component('Health', z.object({ status: z.literal('ok') }))
 
 export const Ready = component(
   'Ready',
-  z.object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.boolean()) }),
+  z.object({
+    status: z.enum(['ready', 'not_ready']),
+    checks: z
+      .record(z.string(), z.boolean())
+      .describe(
+        "Each dependency: clip_embedder and siglip_embedder (the rollout pair's from and to embedders, when configured), vector_store, and search_embedder (at least one embedder can answer searches: the from model, or the to model with its collection covered). Ready needs vector_store and search_embedder; one embedder down makes the gateway degraded, not unready",
+      ),
+    degraded: z
+      .boolean()
+      .optional()
+      .describe('true while a configured embedder is down but searches are still answered by the other'),
+  }),
 );

@@ -2,7 +2,7 @@ import express, { type Router } from 'express';
 import type { GatewayDeps } from '../app.types.js';
 import { openApiDocument } from '../openapi/openapi.js';
 
-/** GET /health (liveness), /ready (embedders and store reachable), /metrics, /api/v1/openapi.json. */
+/** GET /health (liveness), /ready (store reachable and an embedder able to answer; each embedder's state), /metrics, /api/v1/openapi.json. */
 export function systemRouter(deps: GatewayDeps): Router {
   const r = express.Router();
   r.get('/health', (_req, res) => {
@@ -10,7 +10,9 @@ export function systemRouter(deps: GatewayDeps): Router {
   });
   r.get('/ready', async (_req, res) => {
     const p = await deps.health.probe();
-    res.status(p.ready ? 200 : 503).json({ status: p.ready ? 'ready' : 'not_ready', checks: p.checks });
+    res
+      .status(p.ready ? 200 : 503)
+      .json({ status: p.ready ? 'ready' : 'not_ready', checks: p.checks, degraded: p.degraded });
   });
   r.get('/metrics', async (_req, res) => {
     const c = deps.coverage.snapshot;

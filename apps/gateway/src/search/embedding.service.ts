@@ -22,11 +22,21 @@ function isClientError(err: unknown): boolean {
   return isAppError(err, 'INVALID_ARGUMENT') || isAppError(err, 'PAYLOAD_TOO_LARGE');
 }
 
+/** An embedding and who made it; `failed` lists the models (registry ids) that could not answer this request. */
+export interface EmbedOutcome {
+  vector: Float32Array;
+  decision: RolloutDecision;
+  cached: boolean;
+  failed: string[];
+}
+
 /**
  * Embeds a query (text or image) with the routed model. A failure of the pair's `to` model (down,
  * overloaded, deadline, breaker open) re-routes to the `from` model and marks the decision
- * `fallback:target_embedder_error`; when the `from` model cannot answer either the request fails
- * with 503 and Retry-After.
+ * `fallback:target_embedder_error`; a failure of the `from` model re-routes to the `to` model
+ * (`fallback:source_embedder_error`) while its collection could serve it (coverage gate met), so a
+ * restarting embedder never stops search. When neither can answer the request fails with 503 and
+ * Retry-After.
  */
 export class EmbeddingService {
   constructor(
@@ -42,11 +52,7 @@ export class EmbeddingService {
   ) {}
 
   /** Embeds text with the model of `decision` (cached), falling back to the `from` model as needed. */
-  async embedText(
-    decision: RolloutDecision,
-    query: string,
-    signal?: AbortSignal,
-  ): Promise<{ vector: Float32Array; decision: RolloutDecision; cached: boolean }> {
+  async embedText(decision: RolloutDecision, query: string, signal?: AbortSignal): Promise<EmbedOutcome> {
     return this.withFallback(decision, signal, async (d) => {
       const hit = this.deps.cache.get(d.model, query, d.family);
       this.deps.metrics.cache.inc({ model: d.model, result: hit ? 'hit' : 'miss' });
@@ -64,11 +70,7 @@ export class EmbeddingService {
   }
 
   /** Embeds an uploaded image with the model of `decision`, falling back to the `from` model as needed. */
-  async embedImage(
-    decision: RolloutDecision,
-    data: Uint8Array,
-    signal?: AbortSignal,
-  ): Promise<{ vector: Float32Array; decision: RolloutDecision; cached: boolean }> {
+  async embedImage(decision: RolloutDecision, data: Uint8Array, signal?: AbortSignal): Promise<EmbedOutcome> {
     return this.withFallback(decision, signal, async (d) => ({
       vector: await this.call(
         d,
@@ -81,17 +83,28 @@ export class EmbeddingService {
     }));
   }
 
+  /** Models of the pair whose embedder is known down now (circuit breaker not closed); configured ones only. */
+  unavailableModels(): string[] {
+    const { from, to } = this.deps.router.pair;
+    return [from, to]
+      .filter((t): t is NonNullable<typeof t> => t !== undefined && this.deps.embedders(t.model) !== undefined)
+      .map((t) => t.model)
+      .filter((id) => this.deps.breakers.get(id).state !== 'closed');
+  }
+
   private async withFallback<T extends { vector: Float32Array; cached: boolean }>(
     decision: RolloutDecision,
     signal: AbortSignal | undefined,
     fn: (d: RolloutDecision) => Promise<T>,
-  ): Promise<T & { decision: RolloutDecision }> {
+  ): Promise<T & { decision: RolloutDecision; failed: string[] }> {
     let d = decision;
+    const failed: string[] = [];
     if (d.role === 'to') {
       try {
-        return { ...(await fn(d)), decision: d };
+        return { ...(await fn(d)), decision: d, failed };
       } catch (err) {
         if (isClientError(err) || isAppError(err, 'CANCELLED')) throw err;
+        failed.push(d.model);
         d = this.deps.router.fallback(d, 'target_embedder_error');
         this.deps.logger.warn(
           { err: (err as Error).message, model: decision.model, fallback_model: d.model },
@@ -100,13 +113,27 @@ export class EmbeddingService {
       }
     }
     try {
-      return { ...(await fn(d)), decision: d };
+      return { ...(await fn(d)), decision: d, failed };
     } catch (err) {
       if (isClientError(err) || isAppError(err, 'CANCELLED') || isAppError(err, 'RESOURCE_EXHAUSTED')) throw err;
+      failed.push(d.model);
+      // The from model down (crashed, restarting): a covered to-collection answers meanwhile.
+      const alt = failed.length > 1 ? undefined : this.deps.router.fallbackToTarget(d);
+      if (alt) {
+        this.deps.logger.warn(
+          { err: (err as Error).message, model: d.model, fallback_model: alt.model },
+          `${d.model} embedder failed; serving this search with ${alt.model}`,
+        );
+        try {
+          return { ...(await fn(alt)), decision: alt, failed };
+        } catch (err2) {
+          if (isClientError(err2) || isAppError(err2, 'CANCELLED')) throw err2;
+        }
+      }
       const retry = Math.max(1, this.deps.breakers.get(d.model).retryAfterS());
       throw new AppError(
         'UNAVAILABLE',
-        `no embedder can answer now (${d.model}: ${(err as Error).message}); retry later`,
+        `no embedder can answer now (${d.model}: ${(err as Error).message}${alt ? `; ${alt.model} failed too` : ''}); retry later`,
         { retryAfterS: retry, cause: err },
       );
     }

@@ -47,6 +47,19 @@ export interface SearchResponse {
   timing_ms: { embed: number; search: number; total: number };
   cached_embedding: boolean;
   cached_results: boolean;
+  /** Set while an embedder is down: which models cannot answer now, and which model answered instead. */
+  degraded: { unavailable: string[]; answered_by: string; message: string } | null;
+}
+
+/** The response's `degraded` field: null while every configured embedder answers. */
+export function degradedField(unavailable: readonly string[], answeredBy: string): SearchResponse['degraded'] {
+  const down = [...new Set(unavailable)].filter((m) => m !== answeredBy);
+  if (down.length === 0) return null;
+  return {
+    unavailable: down,
+    answered_by: answeredBy,
+    message: `the ${down.join(' and ')} embedder${down.length > 1 ? 's are' : ' is'} unavailable (restarting or down); this answer comes from ${answeredBy}`,
+  };
 }
 
 /** Builds the store filter from the API's filters. */
@@ -127,11 +140,12 @@ export class SearchService {
           timing_ms: { embed: 0, search: 0, total },
           cached_embedding: true,
           cached_results: true,
+          degraded: degradedField(this.deps.embedding.unavailableModels(), hit.model),
         };
       }
     }
     const e = await this.deps.embedding.embedText(routed, query, opts.signal);
-    const out = await this.finish('text', query, e.vector, e.decision, opts, t0, performance.now(), e.cached);
+    const out = await this.finish('text', query, e.vector, e.decision, opts, t0, performance.now(), e.cached, e.failed);
     // Only answers served by the routed model are cached, so a fallback answer never outlives the outage.
     if (cache?.enabled && e.decision.model === routed.model && !out.rollout.fallback)
       cache.set(keyFor(e.decision), out);
@@ -143,7 +157,7 @@ export class SearchService {
     const t0 = performance.now();
     const routed = this.route(opts.subject);
     const e = await this.deps.embedding.embedImage(routed, data, opts.signal);
-    return this.finish('image', null, e.vector, e.decision, opts, t0, performance.now(), false);
+    return this.finish('image', null, e.vector, e.decision, opts, t0, performance.now(), false, e.failed);
   }
 
   /** Searches with the asset's own stored vector in the routed collection (404 when it has none there). */
@@ -167,7 +181,7 @@ export class SearchService {
         },
       );
     }
-    return this.finish('similar', null, point.vector, d, opts, t0, performance.now(), false, assetId);
+    return this.finish('similar', null, point.vector, d, opts, t0, performance.now(), false, [], assetId);
   }
 
   private route(subject: RolloutSubject): RolloutDecision {
@@ -183,6 +197,7 @@ export class SearchService {
     t0: number,
     tEmbed: number,
     cached: boolean,
+    failed: readonly string[],
     excludeId?: string,
   ): Promise<SearchResponse> {
     const filter = toPayloadFilter(opts.filters, excludeId);
@@ -222,6 +237,7 @@ export class SearchService {
       timing_ms: { embed: round(tEmbed - t0), search: round(t1 - tEmbed), total: round(t1 - t0) },
       cached_embedding: cached,
       cached_results: false,
+      degraded: degradedField([...failed, ...this.deps.embedding.unavailableModels()], d.model),
     };
   }
 
