@@ -2,6 +2,9 @@
 // embedded vector store on loopback, load from a second process (autocannon, bench/gateway-load.ts).
 //   npx tsx bench/gateway.bench.ts [--quick] [--points 100000] [--duration 40] [--models models/bench] [--json out.json]
 //   npx tsx bench/gateway.bench.ts --seed-only 512   (fill the store ahead of a full run)
+//   npx tsx bench/gateway.bench.ts --reads [--points 10000] [--fill bulk,ingest] [--duration 10] [--connections 32]
+//     every read endpoint with /health and the store called directly in the same run (bench/gateway-reads.ts);
+//     the demo ('colour') CLIP model, 100 real JPEGs for the thumbnails, rate limits off.
 // Full run: full-size random-weight models from `npx nx run tools:make-bench-models` (models/bench/clip,
 // models/bench/siglip) and 100,000 points. --quick: the tiny test models, 5,000 points, short runs.
 // Measures: (1) the CLIP text tower's own batch-1 throughput over gRPC (sequential EmbedTexts of one
@@ -28,6 +31,7 @@ import {
   type TestProcess,
 } from '@image-search/testing';
 import { machine, median, percentile, printTable, startServed, type Served } from './embedders-support.js';
+import { runReadsBench } from './gateway-reads.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,6 +43,11 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     threads: { type: 'string' },
     'seed-only': { type: 'string' },
+    reads: { type: 'boolean', default: false },
+    fill: { type: 'string', default: 'bulk,ingest' },
+    connections: { type: 'string', default: '32' },
+    profile: { type: 'string' },
+    only: { type: 'string' },
   },
 });
 const quick = args.quick ?? false;
@@ -229,7 +238,45 @@ function addressOf(s: Served): string {
   return (s.client as unknown as { o: { address: string } }).o.address;
 }
 
+/** --reads: the read endpoints over each requested fill, the demo CLIP model serving the text queries. */
+async function readsMain(): Promise<void> {
+  const points = Number(args.points ?? 10_000);
+  const durationS = Number(args.duration ?? 10);
+  console.log(`# Gateway read benchmark — ${new Date().toISOString()}`);
+  for (const line of machine(THREADS || 0)) console.log(line);
+  const clip = await startServed('clip', { MODEL_DIR: await tinyModelDir('clip', 'colour') });
+  const all: Record<string, unknown> = {};
+  try {
+    const dim = (await clip.client.info()).embeddingDim;
+    console.log(`Model: the demo CLIP ('colour', ${dim}-d); ${points} points; ${durationS} s per endpoint`);
+    for (const fill of (args.fill ?? 'bulk').split(',') as ('bulk' | 'ingest')[]) {
+      all[`${fill}-${points}`] = await runReadsBench({
+        points,
+        fill,
+        durationS,
+        connections: Number(args.connections ?? 32),
+        dataDir: `${dataDir}-reads-${fill}-${points}`,
+        clipAddress: clip.address,
+        dim,
+        queuePrefix: QUEUE_PREFIX,
+        logger,
+        realFiles: Math.min(100, points),
+        profileDir: args.profile ? resolve(args.profile) : undefined,
+        only: args.only?.split(','),
+      });
+    }
+  } finally {
+    await clip.stop();
+  }
+  if (args.json)
+    writeFileSync(
+      args.json,
+      JSON.stringify({ date: new Date().toISOString(), machine: machine(THREADS), all }, null, 2),
+    );
+}
+
 async function main(): Promise<void> {
+  if (args.reads) return readsMain();
   if (args['seed-only']) {
     // Prepares the store ahead of a run (the dimension of the CLIP model, e.g. 512), without embedders.
     console.log(`seeded: ${await seedStore('bench_clip', Number(args['seed-only']))} points in ${dataDir}`);

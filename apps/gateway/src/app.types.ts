@@ -16,6 +16,7 @@ import type { AuthSettings } from './http/auth.middleware.js';
 import type { AssetPaths } from './search/asset-paths.js';
 import type { AssetRoots } from './ingest/asset-roots.js';
 import type { QueryCache } from './search/query-cache.js';
+import type { PointReader } from './search/point-reader.js';
 
 /** Everything the HTTP app needs, wired by main.ts (or by a test with fakes). */
 export interface GatewayDeps {
@@ -23,6 +24,8 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   health: HealthState;
   store: VectorStore;
+  /** Lookups by id, coalesced into one store call per turn of the event loop. */
+  points: PointReader;
   collections: { clip: string; siglip: string };
   /** Every registered model (seed pair + MODEL_REGISTRY_FILE). */
   registry: ModelRegistry;

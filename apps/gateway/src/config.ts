@@ -31,6 +31,8 @@ export const gatewayConfigSchema = z.object({
   ALLOW_ANONYMOUS: env.bool(false),
   ASSET_ROOTS: env.list([]),
   DATA_DIR: env.str('./data'),
+  /** How soon reads of the embedded store see other processes' writes (ms); 0 checks on every read. */
+  READ_CONSISTENCY_MS: env.int(500, 0, 1000),
   QDRANT_URL: env.optStr(),
   QDRANT_API_KEY: env.optStr(),
   /** PostgreSQL URL of the asset catalogue; unset keeps it in the embedded engine under DATA_DIR. */

@@ -35,6 +35,7 @@ import { createAdminSiglipRouter } from './routes/admin-siglip.router.js';
 import { BreakerSet } from './search/circuit-breaker.js';
 import { EmbeddingService } from './search/embedding.service.js';
 import { QueryCache, ResultCache } from './search/query-cache.js';
+import { PointReader } from './search/point-reader.js';
 import { SearchService, type SearchResponse } from './search/search.service.js';
 import { AssetPaths } from './search/asset-paths.js';
 
@@ -63,6 +64,7 @@ export async function wireGateway(
       qdrantApiKey: config.QDRANT_API_KEY,
       dataDir: resolve(config.DATA_DIR),
       logger,
+      lance: { readConsistencyMs: config.READ_CONSISTENCY_MS },
     }));
   const clip: EmbedderApi =
     opts.embedders?.clip ??
@@ -73,6 +75,7 @@ export async function wireGateway(
       ? new EmbedderClient({ address: config.SIGLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS })
       : undefined;
   const collections = { clip: config.CLIP_COLLECTION, siglip: config.SIGLIP_COLLECTION };
+  const points = new PointReader(store);
   const registry = gatewayRegistry(config);
   const catalogue =
     opts.catalogue ?? (await createAssetCatalogue({ url: config.CATALOGUE_URL, dataDir: resolve(config.DATA_DIR) }));
@@ -153,6 +156,7 @@ export async function wireGateway(
     router,
     embedding,
     store,
+    points,
     metrics,
     results,
     coverage: () => coverage.snapshot,
@@ -305,6 +309,7 @@ export async function wireGateway(
     metrics,
     health,
     store,
+    points,
     collections,
     registry,
     models,

@@ -18,14 +18,16 @@ export interface TestProcess {
  * Starts a TypeScript entry point (an app's main.ts or a tool) in ONE node process with tsx's
  * loader (`node --import tsx`), as production would run it. Not the tsx CLI: that wrapper
  * forwards SIGTERM but cannot forward SIGKILL, so crash tests would leave the real app orphaned.
- * `env` is added to the current environment.
+ * `env` is added to the current environment; `nodeArgs` go to node itself (e.g. --cpu-prof, which
+ * NODE_OPTIONS refuses).
  */
 export function startTsProcess(
   entry: string,
   env: Record<string, string | undefined>,
   args: string[] = [],
+  nodeArgs: string[] = [],
 ): TestProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, entry), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', resolve(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

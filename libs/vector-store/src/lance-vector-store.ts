@@ -42,7 +42,15 @@ export interface LanceVectorStoreOptions {
   policy?: Partial<MaintenancePolicy>;
   /** HNSW search breadth when a search gives none (recall/latency curve in docs/benchmarks/vector-store.md). */
   defaultEf?: number;
+  /**
+   * How stale a read may be with respect to other processes' writes, in ms, 0 to 1000 (0, the default:
+   * every read first checks for a newer version). This process's own writes are visible at once either way.
+   */
+  readConsistencyMs?: number;
 }
+
+/** The most a read may lag another process's writes (the bound the gateway documents). */
+export const MAX_READ_CONSISTENCY_MS = 1000;
 
 /** Default HNSW `ef`: recall@10 >= 0.95 at 100k x 768 in the benchmark. */
 export const DEFAULT_EF = 128;
@@ -51,11 +59,19 @@ interface OpenTable {
   table: Table;
   config: StoredConfig;
   schema: Schema;
+  /** Point counts of the table's current version, by filter (a count of one version never changes). */
+  counts: { version: number; byWhere: Map<string, number> };
+  /** Scroll pages by version, position, size and filter, most recently used last. */
+  pages: Map<string, Promise<ScrollPage>>;
 }
 
+/** Scroll pages kept per collection (the first pages of the lists people look at; ~50 payloads each). */
+const PAGE_MEMO = 256;
+
 /**
- * The embedded engine: LanceDB tables in a data folder, one per collection. Reads use strong
- * consistency (every read sees the latest committed version, including other processes' writes);
+ * The embedded engine: LanceDB tables in a data folder, one per collection. Reads see the latest committed
+ * version: this process's writes at once, other processes' at once by default or within `readConsistencyMs`
+ * (every write goes through the one cached table handle, which LanceDB moves to the version it committed);
  * writes are merge-inserts on the point id, committed atomically, so an acknowledged upsert is on disk.
  */
 export class LanceVectorStore implements VectorStore {
@@ -63,6 +79,9 @@ export class LanceVectorStore implements VectorStore {
   private readonly tables = new Map<string, Promise<OpenTable>>();
   private readonly pinned = new Map<string, Promise<Table>>();
   private readonly defaultEf: number;
+  private readonly consistencyMs: number;
+  /** Collections found missing, and when: within the bound a read of one answers NOT_FOUND without a listing. */
+  private readonly missing = new Map<string, number>();
 
   private constructor(
     private readonly db: Connection,
@@ -70,18 +89,28 @@ export class LanceVectorStore implements VectorStore {
   ) {
     this.maintenance = new LanceMaintenance({ ...DEFAULT_POLICY, ...opts.policy }, opts.logger, opts.dataDir);
     this.defaultEf = opts.defaultEf ?? DEFAULT_EF;
+    this.consistencyMs = opts.readConsistencyMs ?? 0;
   }
 
   /** Opens (creating when missing) the data folder. */
   static async open(opts: LanceVectorStoreOptions): Promise<LanceVectorStore> {
-    // readConsistencyInterval 0: check for newer versions on every read, so another process's writes are seen at once.
-    const db = await lancedb.connect(opts.dataDir, { readConsistencyInterval: 0 });
+    const ms = opts.readConsistencyMs ?? 0;
+    if (!Number.isInteger(ms) || ms < 0 || ms > MAX_READ_CONSISTENCY_MS)
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `readConsistencyMs must be an integer from 0 to ${MAX_READ_CONSISTENCY_MS}, got ${String(ms)}`,
+      );
+    // The interval after which a read first checks for a newer version (0: on every read, which costs each
+    // read a look at the manifest); LanceDB takes seconds.
+    const db = await lancedb.connect(opts.dataDir, { readConsistencyInterval: ms / 1000 });
     return new LanceVectorStore(db, opts);
   }
 
   async ensureCollection(schema: CollectionSchema): Promise<{ created: boolean; info: CollectionInfo }> {
     assertCollectionName(schema.name);
     let created = false;
+    // Whoever created it (this process or another), it is looked up afresh below.
+    this.missing.delete(schema.name);
     if (!(await this.exists(schema.name))) {
       const config = storedConfig(schema);
       // existOk: when another process creates it first, we verify theirs below instead of failing.
@@ -193,9 +222,9 @@ export class LanceVectorStore implements VectorStore {
 
   async scrollIds(
     collection: string,
-    opts: { limit: number; cursor?: string; filter?: PayloadFilter },
+    opts: { limit: number; cursor?: string; filter?: PayloadFilter; withPayload?: boolean },
   ): Promise<ScrollPage> {
-    const { table } = await this.open(collection);
+    const open = await this.open(collection);
     validatePageLimit(opts.limit);
     const where = toLanceSql(checkFilter(opts.filter));
     let version: number;
@@ -203,8 +232,30 @@ export class LanceVectorStore implements VectorStore {
     if (opts.cursor !== undefined) {
       ({ version, after } = parseSnapshotCursor(opts.cursor, 'scroll'));
     } else {
-      version = await this.guard(collection, () => table.version());
+      version = await this.guard(collection, () => open.table.version());
     }
+    // A page of one version never changes (the snapshot below), so pages are shared while they are asked for.
+    const key = `${version}|${after ?? ''}|${opts.limit}|${opts.withPayload ? 'p' : 'i'}|${where ?? ''}`;
+    const hit = open.pages.get(key);
+    if (hit) {
+      open.pages.delete(key);
+      open.pages.set(key, hit);
+      return hit;
+    }
+    const page = this.readPage(collection, version, after, where, opts);
+    open.pages.set(key, page);
+    page.catch(() => open.pages.delete(key));
+    if (open.pages.size > PAGE_MEMO) open.pages.delete(open.pages.keys().next().value!);
+    return page;
+  }
+
+  private async readPage(
+    collection: string,
+    version: number,
+    after: bigint | undefined,
+    where: string | undefined,
+    opts: { limit: number; withPayload?: boolean },
+  ): Promise<ScrollPage> {
     // Every page reads the version the scroll started at: a consistent snapshot, whatever is written meanwhile.
     const snapshot = await this.pinnedTable(collection, version);
     return this.guard(collection, async () => {
@@ -214,24 +265,46 @@ export class LanceVectorStore implements VectorStore {
       ].join(' AND ');
       const rows = (await snapshot
         .query()
-        .select(['asset_id'])
+        .select(opts.withPayload ? ['asset_id', 'payload'] : ['asset_id'])
         .withRowId()
         .where(cond)
         .limit(opts.limit)
-        .toArray()) as { asset_id: string; _rowid: bigint }[];
+        .toArray()) as { asset_id: string; payload?: string; _rowid: bigint }[];
       rows.sort((a, b) => (a._rowid < b._rowid ? -1 : a._rowid > b._rowid ? 1 : 0));
       const last = rows.at(-1);
       return {
         assetIds: rows.map((r) => r.asset_id),
         next: rows.length === opts.limit && last ? formatSnapshotCursor(version, last._rowid) : undefined,
+        ...(opts.withPayload
+          ? {
+              points: rows.map((r) => ({
+                assetId: r.asset_id,
+                payload: JSON.parse(r.payload ?? '{}') as StoredPoint['payload'],
+              })),
+            }
+          : {}),
       };
     });
   }
 
   async count(collection: string, opts: { filter?: PayloadFilter } = {}): Promise<number> {
-    const { table } = await this.open(collection);
+    const open = await this.open(collection);
+    const { table } = open;
     const where = toLanceSql(checkFilter(opts.filter));
-    return this.guard(collection, () => table.countRows(where));
+    return this.guard(collection, async () => {
+      // A filtered count reads the filter's rows (it grows with the library); the count of one version
+      // never changes, so it is kept until the table moves to another version (a write here, or another
+      // process's write once the consistency bound has passed).
+      const version = await table.version();
+      if (open.counts.version !== version) open.counts = { version, byWhere: new Map() };
+      const memo = open.counts;
+      const hit = memo.byWhere.get(where ?? '');
+      if (hit !== undefined) return hit;
+      const n = await table.countRows(where);
+      // Filters come from clients: keep the memo small; and a count that raced a write is not kept.
+      if (memo.byWhere.size < 1000 && (await table.version()) === version) memo.byWhere.set(where ?? '', n);
+      return n;
+    });
   }
 
   async deleteIds(collection: string, assetIds: string[]): Promise<void> {
@@ -328,12 +401,25 @@ export class LanceVectorStore implements VectorStore {
     assertCollectionName(collection);
     let p = this.tables.get(collection);
     if (!p) {
+      const seenMissing = this.missing.get(collection);
+      if (seenMissing !== undefined && performance.now() - seenMissing < this.consistencyMs)
+        return Promise.reject(notFound(collection));
       p = (async () => {
-        if (!(await this.exists(collection))) throw notFound(collection);
+        if (!(await this.exists(collection))) {
+          this.missing.set(collection, performance.now());
+          throw notFound(collection);
+        }
+        this.missing.delete(collection);
         const table = await this.db.openTable(collection);
         const config = readConfig(collection, await table.schema());
         // Rebuilt with our own Arrow module: the engine's schema object may come from another Arrow instance.
-        return { table, schema: arrowSchema(config), config };
+        return {
+          table,
+          schema: arrowSchema(config),
+          config,
+          counts: { version: -1, byWhere: new Map() },
+          pages: new Map(),
+        };
       })();
       this.tables.set(collection, p);
       // A failed open is not cached: the collection may be created later.

@@ -195,7 +195,7 @@ export class QdrantVectorStore implements VectorStore {
 
   async scrollIds(
     collection: string,
-    opts: { limit: number; cursor?: string; filter?: PayloadFilter },
+    opts: { limit: number; cursor?: string; filter?: PayloadFilter; withPayload?: boolean },
   ): Promise<ScrollPage> {
     assertCollectionName(collection);
     validatePageLimit(opts.limit);
@@ -205,7 +205,7 @@ export class QdrantVectorStore implements VectorStore {
       () =>
         this.client.scroll(collection, {
           limit: opts.limit,
-          with_payload: ['asset_id'],
+          with_payload: opts.withPayload ? true : ['asset_id'],
           with_vector: false,
           ...(opts.cursor !== undefined ? { offset: opts.cursor } : {}),
           ...(filter ? { filter } : {}),
@@ -213,9 +213,13 @@ export class QdrantVectorStore implements VectorStore {
       collection,
     );
     const next = r.next_page_offset;
+    const assetIds = r.points.map((p) => String((p.payload as AssetPayload).asset_id));
     return {
-      assetIds: r.points.map((p) => String((p.payload as AssetPayload).asset_id)),
+      assetIds,
       next: next === null || next === undefined ? undefined : String(next),
+      ...(opts.withPayload
+        ? { points: r.points.map((p, i) => ({ assetId: assetIds[i]!, payload: p.payload as AssetPayload })) }
+        : {}),
     };
   }
 

@@ -77,6 +77,8 @@ export interface CollectionInfo {
 
 export interface ScrollPage {
   assetIds: string[];
+  /** The page's points (payloads, no vectors), in page order, when asked for with `withPayload`. */
+  points?: StoredPoint[];
   /** Pass back to get the next page; undefined when done. */
   next: string | undefined;
 }
@@ -102,7 +104,10 @@ export interface VectorStore {
   upsert(collection: string, points: UpsertPoint[]): Promise<void>;
   search(collection: string, params: SearchParams): Promise<SearchHit[]>;
   retrieve(collection: string, assetIds: string[], opts?: { withVectors?: boolean }): Promise<StoredPoint[]>;
-  scrollIds(collection: string, opts: { limit: number; cursor?: string; filter?: PayloadFilter }): Promise<ScrollPage>;
+  scrollIds(
+    collection: string,
+    opts: { limit: number; cursor?: string; filter?: PayloadFilter; withPayload?: boolean },
+  ): Promise<ScrollPage>;
   count(collection: string, opts?: { filter?: PayloadFilter }): Promise<number>;
   deleteIds(collection: string, assetIds: string[]): Promise<void>;
   deleteByFilter(collection: string, filter: PayloadFilter): Promise<void>;

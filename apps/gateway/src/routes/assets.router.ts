@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { AppError, isAppError } from '@image-search/service-kit';
-import { FINGERPRINT_KEY, MODEL_ID_KEY, type StoredPoint } from '@image-search/vector-store';
+import { FINGERPRINT_KEY, MODEL_ID_KEY } from '@image-search/vector-store';
 import type { GatewayDeps } from '../app.types.js';
 import { requireScope } from '../http/auth.middleware.js';
 import { validate } from '../http/validate.js';
@@ -35,16 +35,6 @@ export const listQuerySchema = z
   })
   .strict();
 
-/** Retrieves points, treating a missing collection as empty. */
-async function retrieveOrEmpty(deps: GatewayDeps, collection: string, ids: string[]): Promise<StoredPoint[]> {
-  try {
-    return await deps.store.retrieve(collection, ids);
-  } catch (err) {
-    if (isAppError(err, 'NOT_FOUND')) return [];
-    throw err;
-  }
-}
-
 /** GET /assets, GET /assets/:id, POST /assets/ingest (admin), GET /assets/ingest/:id (admin). */
 export function assetsRouter(deps: GatewayDeps): Router {
   const r = express.Router();
@@ -55,24 +45,27 @@ export function assetsRouter(deps: GatewayDeps): Router {
     const q = validate(listQuerySchema, queryOf(req), 'query');
     const filter = q.category ? { must: [{ key: 'category', match: { value: q.category } }] } : undefined;
     const collection = deps.collections.clip;
-    if (!(await deps.store.exists(collection))) {
-      res.json({ assets: [], total: 0, next_cursor: null, collection });
-      return;
-    }
     let page;
     try {
+      // One query for the page and its payloads (no lookup by id after the scroll).
       page = await deps.store.scrollIds(collection, {
         limit: q.limit,
+        withPayload: true,
         ...(q.cursor ? { cursor: q.cursor } : {}),
         ...(filter ? { filter } : {}),
       });
     } catch (err) {
+      // A collection not created yet lists as empty (no separate existence check per request).
+      if (isAppError(err, 'NOT_FOUND')) {
+        res.json({ assets: [], total: 0, next_cursor: null, collection });
+        return;
+      }
       if (isAppError(err, 'INVALID_ARGUMENT'))
         throw new AppError('INVALID_ARGUMENT', `cursor: ${err.message}`, { details: { field: 'cursor' } });
       throw err;
     }
     const [points, total] = await Promise.all([
-      deps.store.retrieve(collection, page.assetIds),
+      page.points ?? deps.points.getOrEmpty(collection, page.assetIds),
       deps.store.count(collection, filter ? { filter } : {}),
     ]);
     const byId = new Map(points.map((p) => [p.assetId, p]));
@@ -110,7 +103,7 @@ export function assetsRouter(deps: GatewayDeps): Router {
     const id = validate(z.object({ asset_id: assetIdSchema }), req.params, 'params').asset_id;
     // Every registered model's collection; the seed pair's come first, as `collections` reports them.
     const models = deps.registry.list();
-    const found = await Promise.all(models.map((m) => retrieveOrEmpty(deps, m.collection, [id])));
+    const found = await Promise.all(models.map((m) => deps.points.getOrEmpty(m.collection, [id])));
     const at = (collection: string) => found[models.findIndex((m) => m.collection === collection)]?.[0];
     const [clip, siglip] = [at(deps.collections.clip), at(deps.collections.siglip)];
     const p = clip ?? siglip ?? found.find((f) => f.length > 0)?.[0];

@@ -1,5 +1,5 @@
 import { AppError, isAppError } from '@image-search/service-kit';
-import type { PayloadFilter, SearchHit, VectorStore } from '@image-search/vector-store';
+import { MAX_SEARCH_WINDOW, type PayloadFilter, type SearchHit, type VectorStore } from '@image-search/vector-store';
 import type { RolloutDecision, RolloutRouter, RolloutSubject } from '@image-search/rollout-router';
 import type { AssetPaths } from './asset-paths.js';
 import { toAssetView, type AssetView } from './asset-view.js';
@@ -7,6 +7,7 @@ import type { EmbeddingService } from './embedding.service.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ResultCache } from './query-cache.js';
 import type { CoverageSnapshot } from '@image-search/rollout-router';
+import type { PointReader } from './point-reader.js';
 
 /** Filters a search accepts (all optional). */
 export interface SearchFilters {
@@ -91,6 +92,7 @@ export class SearchService {
       router: RolloutRouter;
       embedding: EmbeddingService;
       store: VectorStore;
+      points: PointReader;
       metrics: GatewayMetrics;
       results?: ResultCache<SearchResponse>;
       coverage?: () => CoverageSnapshot;
@@ -164,9 +166,7 @@ export class SearchService {
   async similar(assetId: string, opts: SearchOptions): Promise<SearchResponse> {
     const t0 = performance.now();
     const d = this.route(opts.subject);
-    const [point] = await this.storeCall(d, () =>
-      this.deps.store.retrieve(d.collection, [assetId], { withVectors: true }),
-    );
+    const [point] = await this.storeCall(d, () => this.deps.points.get(d.collection, [assetId], { withVectors: true }));
     if (!point?.vector) {
       throw new AppError(
         'NOT_FOUND',
@@ -200,16 +200,21 @@ export class SearchService {
     failed: readonly string[],
     excludeId?: string,
   ): Promise<SearchResponse> {
-    const filter = toPayloadFilter(opts.filters, excludeId);
-    const hits: SearchHit[] = await this.storeCall(d, () =>
+    // The asset itself is dropped from its similar hits here, not by a store filter: an exclusion filter makes
+    // the engine prefilter every row (a cost that grows with the library) to remove at most one hit.
+    const dropHere = excludeId !== undefined && opts.offset + opts.limit < MAX_SEARCH_WINDOW;
+    const filter = toPayloadFilter(opts.filters, dropHere ? undefined : excludeId);
+    const found: SearchHit[] = await this.storeCall(d, () =>
       this.deps.store.search(d.collection, {
         vector,
-        limit: opts.limit,
-        offset: opts.offset,
+        ...(dropHere ? { limit: opts.offset + opts.limit + 1, offset: 0 } : { limit: opts.limit, offset: opts.offset }),
         ...(filter ? { filter } : {}),
         ...(opts.minScore !== undefined ? { minScore: opts.minScore } : {}),
       }),
     );
+    const hits = dropHere
+      ? found.filter((h) => h.assetId !== excludeId).slice(opts.offset, opts.offset + opts.limit)
+      : found;
     const t1 = performance.now();
     const pair = this.deps.router.pair;
     const m = this.deps.metrics;

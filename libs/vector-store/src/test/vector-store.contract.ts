@@ -210,6 +210,18 @@ export function vectorStoreContract(label: string, open: () => Promise<VectorSto
         await store.count(name, { filter: { must: [{ key: 'category', match: { value: 'beach' } }] } }),
       );
       expect(beach.next).toBeUndefined();
+      // withPayload: the same page with each point's payload, as retrieve gives it; a later write is not in
+      // the page of an earlier cursor, and the first page after the write shows it.
+      const first = await store.scrollIds(name, { limit: 10, withPayload: true });
+      expect(first.points!.map((p) => p.assetId)).toEqual(first.assetIds);
+      expect(first.points).toEqual(await store.retrieve(name, first.assetIds));
+      const id = first.assetIds[3]!;
+      const [before] = await store.retrieve(name, [id], { withVectors: true });
+      await store.upsert(name, [
+        { assetId: id, vector: before!.vector!, payload: { ...before!.payload, width: 4242 } },
+      ]);
+      const again = await store.scrollIds(name, { limit: 125, withPayload: true });
+      expect(again.points!.find((p) => p.assetId === id)!.payload.width).toBe(4242);
     });
 
     it('deletes by ids and by filter, and refuses an empty delete filter', async () => {
