@@ -8,7 +8,7 @@ import { HealthState, type Logger } from '@image-search/service-kit';
 import { EmbedderClient, type EmbedderApi } from '@image-search/embedder-client';
 import { createVectorStore, FingerprintGuard, type VectorStore } from '@image-search/vector-store';
 import { createAssetCatalogue, type AssetCatalogue } from '@image-search/asset-catalogue';
-import { createCatalogueQueue, ReembedControl, type CatalogueQueue } from '@image-search/jobs';
+import { ACTIVE_STATES, createCatalogueQueue, ReembedControl, type CatalogueQueue } from '@image-search/jobs';
 import type { RegisteredModel } from '@image-search/model-registry';
 import {
   CoverageMonitor,
@@ -208,6 +208,11 @@ export async function wireGateway(
     guard: new FingerprintGuard(store),
     catalogue,
     thumbnails,
+    runTarget: async () => {
+      const id = await control.runs.currentId();
+      const state = id ? await control.runs.state(id) : null;
+      return state && ACTIVE_STATES.includes(state) ? registry.pair.to.collection : undefined;
+    },
   };
   const ingest = new IngestService({ roots, queue, progress, ctx });
   let worker: Worker | undefined;

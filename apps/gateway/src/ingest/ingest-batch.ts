@@ -64,6 +64,7 @@ export async function ingestBatch(files: IngestFile[], ctx: IngestContext): Prom
     }
   }
   const live = await liveWriters(ctx);
+  const runTarget = await ctx.runTarget?.().catch(() => undefined);
   const ids = work.map((w) => w.file.assetId);
   const byId = (pts: StoredPoint[]) => new Map(pts.map((p) => [p.assetId, p]));
   const existing = await Promise.all(
@@ -80,7 +81,9 @@ export async function ingestBatch(files: IngestFile[], ctx: IngestContext): Prom
     const id = w.file.assetId;
     const entry = catalogued.get(id);
     const points = existing.map((m) => m.get(id));
-    const allFresh = points.every((p) => fresh(p, w, entry?.contentHash));
+    const allFresh = points.every(
+      (p, i) => fresh(p, w, entry?.contentHash) || (!p && entry !== undefined && live[i]!.collection === runTarget),
+    );
     if (!w.file.movedFrom && allFresh && (!entry || entry.path === w.file.path)) {
       outcome.set(id, 'unchanged');
       if (entry) w.hash = entry.contentHash;
@@ -123,6 +126,11 @@ export async function ingestBatch(files: IngestFile[], ctx: IngestContext): Prom
             : 'embed',
       );
       const sameContent = entry?.contentHash === w.hash;
+      // Unchanged content that a running re-embedding's target lacks: the run will write it.
+      if (sameContent && entry?.path === w.file.path)
+        w.actions = w.actions.map((a, i) =>
+          a === 'embed' && !points[i] && live[i]!.collection === runTarget ? 'keep' : a,
+        );
       outcome.set(
         id,
         w.file.movedFrom

@@ -43,6 +43,11 @@ export interface IngestContext {
   guard: FingerprintGuard;
   /** Which assets exist (ids, paths, content hashes), whatever each model's collection holds. */
   catalogue: AssetCatalogue;
+  /**
+   * The target collection of a re-embedding run in progress, if any: ingest writes new and changed files
+   * there too, but leaves unchanged files it lacks to the run instead of embedding them twice.
+   */
+  runTarget?: () => Promise<string | undefined>;
   /** Thumbnails made at ingest (content-addressed), when configured. */
   thumbnails?: ThumbnailStore | undefined;
 }
