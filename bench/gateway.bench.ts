@@ -187,6 +187,8 @@ function routerMicrobench(): { nsPerDecision: number; nsPerDecisionGated: number
     toExists: true,
     fromPoints: 100_000,
     toPoints: 100_000,
+    catalogueAssets: undefined,
+    baseline: 'from' as const,
     coverage: 1,
     refreshedAt: new Date().toISOString(),
     lastError: undefined,

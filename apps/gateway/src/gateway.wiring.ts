@@ -129,7 +129,7 @@ export async function wireGateway(
       from: { model: registry.pair.from.id, collection: registry.pair.from.collection },
       to: { model: registry.pair.to.id, collection: registry.pair.to.collection },
     }),
-    { intervalMs: config.COVERAGE_REFRESH_MS, logger },
+    { intervalMs: config.COVERAGE_REFRESH_MS, logger, catalogueCount: () => catalogue.count() },
   );
   await coverage.start();
   const router = new RolloutRouter({

@@ -14,6 +14,8 @@ export const workerConfigSchema = z.object({
   DATA_DIR: env.str('./data'),
   QDRANT_URL: env.optStr(),
   QDRANT_API_KEY: env.optStr(),
+  /** PostgreSQL URL of the asset catalogue (which assets exist); unset: the embedded one under DATA_DIR. */
+  CATALOGUE_URL: env.optStr(),
   CLIP_COLLECTION: env.str('image_assets'),
   SIGLIP_COLLECTION: env.str('image_assets_siglip'),
   SIGLIP_EMBEDDING_DIM: env.int(768, 1, 65_536),

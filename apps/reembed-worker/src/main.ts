@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { createLogger, GracefulShutdown, HealthState, isAppError, startHealthServer } from '@image-search/service-kit';
 import { EmbedderClient } from '@image-search/embedder-client';
 import { createVectorStore, FingerprintGuard } from '@image-search/vector-store';
+import { createAssetCatalogue } from '@image-search/asset-catalogue';
 import { createCatalogueQueue, createCatalogueWorker, defaultJobOptions, ReembedRunStore } from '@image-search/jobs';
 import { loadWorkerConfig, workerRegistry } from './config.js';
 import { resolveRoots } from './asset-reader.js';
@@ -78,8 +79,11 @@ const pacer = new EmbedPacer({
 metrics.inflightLimit.set(pacer.currentLimit);
 const stopping = new AbortController();
 const limits = cachedLimits(embedder, to.dim, logger);
+const catalogue = await createAssetCatalogue({ url: config.CATALOGUE_URL, dataDir: config.DATA_DIR });
 const runDeps = {
   runs,
+  catalogue,
+  targetFingerprint: async () => to.fingerprint ?? (await limits()).fingerprint,
   queue,
   store,
   logger,
@@ -170,6 +174,7 @@ new GracefulShutdown(logger, config.SHUTDOWN_TIMEOUT_MS)
   .add('queue', () => queue.close())
   .add('embedder client', () => embedder.close())
   .add('vector store', () => store.close())
+  .add('asset catalogue', () => catalogue.close())
   .add('health server', () => server.close())
   .add('redis', async () => {
     await redis.quit().catch(() => redis.disconnect());

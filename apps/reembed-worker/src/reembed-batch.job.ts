@@ -10,7 +10,9 @@ import {
   type FailedItem,
   type ReembedRunStore,
 } from '@image-search/jobs';
-import { CONTENT_HASH_KEY, contentHash } from '@image-search/asset-catalogue';
+import { createHash } from 'node:crypto';
+import { basename, dirname } from 'node:path';
+import { CONTENT_HASH_KEY, contentHash, type AssetCatalogue, type CatalogueEntry } from '@image-search/asset-catalogue';
 import { readAsset } from './asset-reader.js';
 import type { EmbedPacer } from './embed-pacer.js';
 import type { EmbedderLimits } from './embedder-limits.js';
@@ -39,6 +41,8 @@ export interface BatchDeps {
   guard: FingerprintGuard;
   /** Aborts when the worker shuts down: the batch goes back to the queue at its next chunk. */
   stopping: AbortSignal;
+  /** Which assets exist: an asset the source model has no vector for is re-embedded from its catalogue entry. */
+  catalogue?: AssetCatalogue | undefined;
 }
 
 /** What a finished batch reports (the job's return value; the benchmark reads the timings). */
@@ -54,7 +58,7 @@ export interface BatchResult {
 type BatchJob = CatalogueJob<'reembed', 'reembed.batch'>;
 
 /**
- * Re-embeds one batch: reads each asset's payload from the source collection and its image from
+ * Re-embeds one batch: reads each asset's payload from the source collection (or the catalogue) and its image from
  * disk, embeds the images in chunks of the embedder's max batch, upserts the vectors with the
  * same ids and payload into the target collection. Items that can never succeed are recorded
  * in the run's failed set and the batch goes on; whole-batch errors are thrown and retried.
@@ -89,10 +93,12 @@ export async function processReembedBatch(
   if (state === 'cancelled') return result('cancelled');
   await timed('redis', () => deps.runs.noteBatchStart(runId, batchNo));
 
-  const points = await timed('store', () => deps.store.retrieve(deps.source, assetIds));
-  const byId = new Map(points.map((p) => [p.assetId, p]));
-  // Deleted from the source since planning: nothing to re-embed.
-  const skipped = assetIds.filter((id) => !byId.has(id)).length;
+  const [sourcePoints, entries] = await timed('store', () =>
+    Promise.all([deps.store.retrieve(deps.source, assetIds), deps.catalogue?.get(assetIds) ?? []]),
+  );
+  const points = batchPoints(assetIds, sourcePoints, entries);
+  // Deleted (from the catalogue and the source) since planning: nothing to re-embed.
+  const skipped = assetIds.length - points.length;
   const limits = await deps.limits();
   // Before any file is read or embedded: a wrong model would only produce vectors we must refuse.
   let tags: { model_id: string; fingerprint: string };
@@ -290,6 +296,34 @@ function validatePayload(data: unknown): { runId: string; batchNo: number; asset
     );
   }
   return { runId: d.runId, batchNo: d.batchNo as number, assetIds: d.assetIds as string[] };
+}
+
+/**
+ * The batch's assets with the payload each vector gets: the source vector's payload (the catalogue's
+ * path when it has the asset, since it is the source of truth), or, for an asset the source model has
+ * no vector for (it failed there, or was catalogued since), a payload made from the catalogue entry.
+ */
+export function batchPoints(assetIds: string[], source: StoredPoint[], entries: CatalogueEntry[]): StoredPoint[] {
+  const bySource = new Map(source.map((p) => [p.assetId, p]));
+  const byCatalogue = new Map(entries.map((e) => [e.assetId, e]));
+  return assetIds.flatMap((id): StoredPoint[] => {
+    const p = bySource.get(id);
+    const e = byCatalogue.get(id);
+    if (p) return [e && e.path !== p.payload.path ? { ...p, payload: { ...p.payload, path: e.path } } : p];
+    if (!e) return [];
+    return [
+      {
+        assetId: id,
+        payload: {
+          asset_id: id,
+          path: e.path,
+          path_hash: createHash('sha256').update(e.path).digest('hex'),
+          category: basename(dirname(e.path)),
+          created_at: e.updatedAt,
+        },
+      },
+    ];
+  });
 }
 
 /** Maps with at most `limit` calls in flight, results in input order. */

@@ -2,6 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { Logger } from '@image-search/service-kit';
 import { collectionSchema, type ModelFamily } from '@image-search/collection-schema';
 import type { VectorStore } from '@image-search/vector-store';
+import { verifyAgainstCatalogue, type AssetCatalogue } from '@image-search/asset-catalogue';
 import {
   runReembedPlan,
   verifyReembedding,
@@ -22,6 +23,15 @@ export interface RunJobDeps {
   vectorSample: number;
   /** The pair this worker migrates between (registry ids) and the target's family (its collection schema). */
   models: { from: string; to: string; family: ModelFamily };
+  /** Which assets exist; an empty catalogue (an installation from before it) plans from the source collection. */
+  catalogue?: AssetCatalogue | undefined;
+  /** The fingerprint the target's vectors must carry (the registry's pin, else its embedder's). */
+  targetFingerprint?: () => Promise<string | undefined>;
+}
+
+/** The catalogue when it knows the assets (non-empty), else undefined (plan and verify from the source). */
+async function usableCatalogue(deps: RunJobDeps): Promise<AssetCatalogue | undefined> {
+  return deps.catalogue && (await deps.catalogue.count()) > 0 ? deps.catalogue : undefined;
 }
 
 /** The planner job: checks the collections (creating the target from its schema), then plans. */
@@ -34,7 +44,8 @@ export async function processPlan(job: CatalogueJob<'reembed', 'reembed.plan'>, 
       `the run migrates ${run.fromModel} → ${run.toModel}, but this worker serves ${m.from} → ${m.to} (the rollout pair of MODEL_REGISTRY_FILE, or the seed's CLIP → SigLIP); start workers for that pair`,
     );
   }
-  if (!(await deps.store.exists(deps.source))) {
+  const catalogue = await usableCatalogue(deps);
+  if (!catalogue && !(await deps.store.exists(deps.source))) {
     throw new UnrecoverableError(
       `source collection '${deps.source}' does not exist (CLIP_COLLECTION); nothing to re-embed`,
     );
@@ -52,9 +63,13 @@ export async function processPlan(job: CatalogueJob<'reembed', 'reembed.plan'>, 
     store: deps.store,
     source: deps.source,
     target: deps.target,
+    catalogue,
     onProgress: (scanned) => job.updateProgress({ scanned }),
   });
-  deps.logger.info({ run_id: job.data.runId, ...res }, 'planning done');
+  deps.logger.info(
+    { run_id: job.data.runId, planned_from: catalogue ? 'catalogue' : deps.source, ...res },
+    'planning done',
+  );
   return res;
 }
 
@@ -67,6 +82,7 @@ export async function processVerify(
   if ((await deps.runs.state(runId)) === null) throw new UnrecoverableError(`re-embedding run ${runId} does not exist`);
   const failedIds = new Set((await deps.runs.allFailed(runId)).map((f) => f.asset_id));
   const exists = await deps.store.exists(deps.target);
+  const catalogue = await usableCatalogue(deps);
   const report = exists
     ? await verifyReembedding(deps.store, {
         source: deps.source,
@@ -74,8 +90,30 @@ export async function processVerify(
         dim: deps.dim,
         vectorSample: deps.vectorSample,
         failedIds,
+        compareWithSource: !catalogue,
       })
     : null;
+  if (report && catalogue) {
+    // The catalogue decides which assets exist: every one needs a current vector of the target model.
+    const c = await verifyAgainstCatalogue({
+      store: deps.store,
+      catalogue,
+      collection: deps.target,
+      modelId: deps.models.to,
+      expectedFingerprint: await deps.targetFingerprint?.(),
+    });
+    report.catalogue = {
+      catalogue_count: c.catalogue_count,
+      missing: c.missing,
+      extra: c.extra,
+      stale: c.stale,
+      wrong_fingerprint: c.wrong_fingerprint,
+      coverage: c.coverage,
+      passed: c.passed,
+    };
+    report.problems.push(...c.problems);
+    report.passed = report.problems.length === 0;
+  }
   if (!report) {
     await deps.runs.setError(runId, `verification failed: target collection '${deps.target}' does not exist`);
     await deps.runs.transition(runId, ['verifying'], 'failed');

@@ -37,6 +37,12 @@ export {
   type StartOptions,
 } from './reembed-control.js';
 /** The planner job and deterministic job ids. */
-export { runReembedPlan, enqueueVerify, reembedJobIds, type ReembedPlanDeps } from './reembed-plan.job.js';
+export {
+  runReembedPlan,
+  enqueueVerify,
+  reembedJobIds,
+  type ReembedPlanDeps,
+  type PlanCatalogue,
+} from './reembed-plan.job.js';
 /** Completeness verification (counts, id sets, vector dimension and norm). */
 export { verifyReembedding, vectorProblem, type VerifyOptions } from './reembed-verify.js';

@@ -11,6 +11,14 @@ export const reembedJobIds = {
   verify: (runId: string, seq: number) => `verify-${runId}-${seq}`,
 };
 
+/** The part of the asset catalogue the planner reads (structurally @image-search/asset-catalogue's port). */
+export interface PlanCatalogue {
+  scroll(opts: { limit: number; cursor?: string | undefined }): Promise<{
+    entries: { assetId: string; contentHash: string }[];
+    next: string | undefined;
+  }>;
+}
+
 /** What the planner and the verify trigger need. */
 export interface ReembedPlanDeps {
   runs: ReembedRunStore;
@@ -18,6 +26,12 @@ export interface ReembedPlanDeps {
   store: VectorStore;
   source: string;
   target: string;
+  /**
+   * Which assets exist: when given, the planner scrolls the catalogue instead of the source collection,
+   * so an asset the source model failed on is re-embedded too, and `onlyMissing` also redoes target
+   * vectors embedded from an older version of the file (content hash differs).
+   */
+  catalogue?: PlanCatalogue | undefined;
   /** Ids scrolled per page (a multiple of the batch size keeps batches full). */
   pageBatches?: number;
   onProgress?: (scanned: number) => Promise<void> | void;
@@ -39,7 +53,7 @@ export async function enqueueVerify(
 }
 
 /**
- * The planner: scrolls the source collection page by page and enqueues batch jobs with
+ * The planner: scrolls the catalogue (or, without one, the source collection) page by page and enqueues batch jobs with
  * deterministic ids, saving a checkpoint after each page so a planner that was killed resumes
  * where it stopped (re-enqueueing at most one page, whose job ids already exist).
  */
@@ -62,11 +76,17 @@ export async function runReembedPlan(
     const state = (await deps.runs.get(payload.runId))?.state;
     if (state === 'cancelled' || state === 'failed')
       return { scanned, batches: batchNo, skipped, stopped: `run is ${state}` };
-    const page = await deps.store.scrollIds(deps.source, { limit: pageSize, cursor });
+    const page = await scrollPage(deps, pageSize, cursor);
     let ids = page.assetIds;
     if (payload.onlyMissing && ids.length > 0) {
-      const present = new Set((await deps.store.retrieve(deps.target, ids)).map((p) => p.assetId));
-      ids = ids.filter((id) => !present.has(id));
+      const current = new Map(
+        (await deps.store.retrieve(deps.target, ids)).map((p) => [p.assetId, p.payload['content_hash']] as const),
+      );
+      ids = ids.filter((id) => {
+        if (!current.has(id)) return true;
+        const want = page.hashes?.get(id);
+        return want !== undefined && current.get(id) !== want;
+      });
     }
     skipped += page.assetIds.length - ids.length;
     const jobs = [];
@@ -92,4 +112,19 @@ export async function runReembedPlan(
   if (await deps.runs.finishPlanning(payload.runId, scanned))
     await enqueueVerify(deps.runs, deps.queue, payload.runId, payload.correlationId);
   return { scanned, batches: batchNo, skipped };
+}
+
+/** One page of the ids to re-embed: the catalogue's (with their content hashes) or the source collection's. */
+async function scrollPage(
+  deps: ReembedPlanDeps,
+  limit: number,
+  cursor: string | undefined,
+): Promise<{ assetIds: string[]; next: string | undefined; hashes?: Map<string, string> }> {
+  if (!deps.catalogue) return deps.store.scrollIds(deps.source, { limit, cursor });
+  const page = await deps.catalogue.scroll({ limit, cursor });
+  return {
+    assetIds: page.entries.map((e) => e.assetId),
+    next: page.next,
+    hashes: new Map(page.entries.map((e) => [e.assetId, e.contentHash])),
+  };
 }

@@ -55,6 +55,19 @@ export interface VerificationReport {
   /** How many of the missing ids are recorded item failures of the run (the rest are unexplained). */
   missing_recorded_failures: number;
   vectors: { expected_dim: number; checked: number; bad: number; bad_sample: { asset_id: string; problem: string }[] };
+  /**
+   * The target collection compared with the asset catalogue (ids and content hashes, the model's tags):
+   * present when the catalogue decides which assets exist; then it, not the source, decides `passed`.
+   */
+  catalogue?: {
+    catalogue_count: number;
+    missing: { count: number; sample: string[] };
+    extra: { count: number; sample: string[] };
+    stale: { count: number; sample: string[] };
+    wrong_fingerprint: { count: number; sample: string[] };
+    coverage: number;
+    passed: boolean;
+  };
   /** One line per problem, for people. */
   problems: string[];
 }

@@ -17,7 +17,14 @@ export interface CoverageSnapshot {
   toExists: boolean;
   fromPoints: number;
   toPoints: number;
-  /** toPoints / fromPoints (1 when both are empty, 0 when the `to` collection is missing). */
+  /** How many assets the asset catalogue holds (undefined without a catalogue). */
+  catalogueAssets: number | undefined;
+  /** What coverage is measured against: the catalogue (when it holds assets) or the `from` collection. */
+  baseline: 'catalogue' | 'from';
+  /**
+   * toPoints / the baseline's count (1 when it is empty, 0 when the `to` collection is missing). Against
+   * the catalogue, an asset the `from` model failed on still counts: the `to` model must cover it too.
+   */
   coverage: number;
   /** When the counts were read; undefined until the first successful refresh. */
   refreshedAt: string | undefined;
@@ -43,7 +50,12 @@ export class CoverageMonitor {
   constructor(
     private readonly store: CollectionCounter,
     private readonly pair: () => CoveragePair,
-    private readonly opts: { intervalMs?: number; logger?: RouterLogger } = {},
+    private readonly opts: {
+      intervalMs?: number;
+      logger?: RouterLogger;
+      /** The asset catalogue's count (which assets exist); 0 (an installation from before it) falls back to `from`. */
+      catalogueCount?: () => Promise<number>;
+    } = {},
   ) {
     const p = pair();
     this.snap = {
@@ -55,6 +67,8 @@ export class CoverageMonitor {
       toExists: false,
       fromPoints: 0,
       toPoints: 0,
+      catalogueAssets: undefined,
+      baseline: 'from',
       coverage: 0,
       refreshedAt: undefined,
       lastError: undefined,
@@ -91,11 +105,14 @@ export class CoverageMonitor {
         this.store.exists(p.from.collection),
         this.store.exists(p.to.collection),
       ]);
-      const [fromPoints, toPoints] = await Promise.all([
+      const [fromPoints, toPoints, catalogueAssets] = await Promise.all([
         fromExists ? this.store.count(p.from.collection) : 0,
         toExists ? this.store.count(p.to.collection) : 0,
+        this.opts.catalogueCount?.(),
       ]);
-      const coverage = !toExists ? 0 : fromPoints === 0 ? 1 : toPoints / fromPoints;
+      const baseline = catalogueAssets ? 'catalogue' : 'from';
+      const of = catalogueAssets || fromPoints;
+      const coverage = !toExists ? 0 : of === 0 ? 1 : toPoints / of;
       this.snap = {
         fromModel: p.from.model,
         toModel: p.to.model,
@@ -105,6 +122,8 @@ export class CoverageMonitor {
         toExists,
         fromPoints,
         toPoints,
+        catalogueAssets,
+        baseline,
         coverage,
         refreshedAt: new Date().toISOString(),
         lastError: undefined,

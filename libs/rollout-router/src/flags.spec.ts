@@ -141,4 +141,20 @@ describe('CoverageMonitor (in-memory counter)', () => {
     await mon.refresh();
     expect(mon.snapshot.coverage).toBe(1);
   });
+
+  it('measures coverage against the asset catalogue when it holds assets (an asset the old model failed on counts)', async () => {
+    const counts: Record<string, number> = { clip: 9, siglip: 9 };
+    let catalogued = 10;
+    const counter = { exists: async () => true, count: async (c: string) => counts[c] ?? 0 };
+    const pair = () => ({ from: { model: 'a', collection: 'clip' }, to: { model: 'b', collection: 'siglip' } });
+    const mon = new CoverageMonitor(counter, pair, { catalogueCount: async () => catalogued });
+    await mon.refresh();
+    expect(mon.snapshot).toMatchObject({ baseline: 'catalogue', catalogueAssets: 10, coverage: 0.9 });
+    counts['siglip'] = 10;
+    await mon.refresh();
+    expect(mon.snapshot.coverage).toBe(1);
+    catalogued = 0; // an installation from before the catalogue: measured against the `from` collection
+    await mon.refresh();
+    expect(mon.snapshot).toMatchObject({ baseline: 'from', coverage: 10 / 9 });
+  });
 });

@@ -12,6 +12,8 @@ const ready: CoverageSnapshot = {
   toExists: true,
   fromPoints: 100,
   toPoints: 100,
+  catalogueAssets: undefined,
+  baseline: 'from',
   coverage: 1,
   refreshedAt: '2026-01-01T00:00:00Z',
   lastError: undefined,

@@ -252,6 +252,11 @@ export const RolloutStatus = component(
       to_exists: z.boolean().optional(),
       from_points: z.int().optional(),
       to_points: z.int().optional(),
+      catalogue_assets: z.int().nullable().optional().describe('Assets in the asset catalogue (which assets exist)'),
+      baseline: z
+        .enum(['catalogue', 'from'])
+        .optional()
+        .describe('ratio = to_points / the catalogue count, or / from_points while the catalogue is empty'),
       ratio: z.number(),
       refreshed_at: z.string().nullable().optional(),
       last_error: z.string().nullable().optional(),

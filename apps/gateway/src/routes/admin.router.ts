@@ -42,6 +42,8 @@ export function adminRouter(deps: GatewayDeps): Router {
         to_exists: c.toExists,
         from_points: c.fromPoints,
         to_points: c.toPoints,
+        catalogue_assets: c.catalogueAssets ?? null,
+        baseline: c.baseline,
         ratio: c.coverage,
         refreshed_at: c.refreshedAt ?? null,
         last_error: c.lastError ?? null,
