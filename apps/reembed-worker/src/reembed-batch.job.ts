@@ -97,6 +97,7 @@ export async function processReembedBatch(
     Promise.all([deps.store.retrieve(deps.source, assetIds), deps.catalogue?.get(assetIds) ?? []]),
   );
   const points = batchPoints(assetIds, sourcePoints, entries);
+  const byId = new Map(sourcePoints.map((p) => [p.assetId, p]));
   // Deleted (from the catalogue and the source) since planning: nothing to re-embed.
   const skipped = assetIds.length - points.length;
   const limits = await deps.limits();
@@ -209,12 +210,19 @@ async function settleConcurrentChanges(
 ): Promise<string[]> {
   const ids = written.map((u) => u.assetId);
   const now = new Map((await deps.store.retrieve(deps.source, ids)).map((p) => [p.assetId, p]));
-  const vanished = ids.filter((id) => !now.has(id));
+  // Assets the source model has no vector for came from the catalogue: gone from it means deleted.
+  const fromCatalogue = ids.filter((id) => !before.has(id));
+  const catalogued = new Set(
+    fromCatalogue.length && deps.catalogue ? (await deps.catalogue.get(fromCatalogue)).map((e) => e.assetId) : [],
+  );
+  const vanished = ids.filter((id) => (before.has(id) ? !now.has(id) : !catalogued.has(id)));
   if (vanished.length) {
     await deps.store.deleteIds(deps.target, vanished);
     deps.logger.info({ batch: batchNo, assets: vanished.length }, 'assets deleted during the batch: not resurrected');
   }
-  const changed = ids.filter((id) => now.has(id) && versionOf(now.get(id)!) !== versionOf(before.get(id)!));
+  const changed = ids.filter(
+    (id) => before.has(id) && now.has(id) && versionOf(now.get(id)!) !== versionOf(before.get(id)!),
+  );
   if (changed.length === 0) return vanished;
   const ours = new Map(written.map((u) => [u.assetId, u]));
   const stale = (await deps.store.retrieve(deps.target, changed))
