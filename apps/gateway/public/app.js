@@ -208,7 +208,40 @@ async function refreshAdmin() {
   } catch (err) {
     $('#reembed-error').textContent = `Re-embedding status unavailable: ${err.message}`;
   }
+  await refreshShadow();
   $('#admin-updated').textContent = new Date().toLocaleTimeString();
+}
+
+const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`);
+
+async function refreshShadow() {
+  try {
+    const s = await adminCall('/admin/shadow');
+    $('#shadow-error').textContent = '';
+    const skipped = Object.entries(s.skipped)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    $('#shadow-settings').textContent =
+      `SHADOW_PERCENTAGE ${s.settings.percentage}% · at most ${s.settings.max_concurrency} at once, ${s.settings.max_per_second}/s · skipped: ${skipped || 'none'}`;
+    $('#shadow-table tbody').replaceChildren(
+      ...s.pairs.map((p) =>
+        el(
+          'tr',
+          {},
+          el('td', { text: p.primary }),
+          el('td', { text: p.shadow }),
+          el('td', { text: String(p.comparisons) }),
+          el('td', { text: pct(p.overlap_at_10) }),
+          el('td', { text: pct(p.rbo) }),
+          el('td', { text: `${pct(p.zero_result_rate.primary)} / ${pct(p.zero_result_rate.shadow)}` }),
+          el('td', { text: `${p.latency_ms.primary.p95 ?? '—'} / ${p.latency_ms.shadow.p95 ?? '—'}` }),
+          el('td', { text: String(p.errors) }),
+        ),
+      ),
+    );
+  } catch (err) {
+    $('#shadow-error').textContent = `Shadow summary unavailable: ${err.message}`;
+  }
 }
 
 function showTab(which) {

@@ -17,6 +17,7 @@ import type { AssetPaths } from './search/asset-paths.js';
 import type { AssetRoots } from './ingest/asset-roots.js';
 import type { QueryCache } from './search/query-cache.js';
 import type { PointReader } from './search/point-reader.js';
+import type { ShadowService } from './shadow/shadow.service.js';
 
 /** Everything the HTTP app needs, wired by main.ts (or by a test with fakes). */
 export interface GatewayDeps {
@@ -39,6 +40,8 @@ export interface GatewayDeps {
   /** One circuit breaker per registered model's embedder, by model id. */
   breakers: BreakerSet;
   search: SearchService;
+  /** Repeats a share of text searches on the other model after the answer (SHADOW_PERCENTAGE); absent in some tests. */
+  shadow?: ShadowService | undefined;
   queryCache: QueryCache;
   images: ImageFiles;
   /** Content-addressed thumbnails made at ingest. */

@@ -61,6 +61,11 @@ export const gatewayConfigSchema = z.object({
   MAX_UPLOAD_BYTES: env.int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   BREAKER_FAILURES: env.int(3, 1, 1000),
   BREAKER_COOLDOWN_MS: env.int(10_000, 100, 600_000),
+  SHADOW_PERCENTAGE: env.int(0, 0, 100),
+  SHADOW_MAX_CONCURRENCY: env.int(4, 1, 1000),
+  SHADOW_MAX_PER_S: env.int(50, 1, 100_000),
+  SHADOW_DEADLINE_MS: env.int(2000, 50, 60_000),
+  SHADOW_IDLE_WAIT_MS: env.int(1000, 0, 60_000),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

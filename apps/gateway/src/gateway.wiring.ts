@@ -38,6 +38,8 @@ import { QueryCache, ResultCache } from './search/query-cache.js';
 import { PointReader } from './search/point-reader.js';
 import { SearchService, type SearchResponse } from './search/search.service.js';
 import { AssetPaths } from './search/asset-paths.js';
+import { ShadowMetrics } from './shadow/shadow.metrics.js';
+import { ShadowService } from './shadow/shadow.service.js';
 
 /** The wired gateway: its app dependencies and what must be stopped on shutdown. */
 export interface Gateway {
@@ -163,6 +165,21 @@ export async function wireGateway(
     paths,
   });
   const thumbnailDir = resolve(config.THUMBNAIL_DIR ?? join(config.DATA_DIR, 'thumbnails'));
+  const shadow = new ShadowService({
+    registry,
+    embedders: modelEmbedders,
+    store,
+    metrics: new ShadowMetrics(metrics.registry),
+    logger,
+    cache: queryCache,
+    settings: {
+      percentage: config.SHADOW_PERCENTAGE,
+      maxConcurrency: config.SHADOW_MAX_CONCURRENCY,
+      maxPerSecond: config.SHADOW_MAX_PER_S,
+      deadlineMs: config.SHADOW_DEADLINE_MS,
+      idleWaitMs: config.SHADOW_IDLE_WAIT_MS,
+    },
+  });
   const images = new ImageFiles({
     store,
     collections: [collections.clip, collections.siglip],
@@ -324,6 +341,7 @@ export async function wireGateway(
     coverage,
     breakers,
     search,
+    shadow,
     queryCache,
     images,
     thumbnails,
@@ -347,6 +365,7 @@ export async function wireGateway(
     stop: async () => {
       flags.stop();
       coverage.stop();
+      await shadow.drain();
       await worker?.close();
       await control.close();
       await queue.close();

@@ -65,6 +65,7 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
       CLIP_EMBEDDER_URL: clipAddr,
       SIGLIP_EMBEDDER_URL: siglipAddr,
       SIGLIP_ROLLOUT_PERCENTAGE: '25',
+      SHADOW_PERCENTAGE: '100',
       ASSET_ROOTS: photos,
       DATA_DIR: join(root, 'data'),
       QUEUE_PREFIX: prefix,
@@ -142,6 +143,9 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     expect(rollout).toContain('target_collection_missing');
     expect(await page.textContent('#coverage-table')).toMatch(/clip-vit-b32-openai\s*image_assets\s*20/);
     expect(await page.textContent('#reembed-table')).toContain('State');
+    // Shadow comparison panel: every text search was repeated on the other model (whose collection is missing here).
+    await page.locator('#shadow-table tbody tr', { hasText: 'siglip-vit-b16-webli' }).waitFor();
+    expect(await page.textContent('#shadow-settings')).toContain('SHADOW_PERCENTAGE 100%');
     await page.screenshot({ path: join(OUT, 'admin.png'), fullPage: true });
     expect(errors).toEqual([]);
   });

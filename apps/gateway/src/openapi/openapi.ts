@@ -332,6 +332,13 @@ export const openApiDocument = {
         responses: { '200': json(responses.RolloutStatus, 'Rollout status'), ...adminErrors },
       },
     },
+    '/api/v1/admin/shadow': {
+      get: {
+        summary: 'Shadow comparison per pair of models: overlap@10, rank-biased overlap, zero results, latency',
+        security: bearer,
+        responses: { '200': json(responses.ShadowSummary, 'Shadow summary'), ...adminErrors },
+      },
+    },
     '/api/v1/admin/rollout/refresh': {
       post: {
         summary: 'Re-read the flags file and the collection counts now',

@@ -320,3 +320,42 @@ export const Ready = component(
       .describe('true while a configured embedder is down but searches are still answered by the other'),
   }),
 );
+
+const quantiles = z.object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() });
+
+export const ShadowSummary = component(
+  'ShadowSummary',
+  z.object({
+    settings: z.object({
+      percentage: z
+        .int()
+        .min(0)
+        .max(100)
+        .describe('SHADOW_PERCENTAGE: share of text searches repeated on the other model'),
+      max_concurrency: z.int().min(0),
+      max_per_second: z.int().min(0),
+      deadline_ms: z.int().min(0),
+      idle_wait_ms: z.int().min(0).describe('How long a shadow search waits for no user search to be in flight'),
+    }),
+    in_flight: z.int().min(0),
+    skipped: z
+      .record(z.string(), z.int())
+      .describe('Sampled searches not shadowed, by reason (concurrency, budget, paged, …)'),
+    pairs: z.array(
+      z.object({
+        primary: z.string().describe('Registry id of the model that answered the user'),
+        shadow: z.string().describe('Registry id of the model the search was repeated on'),
+        comparisons: z.int().min(0).describe('Successful comparisons in the window (the last 1000)'),
+        total: z.int().min(0),
+        errors: z.int().min(0),
+        overlap_at_10: z.number().nullable().describe('Mean Jaccard overlap of the two top-10 lists'),
+        rbo: z.number().nullable().describe('Mean rank-biased overlap (p = 0.9, depth 10)'),
+        zero_result_rate: z.object({ primary: z.number().nullable(), shadow: z.number().nullable() }),
+        latency_ms: z.object({ primary: quantiles, shadow: quantiles }),
+        latency_ratio_p95: z.number().nullable(),
+        last_at: z.string().nullable(),
+      }),
+    ),
+  }),
+  { description: "This replica's shadow comparisons per pair of models, over the most recent 1000 of each" },
+);

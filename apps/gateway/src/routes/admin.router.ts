@@ -2,7 +2,7 @@ import express, { type Router } from 'express';
 import type { GatewayDeps } from '../app.types.js';
 import { requireScope } from '../http/auth.middleware.js';
 
-/** The admin API (admin scope: ADMIN_TOKEN, an admin API key or an AUTH_PROXY_ADMINS user): GET /admin/models, GET /admin/rollout, POST /admin/rollout/refresh, and the re-embedding router under /admin/siglip. */
+/** The admin API (admin scope: ADMIN_TOKEN, an admin API key or an AUTH_PROXY_ADMINS user): GET /admin/models, GET /admin/rollout, GET /admin/shadow, POST /admin/rollout/refresh, and the re-embedding router under /admin/siglip. */
 export function adminRouter(deps: GatewayDeps): Router {
   const r = express.Router();
   r.use('/admin', requireScope('admin', deps.auth));
@@ -69,6 +69,16 @@ export function adminRouter(deps: GatewayDeps): Router {
   });
   r.get('/admin/rollout', (_req, res) => {
     res.json(rolloutView());
+  });
+  r.get('/admin/shadow', (_req, res) => {
+    res.json(
+      deps.shadow?.summary() ?? {
+        settings: { percentage: 0, max_concurrency: 0, max_per_second: 0, deadline_ms: 0, idle_wait_ms: 0 },
+        in_flight: 0,
+        skipped: {},
+        pairs: [],
+      },
+    );
   });
   r.post('/admin/rollout/refresh', async (_req, res) => {
     await Promise.all([deps.coverage.refresh(), deps.flags.reload()]);

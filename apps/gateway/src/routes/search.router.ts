@@ -86,6 +86,9 @@ export function searchRouter(deps: GatewayDeps): Router {
 
   r.post('/search', searchLimit, express.json({ limit: deps.settings.jsonBodyLimit }), async (req, res) => {
     const body = validate(searchBodySchema, req.body);
+    // Shadow work waits while user searches are in flight (they go first).
+    const userEnd = deps.shadow?.enabled ? deps.shadow.userBegin() : undefined;
+    if (userEnd) res.once('close', userEnd);
     const out = await deps.search.text(body.query, {
       limit: body.limit,
       offset: body.offset,
@@ -95,6 +98,22 @@ export function searchRouter(deps: GatewayDeps): Router {
       signal: clientGone(res),
     });
     res.locals['model'] = out.model;
+    const shadow = deps.shadow;
+    // Only once the answer is out: the shadow search must never delay or fail it.
+    if (shadow?.enabled)
+      res.once('finish', () => {
+        userEnd?.();
+        shadow.afterAnswer({
+          query: body.query,
+          limit: body.limit,
+          offset: body.offset,
+          filters: body.filters,
+          minScore: body.min_score,
+          collection: out.collection,
+          resultIds: out.results.map((r) => r.asset.id),
+          latencyMs: out.timing_ms.total,
+        });
+      });
     res.json(out);
   });
 
