@@ -85,6 +85,8 @@ beforeAll(async () => {
     ADMIN_TOKEN: TOKEN,
     COVERAGE_REFRESH_MS: '600000',
     INGEST_BATCH_SIZE: '8',
+    // The assertions read what the worker process wrote: no bounded staleness here.
+    READ_CONSISTENCY_MS: '0',
   });
   expect((await ingest(gw.url, photos)).body).toMatchObject({ state: 'completed', added: N });
   const info = await new EmbedderClient({ address: siglip.addr }).info();

@@ -49,3 +49,69 @@ export async function waitForLoadedImages(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** When the thumbnails of one result page were painted, from the search answer's arrival (ms). */
+export interface ThumbnailPaint {
+  /** Thumbnails with an Element Timing paint entry. */
+  painted: number;
+  /** From the search answer's last byte to the first / the last thumbnail's first paint. */
+  firstPaintMs: number;
+  lastPaintMs: number;
+  /** The search request itself (request start to last byte). */
+  searchMs: number;
+  /** Bytes of the thumbnails as transferred (0 when they came from the browser's cache). */
+  thumbnailBytes: number;
+}
+
+/**
+ * Measures the paint of the first `count` result thumbnails with the browser's own clocks: Element
+ * Timing (`elementtiming` on each img) gives each image's first paint, Resource Timing the moment the
+ * search answer arrived. Call after the images loaded (waitForLoadedImages).
+ */
+export async function thumbnailPaint(page: Page, searchPath: string, count: number): Promise<ThumbnailPaint> {
+  return page.evaluate(
+    async ({ searchPath, count }) => {
+      // Browser globals, typed here (this project compiles without the DOM library).
+      interface Entry {
+        name: string;
+        startTime: number;
+        renderTime: number;
+        loadTime: number;
+        url: string;
+        responseEnd: number;
+        transferSize: number;
+      }
+      const g = globalThis as unknown as {
+        performance: { getEntriesByType(t: string): Entry[] };
+        PerformanceObserver: new (cb: (l: { getEntries(): Entry[] }) => void) => {
+          observe(o: { type: string; buffered: boolean }): void;
+        };
+      };
+      const entries = await new Promise<Entry[]>((resolve) => {
+        const seen: Entry[] = [];
+        const timer = setTimeout(() => resolve(seen), 3000);
+        new g.PerformanceObserver((list) => {
+          seen.push(...list.getEntries());
+          if (seen.length >= count) {
+            clearTimeout(timer);
+            resolve(seen);
+          }
+        }).observe({ type: 'element', buffered: true });
+      });
+      const resources = g.performance.getEntriesByType('resource');
+      const search = resources.filter((r) => new URL(r.name).pathname === searchPath).at(-1);
+      const origin = search?.responseEnd ?? 0;
+      const mine = entries.slice(0, count);
+      const thumbs = mine.map((e) => (e.renderTime || e.loadTime) - origin);
+      const urls = new Set(mine.map((e) => e.url));
+      return {
+        painted: thumbs.length,
+        firstPaintMs: Math.min(...thumbs),
+        lastPaintMs: Math.max(...thumbs),
+        searchMs: search ? search.responseEnd - search.startTime : NaN,
+        thumbnailBytes: resources.filter((r) => urls.has(r.name)).reduce((n, r) => n + r.transferSize, 0),
+      };
+    },
+    { searchPath, count },
+  );
+}

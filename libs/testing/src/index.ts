@@ -7,5 +7,11 @@ export { httpGet, grpcHealthCheck } from './serve.js';
 export { tinyModelDir } from './models.js';
 export { childEnv } from './child-env.js';
 export { startEmbedderProcess, type RunningEmbedder } from './embedder-process.js';
-export { chromiumAvailable, CHROMIUM_INSTALL, waitForLoadedImages } from './chromium.js';
+export {
+  chromiumAvailable,
+  CHROMIUM_INSTALL,
+  waitForLoadedImages,
+  thumbnailPaint,
+  type ThumbnailPaint,
+} from './chromium.js';
 export { startStack, stackPids, stackReady, servicePid, type Stack } from './start-stack.js';
