@@ -29,6 +29,8 @@ export interface ReadsBenchOptions {
   realFiles: number;
   /** Folder for the gateway's V8 CPU profile (node --cpu-prof), written when it stops. */
   profileDir?: string | undefined;
+  /** The embedder's process id: its CPU per request is printed beside the gateway's. */
+  embedderPid?: number | undefined;
   /** Only these endpoints (load names: asset, thumbnail, list, similar, search); all when unset. */
   only?: string[] | undefined;
 }
@@ -45,6 +47,10 @@ export interface LoadFigures {
   healthRps?: number;
   /** Gateway process CPU (all its threads, the engine's included) per request, ms: steadier than req/s on a shared machine. */
   cpuMs?: number;
+  /** The embedder process's CPU per request, ms (text search embeds each query there). */
+  embedderCpuMs?: number;
+  /** The load generator's CPU per request, ms (it shares the machine). */
+  clientCpuMs?: number;
 }
 
 const COLLECTION = 'bench_clip';
@@ -162,9 +168,10 @@ async function load(
   idsFile: string,
   pid?: number,
 ): Promise<LoadFigures> {
-  const c0 = cpuOf(pid);
+  const [c0, e0] = [cpuOf(pid), cpuOf(o.embedderPid)];
   const f = await loadRun(url, endpoint, o, idsFile);
-  return { ...f, cpuMs: (cpuOf(pid) - c0) / Math.max(1, f.requests) };
+  const n = Math.max(1, f.requests);
+  return { ...f, cpuMs: (cpuOf(pid) - c0) / n, embedderCpuMs: (cpuOf(o.embedderPid) - e0) / n };
 }
 
 function loadRun(url: string, endpoint: ReadEndpoint, o: ReadsBenchOptions, idsFile: string): Promise<LoadFigures> {
@@ -346,6 +353,8 @@ function report(o: ReadsBenchOptions, f: Record<string, LoadFigures>): void {
         'p99 ms': v.p99,
         errors: v.errors,
         'CPU ms/req': (v.cpuMs ?? Number.NaN).toFixed(2),
+        'client CPU ms/req': (v.clientCpuMs ?? Number.NaN).toFixed(2),
+        'embedder CPU ms/req': k.startsWith('store') ? '' : (v.embedderCpuMs ?? Number.NaN).toFixed(2),
         'vs /health': k.startsWith('store') ? '' : (v.rps / (v.healthRps ?? health)).toFixed(2),
       })),
   );

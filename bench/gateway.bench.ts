@@ -265,6 +265,7 @@ async function readsMain(): Promise<void> {
         realFiles: Math.min(100, points),
         profileDir: args.profile ? resolve(args.profile) : undefined,
         only: args.only?.split(','),
+        embedderPid: clip.proc.child.pid,
       });
     }
   } finally {

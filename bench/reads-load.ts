@@ -83,6 +83,7 @@ const lat: number[] = [];
 const statuses = new Map<number, number>();
 const end = performance.now() + args.durationS * 1000;
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 await Promise.all(
   Array.from({ length: args.connections }, async () => {
     while (performance.now() < end) {
@@ -94,6 +95,7 @@ await Promise.all(
   }),
 );
 const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
 lat.sort((a, b) => a - b);
 const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] ?? 0;
 const ok = [...statuses].filter(([s]) => s === 200 || s === 304).reduce((a, [, c]) => a + c, 0);
@@ -108,6 +110,7 @@ process.stdout.write(
     p95: pct(95),
     p99: pct(99),
     errors: lat.length - ok,
+    clientCpuMs: (cpu.user + cpu.system) / 1000 / Math.max(1, lat.length),
     statuses: Object.fromEntries(statuses),
   }) + '\n',
 );

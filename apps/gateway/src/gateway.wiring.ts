@@ -36,6 +36,7 @@ import { BreakerSet } from './search/circuit-breaker.js';
 import { EmbeddingService } from './search/embedding.service.js';
 import { QueryCache, ResultCache } from './search/query-cache.js';
 import { PointReader } from './search/point-reader.js';
+import { TextBatcher } from './search/text-batcher.js';
 import { SearchService, type SearchResponse } from './search/search.service.js';
 import { AssetPaths } from './search/asset-paths.js';
 import { ShadowMetrics } from './shadow/shadow.metrics.js';
@@ -68,13 +69,18 @@ export async function wireGateway(
       logger,
       lance: { readConsistencyMs: config.READ_CONSISTENCY_MS },
     }));
+  // Search queries share EmbedTexts calls under load (TextBatcher); image calls go straight through.
   const clip: EmbedderApi =
     opts.embedders?.clip ??
-    new EmbedderClient({ address: config.CLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS });
+    new TextBatcher(
+      new EmbedderClient({ address: config.CLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS }),
+    );
   const siglip: EmbedderApi | undefined = opts.embedders
     ? opts.embedders.siglip
     : config.SIGLIP_EMBEDDER_URL
-      ? new EmbedderClient({ address: config.SIGLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS })
+      ? new TextBatcher(
+          new EmbedderClient({ address: config.SIGLIP_EMBEDDER_URL, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS }),
+        )
       : undefined;
   const collections = { clip: config.CLIP_COLLECTION, siglip: config.SIGLIP_COLLECTION };
   const points = new PointReader(store);
@@ -94,7 +100,9 @@ export async function wireGateway(
       if (siglip) modelEmbedders.set(m.id, siglip);
     } else if (opts.embedders?.byId?.[m.id]) modelEmbedders.set(m.id, opts.embedders.byId[m.id]);
     else if (m.embedder) {
-      const c = new EmbedderClient({ address: m.embedder, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS });
+      const c = new TextBatcher(
+        new EmbedderClient({ address: m.embedder, defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS }),
+      );
       ownClients.push(c);
       modelEmbedders.set(m.id, c);
     }

@@ -6,7 +6,7 @@ import type { GatewayDeps } from '../app.types.js';
 import { requireScope } from '../http/auth.middleware.js';
 import { validate } from '../http/validate.js';
 import { toAssetView } from '../search/asset-view.js';
-import { assetIdSchema, intParam, queryOf } from './params.js';
+import { assetIdParamsSchema, intParam, queryOf } from './params.js';
 
 /** Body of POST /api/v1/assets/ingest. */
 export const ingestBodySchema = z
@@ -100,7 +100,7 @@ export function assetsRouter(deps: GatewayDeps): Router {
   });
 
   r.get('/assets/:asset_id', async (req, res) => {
-    const id = validate(z.object({ asset_id: assetIdSchema }), req.params, 'params').asset_id;
+    const id = validate(assetIdParamsSchema, req.params, 'params').asset_id;
     // Every registered model's collection; the seed pair's come first, as `collections` reports them.
     const models = deps.registry.list();
     const found = await Promise.all(models.map((m) => deps.points.getOrEmpty(m.collection, [id])));

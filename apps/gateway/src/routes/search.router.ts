@@ -6,7 +6,7 @@ import { AppError } from '@image-search/service-kit';
 import type { GatewayDeps } from '../app.types.js';
 import { requestIdentity } from '../http/identity.js';
 import { validate } from '../http/validate.js';
-import { assetIdSchema, intParam, numParam, queryOf, sessionIdOf, userIdSchema } from './params.js';
+import { assetIdParamsSchema, intParam, numParam, queryOf, sessionIdOf, userIdSchema } from './params.js';
 
 /** A signal that aborts when the client closes the connection before the answer is sent. */
 function clientGone(res: Response): AbortSignal {
@@ -151,7 +151,7 @@ export function searchRouter(deps: GatewayDeps): Router {
   });
 
   r.get('/search/similar/:asset_id', searchLimit, async (req, res) => {
-    const assetId = validate(z.object({ asset_id: assetIdSchema }), req.params, 'params').asset_id;
+    const assetId = validate(assetIdParamsSchema, req.params, 'params').asset_id;
     const q = validate(similarQuerySchema, queryOf(req), 'query');
     const out = await deps.search.similar(assetId, {
       limit: q.limit,

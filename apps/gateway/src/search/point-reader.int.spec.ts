@@ -60,6 +60,22 @@ describe('PointReader', () => {
     expect((await reader.get('pr_clip', ['a0']))[0]!.payload.path).toBe('/p/edited.jpg');
   });
 
+  it('runs at most maxInFlight queries at once; what arrives meanwhile shares the next query, and sees earlier writes', async () => {
+    const reader = new PointReader(store, 256, 1);
+    const spy = vi.spyOn(store, 'retrieve');
+    const first = reader.get('pr_clip', ['a1']);
+    await new Promise((r) => setImmediate(r));
+    expect(spy).toHaveBeenCalledTimes(1);
+    // The first query is in flight: these wait, then go together.
+    await store.upsert('pr_clip', [{ assetId: 'a5', vector: vec(5), payload: { path: '/p/5-edited.jpg' } }]);
+    const later = await Promise.all([reader.get('pr_clip', ['a5']), reader.get('pr_clip', ['a6', 'a7'])]);
+    await first;
+    expect(spy).toHaveBeenCalledTimes(2);
+    expect(later[0]![0]!.payload.path).toBe('/p/5-edited.jpg');
+    expect(later[1]!.map((p) => p.assetId)).toEqual(['a6', 'a7']);
+    spy.mockRestore();
+  });
+
   it('passes a missing collection to every caller as NOT_FOUND, or as empty with getOrEmpty', async () => {
     const reader = new PointReader(store);
     const [a, b] = await Promise.allSettled([reader.get('pr_missing', ['x']), reader.get('pr_missing', ['y'])]);
