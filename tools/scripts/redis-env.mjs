@@ -2,7 +2,7 @@
 // redis-server on a free port when the binary is installed, otherwise a clear error. Never hangs.
 import { spawn, spawnSync } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -43,8 +43,29 @@ export function freePort() {
   });
 }
 
-/** Returns { url, stop } for a reachable Redis. */
-export async function ensureRedis(preferredUrl, log = console.log) {
+// A private Redis left running by a start script that was killed (SIGKILL reaches only the script)
+// would share the AOF folder with the new one: stop it first.
+async function stopLeftover(pidFile, log) {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  let cmd = '';
+  try {
+    cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return;
+  }
+  if (!cmd.includes('redis-server')) return;
+  log(`stopping the private redis-server (pid ${pid}) left running by an earlier npm start`);
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+/**
+ * Returns { url, stop, private, dir } for a reachable Redis. With `persistDir`, a private Redis keeps
+ * its data there with AOF (appendonly yes, fsync every second), so a stack restart, or a Redis killed
+ * mid-run, keeps re-embedding runs, ingest progress and API keys; without it (tests) it keeps nothing.
+ */
+export async function ensureRedis(preferredUrl, log = console.log, { persistDir } = {}) {
   const url = preferredUrl || 'redis://127.0.0.1:6379';
   if (await ping(url)) return { url, stop: async () => {}, private: false };
   const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
@@ -56,23 +77,41 @@ export async function ensureRedis(preferredUrl, log = console.log) {
     );
   }
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'redis-'));
-  const child = spawn(
-    bin,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: 'ignore' },
-  );
+  let dir;
+  let persistence;
+  if (persistDir) {
+    mkdirSync(persistDir, { recursive: true, mode: 0o700 });
+    await stopLeftover(join(persistDir, 'redis.pid'), log);
+    dir = persistDir;
+    // AOF for durability (at most a second of writes lost on a crash) plus the default RDB snapshots,
+    // which make a restart fast. The folder is the stack's own, so a DATA_DIR carries its runs along.
+    persistence = ['--appendonly', 'yes', '--appendfsync', 'everysec'];
+  } else {
+    dir = mkdtempSync(join(tmpdir(), 'redis-'));
+    persistence = ['--save', '', '--appendonly', 'no'];
+  }
+  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', ...persistence, '--dir', dir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d.toString()));
   const privUrl = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
+  // Loading a large AOF takes a while; Redis answers PING with LOADING until then.
+  const deadline = Date.now() + (persistDir ? 120_000 : 10_000);
   while (!(await ping(privUrl, 500))) {
     if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`could not start a private redis-server on port ${port}`);
+      throw new Error(`could not start a private redis-server on port ${port}${stderr ? `: ${stderr.trim()}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  log(`Redis not reachable at ${url}; started a private redis-server at ${privUrl}`);
+  if (persistDir) writeFileSync(join(persistDir, 'redis.pid'), `${child.pid}\n`);
+  log(
+    `Redis not reachable at ${url}; started a private redis-server at ${privUrl}${persistDir ? ` (AOF persistence in ${persistDir})` : ''}`,
+  );
   return {
     url: privUrl,
     private: true,
+    dir: persistDir,
+    pid: child.pid,
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));

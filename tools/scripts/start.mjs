@@ -194,13 +194,12 @@ async function main() {
   await resolvePorts();
   const p = config.ports;
 
-  redis = await ensureRedis(config.redisUrl, say).catch((err) => {
-    throw new Error(`${err.message}`);
-  });
-
   const models = await chooseModels();
   const dataDir = config.dataDir ?? join(ROOT, models.demo ? 'data/demo' : 'data/local');
   mkdirSync(dataDir, { recursive: true });
+  // A private Redis keeps its data in DATA_DIR/redis with AOF: stopping and starting the stack
+  // mid-run resumes the run instead of losing it.
+  redis = await ensureRedis(config.redisUrl, say, { persistDir: join(dataDir, 'redis') });
   const tokenFile = join(dataDir, 'admin-token');
   const adminToken =
     config.adminToken ??

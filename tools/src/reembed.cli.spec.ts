@@ -180,4 +180,51 @@ describe('tools:reembed process (real Redis and store, no worker)', () => {
     expect(await p.exited).toBe(3);
     expect(p.output()).toContain('last error: verification failed: 30 id(s)');
   });
+
+  it('a run whose state vanished from Redis (its keys flushed mid-run) is reported as lost, with how to finish (start --only-missing)', async () => {
+    await redis.del(`${prefix}:reembed-run:current`);
+    await store.ensureCollection(collectionSchema('siglip', { name: 'image_assets_siglip', vectorSize: 4 }));
+    const ids = Array.from({ length: 12 }, (_, i) => i.toString(16).padStart(32, '0'));
+    await store.upsert(
+      'image_assets_siglip',
+      ids.map((id, i) => ({ assetId: id, vector: [0, 1, i, 0], payload: { path: `/x/${i}.jpg` } })),
+    );
+    const p = cli(['start', '--batch-size', '10']);
+    const runs = new ReembedRunStore(redis, prefix);
+    let runId: string | null = null;
+    await waitFor('run created', async () => (runId = await runs.currentId()) !== null, 30_000);
+    await runs.savePlanCheckpoint(runId!, { cursor: '$end', batchNo: 3, scanned: 30, skipped: 0 });
+    await runs.finishPlanning(runId!, 30);
+    await runs.finalizeBatch(runId!, 0, { done: 10, skipped: 0, batchFailed: false, succeeded: [] });
+    await new Promise((r) => setTimeout(r, 500));
+    // Redis loses its data mid-run (as a restart without persistence does): every key of ours goes.
+    await deleteKeys(redis, prefix);
+    expect(await p.exited).toBe(1);
+    expect(p.output()).toContain(
+      `run ${runId} vanished from Redis while this command was following it: Redis lost its data (a restart or a flush); image_assets_siglip holds 12 of the 30 points of image_assets.`,
+    );
+    expect(p.output()).toMatch(/Redis persistence: |This Redis keeps nothing across a restart/);
+    expect(p.output()).toContain('To finish the migration: npx nx run tools:reembed -- start --only-missing');
+
+    const status = await run(['status']);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/state: idle/);
+    expect(status.out).toContain(
+      'no re-embedding run is recorded in Redis, yet image_assets_siglip holds 12 of the 30 points of image_assets: if a run was started, its state vanished from Redis (Redis lost its data',
+    );
+    expect(status.out).toContain('start --only-missing');
+    const json = JSON.parse((await run(['status', '--json'])).out) as { state: string; lost_run: string };
+    expect(json.state).toBe('idle');
+    expect(json.lost_run).toMatch(/Redis lost its data.*\n.*\n.*start --only-missing/s);
+
+    const full = await run(['start', '--detach']);
+    expect(full.out).toMatch(
+      /note: no re-embedding run is recorded in Redis, yet .*\n[\s\S]*Starting a full run anyway/,
+    );
+    await redis.del(`${prefix}:reembed-run:current`);
+    const finish = await run(['start', '--only-missing', '--detach']);
+    expect(finish.code).toBe(0);
+    expect(finish.out).toMatch(/started run r\w+ \(batch size 100, only missing ids\)/);
+    expect(finish.out).not.toContain('note:');
+  });
 });

@@ -6,7 +6,14 @@ import cliProgress from 'cli-progress';
 import { z } from 'zod';
 import { createLogger, env, isAppError, parseConfig } from '@image-search/service-kit';
 import { createVectorStore, type VectorStore } from '@image-search/vector-store';
-import { ReembedControl, type ReembedStatus } from '@image-search/jobs';
+import {
+  describePersistence,
+  NO_PERSISTENCE_ADVICE,
+  ReembedControl,
+  redisPersistence,
+  type RedisPersistence,
+  type ReembedStatus,
+} from '@image-search/jobs';
 import { loadModelRegistry } from '@image-search/model-registry';
 
 const USAGE = `reembed: re-embed the CLIP collection's images into the SigLIP collection, resumably
@@ -148,11 +155,44 @@ export function formatStatus(s: ReembedStatus): string {
   return lines.join('\n');
 }
 
+/**
+ * What to tell the operator when a run's state is gone from Redis: `vanished` is the run id this
+ * command saw disappear; without it, an idle status whose target collection is partly filled is the
+ * sign (a run was started, or ingest dual-wrote, and nothing in Redis records it). Undefined when
+ * there is nothing to say.
+ */
+export function lostRunMessage(
+  s: ReembedStatus,
+  persistence: RedisPersistence,
+  names: { source: string; target: string },
+  vanished?: string,
+): string | undefined {
+  if (s.run_id !== null) return undefined;
+  const partly =
+    s.target_count !== null && s.source_count !== null && s.target_count > 0 && s.target_count < s.source_count;
+  if (!vanished && !partly) return undefined;
+  const counts =
+    s.target_count !== null && s.source_count !== null
+      ? `${names.target} holds ${s.target_count} of the ${s.source_count} points of ${names.source}`
+      : `the counts of ${names.target} and ${names.source} are unknown`;
+  const persist = describePersistence(persistence);
+  const lines = [
+    vanished
+      ? `run ${vanished} vanished from Redis while this command was following it: Redis lost its data (a restart or a flush); ${counts}.`
+      : `no re-embedding run is recorded in Redis, yet ${counts}: if a run was started, its state vanished from Redis (Redis lost its data: a restart or a flush).`,
+    persistence.aof === false && persistence.rdb === false
+      ? `This Redis keeps nothing across a restart (persistence: ${persist}): ${NO_PERSISTENCE_ADVICE}.`
+      : `Redis persistence: ${persist}; make sure it keeps its data across restarts (${NO_PERSISTENCE_ADVICE}).`,
+    `To finish the migration: npx nx run tools:reembed -- start --only-missing   (re-embeds only the ids missing from ${names.target}, then verifies)`,
+  ];
+  return lines.join('\n');
+}
+
 async function follow(
   control: ReembedControl,
   pollMs: number,
   until: (s: ReembedStatus) => boolean,
-): Promise<ReembedStatus> {
+): Promise<ReembedStatus & { vanished?: string }> {
   const bar = new cliProgress.SingleBar(
     {
       format: '{bar} {percentage}% | {value}/{total} | {rate}/s | ETA {eta_h} | {state}, {failed} failed',
@@ -165,6 +205,8 @@ async function follow(
   let s = await control.status();
   bar.start(Math.max(1, s.total), 0, { rate: 0, eta_h: '--', state: s.state, failed: 0 });
   let stop = false;
+  let seen = s.run_id;
+  let vanished: string | undefined;
   const onSigint = () => (stop = true);
   process.once('SIGINT', onSigint);
   try {
@@ -177,6 +219,7 @@ async function follow(
         failed: s.failed,
       });
       if (until(s) || stop) break;
+      if (s.run_id !== null) seen = s.run_id;
       await new Promise((r) => setTimeout(r, pollMs));
       // A Redis restart should not end the watch: keep the last status and poll again.
       s = await control.status().catch((err: unknown) => {
@@ -184,13 +227,17 @@ async function follow(
         bar.update({ state: 'Redis unreachable, retrying' });
         return s;
       });
+      if (seen !== null && s.run_id === null) {
+        vanished = seen;
+        break;
+      }
     }
   } finally {
     bar.stop();
     process.removeListener('SIGINT', onSigint);
   }
   if (stop) console.log('stopped following; the run goes on in the workers (status --follow to watch again)');
-  return s;
+  return vanished ? { ...s, vanished } : s;
 }
 
 async function main(): Promise<number> {
@@ -234,10 +281,17 @@ async function main(): Promise<number> {
       print(s);
       return 0;
     };
+    const names = { source: from.collection, target: to.collection };
+    const lost = async (s: ReembedStatus, vanished?: string) =>
+      lostRunMessage(s, await redisPersistence(redis), names, vanished);
     const finish = async (s: ReembedStatus, what: string) => {
       if (args.detach || args.json) return printed(s);
       const end = await follow(control!, config.REEMBED_POLL_MS, (x) => TERMINAL.has(x.state));
       print(end);
+      if (end.vanished) {
+        console.error(`\n${await lost(end, end.vanished)}`);
+        return 1;
+      }
       if (!TERMINAL.has(end.state)) return 0;
       console.log(
         end.state === 'completed' ? `\n${what}: completed, verification passed.` : `\n${what}: ${end.state}.`,
@@ -247,6 +301,11 @@ async function main(): Promise<number> {
     };
     switch (args.command) {
       case 'start': {
+        if (!args.onlyMissing) {
+          const before = await control.status();
+          const note = before.state === 'idle' ? await lost(before) : undefined;
+          if (note) console.log(`note: ${note}\nStarting a full run anyway (it re-embeds every id).`);
+        }
         const { started, status } = await control.start({ batchSize: args.batchSize, onlyMissing: args.onlyMissing });
         console.log(
           started
@@ -256,9 +315,18 @@ async function main(): Promise<number> {
         return await finish(status, 'run');
       }
       case 'status': {
-        if (!args.follow) return printed(await control.status());
-        print(await follow(control, config.REEMBED_POLL_MS, (x) => TERMINAL.has(x.state)));
-        return 0;
+        const s: ReembedStatus & { vanished?: string } = args.follow
+          ? await follow(control, config.REEMBED_POLL_MS, (x) => TERMINAL.has(x.state))
+          : await control.status();
+        const vanished = s.vanished;
+        const note = await lost(s, vanished);
+        if (args.json) {
+          console.log(JSON.stringify(note ? { ...s, lost_run: note } : s, null, 2));
+          return vanished ? 1 : 0;
+        }
+        print(s);
+        if (note) console.error(`\n${note}`);
+        return vanished ? 1 : 0;
       }
       case 'pause':
         return printed(await control.pause());

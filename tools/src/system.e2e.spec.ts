@@ -107,7 +107,7 @@ describe('system end to end: npm start, search, SigLIP migration, rollout, clean
 
   it('searches through the API (CLIP) and the results carry thumbnails', async () => {
     const r = await search('red');
-    expect(r.model).toBe('clip');
+    expect(r.family).toBe('clip');
     expect(r.results.slice(0, 3).map((x) => x.asset.path.split('/').pop()!.split('-')[0])).toEqual([
       'red',
       'red',
@@ -146,7 +146,7 @@ describe('system end to end: npm start, search, SigLIP migration, rollout, clean
       250,
     );
     const before = await search('red');
-    expect(before.model).toBe('clip');
+    expect(before.family).toBe('clip');
     expect(before.results.length).toBeGreaterThan(0);
     expect(JSON.stringify(before.rollout)).toMatch(/fallback|coverage/i);
 

@@ -8,7 +8,15 @@ import { HealthState, type Logger } from '@image-search/service-kit';
 import { EmbedderClient, type EmbedderApi } from '@image-search/embedder-client';
 import { createVectorStore, FingerprintGuard, type VectorStore } from '@image-search/vector-store';
 import { createAssetCatalogue, type AssetCatalogue } from '@image-search/asset-catalogue';
-import { ACTIVE_STATES, createCatalogueQueue, ReembedControl, type CatalogueQueue } from '@image-search/jobs';
+import {
+  ACTIVE_STATES,
+  createCatalogueQueue,
+  describePersistence,
+  NO_PERSISTENCE_ADVICE,
+  redisPersistence,
+  ReembedControl,
+  type CatalogueQueue,
+} from '@image-search/jobs';
 import type { RegisteredModel } from '@image-search/model-registry';
 import {
   CoverageMonitor,
@@ -212,6 +220,17 @@ export async function wireGateway(
   const bull = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, connectTimeout: 3000 });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   bull.on('error', () => undefined);
+  // Runs, ingest progress and API keys live in this Redis: say so loudly when a restart would lose them.
+  void redisPersistence(redis).then((p) => {
+    if (p.unknownReason !== undefined)
+      logger.info({ reason: p.unknownReason }, 'could not check whether Redis persists its data (CONFIG GET refused)');
+    else if (!p.aof && !p.rdb)
+      logger.warn(
+        { redis_persistence: describePersistence(p) },
+        `Redis has neither AOF nor RDB persistence enabled: a Redis restart loses every re-embedding run, ingest progress and API key; ${NO_PERSISTENCE_ADVICE}`,
+      );
+    else logger.info({ redis_persistence: describePersistence(p) }, 'Redis persistence');
+  });
   const queue: CatalogueQueue<'ingest'> = createCatalogueQueue('ingest', {
     connection: bull,
     prefix: config.QUEUE_PREFIX,

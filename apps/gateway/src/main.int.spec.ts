@@ -8,6 +8,8 @@ import {
   deleteKeys,
   freePort,
   httpGet,
+  redisServerAvailable,
+  startRedisServer,
   startTsProcess,
   testRedis,
   uniqueName,
@@ -57,4 +59,42 @@ describe('gateway process', () => {
     expect(await p.exited).toBe(2);
     expect(p.output()).toContain('SIGLIP_ROLLOUT_PERCENTAGE: expected a number between 0 and 100');
   });
+
+  it.skipIf(!redisServerAvailable('the Redis persistence warning'))(
+    'warns at start when its Redis has neither AOF nor RDB, and says so plainly when CONFIG is forbidden (real redis-server processes)',
+    async () => {
+      const start = async (args: string[], expected: RegExp) => {
+        const redis = await startRedisServer(args, dir);
+        const port = await freePort();
+        const p = startTsProcess('apps/gateway/src/main.ts', {
+          GATEWAY_PORT: String(port),
+          DATA_DIR: dir,
+          QUEUE_PREFIX: prefix,
+          REDIS_URL: redis.url,
+          CLIP_EMBEDDER_URL: `127.0.0.1:${await freePort()}`,
+          SIGLIP_EMBEDDER_URL: '',
+        });
+        try {
+          await waitFor('persistence line', () => expected.test(p.output()), 30_000, 100);
+          return p.output();
+        } finally {
+          await p.stop('SIGTERM');
+          await redis.stop();
+        }
+      };
+      const none = await start(['--save', '', '--appendonly', 'no'], /persistence/i);
+      expect(none).toMatch(
+        /"level":40.*Redis has neither AOF nor RDB persistence enabled: a Redis restart loses every re-embedding run, ingest progress and API key; enable persistence \(appendonly yes/,
+      );
+      const aof = await start(['--save', '', '--appendonly', 'yes'], /Redis persistence/);
+      expect(aof).toMatch(/"redis_persistence":"AOF"/);
+      expect(aof).not.toMatch(/neither AOF nor RDB/);
+      const hidden = await start(
+        ['--save', '', '--appendonly', 'no', '--rename-command', 'CONFIG', ''],
+        /could not check whether Redis persists/,
+      );
+      expect(hidden).toMatch(/"level":30.*unknown command 'config'/);
+    },
+    90_000,
+  );
 });

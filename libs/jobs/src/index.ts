@@ -46,3 +46,10 @@ export {
 } from './reembed-plan.job.js';
 /** Completeness verification (counts, id sets, vector dimension and norm). */
 export { verifyReembedding, vectorProblem, type VerifyOptions } from './reembed-verify.js';
+/** Whether a Redis keeps its data across a restart (CONFIG GET appendonly / save). */
+export {
+  redisPersistence,
+  describePersistence,
+  NO_PERSISTENCE_ADVICE,
+  type RedisPersistence,
+} from './redis-persistence.js';

@@ -1,5 +1,5 @@
 export { testEnv } from './env.js';
-export { uniqueName, testRedis, deleteKeys } from './redis.js';
+export { uniqueName, testRedis, deleteKeys, startRedisServer, redisServerAvailable } from './redis.js';
 export { freePort, waitFor } from './ports.js';
 export { fixturesAvailable, fixturePath, announceFixtureSkip } from './fixtures.js';
 export { startTsProcess, REPO_ROOT, type TestProcess } from './process.js';
