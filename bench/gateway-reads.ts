@@ -31,6 +31,8 @@ export interface ReadsBenchOptions {
   profileDir?: string | undefined;
   /** The embedder's process id: its CPU per request is printed beside the gateway's. */
   embedderPid?: number | undefined;
+  /** Seed (or find seeded) and return without measuring. */
+  seedOnly?: boolean | undefined;
   /** Only these endpoints (load names: asset, thumbnail, list, similar, search); all when unset. */
   only?: string[] | undefined;
 }
@@ -69,7 +71,7 @@ function unitVector(dim: number): Float32Array {
 }
 
 /** Real photos-sized JPEGs (noise, so they compress like photos) for the thumbnail sample. */
-async function writePhotos(dir: string, n: number): Promise<string[]> {
+export async function writePhotos(dir: string, n: number): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const paths: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -95,7 +97,7 @@ async function writePhotos(dir: string, n: number): Promise<string[]> {
 }
 
 /** The payload ingest writes for a file (path fields, dimensions, format, dates, content hash). */
-function pointFor(j: number, dim: number, realPath: string | undefined): UpsertPoint {
+export function pointFor(j: number, dim: number, realPath: string | undefined): UpsertPoint {
   const path = realPath ?? `/bench/photos/cat-${j % CATEGORIES}/img-${j}.jpg`;
   const hash = createHash('sha256').update(path).digest('hex');
   const content = realPath ? createHash('sha256').update(readFileSync(realPath)).digest('hex') : hash;
@@ -152,7 +154,7 @@ async function seed(o: ReadsBenchOptions, photos: string[]): Promise<{ ids: stri
 }
 
 /** utime + stime of a process, ms (Linux /proc). */
-function cpuOf(pid: number | undefined): number {
+export function cpuOf(pid: number | undefined): number {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
@@ -174,7 +176,12 @@ async function load(
   return { ...f, cpuMs: (cpuOf(pid) - c0) / n, embedderCpuMs: (cpuOf(o.embedderPid) - e0) / n };
 }
 
-function loadRun(url: string, endpoint: ReadEndpoint, o: ReadsBenchOptions, idsFile: string): Promise<LoadFigures> {
+export function loadRun(
+  url: string,
+  endpoint: ReadEndpoint,
+  o: ReadsBenchOptions,
+  idsFile: string,
+): Promise<LoadFigures> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       join(REPO_ROOT, 'node_modules/.bin/tsx'),
@@ -241,6 +248,10 @@ async function direct(
 export async function runReadsBench(o: ReadsBenchOptions): Promise<Record<string, LoadFigures>> {
   const photos = await writePhotos(`${o.dataDir}-photos`, o.realFiles);
   const { ids, sampleIds } = await seed(o, photos);
+  if (o.seedOnly) {
+    console.log(`seeded: ${ids.length} points (${o.fill}) in ${o.dataDir}`);
+    return {};
+  }
   const port = await freePort();
   const gw: TestProcess = startTsProcess(
     'apps/gateway/src/main.ts',

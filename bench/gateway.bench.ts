@@ -4,7 +4,8 @@
 //   npx tsx bench/gateway.bench.ts --seed-only 512   (fill the store ahead of a full run)
 //   npx tsx bench/gateway.bench.ts --reads [--points 10000] [--fill bulk,ingest] [--duration 10] [--connections 32]
 //     every read endpoint with /health and the store called directly in the same run (bench/gateway-reads.ts);
-//     the demo ('colour') CLIP model, 100 real JPEGs for the thumbnails, rate limits off.
+//     the demo ('colour') CLIP model, 100 real JPEGs for the thumbnails, rate limits off; --seed-reads only
+//     seeds (kept in tmp/ and reused by later runs).
 // Full run: full-size random-weight models from `npx nx run tools:make-bench-models` (models/bench/clip,
 // models/bench/siglip) and 100,000 points. --quick: the tiny test models, 5,000 points, short runs.
 // Measures: (1) the CLIP text tower's own batch-1 throughput over gRPC (sequential EmbedTexts of one
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     threads: { type: 'string' },
     'seed-only': { type: 'string' },
+    'seed-reads': { type: 'boolean', default: false },
     reads: { type: 'boolean', default: false },
     fill: { type: 'string', default: 'bulk,ingest' },
     connections: { type: 'string', default: '32' },
@@ -266,6 +268,7 @@ async function readsMain(): Promise<void> {
         profileDir: args.profile ? resolve(args.profile) : undefined,
         only: args.only?.split(','),
         embedderPid: clip.proc.child.pid,
+        seedOnly: args['seed-reads'],
       });
     }
   } finally {
