@@ -126,7 +126,15 @@ async function seed(o: ReadsBenchOptions, photos: string[]): Promise<{ ids: stri
   if (existsSync(marker)) return JSON.parse(readFileSync(marker, 'utf8')) as { ids: string[]; sampleIds: string[] };
   rmSync(o.dataDir, { recursive: true, force: true });
   mkdirSync(o.dataDir, { recursive: true });
-  const store = await LanceVectorStore.open({ dataDir: o.dataDir, logger: o.logger });
+  // Bulk: no maintenance while writing, one optimize (compaction + index build) at the end; ingest: the
+  // default policy, maintenance running between the small writes as in the gateway.
+  const store = await LanceVectorStore.open({
+    dataDir: o.dataDir,
+    logger: o.logger,
+    ...(o.fill === 'bulk'
+      ? { policy: { indexThreshold: Number.MAX_SAFE_INTEGER, compactFragments: Number.MAX_SAFE_INTEGER } }
+      : {}),
+  });
   const ids: string[] = [];
   try {
     await store.ensureCollection(collectionSchema('clip', { name: COLLECTION, vectorSize: o.dim }));
