@@ -40,6 +40,17 @@ function el(tag, attrs = {}, ...children) {
   return n;
 }
 
+/** Tells the gateway what the user did with the result at index i (POST /events); never blocks or fails the page. */
+function sendEvent(out, type, r, i) {
+  if (!out.search_id) return;
+  call('/events', {
+    method: 'POST',
+    keepalive: true,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ search_id: out.search_id, type, asset_id: r.asset.id, rank: i + 1 }),
+  }).catch(() => undefined);
+}
+
 function showResults(out, label) {
   const status = $('#status');
   status.replaceChildren();
@@ -58,6 +69,16 @@ function showResults(out, label) {
   grid.replaceChildren();
   out.results.forEach((r, i) => {
     const card = el('div', { class: 'card', 'data-asset-id': r.asset.id, title: r.asset.path || r.asset.id });
+    const open = el('a', { class: 'open', href: r.asset.url, target: '_blank', rel: 'noopener', text: 'open' });
+    open.addEventListener('click', (ev) => {
+      ev.stopPropagation();
+      sendEvent(out, 'open', r, i);
+    });
+    const download = el('a', { class: 'download', href: r.asset.url, download: '', text: 'download' });
+    download.addEventListener('click', (ev) => {
+      ev.stopPropagation();
+      sendEvent(out, 'download', r, i);
+    });
     // The first page loads at once (lazy loading would wait for layout and scrolling); later ones lazily.
     // elementtiming lets the page test measure when each thumbnail is painted.
     card.append(
@@ -74,9 +95,14 @@ function showResults(out, label) {
         el('span', { class: 'cat', text: r.asset.category || '' }),
         el('span', { class: 'score', text: r.score.toFixed(3) }),
         el('span', { class: `badge ${out.model}`, text: out.model }),
+        open,
+        download,
       ),
     );
-    card.addEventListener('click', () => void similar(r.asset.id));
+    card.addEventListener('click', () => {
+      sendEvent(out, 'click', r, i);
+      void similar(r.asset.id);
+    });
     grid.append(card);
   });
 }
@@ -217,10 +243,45 @@ async function refreshAdmin() {
     $('#reembed-error').textContent = `Re-embedding status unavailable: ${err.message}`;
   }
   await refreshShadow();
+  await refreshOnline();
   $('#admin-updated').textContent = new Date().toLocaleTimeString();
 }
 
 const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`);
+
+async function refreshOnline() {
+  try {
+    const o = await adminCall('/admin/online');
+    $('#online-error').textContent = '';
+    $('#online-table tbody').replaceChildren(
+      ...o.models.map(({ model, overall: f }) =>
+        el(
+          'tr',
+          {},
+          el('td', { text: model }),
+          el('td', { text: String(f.searches) }),
+          el('td', { text: pct(f['ctr@1']) }),
+          el('td', { text: pct(f['ctr@10']) }),
+          el('td', { text: f.mrr === null ? '—' : f.mrr.toFixed(3) }),
+          el('td', { text: pct(f.abandonment) }),
+          el('td', { text: pct(f.zero_result_rate) }),
+          el('td', { text: f.latency_ms.p95 === null ? '—' : String(f.latency_ms.p95) }),
+          el('td', { text: String(f.errors) }),
+        ),
+      ),
+    );
+    $('#interleaving-text').textContent = o.interleaving.length
+      ? o.interleaving
+          .map(
+            (p) =>
+              `Interleaving ${p.b} vs ${p.a}: ${p.searches} searches, wins ${p.wins.b}:${p.wins.a}, win rate ${pct(p.win_rate_b)}, p = ${p.p_value ?? '—'}${p.significant ? ' (significant)' : ''}`,
+          )
+          .join(' · ')
+      : 'No interleaving (INTERLEAVE_BUCKETS unset) or no clicks on interleaved lists yet.';
+  } catch (err) {
+    $('#online-error').textContent = `Online metrics unavailable: ${err.message}`;
+  }
+}
 
 async function refreshShadow() {
   try {

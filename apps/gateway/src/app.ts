@@ -12,6 +12,7 @@ import { imagesRouter } from './routes/images.router.js';
 import { libraryRouter } from './routes/library.router.js';
 import { thumbnailsRouter } from './routes/thumbnails.router.js';
 import { searchRouter } from './routes/search.router.js';
+import { eventsRouter } from './routes/events.router.js';
 import { systemRouter } from './routes/system.router.js';
 
 /** The search page's static files (HTML/CSS/vanilla JS, no build step). */
@@ -64,6 +65,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(systemRouter(deps));
   app.use('/api/v1', authRouter(deps));
   app.use('/api/v1', searchRouter(deps));
+  app.use('/api/v1', eventsRouter(deps));
   app.use('/api/v1', libraryRouter(deps));
   app.use('/api/v1', assetsRouter(deps));
   app.use('/api/v1', thumbnailsRouter(deps));

@@ -18,6 +18,7 @@ import type { AssetRoots } from './ingest/asset-roots.js';
 import type { QueryCache } from './search/query-cache.js';
 import type { PointReader } from './search/point-reader.js';
 import type { ShadowService } from './shadow/shadow.service.js';
+import type { SearchTracking } from './events/search-tracking.js';
 
 /** Everything the HTTP app needs, wired by main.ts (or by a test with fakes). */
 export interface GatewayDeps {
@@ -42,6 +43,8 @@ export interface GatewayDeps {
   search: SearchService;
   /** Repeats a share of text searches on the other model after the answer (SHADOW_PERCENTAGE); absent in some tests. */
   shadow?: ShadowService | undefined;
+  /** Search ids, online metrics and interleaving (POST /events); absent in some tests. */
+  tracking?: SearchTracking | undefined;
   queryCache: QueryCache;
   images: ImageFiles;
   /** Content-addressed thumbnails made at ingest. */
@@ -52,7 +55,7 @@ export interface GatewayDeps {
   /** The re-embedding admin router (mounted at /api/v1/admin/siglip behind admin auth), when Redis is configured. */
   adminSiglipRouter?: Router | undefined;
   /** Per-client rate limits (counted in Redis, shared by every replica; pass-through when 0). */
-  limits: { search: RequestHandler; upload: RequestHandler; ingest: RequestHandler };
+  limits: { search: RequestHandler; upload: RequestHandler; ingest: RequestHandler; events?: RequestHandler };
   /** How requests are authenticated (API keys, proxy header, ADMIN_TOKEN, anonymous). */
   auth: AuthSettings;
   /** The allowed asset folders (ASSET_ROOTS), checked again before any file is read. */

@@ -61,6 +61,23 @@ export const gatewayConfigSchema = z.object({
   MAX_UPLOAD_BYTES: env.int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   BREAKER_FAILURES: env.int(3, 1, 1000),
   BREAKER_COOLDOWN_MS: env.int(10_000, 100, 600_000),
+  EVENTS_RETENTION_DAYS: env.int(30, 1, 3650),
+  EVENTS_WINDOW_HOURS: env.int(24, 1, 24 * 30),
+  RATE_LIMIT_EVENTS_PER_MIN: env.int(1200, 0, 10_000_000),
+  INTERLEAVE_BUCKETS: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      const m = /^(\d{1,2})-(\d{1,2})$/.exec(v);
+      const [lo, hi] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+      if (!m || lo > hi || hi > 99) {
+        ctx.addIssue({ code: 'custom', message: 'expected a bucket range LO-HI within 0-99, e.g. 40-49' });
+        return z.NEVER;
+      }
+      return { lo, hi };
+    }),
   SHADOW_PERCENTAGE: env.int(0, 0, 100),
   SHADOW_MAX_CONCURRENCY: env.int(4, 1, 1000),
   SHADOW_MAX_PER_S: env.int(50, 1, 100_000),

@@ -49,6 +49,10 @@ import { SearchService, type SearchResponse } from './search/search.service.js';
 import { AssetPaths } from './search/asset-paths.js';
 import { ShadowMetrics } from './shadow/shadow.metrics.js';
 import { ShadowService } from './shadow/shadow.service.js';
+import { PairSearch } from './shadow/pair-search.js';
+import { OnlineMetrics } from './events/online-metrics.js';
+import { SearchIds, sharedSearchIdSecret } from './events/search-id.js';
+import { SearchTracking } from './events/search-tracking.js';
 
 /** The wired gateway: its app dependencies and what must be stopped on shutdown. */
 export interface Gateway {
@@ -181,13 +185,11 @@ export async function wireGateway(
     paths,
   });
   const thumbnailDir = resolve(config.THUMBNAIL_DIR ?? join(config.DATA_DIR, 'thumbnails'));
+  const pairSearch = new PairSearch({ registry, embedders: modelEmbedders, store, cache: queryCache });
   const shadow = new ShadowService({
-    registry,
-    embedders: modelEmbedders,
-    store,
+    pair: pairSearch,
     metrics: new ShadowMetrics(metrics.registry),
     logger,
-    cache: queryCache,
     settings: {
       percentage: config.SHADOW_PERCENTAGE,
       maxConcurrency: config.SHADOW_MAX_CONCURRENCY,
@@ -236,6 +238,23 @@ export async function wireGateway(
     prefix: config.QUEUE_PREFIX,
   });
   const progress = new IngestProgress(redis, config.QUEUE_PREFIX);
+  const tracking = new SearchTracking({
+    ids: new SearchIds(
+      await sharedSearchIdSecret(redis, config.QUEUE_PREFIX, logger),
+      config.EVENTS_WINDOW_HOURS * 3600_000,
+    ),
+    online: new OnlineMetrics(
+      redis,
+      config.QUEUE_PREFIX,
+      config.EVENTS_RETENTION_DAYS,
+      config.EVENTS_WINDOW_HOURS * 3600_000,
+    ),
+    logger,
+    paths,
+    pair: pairSearch,
+    interleave: config.INTERLEAVE_BUCKETS,
+    deadlineMs: config.EMBEDDER_DEADLINE_MS,
+  });
   const ctx: IngestContext = {
     store,
     clip,
@@ -328,6 +347,7 @@ export async function wireGateway(
       onStoreError: (n) => metrics.rateLimitStoreErrors.inc({ limit: n }),
     });
   const limits = {
+    events: limit('events', config.RATE_LIMIT_EVENTS_PER_MIN),
     search: limit('search', config.RATE_LIMIT_SEARCH_PER_MIN),
     upload: limit('upload', config.RATE_LIMIT_UPLOAD_PER_MIN),
     ingest: limit('ingest', config.RATE_LIMIT_UPLOAD_PER_MIN),
@@ -369,6 +389,7 @@ export async function wireGateway(
     breakers,
     search,
     shadow,
+    tracking,
     queryCache,
     images,
     thumbnails,

@@ -97,6 +97,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly events = new Counter({
+    name: 'gateway_search_events_total',
+    help: 'Events users sent about search results (POST /api/v1/events), by type and the model that answered',
+    labelNames: ['type', 'model'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
   }

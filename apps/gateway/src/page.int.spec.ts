@@ -118,6 +118,9 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     const score = Number(await page.textContent('.card .score'));
     expect(score).toBeGreaterThan(0);
     await page.screenshot({ path: join(OUT, 'search-text.png'), fullPage: true });
+    // Clicking a result (which searches for similar images) tells the gateway: POST /events, rank 1.
+    await page.click('.card >> nth=0');
+    await page.locator('#status', { hasText: 'similar images' }).waitFor();
 
     await page.setInputFiles('#upload', join(root, 'query-blue.png'));
     await page.click('#upload-button');
@@ -146,6 +149,11 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     // Shadow comparison panel: every text search was repeated on the other model (whose collection is missing here).
     await page.locator('#shadow-table tbody tr', { hasText: 'siglip-vit-b16-webli' }).waitFor();
     expect(await page.textContent('#shadow-settings')).toContain('SHADOW_PERCENTAGE 100%');
+    // Online metrics panel: the text search's click, credited to CLIP (CTR@1 over its searches).
+    const onlineRow = page.locator('#online-table tbody tr', { hasText: 'clip-vit-b32-openai' });
+    await onlineRow.waitFor();
+    expect(Number((await onlineRow.locator('td >> nth=1').textContent()) ?? 0)).toBeGreaterThanOrEqual(1);
+    expect(await onlineRow.locator('td >> nth=2').textContent()).not.toBe('0.0%');
     await page.screenshot({ path: join(OUT, 'admin.png'), fullPage: true });
     expect(errors).toEqual([]);
   });

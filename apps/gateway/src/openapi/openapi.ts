@@ -17,6 +17,8 @@ import { assetIdSchema } from '../routes/params.js';
 import { failuresQuerySchema } from '../routes/library.router.js';
 import { thumbnailParamsSchema } from '../routes/thumbnails.router.js';
 import { filtersSchema, imageFieldsSchema, searchBodySchema, similarQuerySchema } from '../routes/search.router.js';
+import { eventBodySchema } from '../routes/events.router.js';
+import { onlineQuerySchema } from '../routes/admin.router.js';
 import { component, componentId, componentIds } from './registry.js';
 import * as responses from './responses.js';
 
@@ -29,6 +31,9 @@ const requests = {
     examples: [{ root_path: '/srv/photos/2024', extensions: ['jpg', 'heic'] }],
   }),
   SiglipStartRequest: component('SiglipStartRequest', startBody),
+  EventRequest: component('EventRequest', eventBodySchema, {
+    examples: [{ search_id: '<search_id of a search response>', type: 'click', asset_id: '0'.repeat(32), rank: 2 }],
+  }),
 };
 
 type Json = Record<string, unknown>;
@@ -174,6 +179,18 @@ export const openApiDocument = {
         requestBody: body(requests.SearchRequest),
         responses: {
           '200': json(responses.SearchResponse, 'Results'),
+          ...common,
+          ...authErrors,
+          '413': err('Body too large'),
+        },
+      },
+    },
+    '/api/v1/events': {
+      post: {
+        summary: 'Record what the user did with a search result (click, open, download at a rank)',
+        requestBody: body(requests.EventRequest),
+        responses: {
+          '202': json(responses.EventAccepted, 'Recorded'),
           ...common,
           ...authErrors,
           '413': err('Body too large'),
@@ -330,6 +347,15 @@ export const openApiDocument = {
         summary: "Effective rollout flags, their source, and the rollout pair's coverage",
         security: bearer,
         responses: { '200': json(responses.RolloutStatus, 'Rollout status'), ...adminErrors },
+      },
+    },
+    '/api/v1/admin/online': {
+      get: {
+        summary:
+          'Online metrics per model and bucket range (CTR@k, MRR of clicks, abandonment, …) and interleaving wins',
+        security: bearer,
+        parameters: query(onlineQuerySchema),
+        responses: { '200': json(responses.OnlineSummary, 'Online summary'), ...adminErrors },
       },
     },
     '/api/v1/admin/shadow': {

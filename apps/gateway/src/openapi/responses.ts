@@ -100,6 +100,14 @@ export const SearchResponse = component(
     timing_ms: z.object({ embed: z.number(), search: z.number(), total: z.number() }).partial().optional(),
     cached_embedding: z.boolean().optional(),
     cached_results: z.boolean().optional().describe('Answered from the short-lived result cache (RESULT_CACHE_TTL_MS)'),
+    search_id: z
+      .string()
+      .optional()
+      .describe('Names this answer in POST /api/v1/events (signed; accepted for EVENTS_WINDOW_HOURS)'),
+    interleaved: z
+      .object({ a: modelId, b: modelId })
+      .optional()
+      .describe('Set when the list is a team-draft interleaving of two models (INTERLEAVE_BUCKETS)'),
     degraded: z
       .strictObject({
         unavailable: z
@@ -358,4 +366,55 @@ export const ShadowSummary = component(
     ),
   }),
   { description: "This replica's shadow comparisons per pair of models, over the most recent 1000 of each" },
+);
+
+export const EventAccepted = component(
+  'EventAccepted',
+  z.object({
+    accepted: z.literal(true),
+    first_for_search: z.boolean().describe("The search's first event (the one CTR@k and MRR count)"),
+    model: modelId.describe('The model whose answer the event is credited to'),
+  }),
+);
+
+const nullableRate = z.number().nullable();
+const onlineFigures = {
+  searches: z.int().min(0),
+  errors: z.int().min(0),
+  error_rate: nullableRate,
+  zero_result_rate: nullableRate,
+  'ctr@1': nullableRate,
+  'ctr@3': nullableRate,
+  'ctr@5': nullableRate,
+  'ctr@10': nullableRate,
+  mrr: nullableRate.describe('Mean over searches of 1/rank of the first event (0 without one)'),
+  abandonment: nullableRate.describe('Searches without any event / searches'),
+  latency_ms: z.object({ mean: nullableRate, p50: nullableRate, p95: nullableRate }),
+  events: z.object({ click: z.int(), open: z.int(), download: z.int() }),
+};
+
+export const OnlineSummary = component(
+  'OnlineSummary',
+  z.object({
+    days: z.int().min(1),
+    models: z.array(
+      z.object({
+        model: modelId,
+        overall: z.object(onlineFigures),
+        buckets: z.array(z.object({ range: z.string(), ...onlineFigures })),
+      }),
+    ),
+    interleaving: z.array(
+      z.object({
+        a: modelId,
+        b: modelId,
+        searches: z.int().min(0),
+        wins: z.object({ a: z.int().min(0), b: z.int().min(0) }),
+        win_rate_b: nullableRate,
+        p_value: nullableRate.describe('Two-sided exact sign test of the wins against 50/50'),
+        significant: z.boolean(),
+      }),
+    ),
+  }),
+  { description: "Online metrics per model and bucket range from the users' events, and interleaving wins" },
 );

@@ -1,8 +1,15 @@
 import express, { type Router } from 'express';
+import { z } from 'zod';
+import { AppError } from '@image-search/service-kit';
 import type { GatewayDeps } from '../app.types.js';
 import { requireScope } from '../http/auth.middleware.js';
+import { validate } from '../http/validate.js';
+import { intParam, queryOf } from './params.js';
 
-/** The admin API (admin scope: ADMIN_TOKEN, an admin API key or an AUTH_PROXY_ADMINS user): GET /admin/models, GET /admin/rollout, GET /admin/shadow, POST /admin/rollout/refresh, and the re-embedding router under /admin/siglip. */
+/** Query of GET /api/v1/admin/online. */
+export const onlineQuerySchema = z.object({ days: intParam(7, 1, 366) }).strict();
+
+/** The admin API (admin scope: ADMIN_TOKEN, an admin API key or an AUTH_PROXY_ADMINS user): GET /admin/models, GET /admin/rollout, GET /admin/shadow, GET /admin/online, POST /admin/rollout/refresh, and the re-embedding router under /admin/siglip. */
 export function adminRouter(deps: GatewayDeps): Router {
   const r = express.Router();
   r.use('/admin', requireScope('admin', deps.auth));
@@ -69,6 +76,11 @@ export function adminRouter(deps: GatewayDeps): Router {
   });
   r.get('/admin/rollout', (_req, res) => {
     res.json(rolloutView());
+  });
+  r.get('/admin/online', async (req, res) => {
+    const { days } = validate(onlineQuerySchema, queryOf(req), 'query');
+    if (!deps.tracking) throw new AppError('UNAVAILABLE', 'online metrics are not recorded by this gateway');
+    res.json(await deps.tracking.online.summary(days));
   });
   r.get('/admin/shadow', (_req, res) => {
     res.json(

@@ -2,7 +2,9 @@ import express, { type Request, type Response, type Router } from 'express';
 import multer from 'multer';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { AppError } from '@image-search/service-kit';
+import { AppError, isAppError } from '@image-search/service-kit';
+import type { RolloutSubject } from '@image-search/rollout-router';
+import type { SearchResponse } from '../search/search.service.js';
 import type { GatewayDeps } from '../app.types.js';
 import { requestIdentity } from '../http/identity.js';
 import { validate } from '../http/validate.js';
@@ -75,6 +77,33 @@ function subjectOf(req: Request, userId: string | number | undefined) {
   return { userId: userId ?? requestIdentity(req)?.id, sessionId: sessionIdOf(req) };
 }
 
+/** The codes that are the user's doing (or nobody's): not counted as search errors of a model. */
+const NOT_A_MODEL_ERROR = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'CANCELLED', 'RATE_LIMITED', 'PAYLOAD_TOO_LARGE']);
+
+/** Runs a search; a failure is counted against the model and bucket the router chose, then rethrown. */
+async function failures<T>(deps: GatewayDeps, subject: RolloutSubject, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (deps.tracking && !(isAppError(err) && NOT_A_MODEL_ERROR.has(err.code))) {
+      const d = deps.router.decide(subject);
+      deps.tracking.recordFailure(d.model, d.bucket);
+    }
+    throw err;
+  }
+}
+
+/** Sends an answer with its search id and counts it once sent. */
+function sendTracked(deps: GatewayDeps, res: Response, out: SearchResponse): void {
+  const tracking = deps.tracking;
+  if (!tracking) {
+    res.json(out);
+    return;
+  }
+  res.once('finish', () => tracking.recordAnswer(out));
+  res.json(tracking.track(out));
+}
+
 /** POST /search, POST /search/image, GET /search/similar/:asset_id. */
 export function searchRouter(deps: GatewayDeps): Router {
   const r = express.Router();
@@ -86,35 +115,40 @@ export function searchRouter(deps: GatewayDeps): Router {
 
   r.post('/search', searchLimit, express.json({ limit: deps.settings.jsonBodyLimit }), async (req, res) => {
     const body = validate(searchBodySchema, req.body);
+    const subject = subjectOf(req, body.user_id);
     // Shadow work waits while user searches are in flight (they go first).
     const userEnd = deps.shadow?.enabled ? deps.shadow.userBegin() : undefined;
     if (userEnd) res.once('close', userEnd);
-    const out = await deps.search.text(body.query, {
-      limit: body.limit,
-      offset: body.offset,
-      filters: body.filters,
-      minScore: body.min_score,
-      subject: subjectOf(req, body.user_id),
-      signal: clientGone(res),
-    });
+    const out = await failures(deps, subject, () =>
+      deps.search.text(body.query, {
+        limit: body.limit,
+        offset: body.offset,
+        filters: body.filters,
+        minScore: body.min_score,
+        subject,
+        signal: clientGone(res),
+      }),
+    );
     res.locals['model'] = out.model;
+    const tracking = deps.tracking;
+    const q = { query: body.query, limit: body.limit, filters: body.filters, minScore: body.min_score };
+    const interleaved = tracking?.interleaves(out, body.offset) ? await tracking.interleave(out, q) : undefined;
     const shadow = deps.shadow;
-    // Only once the answer is out: the shadow search must never delay or fail it.
-    if (shadow?.enabled)
-      res.once('finish', () => {
-        userEnd?.();
+    res.once('finish', () => {
+      userEnd?.();
+      tracking?.recordAnswer(out);
+      // Only once the answer is out: the shadow search must never delay or fail it. An interleaved
+      // answer already ran both models.
+      if (shadow?.enabled && !interleaved?.interleaved)
         shadow.afterAnswer({
-          query: body.query,
-          limit: body.limit,
+          ...q,
           offset: body.offset,
-          filters: body.filters,
-          minScore: body.min_score,
           collection: out.collection,
           resultIds: out.results.map((r) => r.asset.id),
           latencyMs: out.timing_ms.total,
         });
-      });
-    res.json(out);
+    });
+    res.json(tracking ? tracking.track(interleaved ?? out) : out);
   });
 
   r.post('/search/image', uploadLimit, upload.single('image'), async (req, res) => {
@@ -138,29 +172,30 @@ export function searchRouter(deps: GatewayDeps): Router {
         { details: { field: 'image', reason: 'NOT_AN_IMAGE' } },
       );
     }
-    const out = await deps.search.image(file.buffer, {
-      limit: fields.limit,
-      offset: fields.offset,
-      minScore: fields.min_score,
-      filters: fields.category ? { category: fields.category } : undefined,
-      subject: subjectOf(req, fields.user_id),
-      signal: clientGone(res),
-    });
+    const subject = subjectOf(req, fields.user_id);
+    const out = await failures(deps, subject, () =>
+      deps.search.image(file.buffer, {
+        limit: fields.limit,
+        offset: fields.offset,
+        minScore: fields.min_score,
+        filters: fields.category ? { category: fields.category } : undefined,
+        subject,
+        signal: clientGone(res),
+      }),
+    );
     res.locals['model'] = out.model;
-    res.json(out);
+    sendTracked(deps, res, out);
   });
 
   r.get('/search/similar/:asset_id', searchLimit, async (req, res) => {
     const assetId = validate(assetIdParamsSchema, req.params, 'params').asset_id;
     const q = validate(similarQuerySchema, queryOf(req), 'query');
-    const out = await deps.search.similar(assetId, {
-      limit: q.limit,
-      offset: q.offset,
-      minScore: q.min_score,
-      subject: subjectOf(req, q.user_id),
-    });
+    const subject = subjectOf(req, q.user_id);
+    const out = await failures(deps, subject, () =>
+      deps.search.similar(assetId, { limit: q.limit, offset: q.offset, minScore: q.min_score, subject }),
+    );
     res.locals['model'] = out.model;
-    res.json(out);
+    sendTracked(deps, res, out);
   });
   return r;
 }

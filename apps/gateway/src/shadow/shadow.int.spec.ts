@@ -15,6 +15,7 @@ import { EmbedderClient } from '@image-search/embedder-client';
 import { call } from '../../test/http.js';
 import { ShadowMetrics } from './shadow.metrics.js';
 import { ShadowService } from './shadow.service.js';
+import { PairSearch } from './pair-search.js';
 import { startTestGateway, tearDownStack, type RunningGateway } from '../../test/test-gateway.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gw-shadow-'));
@@ -135,9 +136,7 @@ describe('shadow comparison with real embedders and store', () => {
     const siglip = new EmbedderClient({ address: siglipAddr });
     const d = gw.gw.deps;
     const svc = new ShadowService({
-      registry: d.registry,
-      embedders: new Map([[SIGLIP, siglip]]),
-      store: d.store,
+      pair: new PairSearch({ registry: d.registry, embedders: new Map([[SIGLIP, siglip]]), store: d.store }),
       metrics: new ShadowMetrics(new Registry()),
       logger: d.logger,
       settings: { percentage: 100, maxConcurrency: 100, maxPerSecond: 2, deadlineMs: 2000, idleWaitMs: 1000 },
@@ -159,9 +158,7 @@ describe('shadow comparison with real embedders and store', () => {
     await svc.drain();
     expect(svc.summary().pairs[0]!.total).toBe(3);
     const impatient = new ShadowService({
-      registry: d.registry,
-      embedders: new Map([[SIGLIP, siglip]]),
-      store: d.store,
+      pair: new PairSearch({ registry: d.registry, embedders: new Map([[SIGLIP, siglip]]), store: d.store }),
       metrics: new ShadowMetrics(new Registry()),
       logger: d.logger,
       settings: { percentage: 100, maxConcurrency: 100, maxPerSecond: 10, deadlineMs: 2000, idleWaitMs: 50 },

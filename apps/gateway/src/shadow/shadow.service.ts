@@ -1,9 +1,7 @@
 import type { Logger } from '@image-search/service-kit';
-import type { EmbedderApi } from '@image-search/embedder-client';
-import type { ModelRegistry, RegisteredModel } from '@image-search/model-registry';
-import type { VectorStore } from '@image-search/vector-store';
-import { toPayloadFilter, type SearchFilters } from '../search/search.service.js';
-import type { QueryCache } from '../search/query-cache.js';
+import type { RegisteredModel } from '@image-search/model-registry';
+import type { SearchFilters } from '../search/search.service.js';
+import type { PairSearch } from './pair-search.js';
 import { OVERLAP_DEPTH, overlapAt, rankBiasedOverlap } from './list-overlap.js';
 import type { ShadowMetrics } from './shadow.metrics.js';
 import { ShadowStats, type ShadowPairSummary } from './shadow-stats.js';
@@ -73,15 +71,11 @@ export class ShadowService {
 
   constructor(
     private readonly deps: {
-      registry: ModelRegistry;
-      /** Embedder clients by registry id. */
-      embedders: ReadonlyMap<string, EmbedderApi>;
-      store: VectorStore;
+      /** The other arm's search (its embedder, then its collection). */
+      pair: PairSearch;
       metrics: ShadowMetrics;
       logger: Logger;
       settings: ShadowSettings;
-      /** Shared query-embedding cache (keyed by registry id here). */
-      cache?: QueryCache | undefined;
       random?: () => number;
     },
   ) {
@@ -91,14 +85,6 @@ export class ShadowService {
   /** Whether any search is shadowed. */
   get enabled(): boolean {
     return this.deps.settings.percentage > 0;
-  }
-
-  /** The other model of the rollout pair for the answering collection, or undefined. */
-  private otherArm(collection: string): { primary: RegisteredModel; shadow: RegisteredModel } | undefined {
-    const { from, to } = this.deps.registry.pair;
-    if (collection === from.collection) return { primary: from, shadow: to };
-    if (collection === to.collection) return { primary: to, shadow: from };
-    return undefined;
   }
 
   private skip(reason: string): void {
@@ -150,16 +136,15 @@ export class ShadowService {
       if (percentage <= 0 || (this.deps.random ?? Math.random)() * 100 >= percentage) return;
       // Page 2 of one model and page 2 of another are not comparable lists.
       if (req.offset > 0) return this.skip('paged');
-      const arms = this.otherArm(req.collection);
+      const arms = this.deps.pair.arms(req.collection);
       if (!arms) return this.skip('no_pair');
-      const embedder = this.deps.embedders.get(arms.shadow.id);
-      if (!embedder) return this.skip('no_embedder');
+      if (!this.deps.pair.canEmbed(arms.other)) return this.skip('no_embedder');
       if (this.inFlight >= maxConcurrency) return this.skip('concurrency');
       if (!this.takeToken()) return this.skip('budget');
       this.inFlight++;
       const job: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
         .then(() => this.idle(this.deps.settings.idleWaitMs))
-        .then((idle) => (idle ? this.compare(req, arms.primary, arms.shadow, embedder) : this.skip('busy')))
+        .then((idle) => (idle ? this.compare(req, arms.primary, arms.other) : this.skip('busy')))
         .finally(() => {
           this.inFlight--;
           this.running.delete(job);
@@ -170,32 +155,18 @@ export class ShadowService {
     }
   }
 
-  private async compare(
-    req: ShadowRequest,
-    primary: RegisteredModel,
-    shadow: RegisteredModel,
-    embedder: EmbedderApi,
-  ): Promise<void> {
+  private async compare(req: ShadowRequest, primary: RegisteredModel, shadow: RegisteredModel): Promise<void> {
     const m = this.deps.metrics;
     const depth = Math.min(OVERLAP_DEPTH, req.limit);
     const primaryIds = req.resultIds.slice(0, depth);
     const labels = { primary: primary.id, shadow: shadow.id };
     const t0 = performance.now();
     try {
-      let vector = this.deps.cache?.get(shadow.id, req.query);
-      if (!vector) {
-        const [item] = await embedder.embedTexts([req.query], { deadlineMs: this.deps.settings.deadlineMs });
-        if (!item?.ok) throw new Error(item ? `${item.reason}: ${item.message}` : 'no result');
-        vector = item.vector;
-        this.deps.cache?.set(shadow.id, req.query, vector);
-      }
-      const filter = toPayloadFilter(req.filters);
-      const hits = await this.deps.store.search(shadow.collection, {
-        vector,
-        limit: depth,
-        ...(filter ? { filter } : {}),
-        ...(req.minScore !== undefined ? { minScore: req.minScore } : {}),
-      });
+      const hits = await this.deps.pair.search(
+        shadow,
+        { query: req.query, limit: depth, filters: req.filters, minScore: req.minScore },
+        this.deps.settings.deadlineMs,
+      );
       const shadowMs = performance.now() - t0;
       const shadowIds = hits.map((h) => h.assetId);
       const overlap = overlapAt(primaryIds, shadowIds, depth);
