@@ -14,7 +14,9 @@ import {
   type RedisPersistence,
   type ReembedStatus,
 } from '@image-search/jobs';
-import { loadModelRegistry } from '@image-search/model-registry';
+import { loadModelRegistry, servingPair } from '@image-search/model-registry';
+import { createAssetCatalogue, type AssetCatalogue } from '@image-search/asset-catalogue';
+import { recordMigration } from './models/model-lifecycle.js';
 
 const USAGE = `reembed: re-embed the CLIP collection's images into the SigLIP collection, resumably
 
@@ -23,7 +25,9 @@ usage: npx nx run tools:reembed -- <command> [options]
 commands:
   start [--from A] [--to B] [--batch-size N] [--only-missing] [--detach]
                    start a run from model A's collection into model B's (registered model ids;
-                   default: the rollout pair, the seed's CLIP -> SigLIP) and follow it with a progress bar
+                   default: the serving pair, at first the seed's CLIP -> SigLIP; after a retirement
+                   A defaults to the model that replaced it and B must be given) and follow it with a
+                   progress bar; records A -> B as the serving pair every gateway and worker follows
   status [--follow] [--json]
                    the run's state, counts, rate, ETA, coverage, last error and failed items
   pause | resume | cancel
@@ -34,8 +38,8 @@ commands:
 
 Runs are executed by reembed-worker replicas (apps/reembed-worker); this tool only talks to Redis
 and reads collection counts. Environment: REDIS_URL, QUEUE_PREFIX (default isearch), QDRANT_URL /
-QDRANT_API_KEY or DATA_DIR (default ./data), MODEL_REGISTRY_FILE, CLIP_COLLECTION, SIGLIP_COLLECTION.
-Workers migrate the rollout pair of their registry; a run for another pair fails at planning, naming both.
+QDRANT_API_KEY or DATA_DIR (default ./data), CATALOGUE_URL, MODEL_REGISTRY_FILE, CLIP_COLLECTION,
+SIGLIP_COLLECTION. Workers migrate the pair a run names; a model they do not know fails it at planning.
 Exit status: 0 done, 1 failed or error, 2 bad arguments, 3 verification failed.`;
 
 const configSchema = z.object({
@@ -44,6 +48,7 @@ const configSchema = z.object({
   DATA_DIR: env.str('./data'),
   QDRANT_URL: env.optStr(),
   QDRANT_API_KEY: env.optStr(),
+  CATALOGUE_URL: env.optStr(),
   CLIP_COLLECTION: env.str('image_assets'),
   SIGLIP_COLLECTION: env.str('image_assets_siglip'),
   MODEL_REGISTRY_FILE: env.optStr(),
@@ -252,6 +257,7 @@ async function main(): Promise<number> {
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, connectTimeout: 5000, lazyConnect: true });
   redis.on('error', () => undefined);
   let store: VectorStore | undefined;
+  let catalogue: AssetCatalogue | undefined;
   let control: ReembedControl | undefined;
   try {
     await redis.connect().catch((err: Error) => {
@@ -263,10 +269,19 @@ async function main(): Promise<number> {
       dataDir: config.DATA_DIR,
       logger,
     });
-    // Registered model ids name the pair; their collections come from the registry.
+    catalogue = await createAssetCatalogue({ url: config.CATALOGUE_URL, dataDir: config.DATA_DIR });
+    // Registered model ids name the pair; their collections come from the registry. The defaults are
+    // the serving pair (the recorded model state's, else the registry's rollout pair).
     const registry = loadModelRegistry(config);
-    const from = registry.require(args.from ?? registry.pair.from.id, '--from');
-    const to = registry.require(args.to ?? registry.pair.to.id, '--to');
+    const serving = servingPair(registry, await catalogue.readModelState());
+    const from = registry.require(args.from ?? serving.from.id, '--from');
+    const toId = args.to ?? serving.to?.id;
+    if (args.command === 'start' && !toId)
+      throw new Error(
+        `nothing is being migrated to: '${serving.from.id}' serves alone since its predecessor was retired; pass --to MODEL (a registered model id)`,
+      );
+    const to = registry.require(toId ?? registry.pair.to.id, '--to');
+    if (args.command === 'start') await recordMigration({ registry, catalogue, store }, from.id, to.id);
     control = new ReembedControl({
       redis,
       prefix: config.QUEUE_PREFIX,
@@ -357,6 +372,7 @@ async function main(): Promise<number> {
   } finally {
     await control?.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
+    await catalogue?.close().catch(() => undefined);
     redis.disconnect();
   }
 }

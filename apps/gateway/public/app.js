@@ -189,7 +189,7 @@ async function refreshAdmin() {
         'Flags file',
         r.flags_file ? `${r.flags_file.path}${r.flags_file.last_error ? ' — ' + r.flags_file.last_error : ''}` : 'none',
       ],
-      ['Rollout pair', r.pair ? `${r.pair.from} → ${r.pair.to}` : null],
+      ['Rollout pair', r.pair ? `${r.pair.from} → ${r.pair.to || '(nothing being migrated to)'}` : null],
       [`${r.pair ? r.pair.to : 'Target'} servable`, r.servable ? 'yes' : `no (${r.blocker})`],
       [
         'Breakers',

@@ -111,4 +111,37 @@ describe('rollout between two registered models named by a registry file', () =>
     );
     expect(metrics).not.toMatch(/model="siglip"|model="clip"/);
   });
+  it('follows the recorded model state: after the `from` model is retired the `to` model serves everyone', async () => {
+    const deps = gw.gw.deps;
+    await deps.catalogue.writeModelState(
+      {
+        pair: { from: 'colour-v3', to: null },
+        retired: [
+          {
+            model_id: SIGLIP,
+            collection: 'siglip_t',
+            replaced_by: 'colour-v3',
+            retired_at: new Date().toISOString(),
+            drop_after: new Date(Date.now() + 86_400_000).toISOString(),
+            dropped_at: null,
+          },
+        ],
+      },
+      0,
+    );
+    await deps.servingPair.refresh();
+    const view = (await refresh()).body;
+    expect(view.pair).toEqual({ from: 'colour-v3', to: null, source: 'state', retired: [SIGLIP] });
+    for (const user of [7, 70])
+      expect((await search(gw.url, { query: 'red', user_id: user })).body).toMatchObject({
+        model: 'colour-v3',
+        collection: 'colour_t',
+        rollout: { from: 'colour-v3', to: null },
+      });
+    const models = await call(gw.url, '/api/v1/admin/models', 'GET', '/api/v1/admin/models', { token: TOKEN });
+    const roles = Object.fromEntries(
+      (models.body.models as { id: string; role: string | null }[]).map((m) => [m.id, m.role]),
+    );
+    expect(roles).toEqual({ 'clip-vit-b32-openai': null, [SIGLIP]: 'retired', 'colour-v3': 'from' });
+  });
 });

@@ -1,7 +1,7 @@
 import type { RequestHandler, Router } from 'express';
 import type { HealthState, Logger } from '@image-search/service-kit';
 import type { VectorStore } from '@image-search/vector-store';
-import type { ModelRegistry } from '@image-search/model-registry';
+import type { ModelRegistry, ServingPairSource } from '@image-search/model-registry';
 import type { AssetCatalogue } from '@image-search/asset-catalogue';
 import type { ModelsService } from './models/models.service.js';
 import type { CoverageMonitor, FlagsSource, RolloutRouter } from '@image-search/rollout-router';
@@ -36,6 +36,8 @@ export interface GatewayDeps {
   /** Which assets exist (ids, paths, content hashes): what collections are compared with. */
   catalogue: AssetCatalogue;
   router: RolloutRouter;
+  /** The pair serving now (recorded model state, else the registry's rollout pair). */
+  servingPair: ServingPairSource;
   flags: FlagsSource;
   coverage: CoverageMonitor;
   /** One circuit breaker per registered model's embedder, by model id. */

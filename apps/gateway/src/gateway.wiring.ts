@@ -17,7 +17,7 @@ import {
   ReembedControl,
   type CatalogueQueue,
 } from '@image-search/jobs';
-import type { RegisteredModel } from '@image-search/model-registry';
+import { ServingPairSource, type RegisteredModel } from '@image-search/model-registry';
 import {
   CoverageMonitor,
   FlagsSource,
@@ -119,7 +119,6 @@ export async function wireGateway(
       modelEmbedders.set(m.id, c);
     }
   }
-  const models = new ModelsService({ registry, store, embedders: modelEmbedders, deadlineMs: 1500 });
 
   const onBreaker = (name: string, state: string) =>
     logger.warn({ embedder: name, state }, `${name} embedder circuit breaker ${state}`);
@@ -134,26 +133,43 @@ export async function wireGateway(
     logger,
   });
   await flags.start();
-  // The registry's rollout pair, as route targets: a `to` model without an embedder client is not servable.
+  // The serving pair: the recorded model state's (a retirement or a new migration moves it on, read by every
+  // gateway within COVERAGE_REFRESH_MS), else the registry's rollout pair.
+  const servingPair = new ServingPairSource(registry, catalogue, {
+    intervalMs: config.COVERAGE_REFRESH_MS,
+    onError: (err) => logger.warn({ err: err.message }, 'cannot read the model state; keeping the serving pair'),
+  });
+  await servingPair.start();
   const target = (m: RegisteredModel): RouteTarget => ({
     model: m.id,
     family: m.family,
     collection: m.collection,
     embedder: m.embedder ?? '',
   });
-  const pair = (): RoutePair => ({
-    from: target(registry.pair.from),
-    to: modelEmbedders.has(registry.pair.to.id) ? target(registry.pair.to) : undefined,
-  });
+  // A `to` model without an embedder client is not servable.
+  const pair = (): RoutePair => {
+    const p = servingPair.pair;
+    return { from: target(p.from), to: p.to && modelEmbedders.has(p.to.id) ? target(p.to) : undefined };
+  };
   const coverage = new CoverageMonitor(
     store,
-    () => ({
-      from: { model: registry.pair.from.id, collection: registry.pair.from.collection },
-      to: { model: registry.pair.to.id, collection: registry.pair.to.collection },
-    }),
+    () => {
+      const p = servingPair.pair;
+      return {
+        from: { model: p.from.id, collection: p.from.collection },
+        to: p.to ? { model: p.to.id, collection: p.to.collection } : undefined,
+      };
+    },
     { intervalMs: config.COVERAGE_REFRESH_MS, logger, catalogueCount: () => catalogue.count() },
   );
   await coverage.start();
+  const models = new ModelsService({
+    registry,
+    store,
+    embedders: modelEmbedders,
+    deadlineMs: 1500,
+    pair: () => servingPair.pair,
+  });
   const router = new RolloutRouter({
     flags: () => flags.flags,
     coverage: () => coverage.snapshot,
@@ -295,10 +311,19 @@ export async function wireGateway(
   const control = new ReembedControl({
     redis,
     prefix: config.QUEUE_PREFIX,
-    // The rollout pair of the registry: the seed's CLIP -> SigLIP unless MODEL_REGISTRY_FILE names another.
+    // The serving pair (the registry's, until a migration or retirement recorded another).
     sourceCollection: registry.pair.from.collection,
     targetCollection: registry.pair.to.collection,
     models: { from: registry.pair.from.id, to: registry.pair.to.id },
+    current: () => {
+      const p = servingPair.pair;
+      const to = p.to ?? registry.pair.to;
+      return {
+        sourceCollection: p.from.collection,
+        targetCollection: to.collection,
+        models: { from: p.from.id, to: to.id },
+      };
+    },
     store,
   });
   const adminSiglipRouter: Router = createAdminSiglipRouter({ control, logger });
@@ -384,6 +409,7 @@ export async function wireGateway(
     models,
     catalogue,
     router,
+    servingPair,
     flags,
     coverage,
     breakers,
@@ -414,6 +440,7 @@ export async function wireGateway(
       flags.stop();
       coverage.stop();
       await shadow.drain();
+      servingPair.stop();
       await worker?.close();
       await control.close();
       await queue.close();

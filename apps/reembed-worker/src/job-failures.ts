@@ -9,7 +9,8 @@ import { finalizeFailedBatch, type BatchDeps } from './reembed-batch.job.js';
  * failed for good fails the run with the reason.
  */
 export function onJobFailed(
-  deps: Pick<BatchDeps, 'runs' | 'queue' | 'store' | 'target' | 'logger' | 'metrics'>,
+  runs: BatchDeps['runs'],
+  depsFor: (runId: string) => Promise<Pick<BatchDeps, 'runs' | 'queue' | 'store' | 'target' | 'logger' | 'metrics'>>,
   logger: Logger,
 ) {
   return (job: Job | undefined, err: Error): void => {
@@ -24,20 +25,20 @@ export function onJobFailed(
     void (async () => {
       if (!runId) return;
       if (!final) {
-        await deps.runs.setError(
+        await runs.setError(
           runId,
           `${job.name} ${job.id} attempt ${job.attemptsMade} failed (retrying): ${err.message}`,
         );
         return;
       }
       if (job.name === 'reembed.batch') {
-        await finalizeFailedBatch(job as CatalogueJob<'reembed', 'reembed.batch'>, err, deps);
+        await finalizeFailedBatch(job as CatalogueJob<'reembed', 'reembed.batch'>, err, await depsFor(runId));
         return;
       }
       const hint =
         job.name === 'reembed.plan' ? ' (fix the cause, then retry-failed resumes planning from its checkpoint)' : '';
-      await deps.runs.setError(runId, `${job.name} failed for good: ${err.message}${hint}`);
-      await deps.runs.transition(runId, ['planning', 'running', 'paused', 'verifying'], 'failed');
+      await runs.setError(runId, `${job.name} failed for good: ${err.message}${hint}`);
+      await runs.transition(runId, ['planning', 'running', 'paused', 'verifying'], 'failed');
     })().catch((e: unknown) =>
       logger.error({ err: e, job_id: job.id }, 'could not record a job failure in the run state'),
     );

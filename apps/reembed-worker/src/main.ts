@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { createLogger, GracefulShutdown, HealthState, isAppError, startHealthServer } from '@image-search/service-kit';
-import { EmbedderClient } from '@image-search/embedder-client';
 import { createVectorStore, FingerprintGuard } from '@image-search/vector-store';
 import { createAssetCatalogue } from '@image-search/asset-catalogue';
 import { createCatalogueQueue, createCatalogueWorker, defaultJobOptions, ReembedRunStore } from '@image-search/jobs';
+import { ServingPairSource } from '@image-search/model-registry';
 import { loadWorkerConfig, workerRegistry } from './config.js';
 import { resolveRoots } from './asset-reader.js';
 import { EmbedPacer } from './embed-pacer.js';
@@ -11,20 +11,11 @@ import { createWorkerMetrics } from './metrics.js';
 import { processReembedBatch } from './reembed-batch.job.js';
 import { onJobFailed } from './job-failures.js';
 import { processPlan, processVerify } from './reembed-control.jobs.js';
-import { cachedLimits } from './embedder-limits.js';
+import { PairDepsCache } from './pair-deps.js';
 
 const config = loadWorkerConfig();
 const logger = createLogger('reembed-worker', config.LOG_LEVEL);
 const registry = workerRegistry(config);
-// The pair comes from the registry: the seed's CLIP → SigLIP, or MODEL_REGISTRY_FILE's `rollout`.
-const { from, to } = registry.pair;
-if (!to.embedder) {
-  logger.fatal(
-    { model: to.id },
-    `model '${to.id}' has no embedder address; set it in MODEL_REGISTRY_FILE (or SIGLIP_EMBEDDER_URL)`,
-  );
-  process.exit(2);
-}
 const health = new HealthState();
 
 const { roots, missing } = await resolveRoots(config.ASSET_ROOTS);
@@ -57,10 +48,6 @@ const store = await createVectorStore({
   dataDir: config.DATA_DIR,
   logger,
 });
-const embedder = new EmbedderClient({
-  address: to.embedder,
-  defaultDeadlineMs: config.EMBEDDER_DEADLINE_MS,
-});
 const metrics = createWorkerMetrics(() =>
   queue.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'paused', 'prioritized'),
 );
@@ -78,42 +65,41 @@ const pacer = new EmbedPacer({
 });
 metrics.inflightLimit.set(pacer.currentLimit);
 const stopping = new AbortController();
-const limits = cachedLimits(embedder, to.dim, logger);
 const catalogue = await createAssetCatalogue({ url: config.CATALOGUE_URL, dataDir: config.DATA_DIR });
-const runDeps = {
+// A run names the pair it migrates; a run from before runs named it migrates the serving pair at start
+// (the recorded model state's, else the registry's rollout pair).
+const serving = new ServingPairSource(registry, catalogue);
+await serving.start();
+const startPair = serving.pair;
+const pairs = new PairDepsCache(
+  registry,
+  {
+    runs,
+    queue,
+    store,
+    logger,
+    catalogue,
+    vectorSample: config.REEMBED_VERIFY_SAMPLE,
+    pacer,
+    metrics,
+    roots,
+    maxImageBytes: config.MAX_IMAGE_BYTES,
+    readConcurrency: config.REEMBED_READ_CONCURRENCY,
+    embedDeadlineMs: config.EMBEDDER_DEADLINE_MS,
+    guard: new FingerprintGuard(store),
+    stopping: stopping.signal,
+  },
   runs,
-  catalogue,
-  targetFingerprint: async () => to.fingerprint ?? (await limits()).fingerprint,
-  queue,
-  store,
+  () => ({ from: startPair.from.id, to: (startPair.to ?? registry.pair.to).id }),
   logger,
-  source: from.collection,
-  target: to.collection,
-  dim: to.dim,
-  models: { from: from.id, to: to.id, family: to.family },
-  vectorSample: config.REEMBED_VERIFY_SAMPLE,
-};
-const batchDeps = {
-  ...runDeps,
-  embedder,
-  pacer,
-  metrics,
-  roots,
-  maxImageBytes: config.MAX_IMAGE_BYTES,
-  readConcurrency: config.REEMBED_READ_CONCURRENCY,
-  embedDeadlineMs: config.EMBEDDER_DEADLINE_MS,
-  limits,
-  targetModel: to,
-  guard: new FingerprintGuard(store),
-  stopping: stopping.signal,
-};
+);
 
 const worker = createCatalogueWorker(
   'reembed',
   {
-    'reembed.plan': (job) => processPlan(job, runDeps),
-    'reembed.batch': (job, token) => processReembedBatch(job, token, batchDeps),
-    'reembed.verify': (job) => processVerify(job, runDeps),
+    'reembed.plan': async (job) => processPlan(job, await pairs.forRun(job.data.runId)),
+    'reembed.batch': async (job, token) => processReembedBatch(job, token, await pairs.forRun(job.data.runId)),
+    'reembed.verify': async (job) => processVerify(job, await pairs.forRun(job.data.runId)),
   },
   {
     connection: redis,
@@ -130,7 +116,10 @@ const worker = createCatalogueWorker(
   },
 );
 
-worker.on('failed', onJobFailed(batchDeps, logger));
+worker.on(
+  'failed',
+  onJobFailed(runs, (runId) => pairs.forRun(runId), logger),
+);
 worker.on('error', (err) => logger.warn({ err: err.message }, 'worker error'));
 worker.on('stalled', (jobId) => logger.warn({ job_id: jobId }, 'job stalled (its worker died?); re-queued'));
 
@@ -147,21 +136,27 @@ logger.info(
   {
     health_port: server.port,
     queue: `${config.QUEUE_PREFIX}:reembed`,
-    embedder: to.embedder,
-    migration: `${from.id} -> ${to.id}`,
+    serving_pair: `${startPair.from.id} -> ${startPair.to?.id ?? '(none)'}`,
     concurrency: config.REEMBED_CONCURRENCY,
     rate_per_s: config.REEMBED_RATE_PER_S,
     roots,
   },
   'reembed-worker started',
 );
-// Learn the embedder's limits early so a wrong model (dimension) shows in the log at start.
-void limits().catch((err: unknown) =>
-  logger.warn(
-    { err: isAppError(err) ? err.message : String(err) },
-    'SigLIP embedder not reachable yet; batches wait and retry',
-  ),
-);
+// Learn the serving pair's embedder limits early so a wrong model (dimension) shows in the log at start.
+try {
+  void pairs
+    .forModels(startPair.from.id, (startPair.to ?? registry.pair.to).id)
+    .limits()
+    .catch((err: unknown) =>
+      logger.warn(
+        { err: isAppError(err) ? err.message : String(err) },
+        'target embedder not reachable yet; batches wait and retry',
+      ),
+    );
+} catch (err) {
+  logger.warn({ err: (err as Error).message }, 'the serving pair cannot be migrated by this worker');
+}
 
 new GracefulShutdown(logger, config.SHUTDOWN_TIMEOUT_MS)
   .add('readiness off', () => health.setReady(false))
@@ -172,7 +167,7 @@ new GracefulShutdown(logger, config.SHUTDOWN_TIMEOUT_MS)
     clearTimeout(timer);
   })
   .add('queue', () => queue.close())
-  .add('embedder client', () => embedder.close())
+  .add('embedder clients', () => pairs.close())
   .add('vector store', () => store.close())
   .add('asset catalogue', () => catalogue.close())
   .add('health server', () => server.close())

@@ -69,25 +69,23 @@ describe('migrating to a third registered model (real worker, embedder, Redis, s
     }
   });
 
-  it('a run for another pair (the seed CLIP -> SigLIP) fails at planning, naming both pairs', async () => {
-    const seedPair = new ReembedControl({
+  it('a run naming a model this worker does not know fails at planning, naming it', async () => {
+    const unknown = new ReembedControl({
       redis: world.redis,
       prefix: world.prefix,
       store: world.store,
       sourceCollection: CLIP,
-      targetCollection: 'image_assets_siglip',
-      models: { from: 'clip-vit-b32-openai', to: 'siglip-vit-b16-webli' },
+      targetCollection: 'image_assets_nope',
+      models: { from: 'clip-vit-b32-openai', to: 'nope-v1' },
     });
     try {
-      await seedPair.start({ batchSize: 8 });
+      await unknown.start({ batchSize: 8 });
       const end = await world.waitForState(['completed', 'failed'], 60_000);
       expect(end.state).toBe('failed');
-      expect(end.last_error).toMatch(
-        /migrates clip-vit-b32-openai → siglip-vit-b16-webli, but this worker serves clip-vit-b32-openai → colour-v3/,
-      );
-      expect(await world.store.exists('image_assets_siglip')).toBe(false);
+      expect(end.last_error).toMatch(/migrates to 'nope-v1', which is not a registered model here/);
+      expect(await world.store.exists('image_assets_nope')).toBe(false);
     } finally {
-      await seedPair.close();
+      await unknown.close();
     }
   });
 });

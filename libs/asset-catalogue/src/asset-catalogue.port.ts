@@ -19,11 +19,14 @@ export interface CataloguePage {
   next: string | undefined;
 }
 
+import type { ModelStateStore } from './model-state.js';
+
 /**
  * The asset catalogue port: PostgreSQL in production, the embedded engine on one machine. Both pass
- * the same contract suite (src/test/asset-catalogue.contract.ts).
+ * the same contract suite (src/test/asset-catalogue.contract.ts). It also records which models serve
+ * (ModelStateStore): the same durable place every process of the installation already shares.
  */
-export interface AssetCatalogue {
+export interface AssetCatalogue extends ModelStateStore {
   /** Where the catalogue lives (the database, without credentials, or the data folder). */
   readonly location: string;
   /** Adds or replaces entries by asset id; validates every entry first (one bad entry stores nothing). */

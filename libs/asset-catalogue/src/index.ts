@@ -15,3 +15,11 @@ export {
   type CatalogueVerification,
   type IdSample,
 } from './catalogue-verify.js';
+/** Which models serve (the rollout pair) and which were retired, recorded in the catalogue's store. */
+export {
+  modelStateConflict,
+  type ModelState,
+  type ModelStateWrite,
+  type ModelStateStore,
+  type RetiredModel,
+} from './model-state.js';

@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, Schema, Utf8 } from 'apache-arrow';
 import type { AssetCatalogue, CatalogueEntry, CataloguePage, CatalogueWrite } from './asset-catalogue.port.js';
 import { validateWrites, validIds, validLimit } from './validation.js';
+import { modelStateConflict, parseModelState, type ModelState, type ModelStateWrite } from './model-state.js';
 import { formatSnapshotCursor, parseSnapshotCursor } from '@image-search/vector-store';
 
 const TABLE = 'assets';
@@ -130,6 +132,49 @@ export class LanceAssetCatalogue implements AssetCatalogue {
       };
     } finally {
       snapshot.close();
+    }
+  }
+
+  // The model state is one small document: a JSON file beside the table, replaced by rename (atomic on
+  // one file system), with an exclusive lock file around the compare-and-set.
+  private get statePath(): string {
+    return join(this.location, 'model-state.json');
+  }
+
+  async readModelState(): Promise<ModelState | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.statePath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    return parseModelState(JSON.parse(text), this.statePath);
+  }
+
+  async writeModelState(next: ModelStateWrite, expectedVersion: number): Promise<ModelState> {
+    const lock = `${this.statePath}.lock`;
+    const handle = await open(lock, 'wx').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST') throw modelStateConflict(expectedVersion, -1);
+      throw err;
+    });
+    try {
+      const found = (await this.readModelState())?.version ?? 0;
+      if (found !== expectedVersion) throw modelStateConflict(expectedVersion, found);
+      const state: ModelState = { ...next, version: expectedVersion + 1, updated_at: new Date().toISOString() };
+      const tmp = `${this.statePath}.${process.pid}.tmp`;
+      const f = await open(tmp, 'w');
+      try {
+        await f.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+        await f.sync();
+      } finally {
+        await f.close();
+      }
+      await rename(tmp, this.statePath);
+      return state;
+    } finally {
+      await handle.close();
+      await rm(lock, { force: true });
     }
   }
 

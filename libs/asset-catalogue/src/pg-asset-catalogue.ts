@@ -2,6 +2,7 @@ import pg from 'pg';
 import { AppError } from '@image-search/service-kit';
 import type { AssetCatalogue, CatalogueEntry, CataloguePage, CatalogueWrite } from './asset-catalogue.port.js';
 import { validateWrites, validIds, validLimit } from './validation.js';
+import { modelStateConflict, parseModelState, type ModelState, type ModelStateWrite } from './model-state.js';
 
 /** Options of the PostgreSQL catalogue. */
 export interface PgAssetCatalogueOptions {
@@ -47,6 +48,7 @@ function redact(url: string): string {
 export class PgAssetCatalogue implements AssetCatalogue {
   readonly location: string;
   private readonly table: string;
+  private readonly stateTable: string;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -54,6 +56,7 @@ export class PgAssetCatalogue implements AssetCatalogue {
     url: string,
   ) {
     this.table = `"${schema}".assets`;
+    this.stateTable = `"${schema}".model_state`;
     this.location = `${redact(url)} (schema ${schema})`;
   }
 
@@ -75,6 +78,9 @@ export class PgAssetCatalogue implements AssetCatalogue {
            content_hash text NOT NULL,
            updated_at timestamptz NOT NULL DEFAULT now()
          )`,
+      );
+      await pool.query(
+        `CREATE TABLE IF NOT EXISTS ${cat.stateTable} (id int PRIMARY KEY CHECK (id = 1), version int NOT NULL, doc jsonb NOT NULL)`,
       );
     } catch (err) {
       await pool.end().catch(() => undefined);
@@ -132,6 +138,30 @@ export class PgAssetCatalogue implements AssetCatalogue {
     ]);
     const last = r.rows.at(-1);
     return { entries: r.rows.map(toEntry), next: r.rows.length === limit && last ? `a${last.asset_id}` : undefined };
+  }
+
+  async readModelState(): Promise<ModelState | undefined> {
+    const r = await this.pool.query<{ doc: unknown }>(`SELECT doc FROM ${this.stateTable} WHERE id = 1`);
+    return r.rows[0] ? parseModelState(r.rows[0].doc, this.location) : undefined;
+  }
+
+  async writeModelState(next: ModelStateWrite, expectedVersion: number): Promise<ModelState> {
+    const state: ModelState = { ...next, version: expectedVersion + 1, updated_at: new Date().toISOString() };
+    // One statement each way, so two writers cannot both win: the insert only when no row exists yet,
+    // the update only while the stored version is the one the writer read.
+    const r =
+      expectedVersion === 0
+        ? await this.pool.query(
+            `INSERT INTO ${this.stateTable} (id, version, doc) VALUES (1, 1, $1) ON CONFLICT (id) DO NOTHING`,
+            [state],
+          )
+        : await this.pool.query(`UPDATE ${this.stateTable} SET version = $1, doc = $2 WHERE id = 1 AND version = $3`, [
+            state.version,
+            state,
+            expectedVersion,
+          ]);
+    if (r.rowCount !== 1) throw modelStateConflict(expectedVersion, (await this.readModelState())?.version ?? 0);
+    return state;
   }
 
   /** Drops the schema (tests only). */

@@ -18,6 +18,8 @@ export interface ReembedControlOptions {
   failedSampleSize?: number;
   /** The registered models of the source and target collections, recorded in each run (workers check them). */
   models?: { from: string; to: string };
+  /** When given, read at every call instead of the three above (the serving pair can move on while running). */
+  current?: () => { sourceCollection: string; targetCollection: string; models: { from: string; to: string } };
 }
 
 /** Options of a run. */
@@ -40,8 +42,9 @@ export class ReembedControl {
   readonly queue: CatalogueQueue<'reembed'>;
   private counts: { at: number; key: string; source: number | null; target: number | null } | undefined;
 
-  constructor(private readonly opts: ReembedControlOptions) {
-    const prefix = opts.prefix ?? DEFAULT_QUEUE_PREFIX;
+  constructor(private readonly given: ReembedControlOptions) {
+    const opts = given;
+    const prefix = given.prefix ?? DEFAULT_QUEUE_PREFIX;
     this.runs = new ReembedRunStore(opts.redis, prefix);
     this.queue = createCatalogueQueue('reembed', { connection: opts.redis, prefix });
     // Every public operation reports an unreachable Redis as UNAVAILABLE (503 + Retry-After at the edge), not as an internal error.
@@ -50,6 +53,10 @@ export class ReembedControl {
       (this as unknown as Record<string, unknown>)[name] = (...a: unknown[]) =>
         fn(...a).catch((err: unknown) => Promise.reject(asUnavailable(err)));
     }
+  }
+
+  private get opts(): ReembedControlOptions {
+    return this.given.current ? { ...this.given, ...this.given.current() } : this.given;
   }
 
   /**

@@ -6,3 +6,11 @@ export { ModelRegistry, loadModelRegistry, type RegistrySource } from './model-r
 export { parseRegistryFile, readRegistryFile, type RegistryFile, type RegistryFileModel } from './registry-file.js';
 /** The seed's two models and how their ids are formed (ViT-B-32/openai is `clip-vit-b32-openai`). */
 export { seedModels, seedModelId, SEED_MODEL_NAMES, SEED_EMBEDDER_URLS } from './seed-models.js';
+/** The pair serving now: the recorded model state's (after a migration moved it on), else the registry's. */
+export {
+  servingPair,
+  ServingPairSource,
+  type ServingPair,
+  type PairRecord,
+  type PairStateReader,
+} from './serving-pair.js';

@@ -10,6 +10,7 @@ export interface CollectionCounter {
 export interface CoverageSnapshot {
   /** Registry ids of the pair the counts are for. */
   fromModel: string;
+  /** Empty between migrations (no `to` model: nothing is rolled out). */
   toModel: string;
   fromCollection: string;
   toCollection: string;
@@ -35,7 +36,8 @@ export interface CoverageSnapshot {
 /** The pair whose collections are counted (read at every refresh, so a pair that moves on is followed). */
 export interface CoveragePair {
   from: { model: string; collection: string };
-  to: { model: string; collection: string };
+  /** Undefined between migrations. */
+  to: { model: string; collection: string } | undefined;
 }
 
 /**
@@ -60,9 +62,9 @@ export class CoverageMonitor {
     const p = pair();
     this.snap = {
       fromModel: p.from.model,
-      toModel: p.to.model,
+      toModel: p.to?.model ?? '',
       fromCollection: p.from.collection,
-      toCollection: p.to.collection,
+      toCollection: p.to?.collection ?? '',
       fromExists: false,
       toExists: false,
       fromPoints: 0,
@@ -103,11 +105,11 @@ export class CoverageMonitor {
     try {
       const [fromExists, toExists] = await Promise.all([
         this.store.exists(p.from.collection),
-        this.store.exists(p.to.collection),
+        p.to ? this.store.exists(p.to.collection) : false,
       ]);
       const [fromPoints, toPoints, catalogueAssets] = await Promise.all([
         fromExists ? this.store.count(p.from.collection) : 0,
-        toExists ? this.store.count(p.to.collection) : 0,
+        toExists && p.to ? this.store.count(p.to.collection) : 0,
         this.opts.catalogueCount?.(),
       ]);
       const baseline = catalogueAssets ? 'catalogue' : 'from';
@@ -115,9 +117,9 @@ export class CoverageMonitor {
       const coverage = !toExists ? 0 : of === 0 ? 1 : toPoints / of;
       this.snap = {
         fromModel: p.from.model,
-        toModel: p.to.model,
+        toModel: p.to?.model ?? '',
         fromCollection: p.from.collection,
-        toCollection: p.to.collection,
+        toCollection: p.to?.collection ?? '',
         fromExists,
         toExists,
         fromPoints,

@@ -1,6 +1,6 @@
 import { isAppError } from '@image-search/service-kit';
 import type { EmbedderApi } from '@image-search/embedder-client';
-import type { ModelRegistry, RegisteredModel } from '@image-search/model-registry';
+import type { ModelRegistry, RegisteredModel, ServingPair } from '@image-search/model-registry';
 import type { VectorStore } from '@image-search/vector-store';
 
 /** One registered model as the admin API shows it. */
@@ -11,8 +11,8 @@ export interface ModelView {
   collection: string;
   /** The embedder's address, or null when none is configured. */
   embedder: string | null;
-  /** `from` / `to` when the model is a member of the rollout pair. */
-  role: 'from' | 'to' | null;
+  /** `from` / `to` when the model is a member of the serving pair, `retired` after a retirement. */
+  role: 'from' | 'to' | 'retired' | null;
   origin: 'seed' | 'file';
   /** The fingerprint the model's embedder reports in Info (null while it cannot be asked). */
   fingerprint: string | null;
@@ -32,6 +32,8 @@ export interface ModelsServiceDeps {
   store: VectorStore;
   embedders: ReadonlyMap<string, EmbedderApi>;
   deadlineMs: number;
+  /** The serving pair (defaults to the registry's rollout pair). */
+  pair?: () => ServingPair;
 }
 
 /** Lists the registered models with what their embedders and collections say now (GET /api/v1/admin/models). */
@@ -52,7 +54,9 @@ export class ModelsService {
         : undefined,
       store.exists(m.collection),
     ]);
-    const role = registry.pair.from.id === m.id ? 'from' : registry.pair.to.id === m.id ? 'to' : null;
+    const pair = this.deps.pair?.() ?? { from: registry.pair.from, to: registry.pair.to, retired: [] as string[] };
+    const role =
+      pair.from.id === m.id ? 'from' : pair.to?.id === m.id ? 'to' : pair.retired.includes(m.id) ? 'retired' : null;
     return {
       id: m.id,
       family: m.family,

@@ -250,12 +250,20 @@ export const RolloutStatus = component(
       })
       .nullable()
       .optional(),
-    pair: z.object({ from: modelId, to: modelId }).optional().describe('The registered models routed between'),
+    pair: z
+      .object({
+        from: modelId,
+        to: modelId.nullable().describe('null between migrations: the `from` model serves everyone'),
+        source: z.enum(['registry', 'state']).optional().describe('Registry rollout pair, or the recorded model state'),
+        retired: z.array(modelId).optional(),
+      })
+      .optional()
+      .describe('The registered models routed between'),
     coverage: z.object({
       from_model: modelId.optional(),
-      to_model: modelId.optional(),
+      to_model: modelId.nullable().optional(),
       from_collection: z.string().optional(),
-      to_collection: z.string().optional(),
+      to_collection: z.string().nullable().optional(),
       from_exists: z.boolean().optional(),
       to_exists: z.boolean().optional(),
       from_points: z.int().optional(),
@@ -297,7 +305,7 @@ export const ModelList = component(
         dim: z.int().min(1),
         collection: z.string(),
         embedder: z.string().nullable(),
-        role: z.enum(['from', 'to']).nullable().describe('Member of the rollout pair'),
+        role: z.enum(['from', 'to', 'retired']).nullable().describe('Member of the serving pair, or retired'),
         origin: z.enum(['seed', 'file']).describe('Seed variables or MODEL_REGISTRY_FILE'),
         fingerprint: z.string().nullable().describe("What the model's embedder reports in Info (null: not reachable)"),
         pinned_fingerprint: z.string().nullable(),

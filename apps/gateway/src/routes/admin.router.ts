@@ -18,7 +18,7 @@ export function adminRouter(deps: GatewayDeps): Router {
     const f = deps.flags.status();
     const c = deps.coverage.snapshot;
     const blocker = deps.router.blocker();
-    const pair = deps.registry.pair;
+    const pair = deps.servingPair.pair;
     return {
       flags: {
         use_siglip: f.flags.useSiglip,
@@ -39,12 +39,12 @@ export function adminRouter(deps: GatewayDeps): Router {
             last_error_at: f.file.lastErrorAt ?? null,
           }
         : null,
-      pair: { from: pair.from.id, to: pair.to.id },
+      pair: { from: pair.from.id, to: pair.to?.id ?? null, source: pair.source, retired: pair.retired },
       coverage: {
         from_model: c.fromModel,
-        to_model: c.toModel,
+        to_model: c.toModel || null,
         from_collection: c.fromCollection,
-        to_collection: c.toCollection,
+        to_collection: c.toCollection || null,
         from_exists: c.fromExists,
         to_exists: c.toExists,
         from_points: c.fromPoints,

@@ -95,5 +95,32 @@ export function assetCatalogueContract(
       expect(await refused(cat.scroll({ limit: 0 }), 'INVALID_ARGUMENT')).toMatch(/limit/);
       expect(await refused(cat.scroll({ limit: 5, cursor: 'garbage' }), 'INVALID_ARGUMENT')).toMatch(/cursor/);
     });
+
+    it('records the model state with compare-and-set (a stale writer is refused, nothing is lost)', async () => {
+      expect(await cat.readModelState()).toBeUndefined();
+      const retired = {
+        model_id: 'clip-a',
+        collection: 'image_assets',
+        replaced_by: 'siglip-b',
+        retired_at: '2026-01-01T00:00:00.000Z',
+        drop_after: '2026-01-08T00:00:00.000Z',
+        dropped_at: null,
+      };
+      const first = await cat.writeModelState({ pair: { from: 'clip-a', to: 'siglip-b' }, retired: [] }, 0);
+      expect(first).toMatchObject({ version: 1, pair: { from: 'clip-a', to: 'siglip-b' } });
+      expect(
+        await refused(cat.writeModelState({ pair: { from: 'x', to: null }, retired: [] }, 0), 'FAILED_PRECONDITION'),
+      ).toMatch(/changed meanwhile/);
+      const second = await cat.writeModelState({ pair: { from: 'siglip-b', to: null }, retired: [retired] }, 1);
+      expect(second.version).toBe(2);
+      expect(
+        await refused(cat.writeModelState({ pair: { from: 'y', to: null }, retired: [] }, 1), 'FAILED_PRECONDITION'),
+      ).toMatch(/version 1/);
+      expect(await cat.readModelState()).toMatchObject({
+        version: 2,
+        pair: { from: 'siglip-b', to: null },
+        retired: [retired],
+      });
+    });
   });
 }
