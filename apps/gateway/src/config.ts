@@ -48,6 +48,10 @@ export const gatewayConfigSchema = z.object({
   INGEST_WORKER: env.bool(true),
   INGEST_CONCURRENCY: env.int(1, 1, 64),
   INGEST_BATCH_SIZE: env.int(32, 1, 1000),
+  /** Watch ASSET_ROOTS and rescan what changed (one process per installation: the ingest worker role). */
+  INGEST_WATCH: env.bool(false),
+  INGEST_WATCH_DEBOUNCE_MS: env.int(1000, 50, 600_000),
+  INGEST_WATCH_MAX_WAIT_MS: env.int(5000, 100, 3_600_000),
   THUMBNAIL_DIR: env.optStr(),
   THUMBNAIL_SIZE: env.int(256, 16, 2048),
   QUERY_CACHE_SIZE: env.int(10_000, 0, 10_000_000),

@@ -34,6 +34,7 @@ import { AssetRoots } from './ingest/asset-roots.js';
 import { startIngestWorker } from './ingest/ingest.job.js';
 import { IngestProgress } from './ingest/ingest-progress.js';
 import { IngestService } from './ingest/ingest.service.js';
+import { IngestWatcher } from './ingest/ingest-watcher.js';
 import type { IngestContext } from './ingest/ingest-batch.js';
 import { AssetRemover } from './library/asset-remover.js';
 import { ThumbnailStore } from './thumbnails/thumbnail-store.js';
@@ -58,6 +59,8 @@ import { SearchTracking } from './events/search-tracking.js';
 export interface Gateway {
   deps: GatewayDeps;
   stop: () => Promise<void>;
+  /** The watch-mode watcher (INGEST_WATCH=true), if any. */
+  watcher?: IngestWatcher | undefined;
 }
 
 /** Builds every dependency from the parsed config (plain constructors, no container); tests may pass the store and embedders. */
@@ -308,6 +311,22 @@ export async function wireGateway(
       prefix: config.QUEUE_PREFIX,
       concurrency: config.INGEST_CONCURRENCY,
     });
+  const watcher = config.INGEST_WATCH
+    ? new IngestWatcher({
+        roots: roots.roots,
+        logger,
+        debounceMs: config.INGEST_WATCH_DEBOUNCE_MS,
+        maxWaitMs: config.INGEST_WATCH_MAX_WAIT_MS,
+        ingest: {
+          start: async (folder) => {
+            const r = await ingest.start({ rootPath: folder, recursive: true, extensions: undefined, dryRun: false });
+            return 'ingest_id' in r ? r.ingest_id : '';
+          },
+          state: async (id) => (await ingest.status(id)).state,
+        },
+      })
+    : undefined;
+  await watcher?.start();
   const control = new ReembedControl({
     redis,
     prefix: config.QUEUE_PREFIX,
@@ -436,11 +455,13 @@ export async function wireGateway(
   };
   return {
     deps,
+    watcher,
     stop: async () => {
       flags.stop();
       coverage.stop();
       await shadow.drain();
       servingPair.stop();
+      await watcher?.stop();
       await worker?.close();
       await control.close();
       await queue.close();
