@@ -296,7 +296,37 @@ describe.skipIf(!render)('deploy/ kustomize overlays (real kustomize, offline sc
       const peers = emb[0]!.spec.ingress.flatMap((r: any) =>
         r.from.map((f: any) => f.podSelector?.matchLabels['app.kubernetes.io/name']),
       );
-      expect(peers.sort()).toEqual(['gateway', 'reembed-worker']);
+      expect(peers.sort()).toEqual(['gateway', 'ingest-worker', 'reembed-worker']);
+    },
+  );
+
+  it.each(OVERLAYS)(
+    'overlay %s: ingest runs in the ingest-worker role (one replica, watch mode), not in the gateway replicas; both share the thumbnails',
+    (overlay) => {
+      const objs = rendered.get(overlay)!;
+      const gw = find(objs, 'Deployment', 'gateway')!;
+      const iw = find(objs, 'Deployment', 'ingest-worker')!;
+      const gwc = gw.spec.template.spec.containers[0];
+      const iwc = iw.spec.template.spec.containers[0];
+      expect(envValue(gwc, 'INGEST_WORKER')).toBe('false');
+      expect(envValue(iwc, 'INGEST_WORKER')).toBe('true');
+      expect(envValue(iwc, 'INGEST_WATCH')).toBe('true');
+      expect(iw.spec.replicas).toBe(1);
+      expect(iw.spec.strategy.type).toBe('Recreate');
+      expect(iwc.image.replace(/:[^:]+$/, '')).toBe(gwc.image.replace(/:[^:]+$/, ''));
+      // No Service sends API traffic to it.
+      for (const svc of byKind(objs, 'Service'))
+        expect(svc.spec.selector?.['app.kubernetes.io/name'], svc.metadata.name).not.toBe('ingest-worker');
+      for (const [d, c] of [
+        [gw, gwc],
+        [iw, iwc],
+      ]) {
+        const dir = envValue(c, 'THUMBNAIL_DIR');
+        const mount = c.volumeMounts.find((m: any) => m.mountPath === dir);
+        expect(mount, `${d.metadata.name} mounts THUMBNAIL_DIR`).toBeDefined();
+        const vol = d.spec.template.spec.volumes.find((v: any) => v.name === mount.name);
+        expect(vol.persistentVolumeClaim?.claimName, d.metadata.name).toBe('thumbnails');
+      }
     },
   );
 
