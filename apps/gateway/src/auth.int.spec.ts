@@ -190,6 +190,53 @@ describe('API keys (real Redis)', () => {
   });
 });
 
+describe("browser sessions for the page's images (real Redis)", () => {
+  it('POST /auth/session trades an API key for an HttpOnly SameSite=Strict cookie that reads (GET) accept, at most with the search scope', async () => {
+    const made = await send(withKeys.url, '/api/v1/auth/session', {
+      method: 'POST',
+      headers: bearer(boss),
+      template: '/api/v1/auth/session',
+    });
+    expect(made.status).toBe(200);
+    expect(made.body.identity).toEqual({ id: 'boss', scope: 'search', method: 'api_key' });
+    const setCookie = String(made.headers['set-cookie']);
+    expect(setCookie).toMatch(
+      /^isearch_session=iss_[A-Za-z0-9_-]{43}; Max-Age=43200; Path=\/api\/v1; Expires=.*; HttpOnly; SameSite=Strict$/,
+    );
+    const cookie = { cookie: setCookie.split(';')[0]! };
+    // Every replica accepts it (the session lives in Redis); reads only, search scope only.
+    expect((await send(replica.url, `/api/v1/assets/${assetId}`, { headers: cookie })).status).toBe(200);
+    expect((await send(withKeys.url, '/api/v1/admin/rollout', { headers: cookie })).status).toBe(403);
+    expect((await send(withKeys.url, '/api/v1/search', { json: { query: 'red' }, headers: cookie })).status).toBe(401);
+    const ended = await send(withKeys.url, '/api/v1/auth/session', {
+      method: 'DELETE',
+      headers: { ...cookie, ...bearer(boss) },
+    });
+    expect(ended.status).toBe(204);
+    const after = await send(withKeys.url, `/api/v1/assets/${assetId}`, { headers: cookie });
+    expect(after.status).toBe(401);
+    expect(after.body.error).toMatchObject({ details: { reason: 'session_expired' } });
+    expect(after.body.error.message).toMatch(/your session has expired or was ended.*enter your API key again/);
+  });
+
+  it('needs an API key, is not offered behind the proxy, and is off without API keys', async () => {
+    const none = await send(withKeys.url, '/api/v1/auth/session', { method: 'POST', template: '/api/v1/auth/session' });
+    expect(none.status).toBe(401);
+    const proxied = await send(behindProxy.url, '/api/v1/auth/session', {
+      method: 'POST',
+      headers: { 'x-forwarded-user': 'carol' },
+      from: '127.0.0.1',
+      template: '/api/v1/auth/session',
+    });
+    expect(proxied.status).toBe(409);
+    expect(proxied.body.error.message).toMatch(/browser sessions exist only with API keys/);
+    const forged = await send(withKeys.url, `/api/v1/assets/${assetId}`, {
+      headers: { cookie: 'isearch_session=iss_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+    });
+    expect(forged.status).toBe(401);
+  });
+});
+
 describe('trusted proxy identity header', () => {
   it('takes the user from the header when the trusted proxy sends it, and buckets by it', async () => {
     const r = await search(behindProxy.url, { 'x-forwarded-user': 'carol@example.com' }, '127.0.0.1');

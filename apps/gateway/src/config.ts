@@ -29,6 +29,8 @@ export const gatewayConfigSchema = z.object({
   AUTH_TRUSTED_PROXIES: env.list([]),
   AUTH_PROXY_ADMINS: env.list([]),
   ALLOW_ANONYMOUS: env.bool(false),
+  /** Lifetime of a browser session (the page's image cookie) made from an API key, in seconds. */
+  AUTH_SESSION_TTL_S: env.int(43_200, 60, 30 * 86_400),
   ASSET_ROOTS: env.list([]),
   DATA_DIR: env.str('./data'),
   /** How soon reads of the embedded store see other processes' writes (ms); 0 checks on every read. */

@@ -29,6 +29,7 @@ import type { GatewayDeps } from './app.types.js';
 import { ModelsService } from './models/models.service.js';
 import { authConfigured, gatewayRegistry, rolloutEnv, type GatewayConfig } from './config.js';
 import type { AuthSettings } from './http/auth.middleware.js';
+import { SessionStore } from './http/session.js';
 import { ImageFiles } from './images/image-files.js';
 import { AssetRoots } from './ingest/asset-roots.js';
 import { startIngestWorker } from './ingest/ingest.job.js';
@@ -347,8 +348,12 @@ export async function wireGateway(
   });
   const adminSiglipRouter: Router = createAdminSiglipRouter({ control, logger });
   const trustedProxy = config.AUTH_PROXY_HEADER ? proxyAddr.compile(config.AUTH_TRUSTED_PROXIES) : undefined;
+  const apiKeys = config.AUTH_API_KEYS ? new ApiKeyStore(redis, config.QUEUE_PREFIX) : undefined;
   const auth: AuthSettings = {
-    apiKeys: config.AUTH_API_KEYS ? new ApiKeyStore(redis, config.QUEUE_PREFIX) : undefined,
+    apiKeys,
+    sessions: apiKeys
+      ? new SessionStore(redis, config.QUEUE_PREFIX, config.AUTH_SESSION_TTL_S, (id) => apiKeys.isActive(id))
+      : undefined,
     adminToken: config.ADMIN_TOKEN,
     proxy:
       config.AUTH_PROXY_HEADER && trustedProxy

@@ -63,6 +63,13 @@ export class ApiKeyStore {
     return record.revoked_at ? { ok: false, reason: 'revoked' } : { ok: true, record };
   }
 
+  /** Whether the key with this id exists and is not revoked (sessions made from a key end with it). */
+  async isActive(id: string): Promise<boolean> {
+    const digest = await this.redis.hget(this.ids, id);
+    const raw = digest ? await this.redis.hget(this.records, digest) : null;
+    return raw !== null && !(JSON.parse(raw) as ApiKeyRecord).revoked_at;
+  }
+
   /** Every key, oldest first (revoked ones included, marked). */
   async list(): Promise<ApiKeyRecord[]> {
     const all = await this.redis.hvals(this.records);

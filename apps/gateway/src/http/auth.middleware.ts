@@ -3,6 +3,7 @@ import type { Request, RequestHandler } from 'express';
 import { AppError } from '@image-search/service-kit';
 import { looksLikeApiKey, scopeAllows, type ApiKeyScope, type ApiKeyStore } from '@image-search/api-keys';
 import { requestIdentity, setRequestIdentity, type Identity } from './identity.js';
+import { cookieValue, SESSION_COOKIE, type SessionStore } from './session.js';
 
 /** How the gateway authenticates (built once from the config in gateway.wiring.ts). */
 export interface AuthSettings {
@@ -22,6 +23,8 @@ export interface AuthSettings {
     | undefined;
   /** Whether a request without credentials may search (no auth configured, or ALLOW_ANONYMOUS=true). */
   anonymous: boolean;
+  /** Browser sessions for the page's images (when API keys or ADMIN_TOKEN are configured), else undefined. */
+  sessions?: SessionStore | undefined;
 }
 
 const PROXY_USER = /^\P{Cc}{1,256}$/u;
@@ -110,6 +113,27 @@ export function authenticate(settings: AuthSettings): RequestHandler {
             'malformed_authorization',
           );
         identity = await fromBearer(m[1]!);
+      }
+
+      // The page's <img> tags cannot send a header: they carry the session cookie instead, honoured
+      // only when nothing else identifies the request and only for reads (no cross-site action).
+      const token = cookieValue(req.get('cookie'), SESSION_COOKIE);
+      if (!identity && token !== undefined && settings.sessions && (req.method === 'GET' || req.method === 'HEAD')) {
+        let found;
+        try {
+          found = await settings.sessions.lookup(token);
+        } catch (err) {
+          throw new AppError('UNAVAILABLE', 'cannot check the session: the session store (Redis) is unreachable', {
+            cause: err,
+            retryAfterS: 5,
+          });
+        }
+        if (!found)
+          throw unauthenticated(
+            'your session has expired or was ended (or its API key was revoked): enter your API key again',
+            'session_expired',
+          );
+        identity = found;
       }
       if (identity) {
         setRequestIdentity(req, identity);

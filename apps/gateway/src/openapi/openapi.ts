@@ -415,5 +415,21 @@ export const openApiDocument = {
         responses: { '200': json(responses.Me, 'The caller'), ...authErrors },
       },
     },
+    '/api/v1/auth/session': {
+      post: {
+        summary:
+          "Start the page's image session: send the API key as Authorization: Bearer; the answer sets the HttpOnly cookie isearch_session that <img> requests carry (GET/HEAD only, search scope at most)",
+        responses: {
+          '200': json(responses.Session, 'Session started; Set-Cookie: isearch_session=…'),
+          '400': err('No API key in the request (behind the authenticating proxy no session is needed)'),
+          '409': err('Sessions are off (AUTH_API_KEYS is not set)'),
+          ...authErrors,
+        },
+      },
+      delete: {
+        summary: 'End the image session (sign out) and clear its cookie',
+        responses: { '204': { description: 'Ended' }, ...authErrors },
+      },
+    },
   },
 };

@@ -50,6 +50,22 @@ export const Me = component(
   }),
 );
 
+export const Session = component(
+  'Session',
+  z.strictObject({
+    identity: z.strictObject({
+      id: z.string(),
+      scope: z.literal('search').describe('A session grants at most the search scope, and only on GET/HEAD'),
+      method: z.enum(['api_key', 'admin_token']),
+    }),
+    expires_at: z.string().describe('When the cookie and the session end (AUTH_SESSION_TTL_S)'),
+  }),
+  {
+    description:
+      "The page's image session: an HttpOnly, SameSite=Strict cookie `isearch_session` (Path=/api/v1) set in the response, which <img> requests for thumbnails and originals carry since they cannot send a header",
+  },
+);
+
 export const Asset = component(
   'Asset',
   z.strictObject({
