@@ -65,8 +65,9 @@ interface OpenTable {
   pages: Map<string, Promise<ScrollPage>>;
 }
 
-/** Scroll pages kept per collection (the first pages of the lists people look at; ~50 payloads each). */
-const PAGE_MEMO = 256;
+/** Scroll pages kept per collection (the pages of the lists people look at), and the largest page kept. */
+const PAGE_MEMO = 64;
+const PAGE_MEMO_LIMIT = 500;
 
 /**
  * The embedded engine: LanceDB tables in a data folder, one per collection. Reads see the latest committed
@@ -236,6 +237,8 @@ export class LanceVectorStore implements VectorStore {
     }
     // A page of one version never changes (the snapshot below), so pages are shared while they are asked for.
     const key = `${version}|${after ?? ''}|${opts.limit}|${opts.withPayload ? 'p' : 'i'}|${where ?? ''}`;
+    // Only pages the size people look at (the asset list's at most 500); tools scroll whole collections.
+    if (opts.limit > PAGE_MEMO_LIMIT) return this.readPage(collection, version, after, where, opts);
     const hit = open.pages.get(key);
     if (hit) {
       open.pages.delete(key);
