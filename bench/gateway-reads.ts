@@ -301,6 +301,7 @@ export async function runReadsBench(o: ReadsBenchOptions): Promise<Record<string
       ['GET /api/v1/assets/:id', 'asset'],
       ['GET thumbnail (cached)', 'thumbnail'],
       ['GET /api/v1/assets?limit=50', 'list'],
+      ['GET /api/v1/assets, ~1,000 distinct pages', 'list-distinct'],
       ['GET /api/v1/search/similar/:id', 'similar'],
       ['POST /api/v1/search (distinct)', 'search'],
     ];
@@ -379,7 +380,12 @@ function report(o: ReadsBenchOptions, f: Record<string, LoadFigures>): void {
   );
   const ratio = (k: string, base: number) => f[k]!.rps / (base === health ? (f[k]!.healthRps ?? health) : base);
   const lines: string[] = [];
-  for (const k of ['GET /api/v1/assets/:id', 'GET thumbnail (cached)', 'GET /api/v1/assets?limit=50']) {
+  for (const k of [
+    'GET /api/v1/assets/:id',
+    'GET thumbnail (cached)',
+    'GET /api/v1/assets?limit=50',
+    'GET /api/v1/assets, ~1,000 distinct pages',
+  ]) {
     if (!f[k]) continue;
     const r = ratio(k, health);
     lines.push(

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
 /** Which read a run sends; `mixed` is the soak's 60 % searches, 30 % thumbnails, 10 % asset views. */
-export type ReadEndpoint = 'health' | 'asset' | 'thumbnail' | 'list' | 'similar' | 'search' | 'mixed';
+export type ReadEndpoint = 'health' | 'asset' | 'thumbnail' | 'list' | 'list-distinct' | 'similar' | 'search' | 'mixed';
 
 interface LoadArgs {
   url: string;
@@ -41,6 +41,12 @@ function next(endpoint: ReadEndpoint): { method: string; path: string; body?: st
       // Distinct pages: one of the categories (or none), 50 per page.
       const c = n % ((args.categories ?? 50) + 1);
       return { method: 'GET', path: `/api/v1/assets?limit=50${c ? `&category=cat-${c - 1}` : ''}` };
+    }
+    case 'list-distinct': {
+      // Page sizes 40..60 by category: ~1,000 distinct pages, more than the store keeps per version.
+      const c = n % ((args.categories ?? 50) + 1);
+      const limit = 40 + Math.floor(Math.random() * 21);
+      return { method: 'GET', path: `/api/v1/assets?limit=${limit}${c ? `&category=cat-${c - 1}` : ''}` };
     }
     case 'similar':
       return { method: 'GET', path: `/api/v1/search/similar/${pick(ids)}?limit=50` };

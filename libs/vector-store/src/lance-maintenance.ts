@@ -38,7 +38,9 @@ export const DEFAULT_POLICY: MaintenancePolicy = {
   // scanned exactly by each search (~2 ms per 1,000 rows at 768-d): refresh early.
   reindexMinRows: 1_000,
   reindexFraction: 0,
-  compactFragments: 64,
+  // Every read (a lookup by id, a page, a search) pays per fragment: an ingest-filled table at 64 fragments
+  // looked ids up ~9x slower than a compacted one (7.6 vs 0.8 ms CPU, 10k rows; docs/benchmarks/gateway.md).
+  compactFragments: 16,
   versionRetentionMs: 6 * 3600_000,
   checkIntervalMs: 2_000,
   // Measured at 100k x 768: p50 ~2.6 ms with one segment, ~5 ms with three, ~6.5 ms with seven.
