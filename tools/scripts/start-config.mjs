@@ -90,6 +90,8 @@ export function readStartConfig(env = process.env) {
       .map(abs),
     adminToken: env.ADMIN_TOKEN || undefined,
     flagsFile: env.FLAGS_FILE ? abs(env.FLAGS_FILE) : undefined,
+    /** Models beyond the seed's pair; npm start serves those with a model_dir itself. */
+    registryFile: env.MODEL_REGISTRY_FILE ? abs(env.MODEL_REGISTRY_FILE) : undefined,
     createSiglipCollection: bool(env, 'CREATE_SIGLIP_COLLECTION', true),
     redisUrl: env.REDIS_URL || undefined,
     queuePrefix: env.QUEUE_PREFIX || 'isearch',

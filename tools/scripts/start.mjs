@@ -17,7 +17,7 @@ import { join, relative } from 'node:path';
 import { ensureRedis } from './redis-env.mjs';
 import { newAdminToken, readStartConfig, ROOT } from './start-config.mjs';
 import { freePort, grpcInfo, grpcServing, httpOk, portFree, waitUntil } from './start-health.mjs';
-import { ensureDemoModels, hubReachable, looksLikeModel, realModelDir } from './start-models.mjs';
+import { ensureDemoModels, hubReachable, looksLikeModel, realModelDir, servedRegistryModels } from './start-models.mjs';
 import { Supervisor } from './start-supervisor.mjs';
 
 let config;
@@ -159,6 +159,7 @@ async function chooseModels() {
     clip: { MODEL_DIR: demo.clip.dir, CLIP_EMBEDDING_DIM: String(demo.clip.dim) },
     siglip: { MODEL_DIR: demo.siglip.dir, SIGLIP_EMBEDDING_DIM: String(demo.siglip.dim) },
     words: demo.words,
+    extra: demo.extra,
   };
 }
 
@@ -262,6 +263,34 @@ async function main() {
     waitUntil('siglip-embedder', () => grpcServing(siglipAddr), { timeoutMs, failed: failedReason('siglip-embedder') }),
   ]);
   const [clipInfo, siglipInfo] = await Promise.all([grpcInfo(clipAddr), grpcInfo(siglipAddr)]);
+  // Models MODEL_REGISTRY_FILE adds with a model_dir: npm start serves each with its family's embedder.
+  const extra = config.registryFile ? await servedRegistryModels(config.registryFile, models) : [];
+  for (const m of extra) {
+    const name = `${m.id}-embedder`;
+    STOP_ORDER.splice(STOP_ORDER.indexOf('siglip-embedder'), 0, name);
+    sup.start(name, `apps/${m.family === 'clip' ? 'clip' : 'siglip'}-embedder/src/main.ts`, {
+      ready: () => grpcServing(m.address),
+      env: {
+        ...common,
+        MODEL_DIR: m.dir,
+        [m.family === 'clip' ? 'CLIP_EMBEDDING_DIM' : 'SIGLIP_EMBEDDING_DIM']: String(m.dim),
+        EMBEDDER_PORT: String(m.port),
+        METRICS_PORT: '0',
+      },
+    });
+  }
+  await Promise.all(
+    extra.map((m) =>
+      waitUntil(`${m.id}-embedder`, () => grpcServing(m.address), {
+        timeoutMs,
+        failed: failedReason(`${m.id}-embedder`),
+      }),
+    ),
+  );
+  for (const m of extra) {
+    const info = await grpcInfo(m.address);
+    say(`registry model ${m.id}: served from ${rel(m.dir)} on ${m.address} (${info.embeddingDim} dims)`);
+  }
   say(
     `embedders serving: CLIP ${clipInfo.modelId} (${clipInfo.embeddingDim} dims, ${clipInfo.executionProvider}), SigLIP ${siglipInfo.modelId} (${siglipInfo.embeddingDim} dims, ${siglipInfo.executionProvider})`,
   );
@@ -283,7 +312,13 @@ async function main() {
   if (!config.createSiglipCollection)
     say('CREATE_SIGLIP_COLLECTION=false: the SigLIP collection is left for you to create (docs/runbook.md, step 1)');
 
-  const services = { REDIS_URL: redis.url, QUEUE_PREFIX: config.queuePrefix, ASSET_ROOTS: assetRoots, ...store };
+  const services = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: config.queuePrefix,
+    ASSET_ROOTS: assetRoots,
+    ...store,
+    ...(config.registryFile ? { MODEL_REGISTRY_FILE: config.registryFile } : {}),
+  };
   sup.start('reembed-worker', 'apps/reembed-worker/src/main.ts', {
     ready: () => httpOk(`http://127.0.0.1:${p.WORKER_HEALTH_PORT}/health`),
     env: {
@@ -335,6 +370,7 @@ async function main() {
     REDIS_URL: redis.url,
     QUEUE_PREFIX: config.queuePrefix,
     ...store,
+    ...(config.registryFile ? { MODEL_REGISTRY_FILE: config.registryFile } : {}),
     CLIP_EMBEDDER_URL: clipAddr,
     SIGLIP_EMBEDDER_URL: siglipAddr,
     CLIP_EMBEDDING_DIM: String(clipInfo.embeddingDim),

@@ -95,10 +95,9 @@ async function main(): Promise<number> {
           targetCollection: registry.pair.to.collection,
         });
         try {
-          await redis.connect().catch((err: Error) => {
-            throw new Error(`cannot reach Redis at REDIS_URL (${err.message}); the last run is recorded there`);
+          const last = await control.status().catch((err: Error) => {
+            throw new Error(`cannot read the last run from Redis at REDIS_URL (${err.message})`);
           });
-          const last = await control.status();
           const r = await retireModel(
             deps,
             args.model!,

@@ -294,7 +294,7 @@ export async function wireGateway(
     runTarget: async () => {
       const id = await control.runs.currentId();
       const state = id ? await control.runs.state(id) : null;
-      return state && ACTIVE_STATES.includes(state) ? registry.pair.to.collection : undefined;
+      return state && ACTIVE_STATES.includes(state) ? (servingPair.pair.to ?? registry.pair.to).collection : undefined;
     },
   };
   const ingest = new IngestService({ roots, queue, progress, ctx });

@@ -21,6 +21,12 @@ const modelSchema = z
       .string()
       .regex(/^sha256:[0-9a-f]{64}$/, 'sha256: followed by 64 hex digits (as the embedder reports in Info)')
       .optional(),
+    /**
+     * Read by `npm start` only: the model folder it serves this model from, with an embedder of the
+     * model's family on the `embedder` port (relative to the file's folder; `demo:NAME` names a demo model
+     * npm start builds). Services ignore it: in production the embedder is deployed like any other.
+     */
+    model_dir: z.string().min(1).optional(),
   })
   .strict();
 
