@@ -251,8 +251,11 @@ describe('embedder server lifecycle (siglip)', () => {
     });
     stops.push(() => s.client.close());
     gate.close();
+    const arrived = gate.arrived;
     const inFlight = rpc<EmbedResponse__Output>(s.client, 'EmbedTexts', { texts: ['in flight'] });
-    await new Promise((r) => setTimeout(r, 100));
+    // Wait for the call to reach the model rather than a fixed delay: on a loaded machine 100 ms was not enough
+    // for it to connect, and stopping first turned it into a refused call.
+    await waitFor('the in-flight batch held at the gate', () => gate.arrived > arrived, 10_000, 10);
     const stopped = s.server.stop();
     expect(await grpcHealthCheck(s.address)).toBe('NOT_SERVING');
     await expect(rpc(s.client, 'EmbedTexts', { texts: ['too late'] })).rejects.toMatchObject({
