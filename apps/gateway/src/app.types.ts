@@ -69,6 +69,8 @@ export interface GatewayDeps {
     authConfigured: boolean;
     jsonBodyLimit: string;
     maxUploadBytes: number;
+    /** Pixel limit of the upload pre-check (MAX_IMAGE_PIXELS). */
+    maxImagePixels: number;
     trustProxy: boolean;
     /** Thumbnail size in pixels (part of thumbnails' ETag). */
     thumbnailSize: number;

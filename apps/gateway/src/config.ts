@@ -65,6 +65,8 @@ export const gatewayConfigSchema = z.object({
   TRUST_PROXY: env.bool(false),
   JSON_BODY_LIMIT: env.str('64kb'),
   MAX_UPLOAD_BYTES: env.int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  // The upload pre-check's pixel limit: the embedders' default, so both refuse the same bombs with the same words.
+  MAX_IMAGE_PIXELS: env.int(50_000_000, 1024, 2 ** 40),
   BREAKER_FAILURES: env.int(3, 1, 1000),
   BREAKER_COOLDOWN_MS: env.int(10_000, 100, 600_000),
   EVENTS_RETENTION_DAYS: env.int(30, 1, 3650),

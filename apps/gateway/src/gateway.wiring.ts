@@ -454,6 +454,7 @@ export async function wireGateway(
       authConfigured: authConfigured(config),
       jsonBodyLimit: config.JSON_BODY_LIMIT,
       maxUploadBytes: config.MAX_UPLOAD_BYTES,
+      maxImagePixels: config.MAX_IMAGE_PIXELS,
       trustProxy: config.TRUST_PROXY,
       thumbnailSize: config.THUMBNAIL_SIZE,
     },

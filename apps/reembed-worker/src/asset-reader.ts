@@ -1,6 +1,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import type { ItemFailureReason } from '@image-search/jobs';
+import { itemMessage } from '@image-search/image-formats/item-errors';
 
 /** A file read for embedding, or why it could not be. */
 export type ReadResult = { ok: true; data: Buffer } | { ok: false; reason: ItemFailureReason; message: string };
@@ -27,6 +28,7 @@ export function isUnderRoots(real: string, roots: readonly string[]): boolean {
 /**
  * Reads an asset's file from its payload path. The real path (symlinks and `..` resolved) must be
  * inside an allowed root; a missing, unreadable, empty or oversized file is a per-item failure.
+ * Messages never name the server path (the failure list is keyed by asset id).
  */
 export async function readAsset(path: unknown, roots: readonly string[], maxBytes: number): Promise<ReadResult> {
   if (typeof path !== 'string' || path.length === 0)
@@ -37,29 +39,29 @@ export async function readAsset(path: unknown, roots: readonly string[], maxByte
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR')
-      return { ok: false, reason: 'FILE_MISSING', message: `file not found: ${path}` };
-    return { ok: false, reason: 'READ_FAILED', message: `cannot resolve ${path}: ${code ?? String(err)}` };
+      return { ok: false, reason: 'FILE_MISSING', message: 'the file is gone (not found at its path)' };
+    return { ok: false, reason: 'READ_FAILED', message: `cannot resolve the file's path (${code ?? 'unknown error'})` };
   }
   if (!isUnderRoots(real, roots))
     return {
       ok: false,
       reason: 'PATH_NOT_ALLOWED',
-      message: `${real} is outside ASSET_ROOTS (${roots.join(', ') || 'none set'})`,
+      message: 'the file is outside the configured ASSET_ROOTS',
     };
   try {
     const st = await stat(real);
-    if (!st.isFile()) return { ok: false, reason: 'READ_FAILED', message: `${real} is not a regular file` };
-    if (st.size === 0) return { ok: false, reason: 'EMPTY_INPUT', message: `${real} is empty` };
+    if (!st.isFile()) return { ok: false, reason: 'READ_FAILED', message: 'the path is not a regular file' };
+    if (st.size === 0) return { ok: false, reason: 'EMPTY_INPUT', message: itemMessage('EMPTY_INPUT', '0 bytes') };
     if (st.size > maxBytes)
       return {
         ok: false,
         reason: 'INPUT_TOO_LARGE',
-        message: `${real} is ${st.size} bytes, over the ${maxBytes}-byte limit`,
+        message: itemMessage('INPUT_TOO_LARGE', `${st.size} bytes; limit ${maxBytes} (MAX_IMAGE_BYTES)`),
       };
     return { ok: true, data: await readFile(real) };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { ok: false, reason: 'FILE_MISSING', message: `file vanished: ${real}` };
-    return { ok: false, reason: 'READ_FAILED', message: `cannot read ${real}: ${code ?? String(err)}` };
+    if (code === 'ENOENT') return { ok: false, reason: 'FILE_MISSING', message: 'the file vanished while being read' };
+    return { ok: false, reason: 'READ_FAILED', message: `cannot read the file (${code ?? 'unknown error'})` };
   }
 }

@@ -1,17 +1,11 @@
+import type { ItemErrorReason } from '@image-search/image-formats/item-errors';
+
 /** Per-item outcome of an embed call: a vector, or the machine-readable reason it failed. */
 export type EmbedItemResult =
   | { ok: true; vector: Float32Array }
   | {
       ok: false;
-      reason:
-        | 'EMPTY_INPUT'
-        | 'INPUT_TOO_LARGE'
-        | 'NOT_AN_IMAGE'
-        | 'UNSUPPORTED_FORMAT'
-        | 'CORRUPT_IMAGE'
-        | 'TOO_MANY_PIXELS'
-        | 'INFERENCE_FAILED'
-        | 'UNSPECIFIED';
+      reason: ItemErrorReason | 'UNSPECIFIED';
       message: string;
     };
 

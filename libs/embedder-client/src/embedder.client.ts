@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { AppError, CORRELATION_HEADER, currentCorrelationId, fromGrpcCode, GrpcCode } from '@image-search/service-kit';
 import {
+  ITEM_ERROR_REASONS,
   EMBEDDER_SERVICE_NAME,
   loadEmbedderProto,
   loadHealthProto,
@@ -34,15 +35,7 @@ type Method = 'EmbedTexts' | 'EmbedImages' | 'Info';
 type GrpcError = grpc.ServiceError;
 type Limits = { maxItems: number; maxBytes: number };
 
-const REASONS = new Set([
-  'EMPTY_INPUT',
-  'INPUT_TOO_LARGE',
-  'NOT_AN_IMAGE',
-  'UNSUPPORTED_FORMAT',
-  'CORRUPT_IMAGE',
-  'TOO_MANY_PIXELS',
-  'INFERENCE_FAILED',
-]);
+const REASONS: ReadonlySet<string> = new Set(ITEM_ERROR_REASONS);
 /** Room for protobuf framing and the other fields of a request, under the server's message limit. */
 const FRAMING_BYTES = 64 * 1024;
 

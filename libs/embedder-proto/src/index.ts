@@ -51,16 +51,8 @@ export function loadEmbedderProto(): ProtoGrpcType {
 /** Fully-qualified service name, as used by grpc.health.v1 checks. */
 export const EMBEDDER_SERVICE_NAME = 'imagesearch.embedder.v1.Embedder';
 
-/** Every per-item error reason in the proto, for exhaustive handling. */
-export const ITEM_ERROR_REASONS = [
-  'EMPTY_INPUT',
-  'INPUT_TOO_LARGE',
-  'NOT_AN_IMAGE',
-  'UNSUPPORTED_FORMAT',
-  'CORRUPT_IMAGE',
-  'TOO_MANY_PIXELS',
-  'INFERENCE_FAILED',
-] as const;
+/** Every per-item error reason in the proto, for exhaustive handling (the shared catalogue's list). */
+export { ITEM_ERROR_REASONS, type ItemErrorReason as ItemReason } from '@image-search/image-formats/item-errors';
 
 let cachedHealth: import('./generated/health.js').ProtoGrpcType | undefined;
 

@@ -97,7 +97,8 @@ export class DynamicBatcher<T> {
                     failure:
                       err instanceof ItemFailure
                         ? err
-                        : new ItemFailure('CORRUPT_IMAGE', err instanceof Error ? err.message : String(err)),
+                        : // Not classified: its text may be libvips' process-wide buffer, another image's.
+                          new ItemFailure('CORRUPT_IMAGE'),
                   });
                 },
               );
@@ -207,7 +208,5 @@ export class DynamicBatcher<T> {
 }
 
 function toInferenceFailure(err: unknown): ItemFailure {
-  return err instanceof ItemFailure
-    ? err
-    : new ItemFailure('INFERENCE_FAILED', `inference failed: ${err instanceof Error ? err.message : String(err)}`);
+  return err instanceof ItemFailure ? err : new ItemFailure('INFERENCE_FAILED', undefined, err);
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { env } from '@image-search/service-kit';
 import type { ModelFamily } from '@image-search/collection-schema';
@@ -47,6 +48,11 @@ function commonShape(family: ModelFamily) {
     // Images decoded at once; 0 = no cap (the libuv pool, 4 threads by default, decides). A cap of
     // the CPUs onnxruntime leaves free was measured on 2 vCPUs and made no difference beyond noise.
     PREPROCESS_CONCURRENCY: env.int(0, 0, 256),
+    // Per-image decode budget; a decode over it is killed (its worker process replaced) and fails
+    // with DECODE_TIMEOUT. 0 decodes in the embedder process itself, without a budget.
+    MAX_DECODE_MS: env.int(5000, 0, 600_000),
+    // Decode worker processes; 0 = one per CPU (at least 2).
+    DECODE_WORKERS: env.int(0, 0, 256),
     MAX_IMAGE_BYTES: env.int(20 * MiB, 1024, 2 ** 31 - 1),
     MAX_IMAGE_PIXELS: env.int(50_000_000, 1024, 2 ** 40),
     MAX_TEXT_CHARS: env.int(2000, 1, 1_000_000),
@@ -133,6 +139,10 @@ export interface EmbedderSettings {
   intraOpThreads: number | undefined;
   /** Images decoded at once (0 = no cap). */
   preprocessConcurrency: number;
+  /** Per-image decode budget in ms (0 = decode in-process, no budget). */
+  maxDecodeMs: number;
+  /** Decode worker processes. */
+  decodeWorkers: number;
   maxImageBytes: number;
   maxImagePixels: number;
   maxTextChars: number;
@@ -176,6 +186,8 @@ export function toEmbedderSettings(family: ModelFamily, c: EmbedderEnv): Embedde
     variant: c.MODEL_VARIANT,
     intraOpThreads: c.INTRA_OP_THREADS === 0 ? undefined : c.INTRA_OP_THREADS,
     preprocessConcurrency: c.PREPROCESS_CONCURRENCY,
+    maxDecodeMs: c.MAX_DECODE_MS,
+    decodeWorkers: c.DECODE_WORKERS || Math.max(2, availableParallelism()),
     maxImageBytes: c.MAX_IMAGE_BYTES,
     maxImagePixels: c.MAX_IMAGE_PIXELS,
     maxTextChars: c.MAX_TEXT_CHARS,

@@ -14,6 +14,7 @@ export class EmbedderMetrics {
   readonly rpcSeconds: Histogram<'rpc' | 'code'>;
   readonly items: Counter<'tower'>;
   readonly errors: Counter<'reason'>;
+  readonly decodeWorkersReplaced: Counter<'why'>;
 
   constructor(labels: Record<string, string>, opts: { processMetrics?: boolean; maxBatch?: number } = {}) {
     this.registry.setDefaultLabels(labels);
@@ -63,6 +64,12 @@ export class EmbedderMetrics {
       name: 'embedder_errors_total',
       help: 'Failed items and calls, by reason',
       labelNames: ['reason'],
+      registers: r,
+    });
+    this.decodeWorkersReplaced = new Counter({
+      name: 'embedder_decode_workers_replaced_total',
+      help: 'Decode worker processes killed (over MAX_DECODE_MS) or died, and replaced',
+      labelNames: ['why'],
       registers: r,
     });
     for (const tower of ['text', 'image'] as const) {

@@ -2,18 +2,17 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { AppError, HealthState, startHealthServer, type Logger } from '@image-search/service-kit';
 import { EMBEDDER_SERVICE_NAME, loadEmbedderProto } from '@image-search/embedder-proto';
-import { modelFingerprint, readModelFolder, type EmbeddingModel, type LoadModelOptions } from '@image-search/embedding';
+import { modelFingerprint, readModelFolder, type EmbeddingModel } from '@image-search/embedding';
 import { defaultMaxBatch, type EmbedderSettings } from './embedder.config.js';
 import { EmbedderMetrics } from './embedder.metrics.js';
 import { EmbedderService } from './embedder.service.js';
+import type { WorkerModelOptions } from './worker-model.js';
 
 /** What an EmbedderServer needs; `loadModel` is the embedding lib's loader (injected so tests can gate warm-up). */
 export interface EmbedderServerOptions {
   settings: EmbedderSettings;
   logger: Logger;
-  loadModel: (
-    opts: LoadModelOptions & { logger?: { warn(obj: object, msg: string): void }; onCrash?: (err: Error) => void },
-  ) => Promise<EmbeddingModel>;
+  loadModel: (opts: WorkerModelOptions) => Promise<EmbeddingModel>;
   /** Called when the model can no longer serve (its inference worker died); the app should exit non-zero so it is restarted. */
   onFatal?: (err: Error) => void;
   /** Adds Node process metrics (CPU, RSS, event loop) to /metrics; off in tests that run several servers. */
@@ -107,6 +106,17 @@ export class EmbedderServer {
       device: s.device,
       intraOpThreads: s.intraOpThreads,
       limits: { maxBytes: s.maxImageBytes, maxPixels: s.maxImagePixels },
+      decode:
+        s.maxDecodeMs > 0
+          ? {
+              timeoutMs: s.maxDecodeMs,
+              workers: s.decodeWorkers,
+              onReplace: (why, detail) => {
+                this.metrics.decodeWorkersReplaced.inc({ why });
+                this.opts.logger.warn({ why }, `${detail}; decode worker replaced`);
+              },
+            }
+          : undefined,
       logger: this.opts.logger,
       onCrash: (err) => {
         this.health.setReady(false);

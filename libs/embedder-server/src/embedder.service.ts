@@ -172,9 +172,9 @@ export class EmbedderService {
     const alive = aliveCheck(call);
     const max = this.settings.maxTextChars;
     const prepared = texts.map((t) => () => {
-      if (t.trim() === '') throw new ItemFailure('EMPTY_INPUT', 'the text is empty');
+      if (t.trim() === '') throw new ItemFailure('EMPTY_INPUT', 'an empty text');
       if (t.length > max)
-        throw new ItemFailure('INPUT_TOO_LARGE', `the text has ${t.length} characters, over the limit of ${max}`);
+        throw new ItemFailure('INPUT_TOO_LARGE', `a text of ${t.length} characters; limit ${max} (MAX_TEXT_CHARS)`);
       return Promise.resolve(model.tokenize([t]));
     });
     return this.respond('texts', await text.submit(prepared, alive), call);
@@ -188,12 +188,10 @@ export class EmbedderService {
     const max = this.settings.maxImageBytes;
     const prepared = images.map((img) => () => {
       const bytes = img.data;
-      if (!bytes || bytes.length === 0) throw new ItemFailure('EMPTY_INPUT', 'the image has zero bytes');
+      // The same words inspectImage uses, so the gateway's pre-check and this agree.
+      if (!bytes || bytes.length === 0) throw new ItemFailure('EMPTY_INPUT', '0 bytes');
       if (bytes.length > max)
-        throw new ItemFailure(
-          'INPUT_TOO_LARGE',
-          `the image has ${bytes.length} bytes, over the limit of ${max} (MAX_IMAGE_BYTES)`,
-        );
+        throw new ItemFailure('INPUT_TOO_LARGE', `${bytes.length} bytes; limit ${max} (MAX_IMAGE_BYTES)`);
       return this.decodeSlots.run(() => model.preprocessImage(bytes));
     });
     const outcomes = await image.submit(prepared, alive);

@@ -4,8 +4,10 @@ import {
   DEFAULT_IMAGE_LIMITS,
   encodeBatch,
   ImagePreprocessor,
+  PooledImagePreprocessor,
   readModelFolder,
   towerDim,
+  type DecodeBudget,
   type DeviceRequest,
   type EmbeddingModel,
   type ImageLimits,
@@ -31,7 +33,7 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
     readonly info: ModelInfo,
     readonly limits: ImageLimits,
     private readonly tokenizer: TextTokenizer,
-    private readonly images: ImagePreprocessor,
+    private readonly images: ImagePreprocessor | PooledImagePreprocessor,
     /** The image tower's thread. */
     readonly imageLane: InferenceLane,
     /** The text tower's thread. */
@@ -52,8 +54,11 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
       ...DEFAULT_IMAGE_LIMITS,
       ...Object.fromEntries(Object.entries(opts.limits ?? {}).filter(([, v]) => v !== undefined && v !== 0)),
     };
-    const images = new ImagePreprocessor(folder.image, limits);
-    const { logger, onCrash, ...loadOpts } = opts;
+    // With a budget, images decode in killable worker processes; without one (MAX_DECODE_MS=0), here.
+    const images = opts.decode
+      ? new PooledImagePreprocessor(folder.image, limits, opts.decode)
+      : new ImagePreprocessor(folder.image, limits);
+    const { logger, onCrash, decode: _decode, ...loadOpts } = opts;
     // Either thread dying leaves the model half-served: fail both towers' work and report it once.
     const state: { model?: WorkerEmbeddingModel; broken?: AppError } = {};
     const hooks = {
@@ -75,6 +80,7 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
         opts.device === 'auto' && (await starting[0]!).info.executionProvider === 'cpu' ? 'cpu' : opts.device;
       starting.push(start('text', textDevice));
       const [imageLane, textLane] = (await Promise.all(starting)) as [InferenceLane, InferenceLane];
+      if (images instanceof PooledImagePreprocessor) await images.ready();
       const [i, t] = [imageLane.info, textLane.info];
       const info: ModelInfo = {
         ...i,
@@ -86,7 +92,8 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
       state.model = new WorkerEmbeddingModel(info, limits, tokenizer, images, imageLane, textLane);
       return state.model;
     } catch (err) {
-      // No thread may outlive a failed start.
+      // No thread or decode process may outlive a failed start.
+      if (images instanceof PooledImagePreprocessor) await images.close();
       const settled = await Promise.allSettled(starting);
       await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
       throw err;
@@ -140,7 +147,11 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.imageLane.close(), this.textLane.close()]);
+    await Promise.all([
+      this.imageLane.close(),
+      this.textLane.close(),
+      this.images instanceof PooledImagePreprocessor ? this.images.close() : undefined,
+    ]);
   }
 }
 
@@ -154,6 +165,8 @@ function split(r: LaneResult, count: number): Float32Array[] {
 export type WorkerModelOptions = LoadModelOptions & {
   logger?: { warn(obj: object, msg: string): void };
   onCrash?: (err: Error) => void;
+  /** Decode in worker processes under this per-image time budget (unset: in this process, no budget). */
+  decode?: DecodeBudget;
 };
 
 /** Loads a model whose inference runs off the main thread (the embedder's default loader). */

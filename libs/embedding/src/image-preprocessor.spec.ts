@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { heicFixture, quadPixels, writeBmp, writeIco } from '@image-search/testing';
 import { grey16Png, halves, pngBomb, rawImage, solid } from '../test/images.js';
 import { ImagePreprocessor } from './image-preprocessor.js';
 import {
@@ -273,7 +274,7 @@ describe('bad image input is a per-item failure with a reason', () => {
     });
   });
 
-  it('refuses SVG, PDF, BMP and HEIC as UNSUPPORTED_FORMAT', async () => {
+  it('refuses SVG and PDF as UNSUPPORTED_FORMAT, and BMP or HEIC headers with nothing behind them as CORRUPT_IMAGE', async () => {
     const svg = Buffer.from(
       '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
     );
@@ -285,9 +286,9 @@ describe('bad image input is a per-item failure with a reason', () => {
       reason: 'UNSUPPORTED_FORMAT',
     });
     const bmpHeader = Buffer.concat([Buffer.from('BM'), Buffer.alloc(60)]);
-    expect(await failure(small, bmpHeader)).toMatchObject({ reason: 'UNSUPPORTED_FORMAT' });
+    expect(await failure(small, bmpHeader)).toMatchObject({ reason: 'CORRUPT_IMAGE' });
     const heic = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic'), Buffer.alloc(40)]);
-    expect(await failure(small, heic)).toMatchObject({ reason: 'UNSUPPORTED_FORMAT' });
+    expect(await failure(small, heic)).toMatchObject({ reason: 'CORRUPT_IMAGE' });
   });
 
   it('goes on working after failures', async () => {
@@ -302,5 +303,42 @@ describe('spec fields drive the pipeline', () => {
     const t = await new ImagePreprocessor(spec).preprocess(await solid(100, 60, [255, 255, 255], 'png'));
     expect(t.length).toBe(3 * 32 * 32);
     expect(t.every((v) => v === 1)).toBe(true);
+  });
+});
+
+describe('HEIC, BMP and ICO go through the same preprocessing', () => {
+  const rgb = quadPixels(80, 60);
+  const png = () =>
+    sharp(rgb, { raw: { width: 80, height: 60, channels: 3 } })
+      .png()
+      .toBuffer();
+
+  it('gives a BMP and an ICO exactly the tensor of the same pixels as PNG, for CLIP and SigLIP', async () => {
+    const ico = await writeIco([
+      { w: 16, h: 16, rgb: Buffer.alloc(16 * 16 * 3, 200) },
+      { w: 80, h: 60, rgb },
+    ]);
+    for (const p of [clip, siglip]) {
+      const ref = await p.preprocess(await png());
+      const maxDiff = (t: Float32Array) => t.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i]!)), 0);
+      expect(maxDiff(await p.preprocess(writeBmp(80, 60, rgb))), `${p.spec.dropAlpha} bmp`).toBe(0);
+      expect(
+        maxDiff(await p.preprocess(writeBmp(80, 60, rgb, { topDown: true, bits: 32 }))),
+        `${p.spec.dropAlpha} bmp32`,
+      ).toBe(0);
+      expect(maxDiff(await p.preprocess(ico)), `${p.spec.dropAlpha} ico`).toBe(0);
+    }
+  });
+
+  it('orients an iPhone-style HEIC once (irot; its EXIF orientation is not applied again) and keeps its colours', async () => {
+    const px = await siglip.preparePixels(heicFixture());
+    expect([px.format, px.sourceWidth, px.sourceHeight]).toEqual(['heic', 48, 64]);
+    // Rotated 90° clockwise: blue top-left, red top-right, white bottom-left, green bottom-right.
+    const at = (x: number, y: number) => [...px.data.subarray((y * 224 + x) * 3, (y * 224 + x) * 3 + 3)];
+    const close = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]!) < 40);
+    expect(close(at(20, 20), [0, 0, 255]), `${at(20, 20)}`).toBe(true);
+    expect(close(at(200, 20), [255, 0, 0]), `${at(200, 20)}`).toBe(true);
+    expect(close(at(20, 200), [255, 255, 255]), `${at(20, 200)}`).toBe(true);
+    expect(close(at(200, 200), [0, 255, 0]), `${at(200, 200)}`).toBe(true);
   });
 });

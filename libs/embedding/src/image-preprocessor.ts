@@ -1,6 +1,6 @@
-import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
+import sharp, { type Sharp, type SharpOptions } from 'sharp';
+import { decodeWith, openImage, type DecodeContext } from '@image-search/image-formats';
 import { resizeGeometry, type ImagePreprocessSpec } from './image-spec.js';
-import { ACCEPTED_FORMATS, sniffImage } from './image-sniff.js';
 import { ItemFailure, type ImageLimits } from './model.types.js';
 
 /** Defaults when the caller sets no limits: 50 MiB of bytes, and PIL's own decompression-bomb error threshold. */
@@ -17,8 +17,9 @@ export interface PreparedPixels {
 }
 
 /**
- * Decodes, orients, resizes and crops an image with libvips (sharp), then normalises it to a
- * [3, S, S] float32 tensor. Geometry, kernel, mean and std come from the model's spec.
+ * Decodes (libvips, or libheif/BMP/ICO decoders through @image-search/image-formats), orients,
+ * resizes and crops an image with sharp, then normalises it to a [3, S, S] float32 tensor.
+ * Geometry, kernel, mean and std come from the model's spec.
  */
 export class ImagePreprocessor {
   readonly size: number;
@@ -30,6 +31,8 @@ export class ImagePreprocessor {
   constructor(
     readonly spec: ImagePreprocessSpec,
     readonly limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+    /** `ownErrors` where this process decodes one image at a time (a decode worker). */
+    private readonly ctx: DecodeContext = {},
   ) {
     this.size = spec.size;
     this.tensorLength = 3 * spec.size * spec.size;
@@ -65,7 +68,7 @@ export class ImagePreprocessor {
   normalizeInto(hwc: Uint8Array, target: Float32Array, offset: number): void {
     const n = this.size * this.size;
     if (hwc.length !== n * 3)
-      throw new ItemFailure('CORRUPT_IMAGE', `decoder returned ${hwc.length} bytes, expected ${n * 3}`);
+      throw new ItemFailure('CORRUPT_IMAGE', `the decoder returned ${hwc.length} bytes, expected ${n * 3}`);
     if (target.length < offset + 3 * n)
       throw new RangeError(`target tensor too small: need ${offset + 3 * n} elements, have ${target.length}`);
     const [lr, lg, lb] = this.lut;
@@ -81,116 +84,46 @@ export class ImagePreprocessor {
 
   /** Validates, decodes and resizes to the model's 8-bit RGB square (exposed for diagnostics and `--pixels`). */
   async preparePixels(bytes: Uint8Array): Promise<PreparedPixels> {
-    if (bytes.length === 0) throw new ItemFailure('EMPTY_INPUT', 'the image is empty (0 bytes)');
-    if (bytes.length > this.limits.maxBytes) {
-      throw new ItemFailure(
-        'INPUT_TOO_LARGE',
-        `the image is ${bytes.length} bytes, over the limit of ${this.limits.maxBytes} (MAX_IMAGE_BYTES)`,
-      );
-    }
-    const meta = await this.readMetadata(bytes);
-    const format = meta.format === 'heif' ? `heif/${meta.compression ?? 'unknown'}` : meta.format;
-    if (!ACCEPTED_FORMATS.has(meta.format) || (meta.format === 'heif' && meta.compression !== 'av1')) {
-      throw new ItemFailure(
-        'UNSUPPORTED_FORMAT',
-        `image format ${format} is not supported (accepted: JPEG, PNG, WebP, GIF, TIFF, AVIF)`,
-      );
-    }
-    const { width: w, height: h } = meta.autoOrient ?? { width: meta.width, height: meta.height };
-    if (!(w > 0 && h > 0)) throw new ItemFailure('CORRUPT_IMAGE', `image header gives no usable size (${w}x${h})`);
-    if (w * h > this.limits.maxPixels) {
-      throw new ItemFailure(
-        'TOO_MANY_PIXELS',
-        `the image is ${w}x${h} = ${w * h} pixels, over the limit of ${this.limits.maxPixels} (MAX_IMAGE_PIXELS)`,
-      );
-    }
+    const img = await openImage(bytes, this.limits, this.ctx);
+    const { width: w, height: h } = img;
     const geo = resizeGeometry(this.spec, w, h);
-    let source: Sharp;
-    if (this.spec.dropAlpha === 'before' && meta.hasAlpha) {
-      // sharp drops alpha only after resizing (premultiplied); the reference drops it first, so do that in a pass of its own.
-      // srgb here also turns 16-bit and grey+alpha inputs into plain 8-bit RGB, which the raw reload below expects.
-      const flat = await this.decode(
-        sharp(bytes, this.inputOptions())
+    const { data, info } = await decodeWith(img, this.limits, this.ctx, async (open) => {
+      let source: Sharp;
+      if (this.spec.dropAlpha === 'before' && img.hasAlpha) {
+        // sharp drops alpha only after resizing (premultiplied); the reference drops it first, so do that in a pass of its own.
+        // srgb here also turns 16-bit and grey+alpha inputs into plain 8-bit RGB, which the raw reload below expects.
+        const flat = await open(INPUT_OPTIONS)
           .removeAlpha()
           .toColourspace('srgb')
           .raw()
-          .toBuffer({ resolveWithObject: true }),
-      );
-      source = sharp(flat.data, {
-        raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels },
-      });
-    } else {
-      source = sharp(bytes, this.inputOptions());
-    }
-    let pipeline = source.resize(geo.width, geo.height, { fit: 'fill', kernel: this.spec.kernel });
-    if (geo.width !== this.size || geo.height !== this.size) {
-      pipeline = pipeline.extract({ left: geo.left, top: geo.top, width: this.size, height: this.size });
-    }
-    const { data, info } = await this.decode(
-      pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }),
-    );
+          .toBuffer({ resolveWithObject: true });
+        source = sharp(flat.data, {
+          raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels },
+        });
+      } else {
+        source = open(INPUT_OPTIONS);
+      }
+      let pipeline = source.resize(geo.width, geo.height, { fit: 'fill', kernel: this.spec.kernel });
+      if (geo.width !== this.size || geo.height !== this.size) {
+        pipeline = pipeline.extract({ left: geo.left, top: geo.top, width: this.size, height: this.size });
+      }
+      return pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    });
     if (info.width !== this.size || info.height !== this.size || info.channels !== 3) {
       throw new ItemFailure(
         'CORRUPT_IMAGE',
-        `decoder returned ${info.width}x${info.height}x${info.channels}, expected ${this.size}x${this.size}x3`,
+        `the decoder returned ${info.width}x${info.height}x${info.channels}, expected ${this.size}x${this.size}x3`,
       );
     }
-    return { data, size: this.size, sourceWidth: w, sourceHeight: h, format };
-  }
-
-  private inputOptions(): SharpOptions {
-    return {
-      autoOrient: true,
-      // The references do not colour-manage (PIL ignores ICC); converting profiles moves some images to cosine ~0.98.
-      ignoreIcc: true,
-      // 'error' refuses truncated and broken data but tolerates the harmless warnings common in camera JPEGs.
-      failOn: 'error',
-      limitInputPixels: this.limits.maxPixels,
-      sequentialRead: true,
-    };
-  }
-
-  private async readMetadata(bytes: Uint8Array): Promise<Metadata> {
-    const sniffed = sniffImage(bytes);
-    if (sniffed.kind === 'unsupported') {
-      throw new ItemFailure(
-        'UNSUPPORTED_FORMAT',
-        `image format ${sniffed.format} is not supported (accepted: JPEG, PNG, WebP, GIF, TIFF, AVIF)`,
-      );
-    }
-    try {
-      return await sharp(bytes, { limitInputPixels: false, failOn: 'error' }).metadata();
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      if (sniffed.kind === 'accepted')
-        throw new ItemFailure('CORRUPT_IMAGE', `the ${sniffed.format} image is damaged or truncated: ${msg}`);
-      throw new ItemFailure('NOT_AN_IMAGE', 'the input is not an image (no known image signature)');
-    }
-  }
-
-  private async decode<T>(p: Promise<T>): Promise<T> {
-    try {
-      return await p;
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      if (/pixel limit/i.test(msg))
-        throw new ItemFailure(
-          'TOO_MANY_PIXELS',
-          `the image is over the pixel limit of ${this.limits.maxPixels}: ${msg}`,
-        );
-      throw new ItemFailure(
-        'CORRUPT_IMAGE',
-        `the image could not be decoded (damaged or truncated): ${firstLine(msg)}`,
-      );
-    }
+    return { data, size: this.size, sourceWidth: w, sourceHeight: h, format: img.format };
   }
 }
 
-function firstLine(s: string): string {
-  return (
-    s
-      .split('\n')
-      .find((l) => l.trim().length > 0)
-      ?.trim() ?? s
-  );
-}
+const INPUT_OPTIONS: SharpOptions = {
+  autoOrient: true,
+  // The references do not colour-manage (PIL ignores ICC); converting profiles moves some images to cosine ~0.98.
+  ignoreIcc: true,
+  // 'error' refuses truncated and broken data; decodeWith makes JPEG stricter where errors are this process's own.
+  failOn: 'error',
+  sequentialRead: true,
+};

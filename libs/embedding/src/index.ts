@@ -10,6 +10,8 @@ export {
 export { loadEmbeddingModel, OnnxEmbeddingModel, DYNAMIC_BATCH_LIMIT, towerDim } from './embedding-model.js';
 /** The libvips image pipeline, its default limits and the prepared-pixels shape. */
 export { ImagePreprocessor, DEFAULT_IMAGE_LIMITS, type PreparedPixels } from './image-preprocessor.js';
+/** The same pipeline in killable decode worker processes with a per-image time budget (MAX_DECODE_MS). */
+export { PooledImagePreprocessor, type DecodeBudget } from './pooled-preprocessor.js';
 /** Image preprocessing spec read from a model's config, and torchvision's resize/crop geometry. */
 export { resizeGeometry, pyRound, type ImagePreprocessSpec, type ResizeKernel } from './image-spec.js';
 /** Reference text cleaning (OpenAI CLIP, SigLIP canonicalisation) and the tokenizer built from tokenizer.json. */

@@ -1,4 +1,5 @@
 import type { ModelFamily } from '@image-search/collection-schema';
+import { ItemFailure, type ImageLimits, type ItemErrorReason } from '@image-search/image-formats';
 
 /** Folder layouts a model can come in. */
 export type ModelLayout = 'hf' | 'immich';
@@ -22,32 +23,12 @@ export interface ModelInfo {
   modelDir: string;
 }
 
-/** Why one input could not be embedded; mirrors the proto's ItemErrorReason. */
-export type ItemFailureReason =
-  | 'EMPTY_INPUT'
-  | 'INPUT_TOO_LARGE'
-  | 'NOT_AN_IMAGE'
-  | 'UNSUPPORTED_FORMAT'
-  | 'CORRUPT_IMAGE'
-  | 'TOO_MANY_PIXELS'
-  | 'INFERENCE_FAILED';
-
-/** A per-item failure (the rest of the batch goes on). */
-export class ItemFailure extends Error {
-  constructor(
-    readonly reason: ItemFailureReason,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ItemFailure';
-  }
-}
-
+/** Why one input could not be embedded: the shared catalogue's reasons (the proto's ItemErrorReason). */
+export type ItemFailureReason = ItemErrorReason;
+/** A per-item failure (the rest of the batch goes on), from the shared catalogue. */
+export { ItemFailure };
 /** Limits applied to image inputs before and during decoding. */
-export interface ImageLimits {
-  maxBytes: number;
-  maxPixels: number;
-}
+export type { ImageLimits };
 
 /** Where the loader sends loud warnings (a pino Logger fits); e.g. DEVICE=auto falling back to CPU. */
 export interface ModelLogger {

@@ -1,3 +1,5 @@
+import type { ItemErrorReason } from '@image-search/image-formats/item-errors';
+
 /** States of a re-embedding run (stored in Redis, shared by every replica and the gateway). */
 export const RUN_STATES = [
   'idle',
@@ -14,21 +16,9 @@ export type RunState = (typeof RUN_STATES)[number];
 /** States in which a run still has work in flight (a new `start` joins it instead of starting another). */
 export const ACTIVE_STATES: readonly RunState[] = ['planning', 'running', 'paused', 'verifying'];
 
-/** Why an item could not be re-embedded. */
+/** Why an item could not be re-embedded: the embedders' per-item reasons (the shared catalogue) or the worker's own. */
 export type ItemFailureReason =
-  | 'FILE_MISSING'
-  | 'PATH_NOT_ALLOWED'
-  | 'NO_PATH'
-  | 'READ_FAILED'
-  | 'EMPTY_INPUT'
-  | 'INPUT_TOO_LARGE'
-  | 'NOT_AN_IMAGE'
-  | 'UNSUPPORTED_FORMAT'
-  | 'CORRUPT_IMAGE'
-  | 'TOO_MANY_PIXELS'
-  | 'INFERENCE_FAILED'
-  | 'BATCH_FAILED'
-  | 'UNSPECIFIED';
+  ItemErrorReason | 'FILE_MISSING' | 'PATH_NOT_ALLOWED' | 'NO_PATH' | 'READ_FAILED' | 'BATCH_FAILED' | 'UNSPECIFIED';
 
 /** One item recorded in a run's failed set. */
 export interface FailedItem {

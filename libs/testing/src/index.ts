@@ -15,3 +15,14 @@ export {
   type ThumbnailPaint,
 } from './chromium.js';
 export { startStack, stackPids, stackReady, servicePid, type Stack } from './start-stack.js';
+export {
+  QUAD,
+  quadPixels,
+  writeBmp,
+  writeIco,
+  tiffWithTags,
+  garbageJpeg,
+  corners,
+  heicFixture,
+} from './format-images.js';
+export { manyScanJpeg } from './many-scan-jpeg.js';

@@ -1,6 +1,7 @@
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import sharp from 'sharp';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { decodeWith, isItemFailure, openImage, sniffImage } from '@image-search/image-formats';
 import { AppError } from '@image-search/service-kit';
 import type { VectorStore } from '@image-search/vector-store';
 import type { AssetRoots } from '../ingest/asset-roots.js';
@@ -15,6 +16,20 @@ const MIME: Record<string, string> = {
   avif: 'image/avif',
   heif: 'image/heif',
 };
+
+/** The type of an original, from its sniffed bytes. */
+const SNIFFED_MIME: Record<string, string> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  tiff: 'image/tiff',
+  bmp: 'image/bmp',
+  ico: 'image/x-icon',
+};
+
+/** Thumbnails decode anything ingest took; libvips' own bomb threshold (16384²) bounds them. */
+const THUMBNAIL_LIMITS = { maxBytes: Number.MAX_SAFE_INTEGER, maxPixels: 268_402_689 };
 
 /** Serves original files and thumbnails (made with sharp, cached on disk by asset id + size + mtime). */
 export class ImageFiles {
@@ -48,13 +63,50 @@ export class ImageFiles {
         });
       const st = await stat(path).catch(() => undefined);
       if (!st?.isFile())
-        throw new AppError('NOT_FOUND', `asset ${assetId}'s file ${path} is gone`, {
+        throw new AppError('NOT_FOUND', `asset ${assetId}'s file is gone`, {
           details: { field: 'asset_id', reason: 'file_missing' },
         });
       const format = String(p.payload['format'] ?? path.split('.').pop() ?? '').toLowerCase();
       return { path, mime: MIME[format] ?? 'application/octet-stream', mtimeMs: Math.floor(st.mtimeMs), size: st.size };
     }
     throw new AppError('NOT_FOUND', `no asset with id ${assetId}`, { details: { field: 'asset_id' } });
+  }
+
+  /**
+   * The original file for serving, its type sniffed from the bytes now on disk (not the format
+   * recorded at ingest), streamed from the same open file so what is sent is what was sniffed.
+   * A file that is no longer an image we take (HTML, SVG, a PDF, unknown bytes) is refused.
+   */
+  async original(assetId: string): Promise<{ stream: ReadStream; size: number; mime: string; filename: string }> {
+    const file = await this.locate(assetId);
+    const fh = await open(file.path, 'r').catch(() => {
+      throw new AppError('NOT_FOUND', `asset ${assetId}'s file is gone`, {
+        details: { field: 'asset_id', reason: 'file_missing' },
+      });
+    });
+    try {
+      const head = Buffer.alloc(4096);
+      const { bytesRead } = await fh.read(head, 0, head.length, 0);
+      const sniffed = sniffImage(head.subarray(0, bytesRead));
+      if (sniffed.kind !== 'accepted')
+        throw new AppError(
+          'FAILED_PRECONDITION',
+          `asset ${assetId}'s file is no longer an image (${sniffed.kind === 'unsupported' ? sniffed.format : 'unknown content'}); it is not served`,
+          { details: { field: 'asset_id', reason: 'not_an_image' } },
+        );
+      const mime = SNIFFED_MIME[sniffed.format] ?? 'application/octet-stream';
+      const heifMime = /^ftyp(avif|avis)/.test(head.toString('latin1', 4, 12)) ? 'image/avif' : 'image/heic';
+      const size = (await fh.stat()).size;
+      return {
+        stream: createReadStream('', { fd: fh.fd, autoClose: true, start: 0 }),
+        size,
+        mime: sniffed.format === 'heif' ? heifMime : mime,
+        filename: basename(file.path),
+      };
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
   }
 
   /** A JPEG thumbnail (longest side `size`), from the disk cache when fresh. */
@@ -80,17 +132,21 @@ export class ImageFiles {
   private async render(src: string, cachePath: string): Promise<Buffer> {
     let data: Buffer;
     try {
-      data = await sharp(src, { failOn: 'none', limitInputPixels: 268_402_689 })
-        .rotate()
-        .resize(this.deps.size, this.deps.size, { fit: 'inside', withoutEnlargement: true })
-        .jpeg({ quality: 80, mozjpeg: false })
-        .toBuffer();
-    } catch (err) {
-      throw new AppError(
-        'FAILED_PRECONDITION',
-        `cannot make a thumbnail: the file is not a readable image (${(err as Error).message})`,
-        { details: { reason: 'unreadable_image' } },
+      // Every format ingest takes (HEIC, BMP and ICO too), and a decode error is an error: no
+      // half-black thumbnail from a damaged file.
+      const bytes = await readFile(src);
+      const img = await openImage(bytes, THUMBNAIL_LIMITS);
+      data = await decodeWith(img, THUMBNAIL_LIMITS, {}, (pipeline) =>
+        pipeline({ autoOrient: true })
+          .resize(this.deps.size, this.deps.size, { fit: 'inside', withoutEnlargement: true })
+          .jpeg({ quality: 80, mozjpeg: false })
+          .toBuffer(),
       );
+    } catch (err) {
+      if (!isItemFailure(err)) throw err;
+      throw new AppError('FAILED_PRECONDITION', `cannot make a thumbnail: ${err.message}`, {
+        details: { reason: 'unreadable_image', item_reason: err.reason },
+      });
     }
     const dir = join(cachePath, '..');
     await mkdir(dir, { recursive: true });

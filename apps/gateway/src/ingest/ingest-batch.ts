@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import sharp from 'sharp';
+import { inspectImage, isItemFailure } from '@image-search/image-formats';
 import { AppError } from '@image-search/service-kit';
 import type { IngestFile } from '@image-search/jobs';
 import { CONTENT_HASH_KEY, contentHash, type CatalogueWrite } from '@image-search/asset-catalogue';
@@ -9,6 +9,9 @@ import type { StoredPoint, UpsertPoint } from '@image-search/vector-store';
 import { exifDateTimeOriginal } from './exif-date.js';
 import { embedForWriter, type FileFailures } from './ingest-embed.js';
 import type { BatchOutcome, FileWork, IngestContext, IngestWriter } from './ingest.types.js';
+
+/** No byte or pixel limit here: the embedders apply theirs and report each file that is over. */
+const INGEST_LIMITS = { maxBytes: Number.MAX_SAFE_INTEGER, maxPixels: Number.MAX_SAFE_INTEGER };
 
 /** The asset id of a real absolute path: first 32 hex chars of sha256(path). */
 export function assetIdOf(realPath: string): string {
@@ -98,8 +101,8 @@ export async function ingestBatch(files: IngestFile[], ctx: IngestContext): Prom
     }
     try {
       w.data = await readFile(w.file.path);
-      const meta = await sharp(w.data, { failOn: 'none' }).metadata();
-      if (!meta.width || !meta.height) throw new Error('no image dimensions');
+      // The embedders' header checks (the pixel limit is theirs to apply: they report TOO_MANY_PIXELS per file).
+      const meta = await inspectImage(w.data, INGEST_LIMITS);
       w.hash = contentHash(w.data);
       const createdAt = points.find((p) => typeof p?.payload.created_at === 'string')?.payload.created_at as
         string | undefined;
@@ -109,9 +112,9 @@ export async function ingestBatch(files: IngestFile[], ctx: IngestContext): Prom
         path_hash: createHash('sha256').update(w.file.path).digest('hex'),
         file_size: w.size,
         file_mtime_ms: w.mtimeMs,
-        width: meta.autoOrient?.width ?? meta.width,
-        height: meta.autoOrient?.height ?? meta.height,
-        format: meta.format ?? 'unknown',
+        width: meta.width,
+        height: meta.height,
+        format: meta.format,
         category: basename(dirname(w.file.path)),
         date_taken: exifDateTimeOriginal(meta.exif) ?? new Date(w.mtimeMs).toISOString(),
         created_at: createdAt ?? new Date().toISOString(),
@@ -146,7 +149,8 @@ export async function ingestBatch(files: IngestFile[], ctx: IngestContext): Prom
       catalogueWrites.push({ assetId: id, path: w.file.path, contentHash: w.hash });
       todo.push(w);
     } catch (err) {
-      fail(w.file.path, `not a readable image (${(err as Error).message})`);
+      const code = (err as NodeJS.ErrnoException).code;
+      fail(w.file.path, isItemFailure(err) ? err.message : `cannot read the file (${code ?? 'unknown error'})`);
     }
   }
   if (catalogueWrites.length) await ctx.catalogue.upsert(catalogueWrites);

@@ -37,10 +37,7 @@ export async function embedForWriter(
       if (r.ok)
         out.set(w.file.assetId, { assetId: w.file.assetId, vector: r.vector, payload: { ...w.payload!, ...tags } });
       else
-        failures.set(w.file.path, [
-          ...(failures.get(w.file.path) ?? []),
-          `${writer.modelId} embedder: ${r.reason} ${r.message}`,
-        ]);
+        failures.set(w.file.path, [...(failures.get(w.file.path) ?? []), `${writer.modelId} embedder: ${r.message}`]);
     });
   }
   return out;

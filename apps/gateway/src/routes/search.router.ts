@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import multer from 'multer';
-import sharp from 'sharp';
+import { inspectImage, isItemFailure } from '@image-search/image-formats';
 import { z } from 'zod';
 import { AppError, isAppError } from '@image-search/service-kit';
 import type { RolloutSubject } from '@image-search/rollout-router';
@@ -162,15 +162,17 @@ export function searchRouter(deps: GatewayDeps): Router {
       );
     if (file.size === 0)
       throw new AppError('INVALID_ARGUMENT', 'image: the uploaded file is empty', { details: { field: 'image' } });
+    // The embedders' own header checks, so both refuse the same files with the same reason and words.
     try {
-      const meta = await sharp(file.buffer, { failOn: 'error' }).metadata();
-      if (!meta.width || !meta.height) throw new Error('no dimensions');
-    } catch {
-      throw new AppError(
-        'INVALID_ARGUMENT',
-        `image: the upload is not an image sharp can read (${file.mimetype}, ${file.size} bytes); send a JPEG, PNG, WebP, GIF, TIFF or AVIF`,
-        { details: { field: 'image', reason: 'NOT_AN_IMAGE' } },
-      );
+      await inspectImage(file.buffer, {
+        maxBytes: deps.settings.maxUploadBytes,
+        maxPixels: deps.settings.maxImagePixels,
+      });
+    } catch (err) {
+      if (!isItemFailure(err)) throw err;
+      throw new AppError('INVALID_ARGUMENT', `image: ${err.message}`, {
+        details: { field: 'image', reason: err.reason },
+      });
     }
     const subject = subjectOf(req, fields.user_id);
     const out = await failures(deps, subject, () =>

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import express, { type Router } from 'express';
 import { z } from 'zod';
+import { isItemFailure } from '@image-search/image-formats';
 import { AppError } from '@image-search/service-kit';
 import { contentHash } from '@image-search/asset-catalogue';
 import type { GatewayDeps } from '../app.types.js';
@@ -74,13 +75,10 @@ async function renderLate(deps: GatewayDeps, id: string, key: string): Promise<B
   try {
     data = await deps.thumbnails.render(bytes);
   } catch (err) {
-    throw new AppError(
-      'FAILED_PRECONDITION',
-      `cannot make a thumbnail: the file is not a readable image (${(err as Error).message})`,
-      {
-        details: { reason: 'unreadable_image' },
-      },
-    );
+    if (!isItemFailure(err)) throw err;
+    throw new AppError('FAILED_PRECONDITION', `cannot make a thumbnail: ${err.message}`, {
+      details: { reason: 'unreadable_image', item_reason: err.reason },
+    });
   }
   await deps.thumbnails.write(deps.thumbnails.pathOf(id, key), data);
   return data;

@@ -1,3 +1,4 @@
+import { INPUT_ERROR_REASONS } from '@image-search/image-formats/item-errors';
 import { AppError, isAppError, type Logger } from '@image-search/service-kit';
 import type { EmbedderApi, EmbedItemResult } from '@image-search/embedder-client';
 import type { RolloutDecision, RolloutRouter } from '@image-search/rollout-router';
@@ -7,15 +8,6 @@ import type { GatewayMetrics } from '../metrics.js';
 
 /** The embedder client of a registered model (by id); undefined when the model has no embedder configured. */
 export type Embedders = (modelId: string) => EmbedderApi | undefined;
-
-const CLIENT_ITEM_REASONS = new Set([
-  'EMPTY_INPUT',
-  'INPUT_TOO_LARGE',
-  'NOT_AN_IMAGE',
-  'UNSUPPORTED_FORMAT',
-  'CORRUPT_IMAGE',
-  'TOO_MANY_PIXELS',
-]);
 
 /** A client's mistake (400): never a reason to fall back or to open a breaker. */
 function isClientError(err: unknown): boolean {
@@ -182,11 +174,11 @@ export class EmbeddingService {
       const item = results[0];
       if (!item) throw new AppError('INTERNAL', `${model} embedder returned no result`);
       if (!item.ok) {
-        if (CLIENT_ITEM_REASONS.has(item.reason))
-          throw new AppError('INVALID_ARGUMENT', `${field}: ${item.message} (${item.reason})`, {
+        if (item.reason !== 'UNSPECIFIED' && INPUT_ERROR_REASONS.has(item.reason))
+          throw new AppError('INVALID_ARGUMENT', `${field}: ${item.message}`, {
             details: { field, reason: item.reason },
           });
-        throw new AppError('INTERNAL', `${model} embedder failed: ${item.reason} ${item.message}`);
+        throw new AppError('INTERNAL', `${model} embedder failed: ${item.message}`);
       }
       return item.vector;
     } catch (err) {

@@ -2,6 +2,8 @@
 
 /**
  * Why one item of a batch could not be embedded. Machine-readable; `message` says more.
+ * The reasons and their sentences are catalogued once in libs/image-formats (item-errors.ts);
+ * a spec checks this enum against it.
  */
 export const ItemErrorReason = {
   ITEM_ERROR_REASON_UNSPECIFIED: 'ITEM_ERROR_REASON_UNSPECIFIED',
@@ -33,10 +35,16 @@ export const ItemErrorReason = {
    * the model failed on this item
    */
   INFERENCE_FAILED: 'INFERENCE_FAILED',
+  /**
+   * decoding took longer than the server's per-image budget (MAX_DECODE_MS)
+   */
+  DECODE_TIMEOUT: 'DECODE_TIMEOUT',
 } as const;
 
 /**
  * Why one item of a batch could not be embedded. Machine-readable; `message` says more.
+ * The reasons and their sentences are catalogued once in libs/image-formats (item-errors.ts);
+ * a spec checks this enum against it.
  */
 export type ItemErrorReason =
   | 'ITEM_ERROR_REASON_UNSPECIFIED'
@@ -76,8 +84,15 @@ export type ItemErrorReason =
    */
   | 'INFERENCE_FAILED'
   | 7
+  /**
+   * decoding took longer than the server's per-image budget (MAX_DECODE_MS)
+   */
+  | 'DECODE_TIMEOUT'
+  | 8
 
 /**
  * Why one item of a batch could not be embedded. Machine-readable; `message` says more.
+ * The reasons and their sentences are catalogued once in libs/image-formats (item-errors.ts);
+ * a spec checks this enum against it.
  */
 export type ItemErrorReason__Output = typeof ItemErrorReason[keyof typeof ItemErrorReason]

@@ -1,0 +1,30 @@
+/** The one catalogue of per-item failure reasons, their sentences and message format. */
+export {
+  ITEM_ERROR_SENTENCES,
+  ITEM_ERROR_REASONS,
+  INPUT_ERROR_REASONS,
+  ACCEPTED_FORMATS_TEXT,
+  ItemFailure,
+  isItemFailure,
+  isItemErrorReason,
+  itemMessage,
+  sanitizeDetail,
+  type ItemErrorReason,
+} from './item-errors.js';
+/** Magic-number sniffing (no decoding). */
+export { sniffImage, type Sniffed, type AcceptedFormat } from './image-sniff.js';
+/** Header checks and decoding of every accepted format into a sharp pipeline. */
+export {
+  inspectImage,
+  openImage,
+  decodeWith,
+  classifyLibvipsError,
+  type ImageHeader,
+  type ImageLimits,
+  type OpenedImage,
+  type DecodeContext,
+} from './image-open.js';
+/** A pool of killable decode processes with a per-task time budget. */
+export { DecodePool, type DecodePoolOptions } from './decode-pool.js';
+/** The child side of a DecodePool. */
+export { serveDecodeTasks, type DecodeHandler } from './decode-worker-host.js';
