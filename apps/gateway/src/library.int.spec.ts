@@ -72,7 +72,7 @@ describe('ingest as reconciliation (real store, catalogue, Redis; fake embedders
     // The file both models rejected is listed once, with both reasons.
     const truncated = all.filter((x: { path: string }) => x.path === 'photos/blue/truncated.jpg');
     expect(truncated).toHaveLength(1);
-    expect(truncated[0].reason).toMatch(/clip.*NOT_AN_IMAGE.*; .*siglip.*NOT_AN_IMAGE/);
+    expect(truncated[0].reason).toMatch(/clip.*CORRUPT_IMAGE.*; .*siglip.*CORRUPT_IMAGE/);
     expect(all.find((x: { path: string }) => x.path === 'photos/notes.txt')).toMatchObject({
       kind: 'refused',
       reason: expect.stringMatching(/^UNSUPPORTED_FORMAT: \.txt/),

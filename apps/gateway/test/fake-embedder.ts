@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import sharp from 'sharp';
+import { decodeWith, isItemFailure, itemMessage, openImage } from '@image-search/image-formats';
 import { AppError, currentCorrelationId } from '@image-search/service-kit';
 import type { CallOptions, EmbedderApi, EmbedderInfo, EmbedItemResult } from '@image-search/embedder-client';
+
+const FAKE_LIMITS = { maxBytes: 20 * 1024 * 1024, maxPixels: 50_000_000 };
 
 const COLOURS: Record<string, [number, number, number]> = {
   red: [255, 0, 0],
@@ -81,13 +83,16 @@ export class FakeEmbedder implements EmbedderApi {
     return Promise.all(
       images.map(async ({ data }): Promise<EmbedItemResult> => {
         try {
-          const { channels } = await sharp(Buffer.from(data)).stats();
+          // The real decoders and classification (every accepted format, the real reasons and messages).
+          const img = await openImage(Buffer.from(data), FAKE_LIMITS);
+          const { channels } = await decodeWith(img, FAKE_LIMITS, {}, (p) => p({ autoOrient: true }).stats());
           return {
             ok: true,
             vector: colourVector([channels[0]!.mean, channels[1]!.mean, channels[2]!.mean], this.family),
           };
-        } catch {
-          return { ok: false, reason: 'NOT_AN_IMAGE', message: 'not an image' };
+        } catch (err) {
+          if (isItemFailure(err)) return { ok: false, reason: err.reason, message: err.message };
+          return { ok: false, reason: 'CORRUPT_IMAGE', message: itemMessage('CORRUPT_IMAGE') };
         }
       }),
     );

@@ -145,6 +145,20 @@ describe('refusals', () => {
     );
   });
 
+  it('still decodes a JPEG whose only fault is the harmless "extraneous bytes before marker"', async () => {
+    const jpg = await sharp(quadPixels(64, 64), { raw: { width: 64, height: 64, channels: 3 } })
+      .jpeg()
+      .toBuffer();
+    const app0End = 4 + jpg.readUInt16BE(4);
+    const padded = Buffer.concat([jpg.subarray(0, app0End), Buffer.from([1, 2, 3]), jpg.subarray(app0End)]);
+    await expect(sharp(padded, { failOn: 'warning' }).raw().toBuffer()).rejects.toThrow(/extraneous bytes/);
+    for (const ownErrors of [true, false]) {
+      const img = await openImage(padded, LIMITS, { ownErrors });
+      const out = await decodeWith(img, LIMITS, { ownErrors }, (p) => p().raw().toBuffer({ resolveWithObject: true }));
+      expect(out.info.width).toBe(64);
+    }
+  });
+
   it('tells empty input, non-images and truncated JPEGs apart', async () => {
     expect((await failure(inspectImage(Buffer.alloc(0), LIMITS))).reason).toBe('EMPTY_INPUT');
     expect((await failure(inspectImage(Buffer.from('hello, world'), LIMITS))).reason).toBe('NOT_AN_IMAGE');

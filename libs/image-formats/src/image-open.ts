@@ -156,10 +156,11 @@ export async function openImage(bytes: Uint8Array, limits: ImageLimits, ctx: Dec
 const HARMLESS_JPEG_WARNING = /extraneous bytes before marker/i;
 
 /**
- * Runs a pipeline over an opened image and classifies its failure. Where errors are this
- * process's own, a JPEG is decoded with libjpeg's corrupt-data warnings as errors (a valid header
- * over garbage entropy data decodes to noise otherwise: "bad Huffman code", "premature end of
- * data segment"), retrying with warnings tolerated only for the harmless one.
+ * Runs a pipeline over an opened image and classifies its failure. A JPEG is decoded with
+ * libjpeg's corrupt-data warnings as errors (a valid header over garbage entropy data decodes to
+ * noise otherwise: "bad Huffman code", "premature end of data segment"), retried with warnings
+ * tolerated only when the harmless one is all there is (libvips repeats it once per header read). Where the error text may be another
+ * decode's (not `ownErrors`), the retry is taken whenever the harmless warning appears in it.
  */
 export async function decodeWith<T>(
   img: OpenedImage,
@@ -167,16 +168,18 @@ export async function decodeWith<T>(
   ctx: DecodeContext,
   run: (pipeline: (options?: SharpOptions) => Sharp) => Promise<T>,
 ): Promise<T> {
-  const strict = ctx.ownErrors && img.format === 'jpeg';
+  const strict = img.format === 'jpeg';
   try {
     return await run((o) => img.pipeline(strict ? { ...o, failOn: 'warning' } : o));
   } catch (err) {
-    if (
-      strict &&
-      err instanceof Error &&
-      HARMLESS_JPEG_WARNING.test(err.message) &&
-      !/\n.*\S/.test(err.message.trim())
-    ) {
+    const text = err instanceof Error ? err.message : '';
+    const harmless = ctx.ownErrors
+      ? text
+          .split('\n')
+          .filter((l) => l.trim())
+          .every((l) => HARMLESS_JPEG_WARNING.test(l))
+      : HARMLESS_JPEG_WARNING.test(text);
+    if (strict && harmless) {
       try {
         return await run((o) => img.pipeline(o));
       } catch (again) {

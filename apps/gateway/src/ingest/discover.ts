@@ -2,8 +2,15 @@ import { opendir, realpath, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { AssetRoots } from './asset-roots.js';
 
-/** Default image extensions ingested when the request names none. */
-export const DEFAULT_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif', 'heic'];
+/**
+ * Default image extensions ingested when the request names none: every accepted format, plus the
+ * camera RAW extensions, so a RAW file is refused with UNSUPPORTED_FORMAT naming its format (the
+ * embedded preview is not extracted) rather than skipped as an unknown extension.
+ */
+export const DEFAULT_EXTENSIONS = [
+  ...['jpg', 'jpeg', 'jpe', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif', 'heic', 'heif', 'hif', 'bmp', 'dib', 'ico'],
+  ...['dng', 'cr2', 'cr3', 'nef', 'nrw', 'arw', 'orf', 'rw2', 'raf', 'pef'],
+];
 
 /** Files found under a folder, and entries refused (unsupported extensions, symlinks leaving the roots, unreadable folders). */
 export interface Discovery {
