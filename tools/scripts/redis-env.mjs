@@ -90,11 +90,18 @@ export async function ensureRedis(preferredUrl, log = console.log, { persistDir 
     dir = mkdtempSync(join(tmpdir(), 'redis-'));
     persistence = ['--save', '', '--appendonly', 'no'];
   }
-  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', ...persistence, '--dir', dir], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const args = ['--port', String(port), '--bind', '127.0.0.1', ...persistence, '--dir', dir];
   let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d.toString()));
+  const launch = () => {
+    // Its own process group: a terminal's Ctrl-C reaches the start script, which stops Redis last,
+    // after the services have drained (a leftover after a SIGKILLed script is stopped at next start).
+    const c = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: Boolean(persistDir) });
+    stderr = '';
+    c.stderr.on('data', (d) => (stderr += d.toString()));
+    if (persistDir) writeFileSync(join(persistDir, 'redis.pid'), `${c.pid}\n`);
+    return c;
+  };
+  let child = launch();
   const privUrl = `redis://127.0.0.1:${port}`;
   // Loading a large AOF takes a while; Redis answers PING with LOADING until then.
   const deadline = Date.now() + (persistDir ? 120_000 : 10_000);
@@ -103,18 +110,56 @@ export async function ensureRedis(preferredUrl, log = console.log, { persistDir 
       throw new Error(`could not start a private redis-server on port ${port}${stderr ? `: ${stderr.trim()}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  if (persistDir) writeFileSync(join(persistDir, 'redis.pid'), `${child.pid}\n`);
   log(
     `Redis not reachable at ${url}; started a private redis-server at ${privUrl}${persistDir ? ` (AOF persistence in ${persistDir})` : ''}`,
   );
+  let stopping = false;
+  let timer;
+  const crashes = [];
+  // The stack's own Redis heals like its services: restarted on the same port (the services'
+  // clients reconnect to it) from its AOF, with backoff; a crash loop is reported and left stopped.
+  const watch = (c) =>
+    c.once('exit', (code, signal) => {
+      if (stopping || !persistDir) return;
+      const now = Date.now();
+      while (crashes.length && now - crashes[0] > 60_000) crashes.shift();
+      crashes.push(now);
+      const how = signal ? `signal ${signal}` : `exit code ${code}`;
+      if (crashes.length >= 5) {
+        log(
+          `the private redis-server crashed ${crashes.length} times within 60 s (last: ${how}); not restarting it. Its last words: ${stderr.trim().split('\n').slice(-5).join(' | ') || '(none)'}. Fix the cause (disk full? memory?) and restart the stack.`,
+        );
+        return;
+      }
+      const delay = Math.min(30_000, 1000 * 2 ** (crashes.length - 1));
+      log(
+        `the private redis-server exited unexpectedly with ${how}; restarting it on port ${port} in ${delay / 1000} s (its data is in the AOF in ${persistDir})`,
+      );
+      timer = setTimeout(() => {
+        if (stopping) return;
+        child = launch();
+        watch(child);
+        void (async () => {
+          while (!stopping && child.exitCode === null && !(await ping(privUrl, 500)))
+            await new Promise((r) => setTimeout(r, 200));
+          if (!stopping && child.exitCode === null) log(`the private redis-server is serving again at ${privUrl}`);
+        })();
+      }, delay);
+    });
+  watch(child);
   return {
     url: privUrl,
     private: true,
     dir: persistDir,
-    pid: child.pid,
+    get pid() {
+      return child.pid;
+    },
     stop: async () => {
+      stopping = true;
+      clearTimeout(timer);
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
     },
   };
 }

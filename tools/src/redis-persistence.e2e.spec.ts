@@ -1,8 +1,9 @@
 // Everything real: `npm start` with no Redis at REDIS_URL starts its private redis-server with AOF in
 // DATA_DIR/redis. A re-embedding run (slowed by REEMBED_RATE_PER_S) is interrupted by stopping the
 // whole stack (SIGINT), the stack is started again on the same DATA_DIR, and the run resumes from
-// where it was and completes with its verification passed.
-import { mkdtempSync, rmSync } from 'node:fs';
+// where it was; its private Redis is then SIGKILLed and restarted from the AOF, and the run completes
+// with its verification passed.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -103,6 +104,20 @@ describe.skipIf(!redisServerAvailable('the stack restart mid-run'))(
       expect(resumed.run_id).toBe(before!.run_id);
       expect(['running', 'verifying', 'completed']).toContain(resumed.state);
       expect(resumed.done).toBeGreaterThanOrEqual(before!.done);
+
+      // The private Redis killed (as the OOM killer would): restarted on its port from the AOF.
+      const redisPid = Number(readFileSync(join(env.DATA_DIR, 'redis', 'redis.pid'), 'utf8'));
+      const mark = second.output().length;
+      process.kill(redisPid, 'SIGKILL');
+      await waitFor(
+        'the private Redis serving again',
+        () => /the private redis-server is serving again/.test(second.output().slice(mark)),
+        30_000,
+        100,
+      );
+      expect(second.output().slice(mark)).toMatch(
+        /the private redis-server exited unexpectedly with signal SIGKILL; restarting it on port \d+ in 1 s/,
+      );
       let end: RunStatus | undefined;
       await waitFor(
         'the resumed run completed',
