@@ -49,8 +49,10 @@ function commonShape(family: ModelFamily) {
     // the CPUs onnxruntime leaves free was measured on 2 vCPUs and made no difference beyond noise.
     PREPROCESS_CONCURRENCY: env.int(0, 0, 256),
     // Per-image decode budget; a decode over it is killed (its worker process replaced) and fails
-    // with DECODE_TIMEOUT. 0 decodes in the embedder process itself, without a budget.
-    MAX_DECODE_MS: env.int(5000, 0, 600_000),
+    // with DECODE_TIMEOUT. 0 decodes in the embedder process itself, without a budget. 10 s leaves
+    // a 12 MP HEIC (wasm HEVC: 5.4 s on a loaded 2-vCPU box, docs/benchmarks/decode.md) room
+    // while a many-scan JPEG (tens of seconds) is still cut off.
+    MAX_DECODE_MS: env.int(10_000, 0, 600_000),
     // Decode worker processes; 0 = one per CPU (at least 2).
     DECODE_WORKERS: env.int(0, 0, 256),
     MAX_IMAGE_BYTES: env.int(20 * MiB, 1024, 2 ** 31 - 1),
