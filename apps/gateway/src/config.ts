@@ -23,6 +23,12 @@ export const gatewayConfigSchema = z.object({
   FLAGS_FILE: env.optStr(),
   FLAGS_POLL_MS: env.int(1000, 50, 600_000),
   COVERAGE_REFRESH_MS: env.int(5000, 100, 600_000),
+  /**
+   * gate: a user routed to the `to` model is served by the `from` model while its coverage is below the
+   * minimum; blend: gets the `to` model's results over the assets it covers plus the `from` model's over
+   * the rest, fused by reciprocal rank.
+   */
+  COVERAGE_MODE: z.enum(['gate', 'blend']).default('gate'),
   ADMIN_TOKEN: env.optStr(),
   AUTH_API_KEYS: env.bool(false),
   AUTH_PROXY_HEADER: env.optStr(),

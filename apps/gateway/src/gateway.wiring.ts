@@ -179,6 +179,7 @@ export async function wireGateway(
     coverage: () => coverage.snapshot,
     available: (id) => breakers.get(id).allows(),
     pair,
+    coverageMode: () => config.COVERAGE_MODE,
   });
   const queryCache = new QueryCache({ max: config.QUERY_CACHE_SIZE, ttlMs: config.QUERY_CACHE_TTL_MS });
   const embedding = new EmbeddingService({

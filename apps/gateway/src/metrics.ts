@@ -35,6 +35,12 @@ export class GatewayMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly blended = new Counter({
+    name: 'gateway_blended_searches_total',
+    help: 'Searches answered by blending the `to` model (below its coverage minimum) with the `from` model (COVERAGE_MODE=blend)',
+    labelNames: ['to', 'from'] as const,
+    registers: [this.registry],
+  });
   readonly cache = new Counter({
     name: 'gateway_query_cache_total',
     help: 'Query-embedding cache lookups by model and result (hit|miss)',

@@ -167,4 +167,28 @@ describe('RolloutRouter', () => {
     expect(router({}, {}, { available: (id) => id !== 'siglip-b' }).fallbackToTarget(d)).toBeUndefined();
     expect(router({ useSiglip: true }).fallbackToTarget(router({ useSiglip: true }).decide({}))).toBeUndefined();
   });
+  it('with COVERAGE_MODE=blend, a `to` model below its coverage minimum is blended instead of falling back', () => {
+    const make = (mode: 'gate' | 'blend', available = true) =>
+      new RolloutRouter({
+        flags: () => ({ ...DEFAULT_FLAGS, percentage: 50 }),
+        coverage: () => ({ ...ready, toPoints: 40, coverage: 0.4 }),
+        pair: () => ({ from: CLIP, to: SIGLIP }),
+        available: () => available,
+        coverageMode: () => mode,
+      });
+    expect(make('gate').decide({ userId: 7 })).toMatchObject({
+      model: 'clip-a',
+      reason: 'fallback:target_coverage_below_minimum',
+    });
+    expect(make('gate').decide({ userId: 7 }).blend).toBeUndefined();
+    expect(make('blend').decide({ userId: 7 })).toMatchObject({
+      model: 'siglip-b',
+      role: 'to',
+      reason: 'bucket_below_percentage',
+      blend: { from: CLIP, coverage: 0.4 },
+    });
+    // Users outside the bucket, and a `to` embedder that is down, are not blended.
+    expect(make('blend').decide({ userId: 70 })).toMatchObject({ model: 'clip-a', reason: 'bucket_above_percentage' });
+    expect(make('blend', false).decide({ userId: 7 }).reason).toBe('fallback:target_coverage_below_minimum');
+  });
 });

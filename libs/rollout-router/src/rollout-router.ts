@@ -57,6 +57,11 @@ export interface RolloutDecision {
   reason: RolloutReason;
   /** Whether the bucket came from a user id, an anonymous session id, or was random. */
   bucketSource: 'user_id' | 'session_id' | 'random';
+  /**
+   * Set (COVERAGE_MODE=blend) when the `to` model was chosen but only its coverage is below the minimum:
+   * the search blends its results over the assets it covers with the `from` model's over the rest.
+   */
+  blend?: { from: RouteTarget; coverage: number } | undefined;
 }
 
 /** Who is asking: a user id, or an anonymous session id, or neither. */
@@ -75,6 +80,8 @@ export interface RouterDeps {
   pair: () => RoutePair;
   /** Random bucket source for anonymous requests (tests inject one). */
   random?: () => number;
+  /** `blend`: below the coverage minimum, blend instead of falling back (COVERAGE_MODE; default `gate`). */
+  coverageMode?: () => 'gate' | 'blend';
 }
 
 /**
@@ -110,6 +117,15 @@ export class RolloutRouter {
     }
     if (!wantTo) return decision(pair.from, 'from', bucket, bucketSource, reason);
     const why = this.blocker(flags, pair);
+    // Blend only where the sole blocker is coverage: the collection exists and its embedder is up.
+    if (why === 'target_coverage_below_minimum' && pair.to && this.deps.coverageMode?.() === 'blend') {
+      const unavailable = this.deps.available && !this.deps.available(pair.to.model);
+      if (!unavailable)
+        return {
+          ...decision(pair.to, 'to', bucket, bucketSource, reason),
+          blend: { from: pair.from, coverage: this.deps.coverage().coverage },
+        };
+    }
     if (why || !pair.to) return decision(pair.from, 'from', bucket, bucketSource, `fallback:${why!}`);
     return decision(pair.to, 'to', bucket, bucketSource, reason);
   }

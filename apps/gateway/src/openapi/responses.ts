@@ -116,6 +116,17 @@ export const SearchResponse = component(
     timing_ms: z.object({ embed: z.number(), search: z.number(), total: z.number() }).partial().optional(),
     cached_embedding: z.boolean().optional(),
     cached_results: z.boolean().optional().describe('Answered from the short-lived result cache (RESULT_CACHE_TTL_MS)'),
+    blend: z
+      .object({
+        method: z.literal('rrf'),
+        k: z.int(),
+        coverage: z.number().min(0),
+        models: z.array(z.object({ model: modelId, collection: z.string(), results: count })),
+      })
+      .optional()
+      .describe(
+        "COVERAGE_MODE=blend while the `to` model is below its coverage minimum: this page fuses the `to` model's results (assets it covers) with the `from` model's over the rest by reciprocal rank fusion (score = sum of 1/(k + rank)); absent otherwise",
+      ),
     search_id: z
       .string()
       .optional()

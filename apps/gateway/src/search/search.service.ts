@@ -2,8 +2,9 @@ import { AppError, isAppError } from '@image-search/service-kit';
 import { MAX_SEARCH_WINDOW, type PayloadFilter, type SearchHit, type VectorStore } from '@image-search/vector-store';
 import type { RolloutDecision, RolloutRouter, RolloutSubject } from '@image-search/rollout-router';
 import type { AssetPaths } from './asset-paths.js';
+import { reciprocalRankFusion, RRF_K, type BlendField } from './blend.js';
 import { toAssetView, type AssetView } from './asset-view.js';
-import type { EmbeddingService } from './embedding.service.js';
+import type { EmbeddingService, EmbedOutcome } from './embedding.service.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ResultCache } from './query-cache.js';
 import type { CoverageSnapshot } from '@image-search/rollout-router';
@@ -50,6 +51,12 @@ export interface SearchResponse {
   cached_results: boolean;
   /** Set while an embedder is down: which models cannot answer now, and which model answered instead. */
   degraded: { unavailable: string[]; answered_by: string; message: string } | null;
+  /**
+   * COVERAGE_MODE=blend: the `to` model is below its coverage minimum, so this page fuses its results
+   * (assets it covers) with the `from` model's over the rest by reciprocal rank fusion; scores are then
+   * RRF scores. Absent otherwise.
+   */
+  blend?: BlendField;
 }
 
 /** The response's `degraded` field: null while every configured embedder answers. */
@@ -146,6 +153,8 @@ export class SearchService {
         };
       }
     }
+    if (routed.blend)
+      return this.blended('text', query, routed, opts, t0, (d) => this.deps.embedding.embedText(d, query, opts.signal));
     const e = await this.deps.embedding.embedText(routed, query, opts.signal);
     const out = await this.finish('text', query, e.vector, e.decision, opts, t0, performance.now(), e.cached, e.failed);
     // Only answers served by the routed model are cached, so a fallback answer never outlives the outage.
@@ -158,6 +167,8 @@ export class SearchService {
   async image(data: Uint8Array, opts: SearchOptions): Promise<SearchResponse> {
     const t0 = performance.now();
     const routed = this.route(opts.subject);
+    if (routed.blend)
+      return this.blended('image', null, routed, opts, t0, (d) => this.deps.embedding.embedImage(d, data, opts.signal));
     const e = await this.deps.embedding.embedImage(routed, data, opts.signal);
     return this.finish('image', null, e.vector, e.decision, opts, t0, performance.now(), false, e.failed);
   }
@@ -165,7 +176,9 @@ export class SearchService {
   /** Searches with the asset's own stored vector in the routed collection (404 when it has none there). */
   async similar(assetId: string, opts: SearchOptions): Promise<SearchResponse> {
     const t0 = performance.now();
-    const d = this.route(opts.subject);
+    const routed = this.route(opts.subject);
+    // A stored vector lives in one space: while the `to` model is partial, similar uses the `from` model's.
+    const d = routed.blend ? this.deps.router.fallback(routed, 'target_coverage_below_minimum') : routed;
     const [point] = await this.storeCall(d, () => this.deps.points.get(d.collection, [assetId], { withVectors: true }));
     if (!point?.vector) {
       throw new AppError(
@@ -182,6 +195,78 @@ export class SearchService {
       );
     }
     return this.finish('similar', null, point.vector, d, opts, t0, performance.now(), false, [], assetId);
+  }
+
+  /**
+   * COVERAGE_MODE=blend below the coverage minimum: the query is embedded by both models; the `to`
+   * model's hits (assets it covers) and the `from` model's hits over assets the `to` collection lacks are
+   * fused by reciprocal rank. When the `to` embedder fails the answer is the `from` model's, unblended.
+   */
+  private async blended(
+    kind: string,
+    query: string | null,
+    routed: RolloutDecision,
+    opts: SearchOptions,
+    t0: number,
+    embed: (d: RolloutDecision) => Promise<EmbedOutcome>,
+  ): Promise<SearchResponse> {
+    const fromDecision = this.deps.router.fallback(routed, 'target_coverage_below_minimum');
+    const [eTo, eFrom] = await Promise.all([embed({ ...routed, blend: undefined }), embed(fromDecision)]);
+    const tEmbed = performance.now();
+    if (eTo.decision.role !== 'to')
+      return this.finish(kind, query, eTo.vector, eTo.decision, opts, t0, tEmbed, eTo.cached, eTo.failed);
+    const window = Math.min(MAX_SEARCH_WINDOW, opts.offset + opts.limit);
+    const filter = toPayloadFilter(opts.filters);
+    const params = (vector: Float32Array, limit: number) => ({
+      vector,
+      limit,
+      offset: 0,
+      ...(filter ? { filter } : {}),
+      ...(opts.minScore !== undefined ? { minScore: opts.minScore } : {}),
+    });
+    const [toHits, fromHits] = await Promise.all([
+      this.storeCall(routed, () => this.deps.store.search(routed.collection, params(eTo.vector, window))),
+      // Twice the window: the ones the `to` collection covers are dropped, the rest must still fill it.
+      this.storeCall(fromDecision, () =>
+        this.deps.store.search(fromDecision.collection, params(eFrom.vector, Math.min(MAX_SEARCH_WINDOW, window * 2))),
+      ),
+    ]);
+    const covered = new Set(
+      fromHits.length
+        ? (
+            await this.deps.points.get(
+              routed.collection,
+              fromHits.map((h) => h.assetId),
+            )
+          ).map((p) => p.assetId)
+        : [],
+    );
+    const rest = fromHits.filter((h) => !covered.has(h.assetId)).slice(0, window);
+    const page = reciprocalRankFusion([toHits, rest]).slice(opts.offset, opts.offset + opts.limit);
+    const blend: BlendField = {
+      method: 'rrf',
+      k: RRF_K,
+      coverage: routed.blend!.coverage,
+      models: [
+        { model: routed.model, collection: routed.collection, results: page.filter((f) => f.list === 0).length },
+        {
+          model: fromDecision.model,
+          collection: fromDecision.collection,
+          results: page.filter((f) => f.list === 1).length,
+        },
+      ],
+    };
+    this.deps.metrics.blended.inc({ to: routed.model, from: fromDecision.model });
+    return this.respond(
+      kind,
+      query,
+      routed,
+      page.map((f) => ({ ...f.hit, score: f.score })),
+      { t0, tEmbed, t1: performance.now() },
+      eTo.cached && eFrom.cached,
+      [...eTo.failed, ...eFrom.failed],
+      blend,
+    );
   }
 
   private route(subject: RolloutSubject): RolloutDecision {
@@ -215,7 +300,19 @@ export class SearchService {
     const hits = dropHere
       ? found.filter((h) => h.assetId !== excludeId).slice(opts.offset, opts.offset + opts.limit)
       : found;
-    const t1 = performance.now();
+    return this.respond(kind, query, d, hits, { t0, tEmbed, t1: performance.now() }, cached, failed);
+  }
+
+  private respond(
+    kind: string,
+    query: string | null,
+    d: RolloutDecision,
+    hits: SearchHit[],
+    t: { t0: number; tEmbed: number; t1: number },
+    cached: boolean,
+    failed: readonly string[],
+    blend?: BlendField,
+  ): SearchResponse {
     const pair = this.deps.router.pair;
     const m = this.deps.metrics;
     m.decisions.inc({ model: d.model, reason: d.reason });
@@ -239,10 +336,11 @@ export class SearchService {
         from: pair.from.model,
         to: pair.to?.model ?? null,
       },
-      timing_ms: { embed: round(tEmbed - t0), search: round(t1 - tEmbed), total: round(t1 - t0) },
+      timing_ms: { embed: round(t.tEmbed - t.t0), search: round(t.t1 - t.tEmbed), total: round(t.t1 - t.t0) },
       cached_embedding: cached,
       cached_results: false,
       degraded: degradedField([...failed, ...this.deps.embedding.unavailableModels()], d.model),
+      ...(blend ? { blend } : {}),
     };
   }
 
