@@ -83,8 +83,8 @@ export class LanceMaintenance {
     private readonly dataDir: string,
   ) {}
 
-  /** Schedules a check unless one ran recently or is running; never throws. */
-  schedule(name: string, table: Table, config: StoredConfig): void {
+  /** Schedules a check unless one ran recently or is running; never throws; `settled` runs after a pass. */
+  schedule(name: string, table: Table, config: StoredConfig, settled?: () => void): void {
     const now = Date.now();
     if (
       this.running.has(name) ||
@@ -98,7 +98,8 @@ export class LanceMaintenance {
         if (r.action !== 'none' && r.action !== 'busy')
           this.notBefore.set(name, Date.now() + r.ms * (1 / this.policy.maxDutyCycle - 1));
       })
-      .catch(() => undefined);
+      .catch(() => undefined)
+      .finally(settled);
   }
 
   /** Runs a check now (waiting for a running one first); `force` builds the index at any size. */

@@ -63,6 +63,11 @@ interface OpenTable {
   counts: { version: number; byWhere: Map<string, number> };
   /** Scroll pages by version, position, size and filter, most recently used last. */
   pages: Map<string, Promise<ScrollPage>>;
+  /** Local mutations completed so far, and how many of them the handle is known to reflect. */
+  mutations: number;
+  reflected: number;
+  /** The handle's move to the latest version, while one runs, and the mutation count it covers. */
+  refresh?: { covers: number; done: Promise<void> };
 }
 
 /** Scroll pages kept per collection (the pages of the lists people look at), and the largest page kept. */
@@ -157,7 +162,8 @@ export class LanceVectorStore implements VectorStore {
   }
 
   async upsert(collection: string, points: UpsertPoint[]): Promise<void> {
-    const { table, config, schema } = await this.open(collection);
+    const open = await this.open(collection);
+    const { table, config, schema } = open;
     const valid = validateBatch(points, config.vectorSize);
     if (valid.length === 0) return;
     const data = pointsToArrow(schema, valid, config.vectorSize);
@@ -166,8 +172,8 @@ export class LanceVectorStore implements VectorStore {
         () => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data),
         isCommitConflict,
       ),
-    );
-    this.maintenance.schedule(collection, table, config);
+    ).finally(() => this.mutated(open));
+    this.maintenance.schedule(collection, table, config, () => this.mutated(open));
   }
 
   async search(collection: string, params: SearchParams): Promise<SearchHit[]> {
@@ -311,26 +317,29 @@ export class LanceVectorStore implements VectorStore {
   }
 
   async deleteIds(collection: string, assetIds: string[]): Promise<void> {
-    const { table, config } = await this.open(collection);
+    const open = await this.open(collection);
+    const { table, config } = open;
     const ids = validateIds(assetIds, 'delete');
     await this.guard(collection, async () => {
       for (let i = 0; i < ids.length; i += 500) {
         const pred = `id IN (${sqlIdList(ids.slice(i, i + 500).map(pointIdFor))})`;
         await retry(() => table.delete(pred), isCommitConflict);
       }
-    });
-    this.maintenance.schedule(collection, table, config);
+    }).finally(() => this.mutated(open));
+    this.maintenance.schedule(collection, table, config, () => this.mutated(open));
   }
 
   async deleteByFilter(collection: string, filter: PayloadFilter): Promise<void> {
-    const { table } = await this.open(collection);
+    const open = await this.open(collection);
     const where = toLanceSql(checkFilter(filter));
     if (!where)
       throw new AppError(
         'INVALID_ARGUMENT',
         'deleteByFilter needs a non-empty filter; an empty one would delete every point (use dropCollection)',
       );
-    await this.guard(collection, () => retry(() => table.delete(where), isCommitConflict));
+    await this.guard(collection, () => retry(() => open.table.delete(where), isCommitConflict)).finally(() =>
+      this.mutated(open),
+    );
   }
 
   async diffIds(a: string, b: string, opts: { sampleLimit?: number } = {}): Promise<IdSetDifference> {
@@ -365,8 +374,8 @@ export class LanceVectorStore implements VectorStore {
 
   /** Builds or refreshes the index now and waits for it (tools, benchmarks, tests); `force` indexes any size. */
   async optimize(collection: string, opts: { force?: boolean } = {}): Promise<MaintenanceResult> {
-    const { table, config } = await this.open(collection);
-    return this.maintenance.run(collection, table, config, opts);
+    const open = await this.open(collection);
+    return this.maintenance.run(collection, open.table, open.config, opts).finally(() => this.mutated(open));
   }
 
   /** Storage figures of one collection's table: live bytes (data + indexes), rows, fragments, versions. */
@@ -422,13 +431,48 @@ export class LanceVectorStore implements VectorStore {
           config,
           counts: { version: -1, byWhere: new Map() },
           pages: new Map(),
-        };
+          mutations: 0,
+          reflected: 0,
+        } satisfies OpenTable;
       })();
       this.tables.set(collection, p);
       // A failed open is not cached: the collection may be created later.
       p.catch(() => this.tables.delete(collection));
     }
-    return p;
+    return p.then((o) => this.reflectingOwnWrites(o));
+  }
+
+  private mutated(open: OpenTable): void {
+    open.mutations++;
+  }
+
+  /**
+   * Moves the handle to the latest version when this process has written since it last did. LanceDB moves
+   * the handle to each write's version as that write finishes, so writes finishing out of order (concurrent
+   * ingest batches, a compaction) could leave it on an older one until the consistency interval passed:
+   * an ingest that had finished then read a short count (5 of 7) in the same process.
+   */
+  private async reflectingOwnWrites(open: OpenTable): Promise<OpenTable> {
+    while (open.reflected < open.mutations) {
+      const target = open.mutations;
+      if (!open.refresh || open.refresh.covers < target) {
+        const refresh = {
+          covers: target,
+          // A failed move (the table was dropped meanwhile) leaves the read to fail with its own, mapped error.
+          done: open.table.checkoutLatest().then(
+            () => undefined,
+            () => undefined,
+          ),
+        };
+        open.refresh = refresh;
+        void refresh.done.then(() => {
+          open.reflected = Math.max(open.reflected, target);
+          if (open.refresh === refresh) open.refresh = undefined;
+        });
+      }
+      await open.refresh.done;
+    }
+    return open;
   }
 
   private pinnedTable(collection: string, version: number): Promise<Table> {
