@@ -94,7 +94,7 @@ describe('re-embedding under faults (real processes)', () => {
     const first = world.startWorker(embedder, root, {
       REEMBED_RATE_PER_S: '40',
       REEMBED_CONCURRENCY: '2',
-      SHUTDOWN_TIMEOUT_MS: '3000',
+      SHUTDOWN_TIMEOUT_MS: '6000',
     });
     world.startWorker(embedder, root, { REEMBED_RATE_PER_S: '40', REEMBED_CONCURRENCY: '2' });
     await world.control.start({ batchSize: 20 });
