@@ -179,7 +179,8 @@ describe('tools:reembed process (real Redis and store, no worker)', () => {
     await runs.transition(id, ['verifying'], 'failed');
     expect(await p.exited).toBe(3);
     expect(p.output()).toContain('last error: verification failed: 30 id(s)');
-  });
+    // Eight CLI processes one after another: minutes on a loaded 2-vCPU machine.
+  }, 180_000);
 
   it('a run whose state vanished from Redis (its keys flushed mid-run) is reported as lost, with how to finish (start --only-missing)', async () => {
     await redis.del(`${prefix}:reembed-run:current`);
@@ -226,5 +227,5 @@ describe('tools:reembed process (real Redis and store, no worker)', () => {
     expect(finish.code).toBe(0);
     expect(finish.out).toMatch(/started run r\w+ \(batch size 100, only missing ids\)/);
     expect(finish.out).not.toContain('note:');
-  });
+  }, 180_000);
 });

@@ -153,7 +153,7 @@ describe('npm start heals itself: SIGKILLed embedders come back while search kee
     expect(stack.output()).not.toMatch(/stopping the other services/);
     await waitFor('searches after the restart', () => answers.length > before + 5, 20_000, 100);
     expect(failures).toEqual([]);
-  });
+  }, 180_000);
 
   it('clip-embedder SIGKILLed: SigLIP answers meanwhile and the response says so; CLIP serving again within 30 s; searches never fail', async () => {
     const mark = answers.length;
@@ -176,7 +176,7 @@ describe('npm start heals itself: SIGKILLed embedders come back while search kee
       100,
     );
     expect(failures).toEqual([]);
-  });
+  }, 180_000);
 
   it('a crash loop stops only that embedder, prints its last lines and what to do; search and /ready go on; SIGUSR2 restarts it', async () => {
     // Crashes 2 and 3 of clip-embedder within the 60 s window (crash 1 was the previous test).
@@ -221,5 +221,5 @@ describe('npm start heals itself: SIGKILLed embedders come back while search kee
     stack.child.kill('SIGINT');
     expect(await stack.exited).toBe(0);
     expect(stackPids(stack.stackId)).toEqual([]);
-  });
+  }, 180_000);
 });
