@@ -1,5 +1,5 @@
 // tools:fetch-model — installs a real model from the Hugging Face hub (or a mirror) into MODELS_DIR.
-//   npx nx run tools:fetch-model -- clip|siglip|REPO_ID [--name N --pretrained P] [--variant fp32|fp16|quantized]
+//   npx nx run tools:fetch-model -- clip|siglip|siglip2|siglip2-so400m|REPO_ID [--name N --pretrained P] [--variant fp32|fp16|quantized]
 import { isAppError, parseCommandLine, runCli, UsageError } from '@image-search/service-kit';
 import { loadFetchModelConfig } from './fetch-model/config.js';
 import { fetchModel } from './fetch-model/fetch-model.js';
@@ -7,10 +7,14 @@ import { VARIANTS, type Variant } from './fetch-model/select-files.js';
 
 const USAGE = `fetch-model: download a model from the Hugging Face hub into MODELS_DIR
 
-usage: npx nx run tools:fetch-model -- <clip|siglip|REPO_ID> [options]
+usage: npx nx run tools:fetch-model -- <clip|siglip|siglip2|siglip2-so400m|REPO_ID> [options]
 
   clip                  CLIP_MODEL_NAME/CLIP_PRETRAINED default ViT-B-32 + openai -> Xenova/clip-vit-base-patch32
   siglip                default ViT-B-16-SigLIP + webli -> Xenova/siglip-base-patch16-224
+  siglip2               SigLIP 2 B/16 224 px: google/siglip2-base-patch16-224 -> its ONNX export
+                        onnx-community/siglip2-base-patch16-224-ONNX (folder siglip2-base-patch16-224)
+  siglip2-so400m        SigLIP 2 So400m/14 384 px: google/siglip2-so400m-patch14-384 -> onnx-community/…-ONNX
+                        (any google/siglip2-* id resolves to its onnx-community export; NaFlex ones are refused)
   REPO_ID               any repository, e.g. immich-app/ViT-B-32__laion2b_s34b_b79k
 
 options:

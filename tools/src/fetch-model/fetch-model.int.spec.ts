@@ -242,6 +242,23 @@ describe('tools:fetch-model against a loopback hub (real HTTP, real files)', () 
       folder: 'clip-vit-large-patch14',
       layout: undefined,
     });
+    // SigLIP 2: Google's checkpoints resolve to their transformers.js ONNX exports; NaFlex is refused.
+    expect(resolveTarget('siglip2')).toEqual({
+      repoId: 'onnx-community/siglip2-base-patch16-224-ONNX',
+      folder: 'siglip2-base-patch16-224',
+      layout: 'hf',
+    });
+    expect(resolveTarget('siglip2-so400m')).toMatchObject({
+      repoId: 'onnx-community/siglip2-so400m-patch14-384-ONNX',
+      folder: 'siglip2-so400m-patch14-384',
+    });
+    expect(resolveTarget('google/siglip2-base-patch16-256')).toMatchObject({
+      repoId: 'onnx-community/siglip2-base-patch16-256-ONNX',
+    });
+    expect(resolveTarget('google/siglip2-base-patch16-224', 'ViT-B-16-SigLIP2', 'webli')).toMatchObject({
+      folder: 'ViT-B-16-SigLIP2__webli',
+    });
+    expect(() => resolveTarget('google/siglip2-base-patch16-naflex')).toThrow(/NaFlex .* not run|do not run/);
     expect(() => resolveTarget('not a repo')).toThrow(/neither clip, siglip nor a hub repository id/);
     expect(() => resolveTarget('a/b', 'x')).toThrow(/--name and --pretrained go together/);
     expect(() => resolveTarget('clip', '../etc', 'x')).toThrow(/may only contain/);

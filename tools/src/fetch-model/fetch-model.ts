@@ -50,6 +50,29 @@ interface Manifest {
   fetchedAt: string;
 }
 
+/** Short names of the SigLIP 2 fixed-resolution checkpoints (B/16 at 224 px, So400m/14 at 384 px). */
+export const SIGLIP2_TARGETS: Record<string, string> = {
+  siglip2: 'google/siglip2-base-patch16-224',
+  'siglip2-so400m': 'google/siglip2-so400m-patch14-384',
+};
+
+/**
+ * The ONNX export of a SigLIP 2 checkpoint: Google's repositories (google/siglip2-*) hold PyTorch and JAX
+ * weights; their transformers.js exports (onnx/vision_model*.onnx, onnx/text_model*.onnx, the Gemma
+ * tokenizer.json and preprocessor_config.json) are onnx-community/<name>-ONNX. NaFlex (variable
+ * resolution) checkpoints take patch masks and sizes as inputs, which the embedders do not feed.
+ */
+export function siglip2Export(repoId: string): { repoId: string; folder: string } | undefined {
+  const m = /^google\/(siglip2-[\w.-]+)$/.exec(repoId);
+  if (!m) return undefined;
+  if (m[1]!.includes('naflex'))
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `${repoId} is a NaFlex (variable-resolution) SigLIP 2 checkpoint, which the embedders do not run; use a fixed-resolution one such as ${SIGLIP2_TARGETS['siglip2']} or ${SIGLIP2_TARGETS['siglip2-so400m']}`,
+    );
+  return { repoId: `onnx-community/${m[1]}-ONNX`, folder: m[1]! };
+}
+
 /** Where a target comes from and which folder it goes to. */
 export function resolveTarget(
   target: string,
@@ -62,6 +85,8 @@ export function resolveTarget(
     const ref = resolveHubModel(n, p);
     return { repoId: ref.repoId, folder: modelFolderName(n, p), layout: ref.layout };
   }
+  const s2 = siglip2Export(SIGLIP2_TARGETS[target] ?? target);
+  if (s2) return { ...s2, ...(name && pretrained ? { folder: modelFolderName(name, pretrained) } : {}), layout: 'hf' };
   if (!/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(target)) {
     throw new AppError(
       'INVALID_ARGUMENT',
