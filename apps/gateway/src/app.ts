@@ -13,6 +13,7 @@ import { libraryRouter } from './routes/library.router.js';
 import { thumbnailsRouter } from './routes/thumbnails.router.js';
 import { searchRouter } from './routes/search.router.js';
 import { eventsRouter } from './routes/events.router.js';
+import { rampRouter } from './routes/ramp.router.js';
 import { systemRouter } from './routes/system.router.js';
 
 /** The search page's static files (HTML/CSS/vanilla JS, no build step). */
@@ -66,6 +67,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.use('/api/v1', authRouter(deps));
   app.use('/api/v1', searchRouter(deps));
   app.use('/api/v1', eventsRouter(deps));
+  app.use('/api/v1', rampRouter(deps));
   app.use('/api/v1', libraryRouter(deps));
   app.use('/api/v1', assetsRouter(deps));
   app.use('/api/v1', thumbnailsRouter(deps));

@@ -19,6 +19,8 @@ import type { QueryCache } from './search/query-cache.js';
 import type { PointReader } from './search/point-reader.js';
 import type { ShadowService } from './shadow/shadow.service.js';
 import type { SearchTracking } from './events/search-tracking.js';
+import type { RampController } from './ramp/ramp-controller.js';
+import type { RolloutFlags } from '@image-search/rollout-router';
 
 /** Everything the HTTP app needs, wired by main.ts (or by a test with fakes). */
 export interface GatewayDeps {
@@ -47,6 +49,10 @@ export interface GatewayDeps {
   shadow?: ShadowService | undefined;
   /** Search ids, online metrics and interleaving (POST /events); absent in some tests. */
   tracking?: SearchTracking | undefined;
+  /** The guarded ramp (state in Redis, one leader); absent in some tests. */
+  ramp?: RampController | undefined;
+  /** The flags the router uses now: the operator's, or the ramp's bounded by them. */
+  effectiveFlags?: (() => RolloutFlags) | undefined;
   queryCache: QueryCache;
   images: ImageFiles;
   /** Content-addressed thumbnails made at ingest. */

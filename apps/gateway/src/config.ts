@@ -92,6 +92,7 @@ export const gatewayConfigSchema = z.object({
       }
       return { lo, hi };
     }),
+  RAMP_TICK_MS: env.int(5000, 50, 600_000),
   SHADOW_PERCENTAGE: env.int(0, 0, 100),
   SHADOW_MAX_CONCURRENCY: env.int(4, 1, 1000),
   SHADOW_MAX_PER_S: env.int(50, 1, 100_000),

@@ -55,6 +55,8 @@ import { PairSearch } from './shadow/pair-search.js';
 import { OnlineMetrics } from './events/online-metrics.js';
 import { SearchIds, sharedSearchIdSecret } from './events/search-id.js';
 import { SearchTracking } from './events/search-tracking.js';
+import { RampController } from './ramp/ramp-controller.js';
+import { effectiveFlags } from './ramp/ramp-plan.js';
 
 /** The wired gateway: its app dependencies and what must be stopped on shutdown. */
 export interface Gateway {
@@ -174,8 +176,11 @@ export async function wireGateway(
     deadlineMs: 1500,
     pair: () => servingPair.pair,
   });
+  // The guarded ramp (wired below, once Redis is) routes within the operator's flags while it runs.
+  const rampRef: { current?: RampController } = {};
+  const routedFlags = () => (rampRef.current ? effectiveFlags(flags.flags, rampRef.current.current) : flags.flags);
   const router = new RolloutRouter({
-    flags: () => flags.flags,
+    flags: routedFlags,
     coverage: () => coverage.snapshot,
     available: (id) => breakers.get(id).allows(),
     pair,
@@ -276,6 +281,20 @@ export async function wireGateway(
     interleave: config.INTERLEAVE_BUCKETS,
     deadlineMs: config.EMBEDDER_DEADLINE_MS,
   });
+  const ramp = new RampController({
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    online: tracking.online,
+    logger,
+    pair: () => ({ from: registry.pair.from.id, to: registry.pair.to.id }),
+    shadowOverlap: () => {
+      const p = shadow.summary().pairs.find((x) => x.comparisons >= 20);
+      return p?.overlap_at_10 ?? null;
+    },
+    tickMs: config.RAMP_TICK_MS,
+  });
+  rampRef.current = ramp;
+  await ramp.start();
   const ctx: IngestContext = {
     store,
     clip,
@@ -441,6 +460,8 @@ export async function wireGateway(
     search,
     shadow,
     tracking,
+    ramp,
+    effectiveFlags: routedFlags,
     queryCache,
     images,
     thumbnails,
@@ -465,6 +486,7 @@ export async function wireGateway(
     watcher,
     stop: async () => {
       flags.stop();
+      ramp.stop();
       coverage.stop();
       await shadow.drain();
       servingPair.stop();

@@ -6,7 +6,7 @@ import type { SearchIdClaims } from './search-id.js';
 export type EventType = 'click' | 'open' | 'download';
 
 /** Latency histogram bounds (ms) of the per-model online latency. */
-const LATENCY_BOUNDS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, Infinity];
+export const LATENCY_BOUNDS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, Infinity];
 const CTR_KS = [1, 3, 5, 10] as const;
 
 /** One model's online figures (overall or for one bucket range). */
@@ -138,7 +138,8 @@ export class OnlineMetrics {
     return { first };
   }
 
-  private async totals(days: number): Promise<Map<string, number>> {
+  /** The raw counters (field -> sum) of the last `days` days (the ramp controller's step figures). */
+  async totals(days: number): Promise<Map<string, number>> {
     const sum = new Map<string, number>();
     const now = Date.now();
     const keys = Array.from({ length: days }, (_, i) => this.aggKey(now - i * 86_400_000));

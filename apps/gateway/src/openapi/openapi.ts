@@ -19,6 +19,8 @@ import { thumbnailParamsSchema } from '../routes/thumbnails.router.js';
 import { filtersSchema, imageFieldsSchema, searchBodySchema, similarQuerySchema } from '../routes/search.router.js';
 import { eventBodySchema } from '../routes/events.router.js';
 import { onlineQuerySchema } from '../routes/admin.router.js';
+import { rampActionSchema } from '../routes/ramp.router.js';
+import { rampPlanSchema } from '../ramp/ramp-plan.js';
 import { component, componentId, componentIds } from './registry.js';
 import * as responses from './responses.js';
 
@@ -31,6 +33,10 @@ const requests = {
     examples: [{ root_path: '/srv/photos/2024', extensions: ['jpg', 'heic'] }],
   }),
   SiglipStartRequest: component('SiglipStartRequest', startBody),
+  RampPlan: component('RampPlan', rampPlanSchema, {
+    description: 'A guarded rollout plan (every field has a default)',
+    examples: [{ steps: [1, 5, 25, 50, 100], min_dwell_s: 600, min_searches: 200 }],
+  }),
   EventRequest: component('EventRequest', eventBodySchema, {
     examples: [{ search_id: '<search_id of a search response>', type: 'click', asset_id: '0'.repeat(32), rank: 2 }],
   }),
@@ -347,6 +353,26 @@ export const openApiDocument = {
         summary: "Effective rollout flags, their source, and the rollout pair's coverage",
         security: bearer,
         responses: { '200': json(responses.RolloutStatus, 'Rollout status'), ...adminErrors },
+      },
+    },
+    '/api/v1/admin/ramp': {
+      get: {
+        summary: 'Guarded ramp: state (phase, step, percentage), leader, effective percentage and decisions',
+        security: bearer,
+        responses: { '200': { description: 'Ramp status' }, ...adminErrors },
+      },
+    },
+    '/api/v1/admin/ramp/{action}': {
+      post: {
+        summary: 'Start (with a plan), pause, resume or abort the guarded ramp',
+        security: bearer,
+        parameters: [pathParam('action', rampActionSchema.shape.action)],
+        requestBody: body(requests.RampPlan, false),
+        responses: {
+          '200': { description: 'The new state' },
+          '409': err('Not possible in the current phase (e.g. pause when not running)'),
+          ...adminErrors,
+        },
       },
     },
     '/api/v1/admin/online': {
