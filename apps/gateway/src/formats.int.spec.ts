@@ -11,6 +11,7 @@ import { EmbedderClient } from '@image-search/embedder-client';
 import {
   garbageJpeg,
   heicFixture,
+  manyScanJpeg,
   quadPixels,
   startEmbedderProcess,
   tiffWithTags,
@@ -64,7 +65,7 @@ beforeAll(async () => {
     .jpeg()
     .withMetadata({ orientation: 6 })
     .toFile(join(photos, 'jpeg', 'rotated.jpg'));
-  const e = await startEmbedderProcess('clip', { env: { MAX_DECODE_MS: '3000', DECODE_WORKERS: '2' } });
+  const e = await startEmbedderProcess('clip', { env: { MAX_DECODE_MS: '1500', DECODE_WORKERS: '2' } });
   procs.push(e.proc);
   clip = new EmbedderClient({ address: e.addr });
   gw = await startTestGateway({
@@ -76,6 +77,9 @@ beforeAll(async () => {
     ADMIN_TOKEN: TOKEN,
     COVERAGE_REFRESH_MS: '600000',
     MAX_IMAGE_PIXELS: '50000000',
+    // Eight over-budget uploads queue for two decode workers, each killed one replaced by a new
+    // process (started from sources through tsx here, seconds on a loaded box): room for all to time out.
+    EMBEDDER_DEADLINE_MS: '90000',
   });
   const started = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
     json: { root_path: photos },
@@ -170,6 +174,34 @@ describe('HEIC, BMP and ICO through ingest, upload search and thumbnails', () =>
       expect(r.body.error.message).toBe(`image: ${(direct as { message: string }).message}`);
     }
   });
+});
+
+describe('decode time budget through the gateway', () => {
+  it('fails 8 many-scan progressive JPEGs uploaded at once with DECODE_TIMEOUT while text searches keep answering', async () => {
+    const slow = manyScanJpeg(2000, 2000); // 4 MP (under every pixel limit), 2,647 scans
+    let done = false;
+    const uploads = Promise.all(Array.from({ length: 8 }, (_, i) => upload(slow, `slow-${i}.jpg`))).finally(
+      () => (done = true),
+    );
+    const latencies: number[] = [];
+    while (!done) {
+      const t = Date.now();
+      const r = await call(gw.url, '/api/v1/search', 'POST', '/api/v1/search', { json: { query: 'a red square' } });
+      expect(r.status).toBe(200);
+      latencies.push(Date.now() - t);
+    }
+    for (const r of await uploads) {
+      expect(r.status).toBe(400);
+      expect(r.body.error.details).toMatchObject({ field: 'image', reason: 'DECODE_TIMEOUT' });
+      expect(r.body.error.message).toBe(
+        'image: DECODE_TIMEOUT: decoding the image took longer than its time budget (over 1500 ms (MAX_DECODE_MS))',
+      );
+    }
+    expect(latencies.length).toBeGreaterThan(3);
+    expect(Math.max(...latencies)).toBeLessThan(2000);
+    // And the embedder goes on decoding.
+    expect((await upload(heicFixture(), 'after.heic')).status).toBe(200);
+  }, 150_000);
 });
 
 describe('serving originals', () => {

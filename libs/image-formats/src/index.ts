@@ -24,6 +24,8 @@ export {
   type OpenedImage,
   type DecodeContext,
 } from './image-open.js';
+/** Loads the HEIF decoder ahead of the first image (decode workers call it at start). */
+export { preloadHeifDecoder } from './heif-decoder.js';
 /** A pool of killable decode processes with a per-task time budget. */
 export { DecodePool, type DecodePoolOptions } from './decode-pool.js';
 /** The child side of a DecodePool. */
