@@ -284,7 +284,12 @@ export async function runReadsBench(o: ReadsBenchOptions): Promise<Record<string
   const url = `http://127.0.0.1:${port}`;
   const figures: Record<string, LoadFigures> = {};
   try {
-    await waitFor('gateway ready', async () => (await fetch(`${url}/ready`)).status === 200, 120_000, 250);
+    try {
+      await waitFor('gateway ready', async () => (await fetch(`${url}/ready`)).status === 200, 400_000, 500);
+    } catch (err) {
+      console.error(gw.output().slice(-4000));
+      throw err;
+    }
     // The thumbnail URLs the API hands out (what a page loads), rendered once so the runs read the cache.
     const thumbnails: string[] = [];
     for (const id of sampleIds) {

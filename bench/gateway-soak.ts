@@ -96,7 +96,13 @@ async function main(): Promise<void> {
     });
     procs.push({ stop: () => gw.stop('SIGTERM', 20_000) });
     const url = `http://127.0.0.1:${port}`;
-    await waitFor('gateway ready', async () => (await fetch(`${url}/ready`)).status === 200, 120_000, 250);
+    try {
+      // Minutes on a busy shared machine: the gateway compiles its TypeScript at start.
+      await waitFor('gateway ready', async () => (await fetch(`${url}/ready`)).status === 200, 400_000, 500);
+    } catch (err) {
+      console.error(gw.output().slice(-4000));
+      throw err;
+    }
     const thumbnails: string[] = [];
     for (const id of ids.slice(0, 300)) {
       const view = (await (await fetch(`${url}/api/v1/assets/${id}`)).json()) as { asset: { thumbnail_url: string } };
