@@ -211,7 +211,12 @@ export async function wireGateway(
     paths,
   });
   const thumbnailDir = resolve(config.THUMBNAIL_DIR ?? join(config.DATA_DIR, 'thumbnails'));
-  const pairSearch = new PairSearch({ registry, embedders: modelEmbedders, store, cache: queryCache });
+  const pairSearch = new PairSearch({
+    pair: () => servingPair.pair,
+    embedders: modelEmbedders,
+    store,
+    cache: queryCache,
+  });
   const shadow = new ShadowService({
     pair: pairSearch,
     metrics: new ShadowMetrics(metrics.registry),
@@ -233,12 +238,16 @@ export async function wireGateway(
   });
   const thumbnails = new ThumbnailStore({ dir: thumbnailDir, size: config.THUMBNAIL_SIZE });
   // The re-embedding source first: ingest writes it first and removals delete it first (see AssetRemover).
-  const source = registry.pair.from;
-  const ordered = [source, ...registry.list().filter((m) => m.id !== source.id)];
+  // Ingest writes the re-embedding source first; removals delete the serving source first, as it is at the time
+  // of the removal (it moves on when a model is retired), see AssetRemover.
+  const ordered = [registry.pair.from, ...registry.list().filter((m) => m.id !== registry.pair.from.id)];
   const remover = new AssetRemover({
     store,
     catalogue,
-    collections: () => [...new Set(ordered.map((m) => m.collection))],
+    collections: () => {
+      const source = servingPair.pair.from;
+      return [...new Set([source, ...registry.list()].map((m) => m.collection))];
+    },
     thumbnails,
     logger,
   });
@@ -286,7 +295,10 @@ export async function wireGateway(
     prefix: config.QUEUE_PREFIX,
     online: tracking.online,
     logger,
-    pair: () => ({ from: registry.pair.from.id, to: registry.pair.to.id }),
+    pair: () => {
+      const p = servingPair.pair;
+      return p.to ? { from: p.from.id, to: p.to.id } : undefined;
+    },
     shadowOverlap: () => {
       const p = shadow.summary().pairs.find((x) => x.comparisons >= 20);
       return p?.overlap_at_10 ?? null;

@@ -113,7 +113,8 @@ export class RampController {
       online: OnlineMetrics;
       logger: Logger;
       /** The rollout pair's model ids. */
-      pair: () => { from: string; to: string };
+      /** The serving pair's model ids; undefined between migrations (nothing to ramp). */
+      pair: () => { from: string; to: string } | undefined;
       /** Mean shadow overlap@10 of the pair in this replica, or null. */
       shadowOverlap: () => number | null;
       tickMs: number;
@@ -183,6 +184,7 @@ export class RampController {
 
   private async evaluate(raw: string, s: RampState, plan: RampPlan): Promise<void> {
     const pair = this.deps.pair();
+    if (!pair) return;
     const now = await this.deps.online.totals(2);
     const to = armFigures(now, s.baseline ?? {}, pair.to);
     const from = armFigures(now, s.baseline ?? {}, pair.from);

@@ -1,5 +1,5 @@
 import type { EmbedderApi } from '@image-search/embedder-client';
-import type { ModelRegistry, RegisteredModel } from '@image-search/model-registry';
+import type { RegisteredModel } from '@image-search/model-registry';
 import type { SearchHit, VectorStore } from '@image-search/vector-store';
 import { toPayloadFilter, type SearchFilters } from '../search/search.service.js';
 import type { QueryCache } from '../search/query-cache.js';
@@ -20,7 +20,8 @@ export interface PairArms {
 export class PairSearch {
   constructor(
     private readonly deps: {
-      registry: ModelRegistry;
+      /** The serving pair now (it moves on when a model is retired); no `to` between migrations. */
+      pair: () => { from: RegisteredModel; to?: RegisteredModel | undefined };
       embedders: ReadonlyMap<string, EmbedderApi>;
       store: VectorStore;
       cache?: QueryCache | undefined;
@@ -29,7 +30,8 @@ export class PairSearch {
 
   /** The answering model and the other pair member for this collection, or undefined when not in the pair. */
   arms(collection: string): PairArms | undefined {
-    const { from, to } = this.deps.registry.pair;
+    const { from, to } = this.deps.pair();
+    if (!to) return undefined;
     if (collection === from.collection) return { primary: from, other: to, primaryIsFrom: true };
     if (collection === to.collection) return { primary: to, other: from, primaryIsFrom: false };
     return undefined;

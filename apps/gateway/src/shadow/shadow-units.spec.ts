@@ -44,3 +44,20 @@ describe('ShadowStats', () => {
     expect(p!.last_at).toBe('2026-01-01T00:00:00.000Z');
   });
 });
+
+describe('PairSearch arms follow the serving pair', () => {
+  it('takes the arms from the pair in effect at each call: none between migrations, the new pair after a move', async () => {
+    const { loadModelRegistry } = await import('@image-search/model-registry');
+    const { PairSearch } = await import('./pair-search.js');
+    const registry = loadModelRegistry();
+    const { from, to } = registry.pair;
+    let pair: { from: typeof from; to?: typeof to } = { from, to };
+    const search = new PairSearch({ pair: () => pair, embedders: new Map(), store: {} as never });
+    expect(search.arms(from.collection)).toMatchObject({ primary: { id: from.id }, other: { id: to.id } });
+    expect(search.arms(to.collection)).toMatchObject({ primary: { id: to.id }, primaryIsFrom: false });
+    // The old model retired: the new one serves everyone and there is nothing to compare against.
+    pair = { from: to };
+    expect(search.arms(from.collection)).toBeUndefined();
+    expect(search.arms(to.collection)).toBeUndefined();
+  });
+});

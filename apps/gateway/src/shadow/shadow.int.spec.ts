@@ -136,7 +136,7 @@ describe('shadow comparison with real embedders and store', () => {
     const siglip = new EmbedderClient({ address: siglipAddr });
     const d = gw.gw.deps;
     const svc = new ShadowService({
-      pair: new PairSearch({ registry: d.registry, embedders: new Map([[SIGLIP, siglip]]), store: d.store }),
+      pair: new PairSearch({ pair: () => d.registry.pair, embedders: new Map([[SIGLIP, siglip]]), store: d.store }),
       metrics: new ShadowMetrics(new Registry()),
       logger: d.logger,
       settings: { percentage: 100, maxConcurrency: 100, maxPerSecond: 2, deadlineMs: 2000, idleWaitMs: 1000 },
@@ -158,7 +158,7 @@ describe('shadow comparison with real embedders and store', () => {
     await svc.drain();
     expect(svc.summary().pairs[0]!.total).toBe(3);
     const impatient = new ShadowService({
-      pair: new PairSearch({ registry: d.registry, embedders: new Map([[SIGLIP, siglip]]), store: d.store }),
+      pair: new PairSearch({ pair: () => d.registry.pair, embedders: new Map([[SIGLIP, siglip]]), store: d.store }),
       metrics: new ShadowMetrics(new Registry()),
       logger: d.logger,
       settings: { percentage: 100, maxConcurrency: 100, maxPerSecond: 10, deadlineMs: 2000, idleWaitMs: 50 },
