@@ -1,4 +1,4 @@
-import { createReadStream, type ReadStream } from 'node:fs';
+import type { ReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { decodeWith, isItemFailure, openImage, sniffImage } from '@image-search/image-formats';
@@ -98,7 +98,10 @@ export class ImageFiles {
       const heifMime = /^ftyp(avif|avis)/.test(head.toString('latin1', 4, 12)) ? 'image/avif' : 'image/heic';
       const size = (await fh.stat()).size;
       return {
-        stream: createReadStream('', { fd: fh.fd, autoClose: true, start: 0 }),
+        // The stream owns the handle itself (and closes it when done or destroyed). Handing over only the
+        // numeric fd left the FileHandle to be closed again at garbage collection, possibly closing a
+        // descriptor number by then reused by another file or socket.
+        stream: fh.createReadStream({ start: 0, autoClose: true }),
         size,
         mime: sniffed.format === 'heif' ? heifMime : mime,
         filename: basename(file.path),
