@@ -98,9 +98,16 @@ const failedReason = (name) => () => {
 };
 
 async function resolvePorts() {
+  // A port picked for 0 is free only until it is closed again, so the kernel can hand the same one out twice:
+  // never give two services one port (a self-healing e2e run once gave the worker's health port to SigLIP's gRPC).
+  const taken = new Set(Object.values(config.ports).filter((p) => p !== 0));
   for (const [name, p] of Object.entries(config.ports)) {
-    if (p === 0) config.ports[name] = await freePort();
-    else if (!(await portFree(p)))
+    if (p === 0) {
+      let port = await freePort();
+      while (taken.has(port)) port = await freePort();
+      taken.add(port);
+      config.ports[name] = port;
+    } else if (!(await portFree(p)))
       throw new Error(
         `port ${p} (${name}) is already in use: stop what listens there, or set ${name}=<another port> (0 picks a free one)`,
       );
