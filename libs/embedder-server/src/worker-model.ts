@@ -45,6 +45,7 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
     const folder = readModelFolder(opts.modelDir, { family: opts.family, variant: opts.variant });
     const tokenizer = createTextTokenizer({
       family: folder.family,
+      style: folder.textStyle,
       tokenizerJson: folder.tokenizerJson,
       tokenizerConfig: folder.tokenizerConfig,
       contextLength: folder.contextLength,

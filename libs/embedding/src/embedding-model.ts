@@ -20,7 +20,13 @@ import {
   type DeviceChoice,
 } from './onnx-session.js';
 import { attentionMask, fromHalf, l2Normalized, toHalf } from './tensor-utils.js';
-import { createTextTokenizer, encodeBatch, type TextTokenizer, type TokenRows } from './text-tokenizer.js';
+import {
+  createTextTokenizer,
+  encodeBatch,
+  type TextStyle,
+  type TextTokenizer,
+  type TokenRows,
+} from './text-tokenizer.js';
 
 /** Batch size reported for graphs with a dynamic batch axis. */
 export const DYNAMIC_BATCH_LIMIT = 65_536;
@@ -59,6 +65,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     private readonly visionTower: Tower | undefined,
     private readonly textTower: TextTower | undefined,
     private readonly eotId: bigint,
+    private readonly textStyle: TextStyle,
   ) {}
 
   /** Loads the folder, creates the sessions on the requested device and reads the dimension from the graphs. */
@@ -95,6 +102,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
         ? undefined
         : createTextTokenizer({
             family: folder.family,
+            style: folder.textStyle,
             tokenizerJson: folder.tokenizerJson,
             tokenizerConfig: folder.tokenizerConfig,
             contextLength: folder.contextLength,
@@ -117,7 +125,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     // The id that ends a text (and the first position the attention mask turns off after).
     const probe = new BigInt64Array(info.contextLength);
     const eot = tokenizer ? (probe[tokenizer.encodeInto('', probe, 0) - 1] as bigint) : 0n;
-    const model = new OnnxEmbeddingModel(info, limits, tokenizer, images, vision, text, eot);
+    const model = new OnnxEmbeddingModel(info, limits, tokenizer, images, vision, text, eot, folder.textStyle);
     // The dimension comes from the graphs; a probe run answers when the output width is symbolic.
     const dimV =
       vision &&
@@ -162,8 +170,11 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       if (tw.mask) {
         // CLIP: 1 up to and including the end token, 0 on padding (the reference pools at the end token).
         // SigLIP: the reference passes no mask, i.e. every position (its padding included) attends.
+        // SigLIP 2: GemmaTokenizerFast returns a mask (1 up to <eos>) and transformers applies it.
         const mask =
-          this.info.family === 'clip' ? attentionMask(rows, n, ctx, this.eotId) : new BigInt64Array(n * ctx).fill(1n);
+          this.info.family === 'clip' || this.textStyle === 'siglip2'
+            ? attentionMask(rows, n, ctx, this.eotId)
+            : new BigInt64Array(n * ctx).fill(1n);
         feeds[tw.mask.name] = idTensor(tw.mask.type, mask, [n, ctx]);
       }
       results.push(...(await this.run(tw, feeds, n, normalize)));

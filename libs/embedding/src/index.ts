@@ -18,8 +18,10 @@ export { resizeGeometry, pyRound, type ImagePreprocessSpec, type ResizeKernel } 
 export {
   clipCleanText,
   siglipCanonicalize,
+  siglip2Clean,
   createTextTokenizer,
   encodeBatch,
+  type TextStyle,
   type TextTokenizer,
   type TokenRows,
 } from './text-tokenizer.js';

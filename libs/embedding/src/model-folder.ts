@@ -4,6 +4,7 @@ import type { ModelFamily } from '@image-search/collection-schema';
 import { AppError } from '@image-search/service-kit';
 import { specFromHfPreprocessor, specFromOpenClipPreprocess, type ImagePreprocessSpec } from './image-spec.js';
 import type { ModelLayout, ModelVariant } from './model.types.js';
+import type { TextStyle } from './text-tokenizer.js';
 
 /** Everything read from a model folder before any session is created. */
 export interface ModelFolder {
@@ -16,6 +17,8 @@ export interface ModelFolder {
   tokenizerJson: object;
   tokenizerConfig: Record<string, unknown>;
   tokenizerFile: string;
+  /** How texts become ids: the family's, or `siglip2` for SigLIP 2's Gemma tokenizer. */
+  textStyle: TextStyle;
   contextLength: number;
   image: ImagePreprocessSpec;
   /** Output names to look for, in order. */
@@ -69,10 +72,12 @@ export function detectLayout(dir: string): ModelLayout {
 function familyFromHfConfig(cfg: Record<string, unknown>, dir: string, expected: ModelFamily | undefined): ModelFamily {
   const type = String(cfg['model_type'] ?? '');
   if (type === 'clip' || type === 'siglip') return type;
+  // SigLIP 2 is a SigLIP: the same towers, served by the SigLIP embedder (its tokenizer differs).
+  if (type === 'siglip2') return 'siglip';
   if (expected && type === '') return expected;
   throw new AppError(
     'INVALID_CONFIG',
-    `${join(dir, 'config.json')}: model_type ${JSON.stringify(type)} is neither "clip" nor "siglip"`,
+    `${join(dir, 'config.json')}: model_type ${JSON.stringify(type)} is none of "clip", "siglip", "siglip2"`,
   );
 }
 
@@ -88,6 +93,29 @@ function familyFromOpenClip(cfg: Record<string, unknown>, dir: string, expected:
     return 'siglip';
   // open_clip configs carry no explicit family; without a SigLIP marker it is CLIP unless the caller says otherwise.
   return expected ?? 'clip';
+}
+
+/**
+ * SigLIP 2 is told apart by its Gemma tokenizer (the fixed-resolution checkpoints' config.json says
+ * model_type "siglip", as they load as SiglipModel); `siglip2` in config.json says so too.
+ */
+function textStyleOf(
+  family: ModelFamily,
+  config: Record<string, unknown>,
+  tokenizerConfig: Record<string, unknown>,
+): TextStyle {
+  if (family === 'clip') return 'clip';
+  const cls = String(tokenizerConfig['tokenizer_class'] ?? '');
+  return /^Gemma/.test(cls) || config['model_type'] === 'siglip2' ? 'siglip2' : 'siglip';
+}
+
+/** NaFlex SigLIP 2 (variable resolution, patch sequences with a mask) needs inputs these towers do not take. */
+function refuseNaflex(pre: Record<string, unknown>, file: string): void {
+  if (pre['image_processor_type'] === 'Siglip2ImageProcessor' || pre['max_num_patches'] !== undefined)
+    throw new AppError(
+      'INVALID_CONFIG',
+      `${file}: this is a NaFlex SigLIP 2 model (variable resolution); only the fixed-resolution SigLIP 2 models (e.g. google/siglip2-base-patch16-224, google/siglip2-so400m-patch14-384) are supported`,
+    );
 }
 
 function checkFamily(found: ModelFamily, expected: ModelFamily | undefined, dir: string): ModelFamily {
@@ -118,6 +146,8 @@ export function readModelFolder(dir: string, opts: { family?: ModelFamily; varia
       textCfg['max_position_embeddings'] ?? tokenizerConfig['model_max_length'] ?? (family === 'clip' ? 77 : 64),
     );
     const preFile = join(dir, 'preprocessor_config.json');
+    const pre = readJson(preFile);
+    refuseNaflex(pre, preFile);
     return {
       dir,
       layout,
@@ -128,8 +158,9 @@ export function readModelFolder(dir: string, opts: { family?: ModelFamily; varia
       tokenizerJson: readJson(requireFile(join(dir, 'tokenizer.json'), 'the tokenizer')),
       tokenizerConfig,
       tokenizerFile: join(dir, 'tokenizer.json'),
+      textStyle: textStyleOf(family, config, tokenizerConfig),
       contextLength,
-      image: specFromHfPreprocessor(readJson(preFile), family, preFile),
+      image: specFromHfPreprocessor(pre, family, preFile),
       visionOutputs: family === 'clip' ? ['image_embeds'] : ['pooler_output', 'image_embeds'],
       textOutputs: family === 'clip' ? ['text_embeds'] : ['pooler_output', 'text_embeds'],
     };
@@ -155,6 +186,7 @@ export function readModelFolder(dir: string, opts: { family?: ModelFamily; varia
     tokenizerJson: readJson(requireFile(join(dir, 'textual', 'tokenizer.json'), 'the tokenizer')),
     tokenizerConfig,
     tokenizerFile: join(dir, 'textual', 'tokenizer.json'),
+    textStyle: textStyleOf(family, config, tokenizerConfig),
     contextLength: Number(
       textCfg['context_length'] ?? tokenizerConfig['model_max_length'] ?? (family === 'clip' ? 77 : 64),
     ),

@@ -25,6 +25,20 @@ export function siglipCanonicalize(text: string): string {
   return text.replace(PY_PUNCT, '').replace(WS_RUN, ' ').replace(WS_EDGES, '').toLowerCase();
 }
 
+/**
+ * SigLIP 2's text cleaning: lowercase only. The model was trained on lowercased text (big_vision; the
+ * Hugging Face model card says to lowercase too, its processor does not); punctuation stays, unlike SigLIP.
+ */
+export function siglip2Clean(text: string): string {
+  return text.toLowerCase();
+}
+
+/**
+ * How a model's texts become ids: `clip` (OpenAI CLIP), `siglip` (T5 SentencePiece + canonicalisation)
+ * or `siglip2` (Gemma tokenizer, lowercased, special tokens and padding from tokenizer_config.json).
+ */
+export type TextStyle = 'clip' | 'siglip' | 'siglip2';
+
 /** Turns texts into fixed-length id rows exactly as the model's reference tokenizer does. */
 export interface TextTokenizer {
   readonly contextLength: number;
@@ -71,6 +85,8 @@ function specialId(tok: Tokenizer, token: unknown, what: string, file: string): 
  */
 export function createTextTokenizer(opts: {
   family: ModelFamily;
+  /** Defaults to the family's (`clip` or `siglip`); model folders with a Gemma tokenizer are `siglip2`. */
+  style?: TextStyle;
   tokenizerJson: object;
   tokenizerConfig: Record<string, unknown>;
   contextLength: number;
@@ -96,6 +112,7 @@ export function createTextTokenizer(opts: {
       },
     };
   }
+  if (opts.style === 'siglip2') return gemmaRows(tok, cfg, ctx, opts.file);
   const eos = specialId(tok, cfg['eos_token'] ?? '</s>', 'end', opts.file);
   const pad = specialId(tok, cfg['pad_token'] ?? cfg['eos_token'] ?? '</s>', 'padding', opts.file);
   return {
@@ -108,6 +125,34 @@ export function createTextTokenizer(opts: {
       out[offset + n] = BigInt(eos);
       out.fill(BigInt(pad), offset + n + 1, offset + ctx);
       return n + 1;
+    },
+  };
+}
+
+/**
+ * SigLIP 2 (Gemma): lowercased text encoded without special tokens, then `<bos>` when
+ * `add_bos_token` (false in SigLIP 2), the first ids that fit, `<eos>` when `add_eos_token` (true),
+ * and `<pad>` up to the context length: what GemmaTokenizerFast gives with padding="max_length",
+ * max_length=64, truncation=True (the truncation keeps the special tokens).
+ */
+function gemmaRows(tok: Tokenizer, cfg: Record<string, unknown>, ctx: number, file: string): TextTokenizer {
+  const bos = cfg['add_bos_token'] === true ? specialId(tok, cfg['bos_token'] ?? '<bos>', 'start', file) : undefined;
+  const eos = cfg['add_eos_token'] === false ? undefined : specialId(tok, cfg['eos_token'] ?? '<eos>', 'end', file);
+  const pad = specialId(tok, cfg['pad_token'] ?? '<pad>', 'padding', file);
+  const room = ctx - (bos === undefined ? 0 : 1) - (eos === undefined ? 0 : 1);
+  if (room < 1) throw new AppError('INVALID_CONFIG', `${file}: a context length of ${ctx} leaves no room for text`);
+  return {
+    contextLength: ctx,
+    encodeInto(text, out, offset) {
+      const ids = tok.encode(siglip2Clean(text), { add_special_tokens: false }).ids;
+      let at = offset;
+      if (bos !== undefined) out[at++] = BigInt(bos);
+      const n = Math.min(ids.length, room);
+      for (let i = 0; i < n; i++) out[at++] = BigInt(ids[i] as number);
+      if (eos !== undefined) out[at++] = BigInt(eos);
+      const count = at - offset;
+      out.fill(BigInt(pad), at, offset + ctx);
+      return count;
     },
   };
 }

@@ -26,3 +26,14 @@ export {
   type BenchProgress,
   type BenchModelOptions,
 } from './bench-model.js';
+/** Tiny SigLIP 2-shaped models (B/16-224, So400m/14) in the reference layout, with a Gemma-format tokenizer. */
+export {
+  writeTinySiglip2Model,
+  tinySiglip2Arch,
+  siglip2PreprocessorConfig,
+  TINY_SIGLIP2_DIM,
+  type Siglip2Shape,
+  type TinySiglip2Options,
+} from './siglip2-model.js';
+/** The generated Gemma tokenizer (SigLIP 2's format: BPE, byte fallback, `<pad>` 0 / `<eos>` 1 / `<bos>` 2 / `<unk>` 3). */
+export { gemmaTokenizer, gemmaPieceId, GEMMA_SPECIAL, GEMMA_BYTE_BASE } from './gemma-tokenizer.js';

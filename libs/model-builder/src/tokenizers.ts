@@ -74,7 +74,8 @@ export interface GeneratedTokenizer {
   eosId: number;
 }
 
-function applyMerges(word: string[], ranks: Map<string, number>): string[] {
+/** Applies BPE merges by rank, lowest first (the BPE simulation that generates merges). */
+export function applyMerges(word: string[], ranks: Map<string, number>): string[] {
   const parts = [...word];
   for (;;) {
     let best = -1;

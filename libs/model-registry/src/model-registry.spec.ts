@@ -73,6 +73,25 @@ describe('registry file', () => {
     expect(r.collections()).toEqual(['image_assets', 'image_assets_siglip', 'image_assets_colour_v3']);
   });
 
+  it('declares a SigLIP 2 model as family siglip2: a SigLIP (SigLIP embedder, payloads) of architecture siglip2', () => {
+    const r = loadModelRegistry({
+      file: parseRegistryFile(
+        [
+          'models:',
+          '  - id: siglip2-b16-224',
+          '    family: siglip2',
+          '    dim: 768',
+          '    collection: image_assets_siglip2',
+          '    embedder: 127.0.0.1:50053',
+          'rollout: { from: siglip-vit-b16-webli, to: siglip2-b16-224 }',
+        ].join('\n'),
+      ),
+    });
+    expect(r.require('siglip2-b16-224')).toMatchObject({ family: 'siglip', architecture: 'siglip2', dim: 768 });
+    expect(r.pair.to.id).toBe('siglip2-b16-224');
+    expect(r.require('siglip-vit-b16-webli').architecture).toBeUndefined();
+  });
+
   it('refuses bad files with the field named', () => {
     expect(() => parseRegistryFile('models: [{ id: X, family: clip, dim: 4, collection: c }]')).toThrow(
       /models\.0\.id/,

@@ -86,9 +86,13 @@ export function loadModelRegistry(source: RegistrySource = {}): ModelRegistry {
     if (seen.has(m.id)) throw new AppError('INVALID_CONFIG', `MODEL_REGISTRY_FILE: model '${m.id}' is declared twice`);
     seen.add(m.id);
     const base = models.get(m.id);
+    const { family, ...rest } = m;
     models.set(m.id, {
       ...base,
-      ...m,
+      ...rest,
+      // SigLIP 2 is a SigLIP to every layer but the model folder (collections, embedders, payloads).
+      family: family === 'siglip2' ? 'siglip' : family,
+      ...(family === 'siglip2' ? { architecture: 'siglip2' as const } : {}),
       embedder: m.embedder ?? base?.embedder,
       name: m.name ?? base?.name,
       pretrained: m.pretrained ?? base?.pretrained,

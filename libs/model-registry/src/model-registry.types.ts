@@ -6,6 +6,11 @@ export interface RegisteredModel {
   id: string;
   /** Architecture family: decides tokenization and preprocessing in the embedder. */
   family: ModelFamily;
+  /**
+   * The architecture within the family, when it is not the family's first: `siglip2` (declared as
+   * `family: siglip2` in the registry file) is served by a SigLIP embedder from a SigLIP 2 model folder.
+   */
+  architecture?: 'siglip2' | undefined;
   /** Embedding dimension (the collection's vector size). */
   dim: number;
   /** The vector collection holding this model's vectors. */

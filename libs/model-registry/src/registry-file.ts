@@ -11,7 +11,8 @@ const modelSchema = z
     id: z
       .string()
       .regex(ID, 'lower-case letters, digits, ".", "_" or "-", at most 63, starting with a letter or digit'),
-    family: z.enum(['clip', 'siglip']),
+    /** `siglip2` is a SigLIP served by a SigLIP embedder whose model folder holds SigLIP 2 (Gemma tokenizer). */
+    family: z.enum(['clip', 'siglip', 'siglip2']),
     dim: z.number().int().min(1).max(65_536),
     collection: z.string().regex(COLLECTION, 'letters, digits, "_" or "-", at most 64'),
     embedder: z.string().min(1).optional(),
