@@ -2,6 +2,9 @@
 // index build time, data folder size, and the recall@10 / latency curve over HNSW ef against exact search.
 //   npx tsx bench/vector-store.bench.ts            full run: 100,000 x 768, 1,000 queries (~10 min on 2 vCPUs)
 //   npx tsx bench/vector-store.bench.ts --quick    20,000 x 768, 200 queries (development)
+//   npx tsx bench/vector-store.bench.ts --points 1000000   one machine, a million photos (~30-40 min on 2 vCPUs):
+//     above 200,000 points the data is generated in batches while it is written (never all in memory), the ground
+//     truth is computed in-process during generation, and the live-load and kept-up-to-date rounds are skipped.
 // Options: --n N --queries Q --dim D --keep (leave the data folder) --usearch DIR (also measure usearch, an
 // alternative embedded engine, installed outside the repo: cd DIR && npm i usearch@2.26.2).
 // Not a test: it prints figures and the machine.
@@ -13,20 +16,26 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '@image-search/service-kit';
 import { collectionSchema } from '@image-search/collection-schema';
 import { DEFAULT_EF, DEFAULT_POLICY, LanceVectorStore, type UpsertPoint } from '@image-search/vector-store';
+import { runLarge } from './vector-store-large.js';
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     n: { type: 'string' },
+    points: { type: 'string' },
     queries: { type: 'string' },
     dim: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    large: { type: 'boolean', default: false },
+    'data-dir': { type: 'string' },
     usearch: { type: 'string' },
   },
 });
 const QUICK = values.quick;
-const N = Number(values.n ?? (QUICK ? 20_000 : 100_000));
-const Q = Number(values.queries ?? (QUICK ? 200 : 1_000));
+const N = Number(values.points ?? values.n ?? (QUICK ? 20_000 : 100_000));
+/** Large mode: stream the data (1M x 768 float32 is ~3 GiB) and skip the phases that rebuild the index many times. */
+const LARGE = N > 200_000 || values.large;
+const Q = Number(values.queries ?? (QUICK ? 200 : LARGE ? 100 : 1_000));
 const DIM = Number(values.dim ?? 768);
 const LATENT = 48;
 const CLUSTERS = 200;
@@ -117,6 +126,22 @@ function progress(label: string, done: number, total: number, t0: number): void 
 async function main(): Promise<void> {
   console.log(`# Vector store benchmark (${QUICK ? 'quick' : 'full'}): ${N} x ${DIM} vectors, ${Q} queries, top ${K}`);
   for (const l of machine()) console.log(`  ${l}`);
+  if (LARGE) {
+    await runLarge({
+      n: N,
+      queries: Q,
+      dim: DIM,
+      k: K,
+      efs: [32, 64, 96, 128, 192, 256],
+      keep: values.keep,
+      dataDir: values['data-dir'],
+      sample,
+      progress,
+      folderBytes,
+      pct,
+    });
+    return;
+  }
   const dataDir = mkdtempSync(join(tmpdir(), 'vs-bench-'));
   const logger = createLogger('vector-store-bench', 'warn', process.stderr);
   // Maintenance is held back during the bulk load so the load rate and the index build are measured apart.
