@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { collectionSchema } from '@image-search/collection-schema';
 import type { Logger } from '@image-search/service-kit';
 import { LanceVectorStore, type UpsertPoint } from '@image-search/vector-store';
+import { contentHash, LanceAssetCatalogue, type CatalogueWrite } from '@image-search/asset-catalogue';
 import { freePort, REPO_ROOT, startTsProcess, waitFor, type TestProcess } from '@image-search/testing';
 import { median, percentile, printTable } from './embedders-support.js';
 import type { ReadEndpoint } from './reads-load.js';
@@ -100,7 +101,8 @@ export async function writePhotos(dir: string, n: number): Promise<string[]> {
 export function pointFor(j: number, dim: number, realPath: string | undefined): UpsertPoint {
   const path = realPath ?? `/bench/photos/cat-${j % CATEGORIES}/img-${j}.jpg`;
   const hash = createHash('sha256').update(path).digest('hex');
-  const content = realPath ? createHash('sha256').update(readFileSync(realPath)).digest('hex') : hash;
+  // `sha256:<hex>` of the bytes, as ingest records it (the thumbnail URL is keyed by it).
+  const content = realPath ? contentHash(readFileSync(realPath)) : `sha256:${hash}`;
   return {
     assetId: hash.slice(0, 32),
     vector: unitVector(dim),
@@ -135,6 +137,9 @@ async function seed(o: ReadsBenchOptions, photos: string[]): Promise<{ ids: stri
       ? { policy: { indexThreshold: Number.MAX_SAFE_INTEGER, compactFragments: Number.MAX_SAFE_INTEGER } }
       : {}),
   });
+  // The catalogue under DATA_DIR, written as ingest writes it (the same batches, before the vectors): the
+  // thumbnail and old-address routes read it.
+  const catalogue = await LanceAssetCatalogue.open({ dataDir: o.dataDir });
   const ids: string[] = [];
   try {
     await store.ensureCollection(collectionSchema('clip', { name: COLLECTION, vectorSize: o.dim }));
@@ -143,6 +148,7 @@ async function seed(o: ReadsBenchOptions, photos: string[]): Promise<{ ids: stri
     for (let i = 0; i < o.points; i += batch) {
       const pts: UpsertPoint[] = [];
       for (let j = i; j < Math.min(o.points, i + batch); j++) pts.push(pointFor(j, o.dim, photos[j]));
+      await catalogue.upsert(pts.map((p): CatalogueWrite => catalogueEntryOf(p)));
       await store.upsert(COLLECTION, pts);
       ids.push(...pts.map((p) => p.assetId));
       const rate = ids.length / ((performance.now() - t0) / 1000);
@@ -155,10 +161,15 @@ async function seed(o: ReadsBenchOptions, photos: string[]): Promise<{ ids: stri
     else await store.idle();
   } finally {
     await store.close();
+    await catalogue.close();
   }
   const out = { ids, sampleIds: ids.slice(0, photos.length) };
   writeFileSync(marker, JSON.stringify(out));
   return out;
+}
+
+function catalogueEntryOf(p: UpsertPoint): CatalogueWrite {
+  return { assetId: p.assetId, path: String(p.payload['path']), contentHash: String(p.payload['content_hash']) };
 }
 
 /** utime + stime of a process, ms (Linux /proc). */
