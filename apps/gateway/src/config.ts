@@ -62,6 +62,10 @@ export const gatewayConfigSchema = z.object({
   INGEST_WATCH_MAX_WAIT_MS: env.int(5000, 100, 3_600_000),
   THUMBNAIL_DIR: env.optStr(),
   THUMBNAIL_SIZE: env.int(256, 16, 2048),
+  /** Previews re-embedding reads instead of the original (shared with the re-embed worker). */
+  PREVIEW_DIR: env.optStr(),
+  /** Short side of a preview in pixels; 0 makes none (re-embedding then decodes every original). */
+  PREVIEW_SIZE: env.int(512, 0, 4096),
   QUERY_CACHE_SIZE: env.int(10_000, 0, 10_000_000),
   QUERY_CACHE_TTL_MS: env.int(600_000, 0, 86_400_000),
   RESULT_CACHE_SIZE: env.int(5_000, 0, 1_000_000),

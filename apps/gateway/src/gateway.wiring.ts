@@ -39,6 +39,7 @@ import { IngestWatcher } from './ingest/ingest-watcher.js';
 import type { IngestContext } from './ingest/ingest-batch.js';
 import { AssetRemover } from './library/asset-remover.js';
 import { ThumbnailStore } from './thumbnails/thumbnail-store.js';
+import { DEFAULT_PREVIEW_OPTIONS, PreviewStore } from '@image-search/image-formats';
 import { rateLimit } from './http/rate-limit.js';
 import { GatewayMetrics } from './metrics.js';
 import { createAdminSiglipRouter } from './routes/admin-siglip.router.js';
@@ -237,6 +238,13 @@ export async function wireGateway(
     size: config.THUMBNAIL_SIZE,
   });
   const thumbnails = new ThumbnailStore({ dir: thumbnailDir, size: config.THUMBNAIL_SIZE });
+  const previews = config.PREVIEW_SIZE
+    ? new PreviewStore({
+        ...DEFAULT_PREVIEW_OPTIONS,
+        dir: resolve(config.PREVIEW_DIR ?? join(config.DATA_DIR, 'previews')),
+        shortSide: config.PREVIEW_SIZE,
+      })
+    : undefined;
   // The re-embedding source first: ingest writes it first and removals delete it first (see AssetRemover).
   // Ingest writes the re-embedding source first; removals delete the serving source first, as it is at the time
   // of the removal (it moves on when a model is retired), see AssetRemover.
@@ -249,6 +257,7 @@ export async function wireGateway(
       return [...new Set([source, ...registry.list()].map((m) => m.collection))];
     },
     thumbnails,
+    previews,
     logger,
   });
 
@@ -323,6 +332,7 @@ export async function wireGateway(
     guard: new FingerprintGuard(store),
     catalogue,
     thumbnails,
+    previews,
     runTarget: async () => {
       const id = await control.runs.currentId();
       const state = id ? await control.runs.state(id) : null;

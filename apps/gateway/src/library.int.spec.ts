@@ -158,6 +158,9 @@ describe('ingest as reconciliation (real store, catalogue, Redis; fake embedders
     const g1 = (await assetAt('green/g1.png'))!;
     const thumbDir = join(fx.root, 'data', 'thumbnails', 'c', g1.id.slice(0, 2), g1.id);
     expect(existsSync(thumbDir)).toBe(true);
+    // A 24x16 photo gets no preview, only the marker that spares a rescan from decoding it to find out.
+    const previewDir = join(fx.root, 'data', 'previews', g1.id.slice(0, 2), g1.id);
+    expect(readdirSync(previewDir)).toEqual([expect.stringMatching(/^[0-9a-f]{64}\.none$/)]);
     unlinkSync(join(fx.photos, 'green', 'g1.png'));
     const s = await ingest(gw.url, fx.photos);
     expect(s.body).toMatchObject({ removed: 1, unchanged: 6, added: 0, moved: 0 });
@@ -165,6 +168,7 @@ describe('ingest as reconciliation (real store, catalogue, Redis; fake embedders
     expect(await counts()).toEqual([6, 6]);
     expect(await gw.gw.deps.catalogue.get([g1.id])).toEqual([]);
     expect(existsSync(thumbDir)).toBe(false);
+    expect(existsSync(previewDir)).toBe(false);
     const r = await call(gw.url, '/api/v1/assets/{asset_id}', 'GET', `/api/v1/assets/${g1.id}`);
     expect(r.status).toBe(404);
   });
@@ -192,6 +196,7 @@ describe('DELETE /api/v1/assets/:id', () => {
     for (const c of COLLECTIONS) expect(await gw.gw.deps.store.retrieve(c, [r3.id]), c).toEqual([]);
     expect(await gw.gw.deps.catalogue.get([r3.id])).toEqual([]);
     expect((await fetch(gw.url + r3.thumbnail_url)).status).toBe(404);
+    expect(existsSync(join(fx.root, 'data', 'previews', r3.id.slice(0, 2), r3.id))).toBe(false);
     const again = await call(gw.url, path, 'DELETE', `/api/v1/assets/${r3.id}`, { token: TOKEN });
     expect(again.status).toBe(404);
     expect(again.body.error).toMatchObject({ code: 'NOT_FOUND', details: { field: 'asset_id' } });

@@ -3,8 +3,24 @@ import { sep } from 'node:path';
 import type { ItemFailureReason } from '@image-search/jobs';
 import { itemMessage } from '@image-search/image-formats/item-errors';
 
-/** A file read for embedding, or why it could not be. */
-export type ReadResult = { ok: true; data: Buffer } | { ok: false; reason: ItemFailureReason; message: string };
+/** A file read for embedding (or its preview, with the content hash it stands for), or why it could not be. */
+export type ReadResult =
+  | { ok: true; data: Buffer; preview?: { contentHash: string } }
+  | { ok: false; reason: ItemFailureReason; message: string };
+
+/** Where previews come from (the gateway's PreviewStore, read-only here). */
+export interface PreviewSource {
+  read(assetId: string, contentHash: string): Promise<Buffer | undefined>;
+}
+
+/** What the source point says the file was when it was embedded: a preview stands in only for that file. */
+export interface PreviewWanted {
+  source: PreviewSource;
+  assetId: string;
+  contentHash: string;
+  size: number;
+  mtimeMs: number;
+}
 
 /** Resolves the allowed roots once (symlinks followed); roots that do not exist are returned apart. */
 export async function resolveRoots(roots: string[]): Promise<{ roots: string[]; missing: string[] }> {
@@ -28,9 +44,16 @@ export function isUnderRoots(real: string, roots: readonly string[]): boolean {
 /**
  * Reads an asset's file from its payload path. The real path (symlinks and `..` resolved) must be
  * inside an allowed root; a missing, unreadable, empty or oversized file is a per-item failure.
- * Messages never name the server path (the failure list is keyed by asset id).
+ * Messages never name the server path (the failure list is keyed by asset id). With `preview`, a file
+ * whose size and mtime are still the ones recorded is not read: the preview of the recorded content is
+ * returned instead (a missing one, or a changed file, reads the original).
  */
-export async function readAsset(path: unknown, roots: readonly string[], maxBytes: number): Promise<ReadResult> {
+export async function readAsset(
+  path: unknown,
+  roots: readonly string[],
+  maxBytes: number,
+  preview?: PreviewWanted,
+): Promise<ReadResult> {
   if (typeof path !== 'string' || path.length === 0)
     return { ok: false, reason: 'NO_PATH', message: 'the point has no payload path' };
   let real: string;
@@ -58,6 +81,10 @@ export async function readAsset(path: unknown, roots: readonly string[], maxByte
         reason: 'INPUT_TOO_LARGE',
         message: itemMessage('INPUT_TOO_LARGE', `${st.size} bytes; limit ${maxBytes} (MAX_IMAGE_BYTES)`),
       };
+    if (preview && st.size === preview.size && Math.floor(st.mtimeMs) === preview.mtimeMs) {
+      const data = await preview.source.read(preview.assetId, preview.contentHash).catch(() => undefined);
+      if (data) return { ok: true, data, preview: { contentHash: preview.contentHash } };
+    }
     return { ok: true, data: await readFile(real) };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -43,6 +43,8 @@ export const workerConfigSchema = z.object({
   REEMBED_VERIFY_SAMPLE: env.int(1000, 0, 100_000_000),
   /** Largest file read (bytes); bigger files fail with INPUT_TOO_LARGE without being read. */
   MAX_IMAGE_BYTES: env.int(20 * 1024 * 1024, 1, 2 ** 31 - 1),
+  /** The gateway's previews (default DATA_DIR/previews): unchanged files are embedded from them. */
+  PREVIEW_DIR: env.optStr(),
 });
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { createLogger, GracefulShutdown, HealthState, isAppError, startHealthServer } from '@image-search/service-kit';
 import { createVectorStore, FingerprintGuard } from '@image-search/vector-store';
@@ -6,6 +7,7 @@ import { createCatalogueQueue, createCatalogueWorker, defaultJobOptions, Reembed
 import { ServingPairSource } from '@image-search/model-registry';
 import { loadWorkerConfig, workerRegistry } from './config.js';
 import { resolveRoots } from './asset-reader.js';
+import { PreviewFiles } from '@image-search/image-formats/preview-files';
 import { EmbedPacer } from './embed-pacer.js';
 import { createWorkerMetrics } from './metrics.js';
 import { processReembedBatch } from './reembed-batch.job.js';
@@ -85,6 +87,8 @@ const pairs = new PairDepsCache(
     roots,
     maxImageBytes: config.MAX_IMAGE_BYTES,
     readConcurrency: config.REEMBED_READ_CONCURRENCY,
+    // Read-only here: the gateway makes them at ingest (their size and quality are its settings).
+    previews: new PreviewFiles(resolve(config.PREVIEW_DIR ?? join(config.DATA_DIR, 'previews'))),
     embedDeadlineMs: config.EMBEDDER_DEADLINE_MS,
     guard: new FingerprintGuard(store),
     stopping: stopping.signal,

@@ -13,7 +13,7 @@ import {
 import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import { CONTENT_HASH_KEY, contentHash, type AssetCatalogue, type CatalogueEntry } from '@image-search/asset-catalogue';
-import { readAsset } from './asset-reader.js';
+import { readAsset, type PreviewSource, type PreviewWanted } from './asset-reader.js';
 import type { EmbedPacer } from './embed-pacer.js';
 import type { EmbedderLimits } from './embedder-limits.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -43,6 +43,8 @@ export interface BatchDeps {
   stopping: AbortSignal;
   /** Which assets exist: an asset the source model has no vector for is re-embedded from its catalogue entry. */
   catalogue?: AssetCatalogue | undefined;
+  /** The gateway's previews: an unchanged file is embedded from its preview instead of decoding the original. */
+  previews?: PreviewSource | undefined;
 }
 
 /** What a finished batch reports (the job's return value; the benchmark reads the timings). */
@@ -51,6 +53,8 @@ export interface BatchResult {
   embedded: number;
   failed: number;
   skipped: number;
+  /** Of `embedded`, how many came from a preview instead of the original file. */
+  fromPreviews: number;
   outcome: 'counted' | 'duplicate' | 'all-finished' | 'cancelled' | 'unknown-run';
   ms: { total: number; embed: number; readFiles: number; store: number; redis: number };
 }
@@ -82,11 +86,13 @@ export async function processReembedBatch(
   const state = await timed('redis', () => deps.runs.state(runId));
   if (state === null)
     throw new UnrecoverableError(`re-embedding run ${runId} does not exist (Redis was flushed?); start a new run`);
+  let fromPreviews = 0;
   const result = (outcome: BatchResult['outcome'], embedded = 0, failed = 0, skipped = 0): BatchResult => ({
     batchNo,
     embedded,
     failed,
     skipped,
+    fromPreviews,
     outcome,
     ms: { ...ms, total: performance.now() - t0 },
   });
@@ -116,13 +122,16 @@ export async function processReembedBatch(
   }
   const maxBytes = Math.min(deps.maxImageBytes, limits.maxImageBytes > 0 ? limits.maxImageBytes : Infinity);
   const failures: FailedItem[] = [];
-  const readable: { point: StoredPoint; data: Buffer }[] = [];
+  const readable: { point: StoredPoint; data: Buffer; hash?: string }[] = [];
+  const catalogueHash = new Map(entries.map((e) => [e.assetId, e.contentHash]));
   const reads = await timed('readFiles', () =>
-    mapLimit(points, deps.readConcurrency, (p) => readAsset(p.payload.path, deps.roots, maxBytes)),
+    mapLimit(points, deps.readConcurrency, (p) =>
+      readAsset(p.payload.path, deps.roots, maxBytes, previewWanted(deps.previews, p, catalogueHash.get(p.assetId))),
+    ),
   );
   reads.forEach((r, i) => {
     const point = points[i]!;
-    if (r.ok) readable.push({ point, data: r.data });
+    if (r.ok) readable.push({ point, data: r.data, hash: r.preview?.contentHash });
     else failures.push({ asset_id: point.assetId, reason: r.reason, message: r.message, batch: batchNo });
   });
 
@@ -144,16 +153,17 @@ export async function processReembedBatch(
       ),
     );
     results.forEach((r, j) => {
-      const { point, data } = chunk[j]!;
+      const { point, data, hash } = chunk[j]!;
       // The source's payload, re-tagged with the target model and the bytes it embedded (the source
       // point carries its own model's tags, and the file may have changed since).
-      if (r.ok)
+      if (r.ok) {
         upserts.push({
           assetId: point.assetId,
           vector: r.vector,
-          payload: { ...point.payload, ...tags, [CONTENT_HASH_KEY]: contentHash(data) },
+          payload: { ...point.payload, ...tags, [CONTENT_HASH_KEY]: hash ?? contentHash(data) },
         });
-      else failures.push({ asset_id: point.assetId, reason: r.reason, message: r.message, batch: batchNo });
+        if (hash) fromPreviews++;
+      } else failures.push({ asset_id: point.assetId, reason: r.reason, message: r.message, batch: batchNo });
     });
     await job.updateProgress({ embedded: upserts.length, failed: failures.length, of: assetIds.length });
   }
@@ -188,6 +198,23 @@ export async function processReembedBatch(
     'batch done',
   );
   return res;
+}
+
+/**
+ * A preview may stand in for the file only where the source point and the catalogue agree on the
+ * content it was made from and the point recorded the file's size and mtime (readAsset checks those).
+ */
+function previewWanted(
+  source: PreviewSource | undefined,
+  p: StoredPoint,
+  catalogued: string | undefined,
+): PreviewWanted | undefined {
+  const hash = p.payload[CONTENT_HASH_KEY];
+  const size = p.payload['file_size'];
+  const mtimeMs = p.payload['file_mtime_ms'];
+  if (!source || typeof hash !== 'string' || typeof size !== 'number' || typeof mtimeMs !== 'number') return undefined;
+  if (catalogued !== undefined && catalogued !== hash) return undefined;
+  return { source, assetId: p.assetId, contentHash: hash, size, mtimeMs };
 }
 
 /** What identifies the version of an asset a source point describes (file, content, path). */

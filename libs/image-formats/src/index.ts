@@ -30,3 +30,12 @@ export { preloadHeifDecoder } from './heif-decoder.js';
 export { DecodePool, type DecodePoolOptions } from './decode-pool.js';
 /** The child side of a DecodePool. */
 export { serveDecodeTasks, type DecodeHandler } from './decode-worker-host.js';
+/** Content-keyed previews that re-embedding reads instead of decoding the original. */
+export {
+  PreviewStore,
+  renderPreview,
+  DEFAULT_PREVIEW_OPTIONS,
+  type PreviewOptions,
+  type RenderedPreview,
+} from './preview-store.js';
+export { PreviewFiles, previewKeyOf } from './preview-files.js';

@@ -147,6 +147,9 @@ export async function ingestBatch(files: IngestFile[], ctx: IngestContext): Prom
       // Every readable image is an asset, whether or not each model manages to embed it; written before
       // any vector, so a re-embedding batch that checks afterwards sees the change.
       catalogueWrites.push({ assetId: id, path: w.file.path, contentHash: w.hash });
+      // Content already ingested that a collection still needs: its preview holds the same pixels, fewer of them.
+      if (sameContent && ctx.previews && w.actions.includes('embed'))
+        w.embedData = await ctx.previews.read(id, w.hash).catch(() => undefined);
       todo.push(w);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -199,16 +202,24 @@ export async function ingestBatch(files: IngestFile[], ctx: IngestContext): Prom
   };
 }
 
-/** Thumbnails at ingest, so the first view is a file read; a file sharp cannot thumbnail is left to the view. */
+/**
+ * Thumbnails at ingest, so the first view is a file read (a file sharp cannot thumbnail is left to the
+ * view), and previews, so re-embedding decodes a 512 px JPEG instead of the original (one that fails is
+ * no loss: the original stays the source). Only for files every live model embedded.
+ */
 async function makeThumbnails(ctx: IngestContext, items: FileWork[]): Promise<void> {
-  const thumbs = ctx.thumbnails;
-  if (!thumbs) return;
   for (const w of items) {
     if (!w.hash) continue;
+    const source = w.data ?? w.file.path;
     try {
-      await thumbs.ensure(w.file.assetId, w.hash, w.data ?? w.file.path);
+      await ctx.thumbnails?.ensure(w.file.assetId, w.hash, source);
     } catch (err) {
       ctx.logger.debug({ err: (err as Error).message, asset_id: w.file.assetId }, 'no thumbnail at ingest');
+    }
+    try {
+      await ctx.previews?.ensure(w.file.assetId, w.hash, source);
+    } catch (err) {
+      ctx.logger.debug({ err: (err as Error).message, asset_id: w.file.assetId }, 'no preview at ingest');
     }
   }
 }

@@ -29,7 +29,7 @@ export async function embedForWriter(
   for (let i = 0; i < items.length; i += chunk) {
     const part = items.slice(i, i + chunk);
     const res = await api.embedImages(
-      part.map((w) => ({ data: w.data!, id: w.file.assetId })),
+      part.map((w) => ({ data: w.embedData ?? w.data!, id: w.file.assetId })),
       { deadlineMs: ctx.deadlineMs ?? 60_000 },
     );
     res.forEach((r, j) => {

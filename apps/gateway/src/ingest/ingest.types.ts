@@ -4,6 +4,7 @@ import type { IngestFile } from '@image-search/jobs';
 import type { AssetCatalogue } from '@image-search/asset-catalogue';
 import type { AssetPayload, FingerprintGuard, VectorStore } from '@image-search/vector-store';
 import type { AssetRoots } from './asset-roots.js';
+import type { PreviewStore } from '@image-search/image-formats';
 import type { ThumbnailStore } from '../thumbnails/thumbnail-store.js';
 
 /** What one batch did, per file: each file is exactly one of added/changed/moved/unchanged/failed. */
@@ -50,6 +51,8 @@ export interface IngestContext {
   runTarget?: () => Promise<string | undefined>;
   /** Thumbnails made at ingest (content-addressed), when configured. */
   thumbnails?: ThumbnailStore | undefined;
+  /** Content-keyed previews made at ingest, which re-embedding and re-ingest of unchanged content embed from. */
+  previews?: PreviewStore | undefined;
 }
 
 /** What one live collection needs for a file: nothing, its payload re-pointed (same vector), or a new vector. */
@@ -61,6 +64,8 @@ export interface FileWork {
   size: number;
   mtimeMs: number;
   data?: Buffer;
+  /** What the embedders get when not `data`: the preview of this very content (re-ingest of unchanged content). */
+  embedData?: Buffer;
   hash?: string;
   payload?: AssetPayload;
   actions: Action[];

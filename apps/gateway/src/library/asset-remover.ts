@@ -1,6 +1,7 @@
 import type { Logger } from '@image-search/service-kit';
 import type { AssetCatalogue } from '@image-search/asset-catalogue';
 import type { VectorStore } from '@image-search/vector-store';
+import type { PreviewStore } from '@image-search/image-formats';
 import type { ThumbnailStore } from '../thumbnails/thumbnail-store.js';
 
 const CHUNK = 1000;
@@ -20,11 +21,12 @@ export class AssetRemover {
       /** Every registered collection, the re-embedding source first. */
       collections: () => string[];
       thumbnails?: ThumbnailStore | undefined;
+      previews?: PreviewStore | undefined;
       logger: Logger;
     },
   ) {}
 
-  /** Removes these ids from the catalogue, every existing collection and the thumbnails (unknown ids are ignored). */
+  /** Removes these ids from the catalogue, every existing collection and the thumbnails and previews (unknown ids are ignored). */
   async remove(assetIds: string[]): Promise<void> {
     const collections = this.deps.collections();
     for (let i = 0; i < assetIds.length; i += CHUNK) {
@@ -32,6 +34,7 @@ export class AssetRemover {
       await this.deps.catalogue.remove(ids);
       for (const c of collections) if (await this.deps.store.exists(c)) await this.deps.store.deleteIds(c, ids);
       if (this.deps.thumbnails) for (const id of ids) await this.deps.thumbnails.remove(id);
+      if (this.deps.previews) for (const id of ids) await this.deps.previews.remove(id);
     }
     this.deps.logger.info({ assets: assetIds.length, collections }, 'assets removed');
   }
