@@ -53,6 +53,9 @@ describe('npm start heals itself: SIGKILLed embedders come back while search kee
       ADMIN_TOKEN: token,
       QUEUE_PREFIX: prefix,
       START_CRASH_LOOP_COUNT: '3',
+      // The client searches back to back for as long as recovery takes (over a minute on a loaded
+      // machine), which would exceed the default per-client limit; rate limits are not under test here.
+      RATE_LIMIT_SEARCH_PER_MIN: '0',
     });
     base = await stackReady(stack);
     // SigLIP re-embedded to completion, so either model can answer every search.
