@@ -60,7 +60,9 @@ export interface GatewayDeps {
   /** Removes assets from the catalogue, every collection and the thumbnails. */
   remover: AssetRemover;
   ingest: IngestService;
-  /** The re-embedding admin router (mounted at /api/v1/admin/siglip behind admin auth), when Redis is configured. */
+  /** The re-embedding runs between registered models (mounted at /api/v1/admin/migrations behind admin auth). */
+  adminMigrationsRouter?: Router | undefined;
+  /** The old re-embedding routes (mounted at /api/v1/admin/siglip), pinned to the configured pair. */
   adminSiglipRouter?: Router | undefined;
   /** Per-client rate limits (counted in Redis, shared by every replica; pass-through when 0). */
   limits: { search: RequestHandler; upload: RequestHandler; ingest: RequestHandler; events?: RequestHandler };

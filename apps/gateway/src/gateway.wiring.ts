@@ -42,7 +42,8 @@ import { ThumbnailStore } from './thumbnails/thumbnail-store.js';
 import { DEFAULT_PREVIEW_OPTIONS, PreviewStore } from '@image-search/image-formats';
 import { rateLimit } from './http/rate-limit.js';
 import { GatewayMetrics } from './metrics.js';
-import { createAdminSiglipRouter } from './routes/admin-siglip.router.js';
+import { createAdminMigrationsRouter } from './routes/admin-migrations.router.js';
+import { createMigrationStarter } from './routes/migration-starter.js';
 import { BreakerSet } from './search/circuit-breaker.js';
 import { EmbeddingService } from './search/embedding.service.js';
 import { QueryCache, ResultCache } from './search/query-cache.js';
@@ -388,7 +389,15 @@ export async function wireGateway(
     },
     store,
   });
-  const adminSiglipRouter: Router = createAdminSiglipRouter({ control, logger });
+  const starter = createMigrationStarter({ registry, state: catalogue, serving: servingPair });
+  const adminMigrationsRouter: Router = createAdminMigrationsRouter({ control, starter, logger });
+  // The old /admin/siglip routes (users' scripts): the same run, every start the configured pair's.
+  const adminSiglipRouter: Router = createAdminMigrationsRouter({
+    control,
+    starter,
+    pinned: { from: registry.pair.from.id, to: registry.pair.to.id },
+    logger,
+  });
   const trustedProxy = config.AUTH_PROXY_HEADER ? proxyAddr.compile(config.AUTH_TRUSTED_PROXIES) : undefined;
   const apiKeys = config.AUTH_API_KEYS ? new ApiKeyStore(redis, config.QUEUE_PREFIX) : undefined;
   const auth: AuthSettings = {
@@ -490,6 +499,7 @@ export async function wireGateway(
     remover,
     ingest,
     adminSiglipRouter,
+    adminMigrationsRouter,
     limits,
     auth,
     assetRoots: roots,

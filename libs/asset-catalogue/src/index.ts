@@ -23,3 +23,5 @@ export {
   type ModelStateStore,
   type RetiredModel,
 } from './model-state.js';
+/** Records a migration's pair as the serving pair (the checks `tools:reembed start` and the admin API share). */
+export { recordMigration } from './migration-record.js';

@@ -3,6 +3,7 @@
 // removes a retired model's collection once the grace period is over.
 import { AppError } from '@image-search/service-kit';
 import {
+  recordMigration as recordMigrationIn,
   verifyAgainstCatalogue,
   type AssetCatalogue,
   type CatalogueVerification,
@@ -42,24 +43,7 @@ async function read(deps: LifecycleDeps): Promise<{ state: ModelState | undefine
  * recorded with a different `to` (finish or retire it first).
  */
 export async function recordMigration(deps: LifecycleDeps, fromId: string, toId: string): Promise<ModelState> {
-  const { state, version } = await read(deps);
-  const from = deps.registry.require(fromId, '--from');
-  const to = deps.registry.require(toId, '--to');
-  if (from.id === to.id) throw new AppError('INVALID_ARGUMENT', `--from and --to both name '${from.id}'`);
-  const current = servingPair(deps.registry, state);
-  for (const m of [from, to])
-    if (current.retired.includes(m.id))
-      throw refuse(`model '${m.id}' was retired; a migration cannot use it (tools:models rollback brings it back)`);
-  if (current.from.id !== from.id)
-    throw refuse(
-      `'${current.from.id}' serves now, not '${from.id}': a migration starts from the serving model (--from ${current.from.id})`,
-    );
-  if (current.to && current.to.id !== to.id && state)
-    throw refuse(
-      `a migration ${current.from.id} -> ${current.to.id} is recorded; retire ${current.from.id} after it (tools:models retire) or finish it before migrating to '${to.id}'`,
-    );
-  if (state?.pair.to === to.id) return state;
-  return deps.catalogue.writeModelState({ pair: { from: from.id, to: to.id }, retired: state?.retired ?? [] }, version);
+  return recordMigrationIn(deps.registry, deps.catalogue, fromId, toId);
 }
 
 /** The fingerprint `to`'s vectors must carry: its pin, else the collection's most common. */

@@ -11,7 +11,7 @@
 //  4. The gateway tests validate every response they receive through test/http.ts's `call()` against
 //     this document, so an undocumented path, status or field fails a test.
 import { z } from 'zod';
-import { startBody } from '../routes/admin-siglip.router.js';
+import { migrationStartBody, startBody } from '../routes/admin-migrations.router.js';
 import { ingestBodySchema, listQuerySchema } from '../routes/assets.router.js';
 import { assetIdSchema } from '../routes/params.js';
 import { failuresQuerySchema } from '../routes/library.router.js';
@@ -33,6 +33,10 @@ const requests = {
     examples: [{ root_path: '/srv/photos/2024', extensions: ['jpg', 'heic'] }],
   }),
   SiglipStartRequest: component('SiglipStartRequest', startBody),
+  MigrationStartRequest: component('MigrationStartRequest', migrationStartBody, {
+    description: 'Which registered models to migrate between (defaults: the serving pair) and how',
+    examples: [{ from: 'siglip-vit-b16-webli', to: 'siglip2-b16-224', batch_size: 100 }],
+  }),
   RampPlan: component('RampPlan', rampPlanSchema, {
     description: 'A guarded rollout plan (every field has a default)',
     examples: [{ steps: [1, 5, 25, 50, 100], min_dwell_s: 600, min_searches: 200 }],
@@ -398,9 +402,39 @@ export const openApiDocument = {
         responses: { '200': json(responses.RolloutStatus, 'Rollout status'), ...adminErrors },
       },
     },
+    '/api/v1/admin/migrations/status': {
+      get: {
+        summary: 'Re-embedding run status (the current run between two registered models: from_model, to_model)',
+        security: bearer,
+        responses: {
+          '200': {
+            description: 'Run status (state, from_model, to_model, total, done, failed, coverage, rate, ETA...)',
+          },
+          ...adminErrors,
+        },
+      },
+    },
+    '/api/v1/admin/migrations/{action}': {
+      post: {
+        summary:
+          'Control the re-embedding run; start names the registered models (from/to, defaults: the serving pair) and records the pair as the serving migration, as tools:reembed start does',
+        security: bearer,
+        parameters: [pathParam('action', z.enum(['start', 'pause', 'resume', 'cancel', 'verify', 'retry-failed']))],
+        requestBody: body(requests.MigrationStartRequest, false),
+        responses: {
+          '200': { description: 'Run status' },
+          '202': { description: 'Accepted' },
+          '404': err('from or to is not a registered model id'),
+          '409': err(
+            'the pair cannot be migrated now (from does not serve, a model was retired, another migration is recorded) or no run',
+          ),
+          ...adminErrors,
+        },
+      },
+    },
     '/api/v1/admin/siglip/status': {
       get: {
-        summary: 'SigLIP re-embedding run status',
+        summary: 'Alias of /api/v1/admin/migrations/status (kept for scripts)',
         security: bearer,
         responses: {
           '200': { description: 'Run status (state, total, done, failed, coverage, rate, ETA...)' },
@@ -410,7 +444,8 @@ export const openApiDocument = {
     },
     '/api/v1/admin/siglip/{action}': {
       post: {
-        summary: 'Control the SigLIP re-embedding run (start takes an optional body)',
+        summary:
+          "Alias of /api/v1/admin/migrations/{action} pinned to the configured pair (the seed's CLIP -> SigLIP, or MODEL_REGISTRY_FILE's rollout pair); start takes no model ids",
         security: bearer,
         parameters: [pathParam('action', z.enum(['start', 'pause', 'resume', 'cancel', 'verify', 'retry-failed']))],
         requestBody: body(requests.SiglipStartRequest, false),

@@ -9,7 +9,7 @@ import { intParam, queryOf } from './params.js';
 /** Query of GET /api/v1/admin/online. */
 export const onlineQuerySchema = z.object({ days: intParam(7, 1, 366) }).strict();
 
-/** The admin API (admin scope: ADMIN_TOKEN, an admin API key or an AUTH_PROXY_ADMINS user): GET /admin/models, GET /admin/rollout, GET /admin/shadow, GET /admin/online, POST /admin/rollout/refresh, and the re-embedding router under /admin/siglip. */
+/** The admin API (admin scope: ADMIN_TOKEN, an admin API key or an AUTH_PROXY_ADMINS user): GET /admin/models, GET /admin/rollout, GET /admin/shadow, GET /admin/online, POST /admin/rollout/refresh, and the re-embedding routers under /admin/migrations (any registered pair) and /admin/siglip (the configured pair). */
 export function adminRouter(deps: GatewayDeps): Router {
   const r = express.Router();
   r.use('/admin', requireScope('admin', deps.auth));
@@ -96,6 +96,7 @@ export function adminRouter(deps: GatewayDeps): Router {
     await Promise.all([deps.coverage.refresh(), deps.flags.reload()]);
     res.json(rolloutView());
   });
+  if (deps.adminMigrationsRouter) r.use('/admin/migrations', deps.adminMigrationsRouter);
   if (deps.adminSiglipRouter) r.use('/admin/siglip', deps.adminSiglipRouter);
   return r;
 }
