@@ -6,7 +6,7 @@ import type { GatewayDeps } from '../app.types.js';
 import { requireScope } from '../http/auth.middleware.js';
 import { validate } from '../http/validate.js';
 import { toAssetView } from '../search/asset-view.js';
-import { assetIdParamsSchema, intParam, queryOf } from './params.js';
+import { assetIdParamsSchema, ingestIdParamsSchema, intParam, queryOf } from './params.js';
 
 /** Body of POST /api/v1/assets/ingest. */
 export const ingestBodySchema = z
@@ -95,7 +95,7 @@ export function assetsRouter(deps: GatewayDeps): Router {
   );
 
   r.get('/assets/ingest/:ingest_id', admin, async (req, res) => {
-    const id = validate(z.object({ ingest_id: z.uuid('must be a UUID') }), req.params, 'params').ingest_id;
+    const id = validate(ingestIdParamsSchema, req.params, 'params').ingest_id;
     res.json(deps.paths.redactDeep(await deps.ingest.status(id)));
   });
 

@@ -1,11 +1,10 @@
 import { pipeline } from 'node:stream/promises';
 import { create as contentDisposition } from 'content-disposition';
 import express, { type Router } from 'express';
-import { z } from 'zod';
 import type { GatewayDeps } from '../app.types.js';
 import { IMAGE_CSP, servableImageType } from '../http/security-headers.js';
 import { validate } from '../http/validate.js';
-import { assetIdSchema } from './params.js';
+import { assetIdParamsSchema } from './params.js';
 import { thumbnailUrl } from '../thumbnails/thumbnail-store.js';
 
 /** GET /images/:id/thumbnail and GET /images/:id/file. */
@@ -13,7 +12,7 @@ export function imagesRouter(deps: GatewayDeps): Router {
   const r = express.Router();
   // Behind auth a photo is private: no shared cache (CDN, corporate proxy) may keep a copy.
   const visibility = deps.settings.authConfigured ? 'private' : 'public';
-  const idOf = (params: unknown) => validate(z.object({ asset_id: assetIdSchema }), params, 'params').asset_id;
+  const idOf = (params: unknown) => validate(assetIdParamsSchema, params, 'params').asset_id;
 
   r.get('/images/:asset_id/thumbnail', async (req, res) => {
     const id = idOf(req.params);

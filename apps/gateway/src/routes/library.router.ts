@@ -4,7 +4,7 @@ import { AppError } from '@image-search/service-kit';
 import type { GatewayDeps } from '../app.types.js';
 import { requireScope } from '../http/auth.middleware.js';
 import { validate } from '../http/validate.js';
-import { assetIdSchema, intParam, queryOf } from './params.js';
+import { assetIdParamsSchema, ingestIdParamsSchema, intParam, queryOf } from './params.js';
 
 /** Query of GET /api/v1/assets/ingest/:id/failures. */
 export const failuresQuerySchema = z
@@ -20,7 +20,7 @@ export function libraryRouter(deps: GatewayDeps): Router {
   const admin = requireScope('admin', deps.auth);
 
   r.delete('/assets/:asset_id', admin, async (req, res) => {
-    const id = validate(z.object({ asset_id: assetIdSchema }), req.params, 'params').asset_id;
+    const id = validate(assetIdParamsSchema, req.params, 'params').asset_id;
     if (!(await deps.remover.exists(id)))
       throw new AppError('NOT_FOUND', `no asset with id ${id} (already deleted, or never ingested)`, {
         details: { field: 'asset_id' },
@@ -30,7 +30,7 @@ export function libraryRouter(deps: GatewayDeps): Router {
   });
 
   r.get('/assets/ingest/:ingest_id/failures', admin, async (req, res) => {
-    const id = validate(z.object({ ingest_id: z.uuid('must be a UUID') }), req.params, 'params').ingest_id;
+    const id = validate(ingestIdParamsSchema, req.params, 'params').ingest_id;
     const q = validate(failuresQuerySchema, queryOf(req), 'query');
     res.json(deps.paths.redactDeep(await deps.ingest.problems(id, q.offset, q.limit)));
   });

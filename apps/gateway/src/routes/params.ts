@@ -5,6 +5,8 @@ import { z } from 'zod';
 export const assetIdSchema = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters');
 /** Path parameters naming one asset (built once: zod compiles each new schema object on first use). */
 export const assetIdParamsSchema = z.object({ asset_id: assetIdSchema });
+/** Path parameters naming one ingest job (built once, like assetIdParamsSchema). */
+export const ingestIdParamsSchema = z.object({ ingest_id: z.uuid('must be a UUID') });
 
 /** A user id: a string (1..256 chars) or a finite number. */
 export const userIdSchema = z
