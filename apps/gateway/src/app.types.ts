@@ -10,6 +10,7 @@ import type { SearchService } from './search/search.service.js';
 import type { ImageFiles } from './images/image-files.js';
 import type { AssetRemover } from './library/asset-remover.js';
 import type { ThumbnailStore } from './thumbnails/thumbnail-store.js';
+import type { ViewThumbnailRenderer } from './thumbnails/view-renderer.js';
 import type { IngestService } from './ingest/ingest.service.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { AuthSettings } from './http/auth.middleware.js';
@@ -57,6 +58,8 @@ export interface GatewayDeps {
   images: ImageFiles;
   /** Content-addressed thumbnails made at ingest. */
   thumbnails: ThumbnailStore;
+  /** Renders thumbnails missing at view time in a decode process under MAX_DECODE_MS. */
+  viewThumbnails: ViewThumbnailRenderer;
   /** Removes assets from the catalogue, every collection and the thumbnails. */
   remover: AssetRemover;
   ingest: IngestService;

@@ -40,6 +40,7 @@ import type { IngestContext } from './ingest/ingest-batch.js';
 import { AssetRemover } from './library/asset-remover.js';
 import { ThumbnailStore } from './thumbnails/thumbnail-store.js';
 import { DEFAULT_PREVIEW_OPTIONS, PreviewStore } from '@image-search/image-formats';
+import { ViewThumbnailRenderer } from './thumbnails/view-renderer.js';
 import { rateLimit } from './http/rate-limit.js';
 import { GatewayMetrics } from './metrics.js';
 import { createAdminMigrationsRouter } from './routes/admin-migrations.router.js';
@@ -231,12 +232,18 @@ export async function wireGateway(
       idleWaitMs: config.SHADOW_IDLE_WAIT_MS,
     },
   });
+  const viewThumbnails = new ViewThumbnailRenderer({
+    size: config.THUMBNAIL_SIZE,
+    timeoutMs: config.MAX_DECODE_MS,
+    onReplace: (why, detail) => logger.warn({ why }, `${detail}; thumbnail decode process replaced`),
+  });
   const images = new ImageFiles({
     store,
     collections: [collections.clip, collections.siglip],
     roots,
     thumbnailDir,
     size: config.THUMBNAIL_SIZE,
+    render: (bytes) => viewThumbnails.render(bytes),
   });
   const thumbnails = new ThumbnailStore({ dir: thumbnailDir, size: config.THUMBNAIL_SIZE });
   const previews = config.PREVIEW_SIZE
@@ -496,6 +503,7 @@ export async function wireGateway(
     queryCache,
     images,
     thumbnails,
+    viewThumbnails,
     remover,
     ingest,
     adminSiglipRouter,
@@ -534,6 +542,7 @@ export async function wireGateway(
       limiterRedis?.disconnect();
       if (!opts.store) await store.close();
       if (!opts.catalogue) await catalogue.close();
+      await viewThumbnails.close();
     },
   };
 }

@@ -99,6 +99,17 @@ describe('ingest as reconciliation (real store, catalogue, Redis; fake embedders
     expect((await fetch(`${gw.url}/api/v1/thumbnails/${r1!.id}/nope.png`)).status).toBe(400);
   });
 
+  it('a thumbnail missing at view time (ingest could not make it) is rendered then, in the decode process under MAX_DECODE_MS', async () => {
+    expect(gw.gw.deps.viewThumbnails).toBeDefined();
+    const r2 = await assetAt('red/r2.png');
+    const dir = join(fx.root, 'data', 'thumbnails', 'c', r2!.id.slice(0, 2), r2!.id);
+    for (const f of readdirSync(dir)) unlinkSync(join(dir, f));
+    const t = await fetch(gw.url + r2!.thumbnail_url);
+    expect(t.status).toBe(200);
+    expect((await sharp(Buffer.from(await t.arrayBuffer())).metadata()).format).toBe('jpeg');
+    expect(readdirSync(dir)).toHaveLength(1);
+  });
+
   it('an unchanged rescan re-embeds nothing', async () => {
     const calls = fx.clip.calls + fx.siglip.calls;
     const s = await ingest(gw.url, fx.photos);

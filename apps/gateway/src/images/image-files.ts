@@ -1,7 +1,7 @@
 import type { ReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { decodeWith, isItemFailure, openImage, sniffImage } from '@image-search/image-formats';
+import { isItemFailure, sniffImage } from '@image-search/image-formats';
 import { AppError } from '@image-search/service-kit';
 import type { VectorStore } from '@image-search/vector-store';
 import type { AssetRoots } from '../ingest/asset-roots.js';
@@ -28,9 +28,6 @@ const SNIFFED_MIME: Record<string, string> = {
   ico: 'image/x-icon',
 };
 
-/** Thumbnails decode anything ingest took; libvips' own bomb threshold (16384²) bounds them. */
-const THUMBNAIL_LIMITS = { maxBytes: Number.MAX_SAFE_INTEGER, maxPixels: 268_402_689 };
-
 /** Serves original files and thumbnails (made with sharp, cached on disk by asset id + size + mtime). */
 export class ImageFiles {
   private readonly inFlight = new Map<string, Promise<Buffer>>();
@@ -42,6 +39,8 @@ export class ImageFiles {
       roots: AssetRoots;
       thumbnailDir: string;
       size: number;
+      /** Renders a thumbnail of image bytes (in a decode process under MAX_DECODE_MS). */
+      render: (bytes: Buffer) => Promise<Buffer>;
     },
   ) {}
 
@@ -136,15 +135,8 @@ export class ImageFiles {
     let data: Buffer;
     try {
       // Every format ingest takes (HEIC, BMP and ICO too), and a decode error is an error: no
-      // half-black thumbnail from a damaged file.
-      const bytes = await readFile(src);
-      const img = await openImage(bytes, THUMBNAIL_LIMITS);
-      data = await decodeWith(img, THUMBNAIL_LIMITS, {}, (pipeline) =>
-        pipeline({ autoOrient: true })
-          .resize(this.deps.size, this.deps.size, { fit: 'inside', withoutEnlargement: true })
-          .jpeg({ quality: 80, mozjpeg: false })
-          .toBuffer(),
-      );
+      // half-black thumbnail from a damaged file. Rendered under the decode budget (a request cannot stop libvips).
+      data = await this.deps.render(await readFile(src));
     } catch (err) {
       if (!isItemFailure(err)) throw err;
       throw new AppError('FAILED_PRECONDITION', `cannot make a thumbnail: ${err.message}`, {

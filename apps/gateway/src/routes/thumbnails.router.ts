@@ -73,7 +73,8 @@ async function renderLate(deps: GatewayDeps, id: string, key: string): Promise<B
   if (!bytes || contentHash(bytes) !== entry.contentHash) throw notFound(id);
   let data: Buffer;
   try {
-    data = await deps.thumbnails.render(bytes);
+    // In a killable decode process under MAX_DECODE_MS: this runs on a request, for a file ingest could not render.
+    data = await deps.viewThumbnails.render(bytes);
   } catch (err) {
     if (!isItemFailure(err)) throw err;
     throw new AppError('FAILED_PRECONDITION', `cannot make a thumbnail: ${err.message}`, {

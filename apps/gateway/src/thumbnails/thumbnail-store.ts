@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeWith, openImage } from '@image-search/image-formats';
+import { renderThumbnail } from './thumbnail-render.js';
 
 /** How many hex digits of the content hash a thumbnail's name and URL carry (64 bits: no collisions among one asset's versions). */
 export const THUMB_HASH_HEX = 16;
@@ -17,9 +17,6 @@ export function thumbnailUrl(assetId: string, contentHash: unknown): string | un
   const key = thumbKeyOf(contentHash);
   return key ? `/api/v1/thumbnails/${assetId}/${key}.jpg` : undefined;
 }
-
-/** libvips' own bomb threshold (16384²): anything ingest took, nothing absurd. */
-const THUMBNAIL_LIMITS = { maxBytes: Number.MAX_SAFE_INTEGER, maxPixels: 268_402_689 };
 
 /**
  * Thumbnails on disk addressed by asset id and content: `<dir>/c/<id[0:2]>/<id>/<key>-<size>.jpg`.
@@ -52,15 +49,7 @@ export class ThumbnailStore {
 
   /** Renders a JPEG thumbnail (EXIF orientation applied, longest side `size`) from the image bytes or file. */
   async render(source: Buffer | string): Promise<Buffer> {
-    // Every format ingest takes (HEIC, BMP, ICO too); a decode error is an ItemFailure, never a black thumbnail.
-    const bytes = typeof source === 'string' ? await readFile(source) : source;
-    const img = await openImage(bytes, THUMBNAIL_LIMITS);
-    return decodeWith(img, THUMBNAIL_LIMITS, {}, (pipeline) =>
-      pipeline({ autoOrient: true })
-        .resize(this.opts.size, this.opts.size, { fit: 'inside', withoutEnlargement: true })
-        .jpeg({ quality: 80 })
-        .toBuffer(),
-    );
+    return renderThumbnail(typeof source === 'string' ? await readFile(source) : source, this.opts.size);
   }
 
   /**

@@ -1,0 +1,55 @@
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isItemFailure } from '@image-search/image-formats';
+import { ViewThumbnailRenderer } from './view-renderer.js';
+
+async function photo(width: number, height: number): Promise<Buffer> {
+  const noise = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+  return sharp(noise, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90, progressive: true })
+    .toBuffer();
+}
+
+describe('ViewThumbnailRenderer (real decode processes, real libvips)', () => {
+  const renderers: ViewThumbnailRenderer[] = [];
+  afterAll(async () => {
+    await Promise.all(renderers.map((r) => r.close()));
+  });
+
+  it('renders in a decode process the same thumbnail as in-process rendering', async () => {
+    const bounded = new ViewThumbnailRenderer({ size: 64, timeoutMs: 60_000 });
+    const local = new ViewThumbnailRenderer({ size: 64, timeoutMs: 0 });
+    renderers.push(bounded, local);
+    const src = await photo(320, 200);
+    const [a, b] = await Promise.all([bounded.render(src), local.render(src)]);
+    expect(Buffer.isBuffer(a)).toBe(true);
+    expect(await sharp(a).metadata()).toMatchObject({ format: 'jpeg', width: 64, height: 40 });
+    expect(a.equals(b)).toBe(true);
+  });
+
+  it('fails a render over MAX_DECODE_MS with DECODE_TIMEOUT, kills the process and takes the next image in a new one', async () => {
+    const replaced: string[] = [];
+    // 1 ms: no child process decodes and resizes a 6-megapixel progressive JPEG that fast.
+    const tight = new ViewThumbnailRenderer({ size: 64, timeoutMs: 1, onReplace: (why) => replaced.push(why) });
+    renderers.push(tight);
+    const err = await tight.render(await photo(3000, 2000)).catch((e: unknown) => e);
+    expect(isItemFailure(err) && err.reason).toBe('DECODE_TIMEOUT');
+    expect(replaced).toEqual(['timeout']);
+    // The replacement process takes the next image (it may be over 1 ms too: either answer, never a hang).
+    const next = await tight.render(await photo(32, 32)).then(
+      (b) => (b.length > 0 ? 'rendered' : 'empty'),
+      (e: unknown) => (isItemFailure(e) ? e.reason : 'error'),
+    );
+    expect(['rendered', 'DECODE_TIMEOUT']).toContain(next);
+  });
+
+  it('fails a file that is not an image with an item failure, not a crash', async () => {
+    const r = new ViewThumbnailRenderer({ size: 64, timeoutMs: 60_000 });
+    renderers.push(r);
+    const err = await r.render(Buffer.from('not an image at all')).catch((e: unknown) => e);
+    expect(isItemFailure(err)).toBe(true);
+    const ok = await r.render(await photo(100, 100));
+    expect((await sharp(ok).metadata()).width).toBe(64);
+  });
+});
