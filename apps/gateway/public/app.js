@@ -304,7 +304,7 @@ async function refreshAdmin() {
     return;
   }
   try {
-    const s = await adminCall('/admin/siglip/status');
+    const s = await adminCall('/admin/migrations/status');
     $('#reembed-error').textContent = '';
     rows($('#reembed-table tbody'), [
       ['State', s.state],
@@ -415,7 +415,7 @@ $('#token-form').addEventListener('submit', (ev) => {
 for (const b of document.querySelectorAll('.actions button')) {
   b.addEventListener('click', async () => {
     try {
-      await adminCall(`/admin/siglip/${b.dataset.action}`, {
+      await adminCall(`/admin/migrations/${b.dataset.action}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{}',
