@@ -39,6 +39,10 @@ describe('flags', () => {
       USE_SIGLIP: 'true',
     });
     expect(parseFlagsFile('')).toEqual({});
+    // Appended changes (echo 'SIGLIP_ROLLOUT_PERCENTAGE: 100' >> FLAGS_FILE, as the runbook does): the last wins.
+    expect(parseFlagsFile('SIGLIP_ROLLOUT_PERCENTAGE: 10\nSIGLIP_ROLLOUT_PERCENTAGE: 100\n')).toEqual({
+      SIGLIP_ROLLOUT_PERCENTAGE: 100,
+    });
     expect(() => parseFlagsFile('SIGLIP_PERCENT: 5')).toThrow(/unknown key\(s\) SIGLIP_PERCENT/);
     expect(() => parseFlagsFile('- 1\n- 2')).toThrow(/expected a mapping/);
     expect(() => parseFlagsFile('a: [')).toThrow(/FLAGS_FILE/);

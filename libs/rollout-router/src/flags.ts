@@ -115,7 +115,9 @@ export function parseFlagsFile(text: string): Raw {
   } else {
     let doc: unknown;
     try {
-      doc = parseYaml(text);
+      // A repeated key keeps its last value: the runbook appends a line per change (echo … >> FLAGS_FILE),
+      // as in KEY=value files, instead of making the file invalid (the gateway kept the old flags).
+      doc = parseYaml(text, { uniqueKeys: false });
     } catch (err) {
       throw new FlagError(
         'FLAGS_FILE',
