@@ -9,8 +9,10 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  chromiumAvailable,
   deleteKeys,
   servicePid,
   stackPids,
@@ -27,6 +29,8 @@ import { writeSampleImages } from './sample-images/sample-images.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the admin API's JSON, checked field by field
 type Loose = any;
 const COLOURS = ['red', 'blue', 'green', 'yellow'] as const;
+// Skips with one line where no browser is installed; under CI=true a missing browser fails instead.
+const hasChromium = chromiumAvailable('the migration e2e page check');
 
 describe('the migration as an experiment on npm start: shadow, events, interleaving, the guarded ramp (everything real)', () => {
   const prefix = uniqueName('evidence');
@@ -245,6 +249,8 @@ describe('the migration as an experiment on npm start: shadow, events, interleav
       expect(m.overall.mrr).toBeGreaterThan(0);
       expect(m.overall.abandonment).toBeGreaterThan(0);
       expect(m.buckets.length).toBe(5);
+      // Each range of ten buckets counts its own events (5 clicks on its 10 searches).
+      for (const b of m.buckets) expect(b.events.click).toBe(5);
     }
     expect(online.interleaving).toHaveLength(1);
     const il = online.interleaving[0];
@@ -253,6 +259,84 @@ describe('the migration as an experiment on npm start: shadow, events, interleav
     expect(il.win_rate_b).toBeCloseTo(il.wins.b / 5, 4);
     expect(il.p_value).toBeGreaterThan(0);
   }, 180_000);
+
+  it.skipIf(!hasChromium)(
+    'the search page sends click, open and download events; the admin view shows the shadow pairs and the win rate (Chromium)',
+    async () => {
+      const events = async () => {
+        const o = await get('/admin/online?days=1');
+        const n = { click: 0, open: 0, download: 0 };
+        for (const m of o.models) for (const k of Object.keys(n) as (keyof typeof n)[]) n[k] += m.overall.events[k];
+        return n;
+      };
+      const before = await events();
+      const browser = await chromium.launch({
+        executablePath: testEnv.chromiumPath,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      });
+      try {
+        const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 900 } });
+        const page = await context.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${base}/`);
+        await page.fill('#query', 'red');
+        await page.click('#search-button');
+        await page.waitForSelector('.card .open');
+        // "open" opens the image in a new tab and "download" saves it; neither leaves the results.
+        const popup = context.waitForEvent('page');
+        await page.click('.card >> nth=1 >> .open');
+        await (await popup).close();
+        const download = page.waitForEvent('download');
+        await page.click('.card >> nth=2 >> .download');
+        await (await download).cancel();
+        // A click on the card itself searches for similar images.
+        await page.click('.card >> nth=0');
+        await page.locator('#status', { hasText: 'similar images' }).waitFor();
+        await waitFor(
+          'the three events counted',
+          async () => {
+            const n = await events();
+            return n.click === before.click + 1 && n.open === before.open + 1 && n.download === before.download + 1;
+          },
+          10_000,
+          200,
+        );
+
+        await page.click('#tab-admin');
+        await page.fill('#token', token);
+        await page.click('#token-button');
+        await page.locator('#shadow-table tbody tr').nth(1).waitFor();
+        const rows = await page.$$eval('#shadow-table tbody tr', (trs) =>
+          trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+        );
+        console.log(`[evidence] admin view, shadow rows ${JSON.stringify(rows)}`);
+        expect(rows.map((r) => `${r[0]} -> ${r[1]}`).sort()).toEqual([
+          'clip-vit-b32-openai -> siglip-vit-b16-webli',
+          'siglip-vit-b16-webli -> clip-vit-b32-openai',
+        ]);
+        // Comparisons, overlap@10 and RBO as percentages, no errors.
+        for (const r of rows) {
+          expect(Number(r[2])).toBeGreaterThan(0);
+          expect(r[3]).toMatch(/^\d+\.\d%$/);
+          expect(r[4]).toMatch(/^\d+\.\d%$/);
+          expect(r[7]).toBe('0');
+        }
+        const il = page.locator('#interleaving-text', { hasText: 'Interleaving' });
+        await il.waitFor();
+        const text = (await il.textContent()) ?? '';
+        console.log(`[evidence] admin view, interleaving: ${text}`);
+        expect(text).toMatch(
+          /^Interleaving siglip-vit-b16-webli vs clip-vit-b32-openai: 10 searches, wins \d+:\d+, win rate \d+\.\d%, p = [\d.]+/,
+        );
+        await page.locator('#online-table tbody tr').nth(1).waitFor();
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    },
+    120_000,
+  );
 
   it('tools:rollout start: a healthy SigLIP ramp advances to 100 %, resuming where it was after a gateway SIGKILL', async () => {
     setPercentage(100); // the operator's ceiling: the ramp may go up to 100 %

@@ -136,10 +136,11 @@ describe('events and online metrics with real Redis, embedders and store', () =>
       events: { click: 1, open: 1, download: 1 },
     });
     const lo = Math.floor(bucket / 10) * 10;
-    const row = (o.body.models as { model: string; buckets: { range: string; searches: number }[] }[])
+    const row = (o.body.models as { model: string; buckets: { range: string; searches: number; events: object }[] }[])
       .find((m) => m.model === CLIP)!
       .buckets.find((b) => b.range === `${lo}-${lo + 9}`);
     expect(row?.searches).toBe(4);
+    expect(row?.events).toEqual({ click: 1, open: 1, download: 1 });
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toContain(`gateway_search_events_total{type="click",model="${CLIP}"} 1`);
   }, 60_000);

@@ -127,7 +127,8 @@ export class OnlineMetrics {
     const mb = `${c.model}|${c.bucket}`;
     const marker = `${this.prefix}:events:first:${createHash('sha256').update(searchId).digest('base64url').slice(0, 22)}`;
     const first = (await this.redis.set(marker, '1', 'PX', this.eventWindowMs, 'NX')) === 'OK';
-    const fields: [string, number][] = [[`ev|${type}|${c.model}`, 1]];
+    // Per model and bucket, like the other counters, so a bucket range's row counts its own events.
+    const fields: [string, number][] = [[`ev|${type}|${c.model}|${c.bucket}`, 1]];
     if (first) {
       fields.push([`c|${mb}`, 1], [`rr|${mb}`, 1 / rank]);
       for (const k of CTR_KS) if (rank <= k) fields.push([`k${k}|${mb}`, 1]);
@@ -187,6 +188,16 @@ export class OnlineMetrics {
         return null;
       };
       const clicked = get('c');
+      // ev|TYPE|MODEL|BUCKET; counters written before events had a bucket (ev|TYPE|MODEL) count overall only.
+      const events = (type: EventType) => {
+        let s = 0;
+        for (const [f, v] of t) {
+          const [k, ty, m, b] = f.split('|');
+          if (k !== 'ev' || ty !== type || m !== model) continue;
+          if (b === undefined ? inBucket(-1) : inBucket(Number(b))) s += v;
+        }
+        return s;
+      };
       return {
         searches,
         errors,
@@ -200,11 +211,7 @@ export class OnlineMetrics {
         abandonment: answered > 0 ? ratio(answered - clicked, answered) : null,
         // The histogram is per model (not per bucket): its quantiles are bucket upper bounds.
         latency_ms: { mean: ratio(get('l'), answered), p50: q(0.5), p95: q(0.95) },
-        events: {
-          click: t.get(`ev|click|${model}`) ?? 0,
-          open: t.get(`ev|open|${model}`) ?? 0,
-          download: t.get(`ev|download|${model}`) ?? 0,
-        },
+        events: { click: events('click'), open: events('open'), download: events('download') },
       };
     };
     const perModel = [...models].sort().map((model) => ({
