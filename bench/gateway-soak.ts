@@ -57,6 +57,18 @@ function rssMiB(pid: number | undefined): number {
   }
 }
 
+/** Where the gateway's memory is (MiB), from its /metrics: the JS heap, memory outside it, the engine's caches. */
+async function memoryMiB(url: string): Promise<{ heap: number; external: number; storeCache: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text().catch(() => '');
+  const g = (name: string) =>
+    Math.round(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20);
+  return {
+    heap: g('gateway_nodejs_heap_size_used_bytes'),
+    external: g('gateway_nodejs_external_memory_bytes'),
+    storeCache: g('gateway_vector_store_cache_bytes'),
+  };
+}
+
 async function main(): Promise<void> {
   console.log(`# Gateway soak — ${new Date().toISOString()}`);
   for (const line of machine(0)) console.log(line);
@@ -133,6 +145,7 @@ async function main(): Promise<void> {
       const f = await loadRun(url, 'mixed', { ...o, fill: `soak${m}-` as ReadsBenchOptions['fill'] }, idsFile);
       const s = await world.control.status();
       rss.push(rssMiB(gw.child.pid));
+      const mem = await memoryMiB(url);
       if (m > WARMUP) errors += f.errors;
       rows.push({
         minute: `${m}${m <= WARMUP ? ' (warm-up)' : ''}`,
@@ -141,6 +154,9 @@ async function main(): Promise<void> {
         'p99 ms': f.p99,
         errors: f.errors,
         'gateway RSS MiB': rss.at(-1) ?? Number.NaN,
+        'JS heap MiB': mem.heap,
+        'external MiB': mem.external,
+        'store cache MiB': mem.storeCache,
         'run done/total': `${s.done}/${s.total} (${s.state})`,
       });
       console.log(

@@ -6,7 +6,7 @@ import proxyAddr from 'proxy-addr';
 import { ApiKeyStore } from '@image-search/api-keys';
 import { HealthState, type Logger } from '@image-search/service-kit';
 import { EmbedderClient, type EmbedderApi } from '@image-search/embedder-client';
-import { createVectorStore, FingerprintGuard, type VectorStore } from '@image-search/vector-store';
+import { createVectorStore, FingerprintGuard, LanceVectorStore, type VectorStore } from '@image-search/vector-store';
 import { createAssetCatalogue, type AssetCatalogue } from '@image-search/asset-catalogue';
 import {
   ACTIVE_STATES,
@@ -90,6 +90,7 @@ export async function wireGateway(
       logger,
       lance: { readConsistencyMs: config.READ_CONSISTENCY_MS },
     }));
+  if (store instanceof LanceVectorStore) metrics.storeCacheBytes = () => store.cacheBytes();
   // Search queries share EmbedTexts calls under load (TextBatcher); image calls go straight through.
   const clip: EmbedderApi =
     opts.embedders?.clip ??

@@ -110,6 +110,18 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  /** What reads the engine's cache size (set once the store is open; the embedded engine only). */
+  storeCacheBytes: () => number | undefined = () => undefined;
+  readonly storeCache = new Gauge({
+    name: 'gateway_vector_store_cache_bytes',
+    help: "Bytes held by the embedded engine's index and metadata caches (0 with Qdrant)",
+    registers: [this.registry],
+    collect: () => {
+      const bytes = this.storeCacheBytes();
+      if (bytes !== undefined) this.storeCache.set(bytes);
+    },
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
   }

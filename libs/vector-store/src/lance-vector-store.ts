@@ -47,6 +47,12 @@ export interface LanceVectorStoreOptions {
    * every read first checks for a newer version). This process's own writes are visible at once either way.
    */
   readConsistencyMs?: number;
+  /**
+   * Bounds of the engine's in-memory caches, in bytes (LanceDB's defaults: 6 GiB of index, 1 GiB of file
+   * metadata). Every write, compaction and index refresh makes new files whose entries join the caches
+   * while the old ones stay until evicted, so without a bound a store that keeps being written grows.
+   */
+  cacheBytes?: { index?: number; metadata?: number };
 }
 
 /** The most a read may lag another process's writes (the bound the gateway documents). */
@@ -92,6 +98,7 @@ export class LanceVectorStore implements VectorStore {
   private constructor(
     private readonly db: Connection,
     private readonly opts: LanceVectorStoreOptions,
+    private readonly session: lancedb.Session,
   ) {
     this.maintenance = new LanceMaintenance({ ...DEFAULT_POLICY, ...opts.policy }, opts.logger, opts.dataDir);
     this.defaultEf = opts.defaultEf ?? DEFAULT_EF;
@@ -108,8 +115,15 @@ export class LanceVectorStore implements VectorStore {
       );
     // The interval after which a read first checks for a newer version (0: on every read, which costs each
     // read a look at the manifest); LanceDB takes seconds.
-    const db = await lancedb.connect(opts.dataDir, { readConsistencyInterval: ms / 1000 });
-    return new LanceVectorStore(db, opts);
+    const big = (n: number | undefined) => (n === undefined ? undefined : BigInt(Math.max(0, Math.floor(n))));
+    const session = new lancedb.Session(big(opts.cacheBytes?.index), big(opts.cacheBytes?.metadata));
+    const db = await lancedb.connect(opts.dataDir, { readConsistencyInterval: ms / 1000 }, session);
+    return new LanceVectorStore(db, opts, session);
+  }
+
+  /** Bytes the engine's index and metadata caches hold now (for memory metrics and soak runs). */
+  cacheBytes(): number {
+    return Number(this.session.sizeBytes());
   }
 
   async ensureCollection(schema: CollectionSchema): Promise<{ created: boolean; info: CollectionInfo }> {
