@@ -95,6 +95,8 @@ export async function startServed(family: 'clip' | 'siglip', env: Record<string,
     METRICS_PORT: String(metricsPort),
     [`${F}_EMBEDDING_DIM`]: '0',
     LOG_LEVEL: 'warn',
+    // As the embedders' Dockerfiles and npm start run them (docs/benchmarks/memory.md).
+    MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072',
     ...env,
   });
   const client = new EmbedderClient({ address: `127.0.0.1:${port}`, defaultDeadlineMs: 600_000 });

@@ -245,7 +245,12 @@ async function main() {
 
   const clipAddr = `127.0.0.1:${p.CLIP_EMBEDDER_PORT}`;
   const siglipAddr = `127.0.0.1:${p.SIGLIP_EMBEDDER_PORT}`;
-  const common = { EMBEDDER_HOST: '127.0.0.1', MODELS_DIR: config.modelsDir };
+  // A fixed glibc mmap threshold returns the model's freed load buffers to the OS (docs/benchmarks/memory.md).
+  const common = {
+    MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072',
+    EMBEDDER_HOST: '127.0.0.1',
+    MODELS_DIR: config.modelsDir,
+  };
   sup.start('clip-embedder', 'apps/clip-embedder/src/main.ts', {
     ready: () => grpcServing(clipAddr),
     env: {

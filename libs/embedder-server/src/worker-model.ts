@@ -76,9 +76,11 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
     const starting: Promise<InferenceLane>[] = [];
     try {
       starting.push(start('image', opts.device));
-      // With DEVICE=auto the text tower goes where the image tower landed, so it waits for that one.
-      const textDevice =
-        opts.device === 'auto' && (await starting[0]!).info.executionProvider === 'cpu' ? 'cpu' : opts.device;
+      // The text tower loads once the image tower is up: while onnxruntime loads a model it holds the
+      // file's bytes and the weights at once, and two loads side by side made the process's peak RSS.
+      // With DEVICE=auto the text tower also goes where the image tower landed.
+      const imageInfo = (await starting[0]!).info;
+      const textDevice = opts.device === 'auto' && imageInfo.executionProvider === 'cpu' ? 'cpu' : opts.device;
       starting.push(start('text', textDevice));
       const [imageLane, textLane] = (await Promise.all(starting)) as [InferenceLane, InferenceLane];
       if (images instanceof PooledImagePreprocessor) await images.ready();

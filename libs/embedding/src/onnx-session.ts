@@ -88,6 +88,12 @@ function sessionOptions(req: SessionRequest, cuda: boolean): ort.InferenceSessio
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // On CPU the arena keeps the largest batch's activations for the life of the session (+100 MiB
+    // for CLIP fp32 at batch 32, +180 MiB for SigLIP); without it they go back to malloc after each
+    // run, and with MALLOC_MMAP_THRESHOLD_ set (the embedders' Dockerfiles, npm start) back to the
+    // OS. Memory patterns only apply with the arena. docs/benchmarks/memory.md has the figures.
+    enableCpuMemArena: cuda,
+    enableMemPattern: cuda,
   };
 }
 
