@@ -77,7 +77,8 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
     try {
       starting.push(start('image', opts.device));
       // The text tower loads once the image tower is up: while onnxruntime loads a model it holds the
-      // file's bytes and the weights at once, and two loads side by side made the process's peak RSS.
+      // file's bytes and the weights at once, and two loads side by side add their transient copies
+      // (under load the served peak sits in inference, not in loading: docs/benchmarks/memory.md).
       // With DEVICE=auto the text tower also goes where the image tower landed.
       const imageInfo = (await starting[0]!).info;
       const textDevice = opts.device === 'auto' && imageInfo.executionProvider === 'cpu' ? 'cpu' : opts.device;
