@@ -42,8 +42,15 @@ export class SearchTracking {
     return this.deps.online;
   }
 
-  /** Counts a sent answer, never failing or delaying the request (Redis trouble is logged). */
+  /**
+   * Counts a sent answer, never failing or delaying the request (Redis trouble is logged). An answer
+   * the other model gave because the chosen one's embedder failed also counts as an error of the chosen
+   * model: otherwise a failing arm's users are all answered by the healthy arm and the ramp's error
+   * guardrail never sees the failure.
+   */
   recordAnswer(out: SearchResponse): void {
+    const chosen = chosenModelOnFallback(out);
+    if (chosen !== undefined) this.recordFailure(chosen, out.rollout.bucket);
     this.deps.online
       .recordSearch({
         model: out.model,
@@ -116,4 +123,11 @@ export class SearchTracking {
       teams: merged.teams,
     };
   }
+}
+
+/** The model the router chose when an answer comes from the other one because the chosen embedder failed. */
+export function chosenModelOnFallback(out: SearchResponse): string | undefined {
+  if (out.rollout.reason === 'fallback:target_embedder_error') return out.rollout.to ?? undefined;
+  if (out.rollout.reason === 'fallback:source_embedder_error') return out.rollout.from;
+  return undefined;
 }
