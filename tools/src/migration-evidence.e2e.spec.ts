@@ -5,17 +5,14 @@
 // and the guarded ramp driven by tools:rollout (the CLI as a real process) under synthetic traffic: a
 // healthy plan advances to 100 % across a gateway SIGKILL mid-plan (start.mjs restarts it; the plan
 // resumes where it was), and a slow SigLIP arm (its embedder SIGSTOPped most of the time) is rolled back.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chromiumAvailable,
-  deleteKeys,
   servicePid,
-  stackPids,
   stackReady,
   startStack,
   startTsProcess,
@@ -23,6 +20,7 @@ import {
   uniqueName,
   waitFor,
   type Stack,
+  tearDownStackRun,
 } from '@image-search/testing';
 import { writeSampleImages } from './sample-images/sample-images.js';
 
@@ -181,15 +179,7 @@ describe('the migration as an experiment on npm start: shadow, events, interleav
 
   afterAll(async () => {
     await stopTraffic();
-    if (stack && stack.child.exitCode === null) {
-      stack.child.kill('SIGINT');
-      await Promise.race([stack.exited, new Promise((r) => setTimeout(r, 30_000))]);
-    }
-    for (const pid of stack ? stackPids(stack.stackId) : []) process.kill(pid, 'SIGKILL');
-    const redis = new Redis(testEnv.redisUrl);
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-    rmSync(tmp, { recursive: true, force: true });
+    await tearDownStackRun(stack, prefix, tmp);
   });
 
   it('shadow, events and interleaving at a 50 % split: overlap/RBO per pair, per-arm online metrics, a win rate', async () => {

@@ -4,21 +4,19 @@
 // while a client searches with distinct queries: every search is answered (by the model that is up,
 // which the response says), the killed embedder is back and serving within 30 s, and a crash loop
 // stops only that embedder, with its last log lines and what to do, until SIGUSR2 restarts it.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  deleteKeys,
   servicePid,
   stackPids,
   stackReady,
   startStack,
-  testEnv,
   uniqueName,
   waitFor,
   type Stack,
+  tearDownStackRun,
 } from '@image-search/testing';
 import { writeSampleImages } from './sample-images/sample-images.js';
 
@@ -112,15 +110,7 @@ describe('npm start heals itself: SIGKILLed embedders come back while search kee
   afterAll(async () => {
     searching = false;
     await loop;
-    if (stack && stack.child.exitCode === null) {
-      stack.child.kill('SIGINT');
-      await Promise.race([stack.exited, new Promise((r) => setTimeout(r, 30_000))]);
-    }
-    for (const pid of stack ? stackPids(stack.stackId) : []) process.kill(pid, 'SIGKILL');
-    const redis = new Redis(testEnv.redisUrl);
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-    rmSync(tmp, { recursive: true, force: true });
+    await tearDownStackRun(stack, prefix, tmp);
   });
 
   /** SIGKILLs the service and waits until start.mjs reports it serving again; returns the seconds it took. */

@@ -23,6 +23,7 @@ import {
   uniqueName,
   waitFor,
   waitForLoadedImages,
+  tearDownStackRun,
 } from '@image-search/testing';
 import { writeSampleImages } from './sample-images/sample-images.js';
 
@@ -83,15 +84,7 @@ describe('system end to end: npm start, search, SigLIP migration, rollout, clean
   }, 200_000);
 
   afterAll(async () => {
-    if (stack && stack.child.exitCode === null) {
-      stack.child.kill('SIGINT');
-      await Promise.race([stack.exited, new Promise((r) => setTimeout(r, 30_000))]);
-    }
-    for (const pid of stack ? stackPids(stack.stackId) : []) process.kill(pid, 'SIGKILL');
-    const redis = new Redis(testEnv.redisUrl);
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-    rmSync(tmp, { recursive: true, force: true });
+    await tearDownStackRun(stack, prefix, tmp);
   });
 
   it('came up with four services, the sample set ingested, and the page served', async () => {

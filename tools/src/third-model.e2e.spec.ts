@@ -4,22 +4,19 @@
 // worker, gateway, the embedded store and catalogue, Redis at REDIS_URL under a unique prefix. The tools run
 // as real CLI processes with the stack's settings: reembed CLIP -> colour-v3, verify, retire CLIP, and the
 // search is answered by colour-v3; drop is refused during the grace period.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  deleteKeys,
   freePort,
-  stackPids,
   stackReady,
   startStack,
   startTsProcess,
-  testEnv,
   uniqueName,
   waitFor,
   type Stack,
+  tearDownStackRun,
 } from '@image-search/testing';
 import { writeSampleImages } from './sample-images/sample-images.js';
 
@@ -85,15 +82,7 @@ describe('a third model by configuration alone, migrated to under npm start (eve
   }, 400_000);
 
   afterAll(async () => {
-    if (stack && stack.child.exitCode === null) {
-      stack.child.kill('SIGINT');
-      await Promise.race([stack.exited, new Promise((r) => setTimeout(r, 30_000))]);
-    }
-    for (const pid of stack ? stackPids(stack.stackId) : []) process.kill(pid, 'SIGKILL');
-    const redis = new Redis(testEnv.redisUrl);
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-    rmSync(tmp, { recursive: true, force: true });
+    await tearDownStackRun(stack, prefix, tmp);
   });
 
   it('npm start serves the registry file model next to the seed pair', async () => {

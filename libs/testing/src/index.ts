@@ -14,7 +14,7 @@ export {
   thumbnailPaint,
   type ThumbnailPaint,
 } from './chromium.js';
-export { startStack, stackPids, stackReady, servicePid, type Stack } from './start-stack.js';
+export { startStack, stackPids, stackReady, servicePid, tearDownStackRun, type Stack } from './start-stack.js';
 export {
   QUAD,
   quadPixels,

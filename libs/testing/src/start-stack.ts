@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { testEnv } from './env.js';
 import { startTsProcess } from './process.js';
-import { uniqueName } from './redis.js';
+import { deleteKeys, uniqueName } from './redis.js';
 
 /** A running `npm start` (tools/scripts/start.mjs) and its output. */
 export interface Stack {
@@ -77,4 +78,20 @@ export function servicePid(stack: Stack, name: string): number {
   const m = all.at(-1);
   if (!m) throw new Error(`no pid of ${name} in the output`);
   return Number(m[1] ?? m[2] ?? m[3]);
+}
+
+/**
+ * Ends a test's stack and what it left: SIGINT (its graceful stop, up to 30 s), then SIGKILL for any
+ * process still carrying its marker, the Redis keys under `prefix`, and the test's temp folder.
+ */
+export async function tearDownStackRun(stack: Stack | undefined, prefix: string, tmp: string): Promise<void> {
+  if (stack && stack.child.exitCode === null) {
+    stack.child.kill('SIGINT');
+    await Promise.race([stack.exited, new Promise((r) => setTimeout(r, 30_000))]);
+  }
+  for (const pid of stack ? stackPids(stack.stackId) : []) process.kill(pid, 'SIGKILL');
+  const redis = new Redis(testEnv.redisUrl);
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+  rmSync(tmp, { recursive: true, force: true });
 }
