@@ -158,7 +158,8 @@ async function seed(o: ReadsBenchOptions, photos: string[]): Promise<{ ids: stri
     }
     process.stderr.write('\n');
     if (o.fill === 'bulk') await store.optimize(COLLECTION, { force: true });
-    else await store.idle();
+    // Ingest: the store settles itself once the writes stop (compaction + index refresh after `settleAfterMs`).
+    else await store.settled();
   } finally {
     await store.close();
     await catalogue.close();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@image-search/service-kit';
 import { LanceVectorStore } from './lance-vector-store.js';
+import { DEFAULT_POLICY } from './lance-maintenance.js';
 import { expectAppError, vectorStoreContract } from './test/vector-store.contract.js';
 import { cosine, makePoints, rng, testSchema, unitVector } from './test/contract-data.js';
 
@@ -100,6 +101,43 @@ describe('embedded engine: index, persistence', () => {
     expect(
       (await store.search(schema.name, { vector: makePoints(20, 12, 'r2')[4]!.vector, limit: 1 }))[0]!.assetId,
     ).toBe('r2-4');
+    await store.close();
+  });
+
+  it('settles a table filled by many small writes once the writes stop: compacted (one fragment per index segment), every row indexed', async () => {
+    // Checks once an hour: only the settling pass can compact or index here (no timings are asserted).
+    const policy = { indexThreshold: 100, checkIntervalMs: 3_600_000 };
+    const dataDir = tempDir();
+    const schema = testSchema('settle');
+    // A writer that stops before its settle is due (closing drops it), as a short-lived ingest would.
+    const writer = await LanceVectorStore.open({ dataDir, logger, policy: { ...policy, settleAfterMs: 3_600_000 } });
+    await writer.ensureCollection(schema);
+    for (let b = 0; b < 30; b++) await writer.upsert(schema.name, makePoints(8, b, `w${b}`));
+    const left = await writer.storageStats(schema.name);
+    expect(left.numFragments).toBeGreaterThan(1);
+    expect(left.indexSegments).toBe(0);
+    await writer.close();
+    // The next process to open the table settles it: compacted, HNSW index built over every row.
+    const store = await LanceVectorStore.open({ dataDir, logger, policy: { ...policy, settleAfterMs: 50 } });
+    await store.count(schema.name);
+    await store.settled();
+    expect(await store.storageStats(schema.name)).toMatchObject({
+      numRows: 240,
+      numFragments: 1,
+      indexSegments: 1,
+      unindexedRows: 0,
+    });
+    // Ingest-style writes into the indexed table (below every threshold), then quiet: folded in and compacted
+    // (compaction merges only fragments under the same index segments: one fragment per segment is left).
+    for (let b = 0; b < 20; b++) await store.upsert(schema.name, makePoints(5, 100 + b, `i${b}`));
+    expect(await store.storageStats(schema.name)).toMatchObject({ numFragments: 21, unindexedRows: 100 });
+    await store.settled();
+    const st = await store.storageStats(schema.name);
+    expect(st).toMatchObject({ numRows: 340, unindexedRows: 0 });
+    expect(st.numFragments).toBeLessThanOrEqual(Math.max(1, st.indexSegments));
+    expect(st.indexSegments).toBeLessThanOrEqual(DEFAULT_POLICY.maxIndexSegments);
+    expect((await store.info(schema.name)).status).toBe('green');
+    expect((await store.retrieve(schema.name, ['i7-3', 'w29-7'])).map((p) => p.assetId)).toEqual(['i7-3', 'w29-7']);
     await store.close();
   });
 

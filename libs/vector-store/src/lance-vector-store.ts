@@ -354,6 +354,7 @@ export class LanceVectorStore implements VectorStore {
     await this.guard(collection, () => retry(() => open.table.delete(where), isCommitConflict)).finally(() =>
       this.mutated(open),
     );
+    this.maintenance.schedule(collection, open.table, open.config, () => this.mutated(open));
   }
 
   async diffIds(a: string, b: string, opts: { sampleLimit?: number } = {}): Promise<IdSetDifference> {
@@ -370,6 +371,7 @@ export class LanceVectorStore implements VectorStore {
 
   async dropCollection(collection: string): Promise<void> {
     assertCollectionName(collection);
+    this.maintenance.cancelSettling(collection);
     await this.maintenance.idle();
     const cached = this.tables.get(collection);
     this.tables.delete(collection);
@@ -378,6 +380,8 @@ export class LanceVectorStore implements VectorStore {
   }
 
   async close(): Promise<void> {
+    // A settle still pending is dropped: the next process to open the table settles it.
+    this.maintenance.cancelSettling();
     await this.maintenance.idle();
     for (const t of this.tables.values()) (await t.catch(() => undefined))?.table.close();
     for (const t of this.pinned.values()) (await t.catch(() => undefined))?.close();
@@ -423,6 +427,11 @@ export class LanceVectorStore implements VectorStore {
     await this.maintenance.idle();
   }
 
+  /** Waits until the settling passes due (writes stopped `settleAfterMs` ago, or a table was just opened) have run. */
+  async settled(): Promise<void> {
+    await this.maintenance.settled();
+  }
+
   private open(collection: string): Promise<OpenTable> {
     assertCollectionName(collection);
     let p = this.tables.get(collection);
@@ -439,7 +448,7 @@ export class LanceVectorStore implements VectorStore {
         const table = await this.db.openTable(collection);
         const config = readConfig(collection, await table.schema());
         // Rebuilt with our own Arrow module: the engine's schema object may come from another Arrow instance.
-        return {
+        const open: OpenTable = {
           table,
           schema: arrowSchema(config),
           config,
@@ -447,7 +456,10 @@ export class LanceVectorStore implements VectorStore {
           pages: new Map(),
           mutations: 0,
           reflected: 0,
-        } satisfies OpenTable;
+        };
+        // A table another process wrote and left unsettled (it exited before its settle) is settled here.
+        this.maintenance.settleLater(collection, table, config, () => this.mutated(open));
+        return open;
       })();
       this.tables.set(collection, p);
       // A failed open is not cached: the collection may be created later.
