@@ -109,6 +109,7 @@ export async function runLarge(c: LargeContext): Promise<void> {
       indexThreshold: Number.MAX_SAFE_INTEGER,
       compactFragments: Number.MAX_SAFE_INTEGER,
       checkIntervalMs: Number.MAX_SAFE_INTEGER,
+      settleAfterMs: 0,
     },
   });
   const schema = collectionSchema('siglip', { name: 'bench_siglip', vectorSize: DIM });

@@ -153,6 +153,7 @@ async function main(): Promise<void> {
       indexThreshold: Number.MAX_SAFE_INTEGER,
       compactFragments: Number.MAX_SAFE_INTEGER,
       checkIntervalMs: Number.MAX_SAFE_INTEGER,
+      settleAfterMs: 0,
     },
   });
   const schema = collectionSchema('siglip', { name: 'bench_siglip', vectorSize: DIM });
