@@ -129,8 +129,8 @@ describe('embedded engine: index, persistence', () => {
     });
     // Ingest-style writes into the indexed table (below every threshold), then quiet: folded in and compacted
     // (compaction merges only fragments under the same index segments: one fragment per segment is left).
+    // (How far it got between the writes depends on the machine's speed; only the settled end is asserted.)
     for (let b = 0; b < 20; b++) await store.upsert(schema.name, makePoints(5, 100 + b, `i${b}`));
-    expect(await store.storageStats(schema.name)).toMatchObject({ numFragments: 21, unindexedRows: 100 });
     await store.settled();
     const st = await store.storageStats(schema.name);
     expect(st).toMatchObject({ numRows: 340, unindexedRows: 0 });

@@ -33,6 +33,7 @@ import {
 import { pointIdFor } from './point-id.js';
 import { diffIdSets, isCommitConflict, retry, sqlIdList } from './lance-util.js';
 import { formatSnapshotCursor, parseSnapshotCursor } from './snapshot-cursor.js';
+import { BLOCK_ROWS, ScrollBlocks, type ScrollRow } from './scroll-blocks.js';
 
 /** Options of the embedded engine. */
 export interface LanceVectorStoreOptions {
@@ -67,8 +68,8 @@ interface OpenTable {
   schema: Schema;
   /** Point counts of the table's current version, by filter (a count of one version never changes). */
   counts: { version: number; byWhere: Map<string, number> };
-  /** Scroll pages by version, position, size and filter, most recently used last. */
-  pages: Map<string, Promise<ScrollPage>>;
+  /** Blocks of scroll rows by version and filter, which pages are cut from. */
+  blocks: ScrollBlocks;
   /** Local mutations completed so far, and how many of them the handle is known to reflect. */
   mutations: number;
   reflected: number;
@@ -76,9 +77,8 @@ interface OpenTable {
   refresh?: { covers: number; done: Promise<void> };
 }
 
-/** Scroll pages kept per collection (the pages of the lists people look at), and the largest page kept. */
-const PAGE_MEMO = 64;
-const PAGE_MEMO_LIMIT = 500;
+/** Blocks of scroll rows kept per collection (~500 rows each: the pages of the lists people look at). */
+const SCROLL_BLOCKS = 32;
 
 /**
  * The embedded engine: LanceDB tables in a data folder, one per collection. Reads see the latest committed
@@ -255,30 +255,35 @@ export class LanceVectorStore implements VectorStore {
     } else {
       version = await this.guard(collection, () => open.table.version());
     }
-    // A page of one version never changes (the snapshot below), so pages are shared while they are asked for.
-    const key = `${version}|${after ?? ''}|${opts.limit}|${opts.withPayload ? 'p' : 'i'}|${where ?? ''}`;
-    // Only pages the size people look at (the asset list's at most 500); tools scroll whole collections.
-    if (opts.limit > PAGE_MEMO_LIMIT) return this.readPage(collection, version, after, where, opts);
-    const hit = open.pages.get(key);
-    if (hit) {
-      open.pages.delete(key);
-      open.pages.set(key, hit);
-      return hit;
+    // Only pages the size people look at (the asset list's at most 500) are cut from kept blocks; tools
+    // scroll whole collections in bigger pages, read once.
+    if (opts.limit > BLOCK_ROWS) {
+      const rows = await this.readRows(collection, version, after, where, opts.limit, opts.withPayload === true);
+      const last = rows.at(-1);
+      return {
+        assetIds: rows.map((r) => r.assetId),
+        next: rows.length === opts.limit && last ? formatSnapshotCursor(version, last.rowId) : undefined,
+        ...(opts.withPayload
+          ? { points: rows.map((r) => ({ assetId: r.assetId, payload: r.payload ?? ({} as StoredPoint['payload']) })) }
+          : {}),
+      };
     }
-    const page = this.readPage(collection, version, after, where, opts);
-    open.pages.set(key, page);
-    page.catch(() => open.pages.delete(key));
-    if (open.pages.size > PAGE_MEMO) open.pages.delete(open.pages.keys().next().value!);
-    return page;
+    // A page of one version never changes (the snapshot below), so blocks are shared while they are asked for.
+    const key = `${version}|${opts.withPayload ? 'p' : 'i'}|${where ?? ''}`;
+    return open.blocks.page(key, version, after, opts.limit, opts.withPayload === true, (from, n) =>
+      this.readRows(collection, version, from, where, n, opts.withPayload === true),
+    );
   }
 
-  private async readPage(
+  /** The next `limit` rows after `after` matching `where` in one version, in row-id order. */
+  private async readRows(
     collection: string,
     version: number,
     after: bigint | undefined,
     where: string | undefined,
-    opts: { limit: number; withPayload?: boolean },
-  ): Promise<ScrollPage> {
+    limit: number,
+    withPayload: boolean,
+  ): Promise<ScrollRow[]> {
     // Every page reads the version the scroll started at: a consistent snapshot, whatever is written meanwhile.
     const snapshot = await this.pinnedTable(collection, version);
     return this.guard(collection, async () => {
@@ -288,25 +293,17 @@ export class LanceVectorStore implements VectorStore {
       ].join(' AND ');
       const rows = (await snapshot
         .query()
-        .select(opts.withPayload ? ['asset_id', 'payload'] : ['asset_id'])
+        .select(withPayload ? ['asset_id', 'payload'] : ['asset_id'])
         .withRowId()
         .where(cond)
-        .limit(opts.limit)
+        .limit(limit)
         .toArray()) as { asset_id: string; payload?: string; _rowid: bigint }[];
       rows.sort((a, b) => (a._rowid < b._rowid ? -1 : a._rowid > b._rowid ? 1 : 0));
-      const last = rows.at(-1);
-      return {
-        assetIds: rows.map((r) => r.asset_id),
-        next: rows.length === opts.limit && last ? formatSnapshotCursor(version, last._rowid) : undefined,
-        ...(opts.withPayload
-          ? {
-              points: rows.map((r) => ({
-                assetId: r.asset_id,
-                payload: JSON.parse(r.payload ?? '{}') as StoredPoint['payload'],
-              })),
-            }
-          : {}),
-      };
+      return rows.map((r) => ({
+        rowId: r._rowid,
+        assetId: r.asset_id,
+        ...(withPayload ? { payload: JSON.parse(r.payload ?? '{}') as StoredPoint['payload'] } : {}),
+      }));
     });
   }
 
@@ -453,7 +450,7 @@ export class LanceVectorStore implements VectorStore {
           schema: arrowSchema(config),
           config,
           counts: { version: -1, byWhere: new Map() },
-          pages: new Map(),
+          blocks: new ScrollBlocks(SCROLL_BLOCKS),
           mutations: 0,
           reflected: 0,
         };
