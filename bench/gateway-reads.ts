@@ -319,6 +319,7 @@ export async function runReadsBench(o: ReadsBenchOptions): Promise<Record<string
       ['GET thumbnail (cached)', 'thumbnail'],
       ['GET /api/v1/assets?limit=50', 'list'],
       ['GET /api/v1/assets, ~1,000 distinct pages', 'list-distinct'],
+      ['GET /api/v1/assets, paging through (cursors)', 'list-pages'],
       ['GET /api/v1/search/similar/:id', 'similar'],
       ['POST /api/v1/search (distinct)', 'search'],
     ];
@@ -402,6 +403,7 @@ function report(o: ReadsBenchOptions, f: Record<string, LoadFigures>): void {
     'GET thumbnail (cached)',
     'GET /api/v1/assets?limit=50',
     'GET /api/v1/assets, ~1,000 distinct pages',
+    'GET /api/v1/assets, paging through (cursors)',
   ]) {
     if (!f[k]) continue;
     const r = ratio(k, health);

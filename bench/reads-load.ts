@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
 /** Which read a run sends; `mixed` is the soak's 60 % searches, 30 % thumbnails, 10 % asset views. */
-export type ReadEndpoint = 'health' | 'asset' | 'thumbnail' | 'list' | 'list-distinct' | 'similar' | 'search' | 'mixed';
+export type ReadEndpoint =
+  'health' | 'asset' | 'thumbnail' | 'list' | 'list-distinct' | 'list-pages' | 'similar' | 'search' | 'mixed';
 
 interface LoadArgs {
   url: string;
@@ -28,7 +29,13 @@ const WORDS = ['red', 'blue', 'green', 'sunset', 'mountain', 'beach', 'dog', 'ca
 let n = 0;
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 
-function next(endpoint: ReadEndpoint): { method: string; path: string; body?: string } {
+/** One client's place in the list it pages through (list-pages). */
+interface ClientState {
+  listPath?: string;
+  cursor?: string;
+}
+
+function next(endpoint: ReadEndpoint, st: ClientState): { method: string; path: string; body?: string } {
   n++;
   switch (endpoint) {
     case 'health':
@@ -48,6 +55,15 @@ function next(endpoint: ReadEndpoint): { method: string; path: string; body?: st
       const limit = 40 + Math.floor(Math.random() * 21);
       return { method: 'GET', path: `/api/v1/assets?limit=${limit}${c ? `&category=cat-${c - 1}` : ''}` };
     }
+    case 'list-pages': {
+      // A person paging through a list: the next page (its cursor) until the end, then another list.
+      if (!st.cursor) {
+        const c = Math.floor(Math.random() * ((args.categories ?? 50) + 1));
+        st.listPath = `/api/v1/assets?limit=50${c ? `&category=cat-${c - 1}` : ''}`;
+        return { method: 'GET', path: st.listPath };
+      }
+      return { method: 'GET', path: `${st.listPath!}&cursor=${encodeURIComponent(st.cursor)}` };
+    }
     case 'similar':
       return { method: 'GET', path: `/api/v1/search/similar/${pick(ids)}?limit=50` };
     case 'search': {
@@ -57,12 +73,12 @@ function next(endpoint: ReadEndpoint): { method: string; path: string; body?: st
     }
     case 'mixed': {
       const r = Math.random();
-      return next(r < 0.6 ? 'search' : r < 0.9 ? 'thumbnail' : 'asset');
+      return next(r < 0.6 ? 'search' : r < 0.9 ? 'thumbnail' : 'asset', st);
     }
   }
 }
 
-function send(req: { method: string; path: string; body?: string }): Promise<number> {
+function send(req: { method: string; path: string; body?: string }, st?: ClientState): Promise<number> {
   return new Promise((resolve) => {
     const r = http.request(
       {
@@ -74,8 +90,18 @@ function send(req: { method: string; path: string; body?: string }): Promise<num
         headers: req.body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(req.body) } : {},
       },
       (res) => {
-        res.on('data', () => undefined);
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => st && chunks.push(d));
+        res.on('end', () => {
+          if (st) {
+            const body =
+              res.statusCode === 200
+                ? (JSON.parse(Buffer.concat(chunks).toString()) as { next_cursor?: string | null })
+                : {};
+            st.cursor = body.next_cursor ?? undefined;
+          }
+          resolve(res.statusCode ?? 0);
+        });
         res.on('error', () => resolve(0));
       },
     );
@@ -92,9 +118,10 @@ const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 await Promise.all(
   Array.from({ length: args.connections }, async () => {
+    const st: ClientState = {};
     while (performance.now() < end) {
       const t = performance.now();
-      const status = await send(next(args.endpoint));
+      const status = await send(next(args.endpoint, st), args.endpoint === 'list-pages' ? st : undefined);
       lat.push(performance.now() - t);
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
     }

@@ -77,8 +77,11 @@ interface OpenTable {
   refresh?: { covers: number; done: Promise<void> };
 }
 
-/** Blocks of scroll rows kept per collection (~500 rows each: the pages of the lists people look at). */
-const SCROLL_BLOCKS = 32;
+/**
+ * Scroll rows kept per collection, in blocks of up to 500 (the pages of the lists people look at): ~16 MB of
+ * payloads, the first block of 64 different filters at any library size.
+ */
+const SCROLL_ROWS = 32_000;
 
 /**
  * The embedded engine: LanceDB tables in a data folder, one per collection. Reads see the latest committed
@@ -264,7 +267,12 @@ export class LanceVectorStore implements VectorStore {
         assetIds: rows.map((r) => r.assetId),
         next: rows.length === opts.limit && last ? formatSnapshotCursor(version, last.rowId) : undefined,
         ...(opts.withPayload
-          ? { points: rows.map((r) => ({ assetId: r.assetId, payload: r.payload ?? ({} as StoredPoint['payload']) })) }
+          ? {
+              points: rows.map((r) => ({
+                assetId: r.assetId,
+                payload: JSON.parse(r.payload ?? '{}') as StoredPoint['payload'],
+              })),
+            }
           : {}),
       };
     }
@@ -302,7 +310,7 @@ export class LanceVectorStore implements VectorStore {
       return rows.map((r) => ({
         rowId: r._rowid,
         assetId: r.asset_id,
-        ...(withPayload ? { payload: JSON.parse(r.payload ?? '{}') as StoredPoint['payload'] } : {}),
+        ...(withPayload ? { payload: r.payload ?? '{}' } : {}),
       }));
     });
   }
@@ -450,7 +458,7 @@ export class LanceVectorStore implements VectorStore {
           schema: arrowSchema(config),
           config,
           counts: { version: -1, byWhere: new Map() },
-          blocks: new ScrollBlocks(SCROLL_BLOCKS),
+          blocks: new ScrollBlocks(SCROLL_ROWS),
           mutations: 0,
           reflected: 0,
         };

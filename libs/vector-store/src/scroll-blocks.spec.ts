@@ -7,7 +7,7 @@ function table(n: number) {
   const rows: ScrollRow[] = Array.from({ length: n }, (_, i) => ({
     rowId: BigInt((i + 1) * 10),
     assetId: `a${i}`,
-    payload: { i } as unknown as ScrollRow['payload'],
+    payload: JSON.stringify({ i }),
   }));
   const reads: (bigint | undefined)[] = [];
   const read = (after: bigint | undefined, limit: number) => {
@@ -22,7 +22,7 @@ const afterOf = (next: string | undefined) => parseSnapshotCursor(next!, 'test')
 describe('ScrollBlocks', () => {
   it('cuts first pages of any size and the following pages from one read', async () => {
     const t = table(2000);
-    const blocks = new ScrollBlocks(4);
+    const blocks = new ScrollBlocks(4 * BLOCK_ROWS);
     const sizes = [40, 50, 60, 50];
     for (const n of sizes) expect((await blocks.page('k', 7, undefined, n, true, t.read)).assetIds).toHaveLength(n);
     let page = await blocks.page('k', 7, undefined, 50, true, t.read);
@@ -45,7 +45,7 @@ describe('ScrollBlocks', () => {
 
   it('reads again for a page that runs past a full block, and ends at the end of the table', async () => {
     const t = table(BLOCK_ROWS + 30);
-    const blocks = new ScrollBlocks(4);
+    const blocks = new ScrollBlocks(4 * BLOCK_ROWS);
     const first = await blocks.page('k', 1, undefined, 480, false, t.read);
     expect(first.points).toBeUndefined();
     const second = await blocks.page('k', 1, afterOf(first.next), 50, false, t.read);
@@ -58,12 +58,23 @@ describe('ScrollBlocks', () => {
 
   it('shares one read among concurrent pages and keeps no failed read', async () => {
     const t = table(100);
-    const blocks = new ScrollBlocks(4);
+    const blocks = new ScrollBlocks(4 * BLOCK_ROWS);
     const pages = await Promise.all([40, 50, 60].map((n) => blocks.page('k', 1, undefined, n, true, t.read)));
     expect(pages.map((p) => p.assetIds.length)).toEqual([40, 50, 60]);
     expect(t.reads).toHaveLength(1);
     const failing = () => Promise.reject(new Error('engine down'));
     await expect(blocks.page('f', 1, undefined, 10, true, failing)).rejects.toThrow('engine down');
     expect((await blocks.page('f', 1, undefined, 10, true, t.read)).assetIds).toHaveLength(10);
+  });
+
+  it('keeps at most maxRows rows, dropping the least recently used block first', async () => {
+    const t = table(2000);
+    const blocks = new ScrollBlocks(2 * BLOCK_ROWS);
+    for (const k of ['a', 'b', 'a', 'c']) await blocks.page(k, 1, undefined, 50, true, t.read);
+    expect(t.reads).toHaveLength(3);
+    await blocks.page('a', 1, undefined, 50, true, t.read);
+    expect(t.reads).toHaveLength(3);
+    await blocks.page('b', 1, undefined, 50, true, t.read);
+    expect(t.reads).toHaveLength(4);
   });
 });

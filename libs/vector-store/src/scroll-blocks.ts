@@ -4,11 +4,11 @@ import { formatSnapshotCursor } from './snapshot-cursor.js';
 /** Rows one block holds: the largest page kept (the asset list's 500), so any kept page fits in one block. */
 export const BLOCK_ROWS = 500;
 
-/** One row of a scroll, in row-id order. */
+/** One row of a scroll, in row-id order; the payload as stored (JSON), parsed only for the pages that serve it. */
 export interface ScrollRow {
   rowId: bigint;
   assetId: string;
-  payload?: StoredPoint['payload'];
+  payload?: string;
 }
 
 /** Consecutive matching rows of one table version and filter, from just after `start` (undefined: the first). */
@@ -29,8 +29,11 @@ interface Block {
 export class ScrollBlocks {
   /** Most recently used last. */
   private readonly blocks: Block[] = [];
+  /** Rows the kept blocks hold (a block being read counts as full). */
+  private rows = 0;
 
-  constructor(private readonly maxBlocks: number) {}
+  /** `maxRows`: the most rows kept in all (~500 bytes of payload each). */
+  constructor(private readonly maxRows: number) {}
 
   /**
    * The page of `limit` (at most BLOCK_ROWS) rows after `after` of the version and filter `key` names
@@ -50,9 +53,7 @@ export class ScrollBlocks {
     return {
       assetIds: rows.map((r) => r.assetId),
       next: rows.length === limit && last ? formatSnapshotCursor(version, last.rowId) : undefined,
-      ...(withPayload
-        ? { points: rows.map((r) => ({ assetId: r.assetId, payload: r.payload ?? ({} as StoredPoint['payload']) })) }
-        : {}),
+      ...(withPayload ? { points: rows.map((r) => ({ assetId: r.assetId, payload: parsePayload(r.payload) })) } : {}),
     };
   }
 
@@ -87,19 +88,34 @@ export class ScrollBlocks {
   ): Promise<ScrollRow[]> {
     const block: Block = { key, start: after, rows: read(after, BLOCK_ROWS) };
     block.rows.then(
-      (rows) => (block.read = rows),
+      (rows) => {
+        block.read = rows;
+        if (this.blocks.includes(block)) this.rows += rows.length - BLOCK_ROWS;
+      },
       // A failed read is not kept: the next page asked for reads again.
-      () => this.drop(block),
+      () => this.remove(block),
     );
     this.blocks.push(block);
-    if (this.blocks.length > this.maxBlocks) this.blocks.shift();
+    this.rows += BLOCK_ROWS;
+    while (this.rows > this.maxRows && this.blocks.length > 1) this.remove(this.blocks[0]!);
     return block.rows;
   }
 
+  /** Takes a block out of the list (`cut` puts it back at the most recently used end; rows unchanged). */
   private drop(block: Block): void {
     const i = this.blocks.indexOf(block);
     if (i >= 0) this.blocks.splice(i, 1);
   }
+
+  private remove(block: Block): void {
+    if (!this.blocks.includes(block)) return;
+    this.drop(block);
+    this.rows -= block.read?.length ?? BLOCK_ROWS;
+  }
+}
+
+function parsePayload(json: string | undefined): StoredPoint['payload'] {
+  return JSON.parse(json ?? '{}') as StoredPoint['payload'];
 }
 
 /** Index of the row with this row id in rows sorted by row id, or -1. */
