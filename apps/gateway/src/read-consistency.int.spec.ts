@@ -102,4 +102,37 @@ describe('gateway reads with a consistency bound (another process writing)', () 
     expect(seen.length).toBeGreaterThan(10);
     expect(seen.filter((n) => !real.has(n))).toEqual([]);
   }, 120_000);
+
+  it('the asset list shows another writer’s points within the bound, on first pages and paged through', async () => {
+    type List = { assets: { id: string }[]; total: number; next_cursor: string | null };
+    const list = async (q: string) => (await (await fetch(`${gw.url}/api/v1/assets?${q}`)).json()) as List;
+    const walk = async () => {
+      const ids: string[] = [];
+      let page = await list('limit=7');
+      ids.push(...page.assets.map((a) => a.id));
+      while (page.next_cursor) {
+        page = await list(`limit=7&cursor=${encodeURIComponent(page.next_cursor)}`);
+        ids.push(...page.assets.map((a) => a.id));
+      }
+      return ids;
+    };
+    const before = await walk();
+    expect((await list('limit=50')).total).toBe(40);
+    expect(new Set(before).size).toBe(40);
+    // Another writer (its own connection to the data folder; the gateway's pages of the old version are kept).
+    const writer = await LanceVectorStore.open({ dataDir, logger: createLogger('t', 'warn') });
+    const added = Array.from({ length: 5 }, (_, i) => (100 + i).toString(16).padStart(32, '0'));
+    await writer.upsert(
+      'rc_clip',
+      added.map((id, i) => ({ assetId: id, vector: [0, 1, i, 0], payload: { path: `/p/new-${i}.jpg` } })),
+    );
+    await writer.close();
+    await new Promise((r) => setTimeout(r, BOUND + 100));
+    const first = await list('limit=50');
+    expect(first.total).toBe(45);
+    expect(first.assets.map((a) => a.id)).toEqual(expect.arrayContaining(added));
+    const after = await walk();
+    expect(after).toHaveLength(45);
+    expect(new Set(after)).toEqual(new Set([...before, ...added]));
+  }, 60_000);
 });
