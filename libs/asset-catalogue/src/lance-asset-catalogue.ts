@@ -9,6 +9,10 @@ import { modelStateConflict, parseModelState, type ModelState, type ModelStateWr
 import { formatSnapshotCursor, parseSnapshotCursor } from '@image-search/vector-store';
 
 const TABLE = 'assets';
+/** Compaction keeps versions this long: a scroll reads the version it started at (as the vector store's). */
+const VERSION_RETENTION_MS = 6 * 3600_000;
+/** Writes between two compactions while writes keep coming (ingest writes one batch of ~32 at a time). */
+const COMPACT_EVERY_WRITES = 64;
 const SCHEMA = new Schema([
   new Field('asset_id', new Utf8(), false),
   new Field('path', new Utf8(), false),
@@ -53,22 +57,74 @@ async function retryConflicts<T>(fn: () => Promise<T>, attempts = 8): Promise<T>
  */
 export class LanceAssetCatalogue implements AssetCatalogue {
   readonly location: string;
+  private writes = 0;
+  private settleTimer: NodeJS.Timeout | undefined;
+  /** What waits for the compaction due once writes stop. */
+  private settling: { promise: Promise<void>; done: () => void } | undefined;
+  private compacting: Promise<void> | undefined;
 
   private constructor(
     private readonly db: lancedb.Connection,
     private readonly table: lancedb.Table,
     dir: string,
+    private readonly settleAfterMs: number,
   ) {
     this.location = dir;
   }
 
-  /** Opens (creating when missing) the catalogue under `dataDir/catalogue`. */
-  static async open(opts: { dataDir: string }): Promise<LanceAssetCatalogue> {
+  /**
+   * Opens (creating when missing) the catalogue under `dataDir/catalogue`. Every write adds a fragment and a
+   * version: every 64 writes, and once writes have stopped for `settleAfterMs` (default 10 s; 0: never), the
+   * table is compacted and versions older than 6 h are removed.
+   */
+  static async open(opts: { dataDir: string; settleAfterMs?: number }): Promise<LanceAssetCatalogue> {
     const dir = resolve(join(opts.dataDir, 'catalogue'));
     mkdirSync(dir, { recursive: true });
     const db = await lancedb.connect(dir, { readConsistencyInterval: 0 });
     const table = await db.createEmptyTable(TABLE, SCHEMA, { mode: 'create', existOk: true });
-    return new LanceAssetCatalogue(db, table, dir);
+    return new LanceAssetCatalogue(db, table, dir, opts.settleAfterMs ?? 10_000);
+  }
+
+  /** Fragments and rows of the table (the compaction's effect, for tests and benchmarks). */
+  async storageStats(): Promise<{ fragments: number; rows: number }> {
+    const s = await this.table.stats();
+    return { fragments: s.fragmentStats.numFragments, rows: s.numRows };
+  }
+
+  /** Waits until the compaction due once writes stopped (`settleAfterMs` after the last) has run. */
+  async settled(): Promise<void> {
+    await this.settling?.promise;
+    await this.compacting;
+  }
+
+  private written(): void {
+    if (this.settleAfterMs <= 0) return;
+    if (++this.writes % COMPACT_EVERY_WRITES === 0) void this.compact();
+    clearTimeout(this.settleTimer);
+    let done = this.settling?.done;
+    const promise = this.settling?.promise ?? new Promise<void>((r) => (done = r));
+    this.settling = { promise, done: done! };
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      const settling = this.settling;
+      this.settling = undefined;
+      // A compaction already running may predate the last write: the settling one runs after it.
+      void (this.compacting ?? Promise.resolve()).then(() => this.compact()).finally(() => settling?.done());
+    }, this.settleAfterMs);
+    // A pending compaction never keeps a process alive.
+    this.settleTimer.unref();
+  }
+
+  /** One compaction at a time, in the background; a failure (another process's commit won) waits for the next. */
+  private compact(): Promise<void> {
+    if (this.compacting) return this.compacting;
+    return (this.compacting = this.table
+      .optimize({ cleanupOlderThan: new Date(Date.now() - VERSION_RETENTION_MS) })
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => (this.compacting = undefined)));
   }
 
   async upsert(entries: CatalogueWrite[]): Promise<void> {
@@ -84,6 +140,7 @@ export class LanceAssetCatalogue implements AssetCatalogue {
     await retryConflicts(() =>
       this.table.mergeInsert('asset_id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows),
     );
+    this.written();
   }
 
   async get(assetIds: string[]): Promise<CatalogueEntry[]> {
@@ -98,7 +155,10 @@ export class LanceAssetCatalogue implements AssetCatalogue {
 
   async remove(assetIds: string[]): Promise<void> {
     const ids = validIds(assetIds);
-    if (ids.length) await retryConflicts(() => this.table.delete(`asset_id IN (${sqlList(ids)})`));
+    if (ids.length) {
+      await retryConflicts(() => this.table.delete(`asset_id IN (${sqlList(ids)})`));
+      this.written();
+    }
   }
 
   count(): Promise<number> {
@@ -179,6 +239,10 @@ export class LanceAssetCatalogue implements AssetCatalogue {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.settleTimer);
+    this.settling?.done();
+    this.settling = undefined;
+    await this.compacting;
     this.table.close();
     this.db.close();
   }
