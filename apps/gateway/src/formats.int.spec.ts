@@ -184,15 +184,19 @@ describe('decode time budget through the gateway', () => {
   it('fails 8 many-scan progressive JPEGs uploaded at once with DECODE_TIMEOUT while text searches keep answering', async () => {
     const slow = manyScanJpeg(2000, 2000); // 4 MP (under every pixel limit), 2,647 scans
     let done = false;
-    const uploads = Promise.all(Array.from({ length: 8 }, (_, i) => upload(slow, `slow-${i}.jpg`))).finally(
-      () => (done = true),
-    );
-    const latencies: number[] = [];
+    let firstDone = false;
+    const each = Array.from({ length: 8 }, (_, i) => upload(slow, `slow-${i}.jpg`));
+    void Promise.race(each).finally(() => (firstDone = true));
+    const uploads = Promise.all(each).finally(() => (done = true));
+    // Order, not wall-clock time (which a loaded machine stretches): searches are answered while the decodes
+    // run, including before the first of them has used up its budget.
+    let searches = 0;
+    let searchesBeforeFirstUpload = 0;
     while (!done) {
-      const t = Date.now();
       const r = await call(gw.url, '/api/v1/search', 'POST', '/api/v1/search', { json: { query: 'a red square' } });
       expect(r.status).toBe(200);
-      latencies.push(Date.now() - t);
+      searches += 1;
+      if (!firstDone) searchesBeforeFirstUpload += 1;
     }
     for (const r of await uploads) {
       expect(r.status).toBe(400);
@@ -201,8 +205,8 @@ describe('decode time budget through the gateway', () => {
         'image: DECODE_TIMEOUT: decoding the image took longer than its time budget (over 1500 ms (MAX_DECODE_MS))',
       );
     }
-    expect(latencies.length).toBeGreaterThan(3);
-    expect(Math.max(...latencies)).toBeLessThan(2000);
+    expect(searches).toBeGreaterThan(3);
+    expect(searchesBeforeFirstUpload).toBeGreaterThanOrEqual(1);
     // And the embedder goes on decoding.
     expect((await upload(heicFixture(), 'after.heic')).status).toBe(200);
   }, 150_000);

@@ -1,6 +1,6 @@
 // Unit: the batcher's scheduling with a plain run function (no model); the real model runs in
 // embedder.server.int.spec.ts.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ItemFailure } from '@image-search/embedding';
 import { isAppError } from '@image-search/service-kit';
 import { DynamicBatcher } from './batcher.js';
@@ -40,33 +40,43 @@ describe('DynamicBatcher', () => {
   });
 
   it('runs a lone item on an idle tower at once, without waiting for companions', async () => {
-    const { b, batches, item } = recorder({ maxWaitMs: 10_000 });
-    const started = Date.now();
-    await b.submit([item(1)], () => true);
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(batches).toEqual([[1]]);
+    // The wait timer is faked and never advanced: an answer proves no wait was taken, with no clock involved.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { b, batches, item } = recorder({ maxWaitMs: 10_000 });
+      let answered = false;
+      void b.submit([item(1)], () => true).then(() => (answered = true));
+      await vi.waitFor(() => expect(answered).toBe(true), { timeout: 30_000 });
+      expect(batches).toEqual([[1]]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('gives callers answered by the last batch up to maxWaitMs to join the next one', async () => {
     const batches: number[][] = [];
+    let release!: () => void;
+    const busy = new Promise<void>((r) => (release = r));
     const b = new DynamicBatcher<number>({
       name: 'test',
       maxBatch: 8,
-      maxWaitMs: 40,
+      // Far above any scheduling delay under load: the join below must not depend on the machine's speed.
+      maxWaitMs: 2000,
       capacity: 100,
       run: async (xs) => {
         batches.push(xs);
-        if (xs[0] === 1) await new Promise((r) => setTimeout(r, 80));
+        if (xs[0] === 1) await busy;
         return xs.map((x) => Float32Array.of(x));
       },
     });
     const first = b.submit([() => Promise.resolve(1)], () => true);
-    await new Promise((r) => setTimeout(r, 10)); // batch 1 is running
-    // Item 2 becomes ready while the tower is busy and has waited ~70 ms when it frees up...
+    await vi.waitFor(() => expect(batches).toEqual([[1]])); // batch 1 is running
+    // Item 2 becomes ready while the tower is busy...
     const second = b.submit([() => Promise.resolve(2)], () => true);
+    await new Promise((r) => setImmediate(r));
+    release();
     await first;
     // ...yet the caller answered by batch 1 still joins it, arriving just after.
-    await new Promise((r) => setTimeout(r, 5));
     await Promise.all([second, b.submit([() => Promise.resolve(3)], () => true)]);
     expect(batches).toEqual([[1], [2, 3]]);
   });
