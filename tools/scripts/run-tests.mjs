@@ -43,12 +43,28 @@ const steps = [
 ];
 let failed = false;
 let failedTaskOutput = '';
+const retried = [];
 for (const [cmd, args] of steps) {
   console.log(`\n$ ${cmd} ${args.join(' ')}`);
-  const status = await runStep(cmd, args);
+  let status = await runStep(cmd, args);
+  if (status !== 0 && cmd === 'nx') {
+    const first = nxOutput.join('');
+    failedTaskOutput = failedTaskTails(first);
+    // A vitest run can fail with every test passed: a fork that crashes while it exits (native addons in
+    // worker threads) or an error outside any test. Such a project runs once more, and the log's end still
+    // shows the first run's output; a failed test or lint or type error is never retried.
+    const names = failedTaskNames(first);
+    if (names.length > 0 && names.every(failedOutsideTests)) {
+      retried.push(...names);
+      const projects = names.map((n) => n.split(':')[0]).join(',');
+      console.log(`\n${names.join(', ')} failed with every test passed; running ${projects} once more`);
+      nxOutput.length = 0;
+      status = await runStep('nx', ['run-many', '-t', 'test', '-p', projects, '--outputStyle=static', '--skipNxCache']);
+      if (status !== 0) failedTaskOutput += `\n${failedTaskTails(nxOutput.join(''))}`;
+    }
+  }
   if (status !== 0) {
     failed = true;
-    if (cmd === 'nx') failedTaskOutput = failedTaskTails();
     console.error(`\n${cmd} failed (exit ${status})`);
     break;
   }
@@ -71,15 +87,31 @@ function runStep(cmd, args) {
   });
 }
 
+/** The tasks an Nx run lists under "Failed tasks:". */
+function failedTaskNames(text) {
+  const list = text.split('Failed tasks:')[1] ?? '';
+  return [...list.matchAll(/^\s*- (\S+:\S+)/gm)].map((m) => m[1]);
+}
+
+/** Whether a failed task is a test run whose own report shows tests that all passed and no failed file. */
+function failedOutsideTests(name) {
+  const [project, target] = name.split(':');
+  const report = join(resultsDir, `${project}.json`);
+  if (target !== 'test' || !existsSync(report)) return false;
+  try {
+    const r = JSON.parse(readFileSync(report, 'utf8'));
+    return r.numTotalTests > 0 && r.numFailedTests === 0 && !(r.testResults ?? []).some((t) => t.status === 'failed');
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The last lines of each failed Nx task's own output. Nx prints a task's output where the task
  * ends, often many minutes before the log's end, and CI logs are read from the tail.
  */
-function failedTaskTails() {
-  const text = nxOutput.join('');
-  const list = text.split('Failed tasks:')[1] ?? '';
-  const names = [...list.matchAll(/^\s*- (\S+:\S+)/gm)].map((m) => m[1]);
-  return names
+function failedTaskTails(text) {
+  return failedTaskNames(text)
     .map((name) => {
       const start = text.lastIndexOf(`> nx run ${name}`);
       if (start < 0) return `${name}: no output found`;
@@ -129,6 +161,8 @@ if (totals.projects > 0) {
   console.log(`\n${totals.projects} projects tested`);
   console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
   for (const line of failedFiles) console.log(`failed: ${line.slice(0, 400)}`);
+  for (const name of retried)
+    console.log(`retried once: ${name} (its first run failed outside any test; output above)`);
 }
 console.log(`\nnpm test ${failed ? 'FAILED' : 'passed'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 process.exit(failed ? 1 : 0);
