@@ -6,8 +6,9 @@
 // container images run the esbuild bundles instead (apps/*/Dockerfile).
 //
 // Steps: Redis (REDIS_URL or a private redis-server) → models (real from MODELS_DIR, else the demo
-// models) → clip-embedder + siglip-embedder → collections → reembed-worker + gateway → ingest the
-// sample folder → print the search page URL. Ctrl-C stops everything. A service that crashes while
+// models) → clip-embedder + siglip-embedder → collections (with the demo models, while the
+// embedders load) → reembed-worker + gateway → ingest the sample folder → print the search page URL.
+// Ctrl-C stops everything. A service that crashes while
 // the stack starts stops the stack with its exit code; once it is up, a crashed service is restarted
 // with exponential backoff while the others keep serving, and a crash loop stops only that service
 // (the gateway's crash loop stops the stack, so a service manager can start it afresh).
@@ -251,6 +252,23 @@ async function main() {
     EMBEDDER_HOST: '127.0.0.1',
     MODELS_DIR: config.modelsDir,
   };
+  // The collections: a tool process each, both at once (its start takes seconds on a busy machine; they
+  // are separate tables). The demo models' sizes are known now (each embedder refuses to start with a
+  // model of another size), so theirs are created while the embedders load; real ones once they say.
+  const createCollections = (clipDim, siglipDim) =>
+    Promise.all(
+      [['clip', clipDim], ...(config.createSiglipCollection ? [['siglip', siglipDim]] : [])].map(([family, dim]) =>
+        sup
+          .run('setup', 'tools/src/create-collection.cli.ts', {
+            args: ['--model', family, '--dim', String(dim)],
+            env: store,
+          })
+          .then((code) => ({ family, code })),
+      ),
+    );
+  const collections = models.demo
+    ? createCollections(models.clip.CLIP_EMBEDDING_DIM, models.siglip.SIGLIP_EMBEDDING_DIM)
+    : undefined;
   sup.start('clip-embedder', 'apps/clip-embedder/src/main.ts', {
     ready: () => grpcServing(clipAddr),
     env: {
@@ -307,20 +325,12 @@ async function main() {
     `embedders serving: CLIP ${clipInfo.modelId} (${clipInfo.embeddingDim} dims, ${clipInfo.executionProvider}), SigLIP ${siglipInfo.modelId} (${siglipInfo.embeddingDim} dims, ${siglipInfo.executionProvider})`,
   );
 
-  const families = [
-    ['clip', clipInfo.embeddingDim],
-    ...(config.createSiglipCollection ? [['siglip', siglipInfo.embeddingDim]] : []),
-  ];
-  for (const [family, dim] of families) {
-    const code = await sup.run('setup', 'tools/src/create-collection.cli.ts', {
-      args: ['--model', family, '--dim', String(dim)],
-      env: store,
-    });
+  const created = await (collections ?? createCollections(clipInfo.embeddingDim, siglipInfo.embeddingDim));
+  for (const { family, code } of created)
     if (code !== 0)
       throw new Error(
         `creating the ${family} collection failed (exit code ${code}); if DATA_DIR holds collections of other models, use another DATA_DIR`,
       );
-  }
   if (!config.createSiglipCollection)
     say('CREATE_SIGLIP_COLLECTION=false: the SigLIP collection is left for you to create (docs/runbook.md, step 1)');
 
