@@ -207,14 +207,15 @@ describe('tools:reembed process (real Redis and store, no worker)', () => {
     expect(p.output()).toMatch(/Redis persistence: |This Redis keeps nothing across a restart/);
     expect(p.output()).toContain('To finish the migration: npx nx run tools:reembed -- start --only-missing');
 
-    const status = await run(['status']);
+    // The two status forms read only, so they run at once (a CLI process start takes seconds on a loaded machine).
+    const [status, jsonStatus] = await Promise.all([run(['status']), run(['status', '--json'])]);
     expect(status.code).toBe(0);
     expect(status.out).toMatch(/state: idle/);
     expect(status.out).toContain(
       'no re-embedding run is recorded in Redis, yet image_assets_siglip holds 12 of the 30 points of image_assets: if a run was started, its state vanished from Redis (Redis lost its data',
     );
     expect(status.out).toContain('start --only-missing');
-    const json = JSON.parse((await run(['status', '--json'])).out) as { state: string; lost_run: string };
+    const json = JSON.parse(jsonStatus.out) as { state: string; lost_run: string };
     expect(json.state).toBe('idle');
     expect(json.lost_run).toMatch(/Redis lost its data.*\n.*\n.*start --only-missing/s);
 

@@ -51,6 +51,10 @@ describe('npm start heals itself: SIGKILLed embedders come back while search kee
       ADMIN_TOKEN: token,
       QUEUE_PREFIX: prefix,
       START_CRASH_LOOP_COUNT: '3',
+      // Shorter waits than the defaults, same behaviour: restarts after 0.3 s (doubling) instead of 1 s, and
+      // the gateway's breaker tries a killed embedder again after 2 s instead of 10 s.
+      START_RESTART_BACKOFF_MS: '300',
+      BREAKER_COOLDOWN_MS: '2000',
       // The client searches back to back for as long as recovery takes (over a minute on a loaded
       // machine), which would exceed the default per-client limit; rate limits are not under test here.
       RATE_LIMIT_SEARCH_PER_MIN: '0',

@@ -33,7 +33,8 @@ describe('a third model by configuration alone, migrated to under npm start (eve
 
   /** Runs a tools CLI with the running stack's settings (DATA_DIR/stack.env); exit code and output. */
   const tool = async (script: string, args: string[]) => {
-    const p = startTsProcess(`tools/src/${script}`, { ...env, LOG_LEVEL: 'warn' }, args);
+    // tools:reembed follows a run polling every 200 ms instead of every second.
+    const p = startTsProcess(`tools/src/${script}`, { ...env, LOG_LEVEL: 'warn', REEMBED_POLL_MS: '200' }, args);
     const code = await Promise.race([p.exited, new Promise((r) => setTimeout(() => r('timeout'), 240_000))]);
     if (code === 'timeout') await p.stop('SIGKILL');
     return { code, out: p.output() };
@@ -113,14 +114,18 @@ describe('a third model by configuration alone, migrated to under npm start (eve
     await waitFor('colour-v3 to answer', async () => (await search('red')).model === 'colour-v3', 20_000, 250);
     const after = await search('red');
     expect(after.results.map((r) => r.asset.path.split('/').pop()!.split('-')[0])).toEqual(['red', 'red', 'red']);
-    const status = await tool('models.cli.ts', ['status']);
+    // Three tools that change nothing here (a status and two refusals), run at once: each process start
+    // takes seconds on a loaded machine.
+    const [status, drop, next] = await Promise.all([
+      tool('models.cli.ts', ['status']),
+      tool('models.cli.ts', ['drop', '--model', CLIP]),
+      // The next migration starts from the new model.
+      tool('reembed.cli.ts', ['start', '--detach']),
+    ]);
     expect(status.out).toMatch(/serving: colour-v3 \(image_assets_colour_v3\), nothing being migrated to/);
     expect(status.out).toMatch(/retired: clip-vit-b32-openai \(image_assets\) replaced by colour-v3/);
-    const drop = await tool('models.cli.ts', ['drop', '--model', CLIP]);
     expect(drop.code).toBe(1);
     expect(drop.out).toMatch(/is in its grace period until/);
-    // The next migration starts from the new model.
-    const next = await tool('reembed.cli.ts', ['start', '--detach']);
     expect(next.code).toBe(1);
     expect(next.out).toMatch(/'colour-v3' serves alone .* pass --to MODEL/);
   }, 400_000);

@@ -72,13 +72,20 @@ describe('re-embedding under faults (real processes)', () => {
   it('SIGKILL of a worker mid-batch: another replica picks the batch up; no batch runs more than twice', async () => {
     const { world, root, assets } = await newWorld(200);
     const slow = { REEMBED_RATE_PER_S: '60', REEMBED_CONCURRENCY: '2' };
-    // The victim runs alone (rate-limited, so always mid-batch), is killed, then a second replica takes over.
+    // Two replicas, both taking batches (rate-limited, so each is always mid-batch; started together, as a
+    // start takes seconds on a loaded machine); the victim is killed and the other replica takes over.
     const victim = world.startWorker(embedder, root, slow);
+    const other = world.startWorker(embedder, root, slow);
+    await waitFor(
+      'both replicas started',
+      () => [victim, other].every((w) => w.output().includes('reembed-worker started')),
+      90_000,
+      100,
+    );
     await world.control.start({ batchSize: 20 });
     await waitFor('batches in flight', async () => (await world.control.status()).done >= 40, 60_000, 100);
     victim.child.kill('SIGKILL');
     await victim.exited;
-    world.startWorker(embedder, root, slow);
     const end = await world.waitForState(['completed', 'failed'], 90_000);
     expect(end.done + end.failed).toBe(assets.length);
     const starts = await world.control.runs.batchStarts(end.run_id!);
