@@ -1,5 +1,5 @@
 import sharp, { type Sharp, type SharpOptions } from 'sharp';
-import { decodeWith, openImage, type DecodeContext } from '@image-search/image-formats';
+import { decodeWith, openImage, shrinksOnLoad, type DecodeContext } from '@image-search/image-formats';
 import { resizeGeometry, type ImagePreprocessSpec } from './image-spec.js';
 import { ItemFailure, type ImageLimits } from './model.types.js';
 
@@ -87,23 +87,27 @@ export class ImagePreprocessor {
     const img = await openImage(bytes, this.limits, this.ctx);
     const { width: w, height: h } = img;
     const geo = resizeGeometry(this.spec, w, h);
+    const shrink = this.ctx.shrinkOnLoad ?? 'fast';
     const { data, info } = await decodeWith(img, this.limits, this.ctx, async (open) => {
       let source: Sharp;
-      if (this.spec.dropAlpha === 'before' && img.hasAlpha) {
+      const flatten = this.spec.dropAlpha === 'before' && img.hasAlpha;
+      if (flatten || (shrink === 'off' && shrinksOnLoad(img.format))) {
         // sharp drops alpha only after resizing (premultiplied); the reference drops it first, so do that in a pass of its own.
         // srgb here also turns 16-bit and grey+alpha inputs into plain 8-bit RGB, which the raw reload below expects.
-        const flat = await open(INPUT_OPTIONS)
-          .removeAlpha()
-          .toColourspace('srgb')
-          .raw()
-          .toBuffer({ resolveWithObject: true });
+        // The same pass, without flattening, is the exact decode (every pixel) that shrink-on-load is measured against.
+        const full = flatten ? open(INPUT_OPTIONS).removeAlpha().toColourspace('srgb') : open(INPUT_OPTIONS);
+        const flat = await full.raw().toBuffer({ resolveWithObject: true });
         source = sharp(flat.data, {
           raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels },
         });
       } else {
         source = open(INPUT_OPTIONS);
       }
-      let pipeline = source.resize(geo.width, geo.height, { fit: 'fill', kernel: this.spec.kernel });
+      let pipeline = source.resize(geo.width, geo.height, {
+        fit: 'fill',
+        kernel: this.spec.kernel,
+        fastShrinkOnLoad: shrink === 'fast',
+      });
       if (geo.width !== this.size || geo.height !== this.size) {
         pipeline = pipeline.extract({ left: geo.left, top: geo.top, width: this.size, height: this.size });
       }

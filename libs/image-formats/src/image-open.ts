@@ -17,6 +17,21 @@ export interface DecodeContext {
    * error buffer per process, so only then is its text this image's own and may reach the message.
    */
   ownErrors?: boolean;
+  /**
+   * How much of a large JPEG's (or WebP's) downscale its decoder may do while decoding (libjpeg's DCT
+   * scaling, libwebp's scaler): `fast` is sharp's default, `safe` leaves the resize kernel at least a 2x
+   * reduction, `off` decodes every pixel first (the exact path the others are measured against). The
+   * default, `fast`, was measured within cosine 0.999 of `off` (docs/benchmarks/decode.md).
+   */
+  shrinkOnLoad?: ShrinkOnLoad;
+}
+
+/** Whether and how far a JPEG or WebP is downscaled by its decoder (see DecodeContext). */
+export type ShrinkOnLoad = 'fast' | 'safe' | 'off';
+
+/** Formats whose libvips loader can downscale while decoding (sharp uses it for JPEG and WebP). */
+export function shrinksOnLoad(format: string): boolean {
+  return format === 'jpeg' || format === 'webp';
 }
 
 /** What the header says, checked against the limits (nothing decoded yet). */

@@ -19,6 +19,8 @@ export {
   openImage,
   decodeWith,
   classifyLibvipsError,
+  shrinksOnLoad,
+  type ShrinkOnLoad,
   type ImageHeader,
   type ImageLimits,
   type OpenedImage,

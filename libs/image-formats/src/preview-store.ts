@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeWith, openImage, type ImageLimits } from './image-open.js';
+import sharp from 'sharp';
+import { decodeWith, openImage, shrinksOnLoad, type ImageLimits, type ShrinkOnLoad } from './image-open.js';
 import { isFile, PreviewFiles } from './preview-files.js';
 
 /**
@@ -12,6 +13,8 @@ export interface PreviewOptions {
   shortSide: number;
   /** JPEG quality (4:4:4 chroma, so colour edges survive the models' own resize). */
   quality: number;
+  /** How far the decoder may downscale a large JPEG/WebP on load (DecodeContext); default `fast`. */
+  shrinkOnLoad?: ShrinkOnLoad;
 }
 
 /** 512 px short side: 2.3x CLIP/SigLIP's 224 input, so the models' resize still does the last downscale. */
@@ -51,13 +54,21 @@ export async function renderPreview(
   const scale = opts.shortSide / Math.min(img.width, img.height);
   const width = Math.max(1, Math.round(img.width * scale));
   const height = Math.max(1, Math.round(img.height * scale));
-  const data = await decodeWith(img, PREVIEW_LIMITS, {}, (pipeline) =>
-    pipeline({ autoOrient: true, ignoreIcc: true, sequentialRead: true })
-      .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
+  const shrink = opts.shrinkOnLoad ?? 'fast';
+  const data = await decodeWith(img, PREVIEW_LIMITS, {}, async (pipeline) => {
+    let source = pipeline({ autoOrient: true, ignoreIcc: true, sequentialRead: true });
+    if (shrink === 'off' && shrinksOnLoad(img.format)) {
+      // The exact path (every pixel decoded, then resized) that shrink-on-load is measured against.
+      const full = await source.raw().toBuffer({ resolveWithObject: true });
+      const { width: w, height: h, channels } = full.info;
+      source = sharp(full.data, { raw: { width: w, height: h, channels } });
+    }
+    return source
+      .resize(width, height, { fit: 'fill', kernel: 'lanczos3', fastShrinkOnLoad: shrink === 'fast' })
       .toColourspace('srgb')
       .jpeg({ quality: opts.quality, chromaSubsampling: '4:4:4' })
-      .toBuffer(),
-  );
+      .toBuffer();
+  });
   return { data, width, height };
 }
 
