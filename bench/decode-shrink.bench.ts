@@ -16,9 +16,8 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { ImagePreprocessor, cosine, loadEmbeddingModel } from '@image-search/embedding';
 import { DEFAULT_PREVIEW_OPTIONS, renderPreview, type ShrinkOnLoad } from '@image-search/image-formats';
-import { fixturePath, fixturesAvailable, largePhoto } from '@image-search/testing';
+import { fixturePath, fixturesAvailable, largePhoto, mosaicPhoto } from '@image-search/testing';
 import { renderThumbnail } from '../apps/gateway/src/thumbnails/thumbnail-render.js';
-import { mosaicPhoto } from './decode-shrink-photos.js';
 
 const { values: args } = parseArgs({
   options: {

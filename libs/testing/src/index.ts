@@ -26,4 +26,4 @@ export {
   heicFixture,
 } from './format-images.js';
 export { manyScanJpeg } from './many-scan-jpeg.js';
-export { largePhoto, type LargePhotoOptions } from './large-photos.js';
+export { largePhoto, mosaicPhoto, type LargePhotoOptions } from './large-photos.js';

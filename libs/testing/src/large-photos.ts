@@ -42,3 +42,36 @@ export async function largePhoto(source: Uint8Array, opts: LargePhotoOptions = {
   if (opts.orientation) out = out.withMetadata({ orientation: opts.orientation });
   return out.jpeg({ quality: opts.quality ?? 92 }).toBuffer();
 }
+
+/**
+ * A 4000x3000 mosaic of 8x6 photo tiles (500x500 each, cropped and downscaled from the fixtures' ~640x480
+ * COCO photos): detail near the pixel scale everywhere, like a sharp phone photo, unlike an upscaled
+ * photo whose only fine detail is the grain added on top. `offset` picks which photos fill it;
+ * `orientation` is written as the EXIF tag (pixels stored unrotated).
+ */
+export async function mosaicPhoto(sources: Uint8Array[], offset: number, orientation?: number): Promise<Buffer> {
+  const tile = 500;
+  const picks = Array.from({ length: 48 }, (_, i) => (offset * 48 + i) % sources.length);
+  const tiles = new Map<number, Buffer>();
+  for (const k of new Set(picks))
+    tiles.set(
+      k,
+      await sharp(sources[k]!)
+        .autoOrient()
+        .resize(tile, tile, { fit: 'cover', kernel: 'lanczos3' })
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer(),
+    );
+  let out = sharp({ create: { width: 8 * tile, height: 6 * tile, channels: 3, background: '#000' } }).composite(
+    picks.map((k, i) => ({
+      input: tiles.get(k)!,
+      raw: { width: tile, height: tile, channels: 3 as const },
+      left: (i % 8) * tile,
+      top: Math.floor(i / 8) * tile,
+    })),
+  );
+  if (orientation) out = out.withMetadata({ orientation });
+  return out.jpeg({ quality: 92 }).toBuffer();
+}
