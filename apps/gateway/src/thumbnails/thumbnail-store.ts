@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renderThumbnail } from './thumbnail-render.js';
+import { inspectImage } from '@image-search/image-formats';
+import { renderThumbnail, THUMBNAIL_LIMITS } from './thumbnail-render.js';
 
 /** How many hex digits of the content hash a thumbnail's name and URL carry (64 bits: no collisions among one asset's versions). */
 export const THUMB_HASH_HEX = 16;
@@ -55,16 +56,25 @@ export class ThumbnailStore {
   /**
    * Makes the thumbnail of this version (when missing) and removes the asset's other versions (an
    * edited photo's old thumbnail is garbage once its new one exists). Returns the bytes when rendered.
+   * `preview`, this version's preview, is the source when its long side is at least twice the
+   * thumbnail's: then ingest decodes the original once (for the preview), not twice. Previews keep the
+   * original's ICC profile, so the thumbnail is colour-managed as one made from the original.
    */
-  async ensure(assetId: string, contentHash: string, source: Buffer | string): Promise<boolean> {
+  async ensure(assetId: string, contentHash: string, source: Buffer | string, preview?: Buffer): Promise<boolean> {
     const key = thumbKeyOf(contentHash);
     if (!key) return false;
     const target = this.pathOf(assetId, key);
     if (await this.has(assetId, key)) return false;
-    const data = await this.render(source);
+    const data = await this.render((preview && (await this.covers(preview))) || source);
     await this.write(target, data);
     await this.removeOthers(assetId, key);
     return true;
+  }
+
+  /** The preview when it is large enough to make this store's thumbnails from (header only, nothing decoded). */
+  private async covers(preview: Buffer): Promise<Buffer | undefined> {
+    const h = await inspectImage(preview, THUMBNAIL_LIMITS).catch(() => undefined);
+    return h && Math.max(h.width, h.height) >= 2 * this.opts.size ? preview : undefined;
   }
 
   /** Stores rendered bytes atomically (temp file + rename: a reader never sees half a JPEG). */
