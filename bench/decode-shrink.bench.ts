@@ -14,7 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { ImagePreprocessor, cosine, loadEmbeddingModel } from '@image-search/embedding';
+import { ImagePreprocessor, cosine, loadEmbeddingModel, resizeGeometry } from '@image-search/embedding';
 import { DEFAULT_PREVIEW_OPTIONS, renderPreview, type ShrinkOnLoad } from '@image-search/image-formats';
 import { fixturePath, fixturesAvailable, largePhoto, mosaicPhoto } from '@image-search/testing';
 import { renderThumbnail } from '../apps/gateway/src/thumbnails/thumbnail-render.js';
@@ -54,25 +54,29 @@ const folder = (f: string, ext: RegExp): Photo[] =>
     .map((n) => ({ name: `${f}/${n}`, bytes: readFileSync(fixturePath('images', f, n)) }));
 const coco = folder('coco', /\.jpe?g$/i);
 const n = args.quick ? 3 : 6;
-const scaled = (list: Photo[], w: number, h: number, tag: string, webp = false) =>
+const scaled = (list: Photo[], w: number, h: number, tag: string, o: { webp?: boolean; orientation?: number } = {}) =>
   Promise.all(
     list.map(async (p, i) => {
-      const jpeg = await largePhoto(p.bytes, { width: w, height: h, seed: i + 1, orientation: i % 3 === 1 ? 6 : undefined });
-      const bytes = webp ? await sharp(jpeg).autoOrient().webp({ quality: 90 }).toBuffer() : jpeg;
-      return { name: `${p.name}@${tag}${i % 3 === 1 && !webp ? '/exif6' : ''}`, bytes };
+      const jpeg = await largePhoto(p.bytes, { width: w, height: h, seed: i + 1, orientation: o.orientation });
+      const bytes = o.webp ? await sharp(jpeg).webp({ quality: 90 }).toBuffer() : jpeg;
+      return { name: `${p.name}@${tag}`, bytes };
     }),
   );
 const sets: Record<string, Photo[]> = {
   fixtures: [...coco, ...folder('derived', /\.jpe?g$/i), ...folder('skimage', /\.(png|jpe?g)$/i)],
   '2048x1536': await scaled(coco.slice(40, 40 + n), 2048, 1536, '1536'),
   '12MP': await scaled(coco.slice(3, 3 + n), 4000, 3000, '12mp'),
+  '12MP exif6': await scaled(coco.slice(20, 20 + (args.quick ? 2 : 3)), 4000, 3000, '12mp-exif6', { orientation: 6 }),
   '12MP mosaic': await Promise.all(
     Array.from({ length: args.quick ? 2 : 4 }, async (_, i) => ({
       name: `mosaic-${i}`,
-      bytes: await mosaicPhoto(coco.map((p) => p.bytes), i),
+      bytes: await mosaicPhoto(
+        coco.map((p) => p.bytes),
+        i,
+      ),
     })),
   ),
-  '12MP WebP': await scaled(coco.slice(60, 60 + (args.quick ? 2 : 3)), 4000, 3000, '12mp.webp', true),
+  '12MP WebP': await scaled(coco.slice(60, 60 + (args.quick ? 2 : 3)), 4000, 3000, '12mp.webp', { webp: true }),
 };
 const big = Object.keys(sets).filter((s) => s !== 'fixtures');
 
@@ -87,38 +91,64 @@ const CLIP_SPEC = {
   rescale: 1 / 255,
   dropAlpha: 'after' as const,
 };
-const prep = Object.fromEntries(VARIANTS.map((v) => [v, new ImagePreprocessor(CLIP_SPEC, undefined, { shrinkOnLoad: v })]));
-async function timed(f: () => Promise<unknown>): Promise<number> {
+const prep = Object.fromEntries(
+  VARIANTS.map((v) => [v, new ImagePreprocessor(CLIP_SPEC, undefined, { shrinkOnLoad: v })]),
+);
+/** Wall and CPU ms (this process's, libvips' threads included): CPU time is what load distorts least. */
+async function timed(f: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  const c = process.cpuUsage();
   const t = performance.now();
   await f();
-  return performance.now() - t;
+  const d = process.cpuUsage(c);
+  return { wall: performance.now() - t, cpu: (d.user + d.system) / 1000 };
 }
-console.log(`## decode + resize, median ms per image (load at start ${load()})`);
-console.log('| set | step | fast | safe | off | off / fast |\n|---|---|---|---|---|---|');
+// The embedders' crop before this change: sharp's extract(), which with an EXIF orientation rotates before
+// resizing and so skips shrink-on-load.
+async function extractCrop(bytes: Buffer): Promise<Buffer> {
+  const m = await sharp(bytes, { autoOrient: true }).metadata();
+  const geo = resizeGeometry(CLIP_SPEC, m.autoOrient.width, m.autoOrient.height);
+  return sharp(bytes, { autoOrient: true, ignoreIcc: true, failOn: 'error', sequentialRead: true })
+    .resize(geo.width, geo.height, { fit: 'fill', kernel: 'cubic' })
+    .extract({ left: geo.left, top: geo.top, width: 224, height: 224 })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer();
+}
+console.log(`## decode + resize, median per image: CPU ms (wall ms) (load at start ${load()})`);
+console.log('| set | step | fast | safe | off | off / fast (CPU) |\n|---|---|---|---|---|---|');
 for (const set of big) {
-  const steps: [string, (p: Photo, v: ShrinkOnLoad) => Promise<unknown>][] = [
-    ['CLIP 224 preprocessing', (p, v) => prep[v]!.preparePixels(p.bytes)],
-    ['512 px preview', (p, v) => renderPreview(p.bytes, { ...DEFAULT_PREVIEW_OPTIONS, shrinkOnLoad: v })],
+  const steps: [string, ShrinkOnLoad[], (p: Photo, v: ShrinkOnLoad) => Promise<unknown>][] = [
+    ['CLIP 224 preprocessing', VARIANTS, (p, v) => prep[v]!.preparePixels(p.bytes)],
+    ['CLIP 224, crop by sharp extract() (before)', ['fast'], (p) => extractCrop(p.bytes)],
+    ['512 px preview', VARIANTS, (p, v) => renderPreview(p.bytes, { ...DEFAULT_PREVIEW_OPTIONS, shrinkOnLoad: v })],
   ];
-  for (const [step, run] of steps) {
-    const t: Record<string, number[]> = { fast: [], safe: [], off: [] };
+  for (const [step, vs, run] of steps) {
+    const t: Record<string, { wall: number; cpu: number }[]> = { fast: [], safe: [], off: [] };
     for (const p of sets[set]!) await run(p, 'fast');
     for (let r = 0; r < reps; r++)
-      for (const p of sets[set]!) for (const v of VARIANTS) t[v]!.push(await timed(() => run(p, v)));
-    const [f, s, o] = VARIANTS.map((v) => median(t[v]!));
-    console.log(`| ${set} | ${step} | ${f!.toFixed(1)} | ${s!.toFixed(1)} | ${o!.toFixed(1)} | ${(o! / f!).toFixed(2)} |`);
+      for (const p of sets[set]!) for (const v of vs) t[v]!.push(await timed(() => run(p, v)));
+    const cell = (v: ShrinkOnLoad) =>
+      t[v]!.length
+        ? `${median(t[v]!.map((x) => x.cpu)).toFixed(1)} (${median(t[v]!.map((x) => x.wall)).toFixed(1)})`
+        : '—';
+    const ratio =
+      vs.length > 1 ? (median(t.off!.map((x) => x.cpu)) / median(t.fast!.map((x) => x.cpu))).toFixed(2) : '—';
+    console.log(`| ${set} | ${step} | ${cell('fast')} | ${cell('safe')} | ${cell('off')} | ${ratio} |`);
   }
 }
-// Ingest today: a thumbnail (256 px, its own decode) and a preview (another decode), both `fast`.
+// Ingest's gateway-side decodes of a new photo: before, a thumbnail (256 px) and a preview each from the
+// original; now the preview from the original and the thumbnail from the preview.
 {
-  const t = { two: [] as number[], thumbOnly: [] as number[] };
+  const t = { two: [] as { wall: number; cpu: number }[], one: [] as { wall: number; cpu: number }[] };
   for (let r = 0; r < reps; r++)
-    for (const p of sets['12MP']!) {
+    for (const p of [...sets['12MP']!, ...sets['12MP exif6']!, ...sets['12MP mosaic']!]) {
       t.two.push(await timed(async () => (await renderThumbnail(p.bytes, 256), await renderPreview(p.bytes))));
-      t.thumbOnly.push(await timed(() => renderThumbnail(p.bytes, 256)));
+      t.one.push(await timed(async () => renderThumbnail((await renderPreview(p.bytes))!.data, 256)));
     }
+  const m = (xs: { wall: number; cpu: number }[], k: 'wall' | 'cpu') => median(xs.map((x) => x[k]));
   console.log(
-    `\n12MP ingest, thumbnail 256 + preview 512 (two decodes, fast): ${median(t.two).toFixed(1)} ms; thumbnail alone ${median(t.thumbOnly).toFixed(1)} ms`,
+    `\n12 MP ingest, thumbnail 256 + preview 512, median CPU ms (wall): from the original twice ${m(t.two, 'cpu').toFixed(1)} (${m(t.two, 'wall').toFixed(1)}), preview then thumbnail from it ${m(t.one, 'cpu').toFixed(1)} (${m(t.one, 'wall').toFixed(1)}); CPU ratio ${(m(t.two, 'cpu') / m(t.one, 'cpu')).toFixed(2)}`,
   );
 }
 console.log(`load after timing: ${load()}\n`);

@@ -63,14 +63,16 @@ export async function renderPreview(
       const { width: w, height: h, channels } = full.info;
       source = sharp(full.data, { raw: { width: w, height: h, channels } });
     }
-    return source
-      .resize(width, height, { fit: 'fill', kernel: 'lanczos3', fastShrinkOnLoad: shrink === 'fast' })
-      .toColourspace('srgb')
-      // The original's profile rides along, pixels untouched (embedders ignore it): a thumbnail made from
-      // the preview is colour-managed as one made from the original (+0.5-3 KB per preview).
-      .keepIccProfile()
-      .jpeg({ quality: opts.quality, chromaSubsampling: '4:4:4' })
-      .toBuffer();
+    return (
+      source
+        .resize(width, height, { fit: 'fill', kernel: 'lanczos3', fastShrinkOnLoad: shrink === 'fast' })
+        .toColourspace('srgb')
+        // The original's profile rides along, pixels untouched (embedders ignore it): a thumbnail made from
+        // the preview is colour-managed as one made from the original (+0.5-3 KB per preview).
+        .keepIccProfile()
+        .jpeg({ quality: opts.quality, chromaSubsampling: '4:4:4' })
+        .toBuffer()
+    );
   });
   return { data, width, height };
 }

@@ -48,7 +48,10 @@ describe('ThumbnailStore.ensure with a preview', () => {
     const fromPreview = new ThumbnailStore({ dir: join(dir, 'b'), size: 256 });
     await fromOriginal.ensure(ID, HASH, original);
     await fromPreview.ensure(ID, HASH, Buffer.from('not read: the preview is the source'), preview);
-    const [a, b] = [await rgb((await fromOriginal.read(ID, 'ab'.repeat(8)))!), await rgb((await fromPreview.read(ID, 'ab'.repeat(8)))!)];
+    const [a, b] = [
+      await rgb((await fromOriginal.read(ID, 'ab'.repeat(8)))!),
+      await rgb((await fromPreview.read(ID, 'ab'.repeat(8)))!),
+    ];
     expect([b.info.width, b.info.height]).toEqual([a.info.width, a.info.height]);
     // The same preview without its profile: what a thumbnail looks like when colour management is lost.
     const stripped = await sharp(preview, { ignoreIcc: true }).jpeg({ quality: 90 }).toBuffer();
@@ -56,7 +59,9 @@ describe('ThumbnailStore.ensure with a preview', () => {
     await lost.ensure(ID, HASH, original, stripped);
     const c = await rgb((await lost.read(ID, 'ab'.repeat(8)))!);
     const mad = (x: Buffer, y: Buffer) => x.reduce((s, v, i) => s + Math.abs(v - y[i]!), 0) / x.length;
-    console.log(`thumbnail from preview vs from original: mean |diff| ${mad(a.data, b.data).toFixed(2)} levels; profile lost: ${mad(a.data, c.data).toFixed(2)}`);
+    console.log(
+      `thumbnail from preview vs from original: mean |diff| ${mad(a.data, b.data).toFixed(2)} levels; profile lost: ${mad(a.data, c.data).toFixed(2)}`,
+    );
     // Resampling and JPEG differences only (~1-2 levels); a lost profile moves P3 colours by far more.
     expect(mad(a.data, b.data)).toBeLessThan(2);
     expect(mad(a.data, c.data)).toBeGreaterThan(3 * mad(a.data, b.data));
