@@ -5,14 +5,17 @@
 // the embedding against `off`, for the model preprocessing, the 512 px preview and the ingest thumbnail
 // + preview pair. Prints figures, machine and load; no assertions (the conformance spec asserts).
 //
-//   npx tsx bench/decode-shrink.bench.ts [--quick] [--reps N] [--models dir,dir] [--timing-only]
+//   npx tsx bench/decode-shrink.bench.ts [--quick] [--reps N] [--models dir,dir] [--sets a,b] [--timing-only]
 //
 // --models: model folders (default: the fixtures' two reference models); a folder's family is read
-// from its name (siglip or clip). Needs ../shared/fixtures (FIXTURES_DIR) for the photos.
+// from its name (siglip or clip). --sets: which photo sets the cosines use (comma-separated names as
+// printed; default all). Needs ../shared/fixtures (FIXTURES_DIR) for the photos.
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import sharp from 'sharp';
 import { ImagePreprocessor, cosine, loadEmbeddingModel, resizeGeometry } from '@image-search/embedding';
 import { DEFAULT_PREVIEW_OPTIONS, renderPreview, type ShrinkOnLoad } from '@image-search/image-formats';
@@ -24,6 +27,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     reps: { type: 'string' },
     models: { type: 'string' },
+    sets: { type: 'string' },
     'timing-only': { type: 'boolean', default: false },
   },
 });
@@ -94,8 +98,13 @@ const CLIP_SPEC = {
 const prep = Object.fromEntries(
   VARIANTS.map((v) => [v, new ImagePreprocessor(CLIP_SPEC, undefined, { shrinkOnLoad: v })]),
 );
+// A collection before each timed step: otherwise the step after an `off` decode pays for freeing its
+// 36 MB of pixels (measured: `fast` 34 CPU ms alone, 59 ms right after an `off`).
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 /** Wall and CPU ms (this process's, libvips' threads included): CPU time is what load distorts least. */
 async function timed(f: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  gc();
   const c = process.cpuUsage();
   const t = performance.now();
   await f();
@@ -126,8 +135,11 @@ for (const set of big) {
   for (const [step, vs, run] of steps) {
     const t: Record<string, { wall: number; cpu: number }[]> = { fast: [], safe: [], off: [] };
     for (const p of sets[set]!) await run(p, 'fast');
+    // The order of the settings rotates per rep, so no setting always follows the big `off` decode.
     for (let r = 0; r < reps; r++)
-      for (const p of sets[set]!) for (const v of vs) t[v]!.push(await timed(() => run(p, v)));
+      for (const p of sets[set]!)
+        for (const v of [...vs.slice(r % vs.length), ...vs.slice(0, r % vs.length)])
+          t[v]!.push(await timed(() => run(p, v)));
     const cell = (v: ShrinkOnLoad) =>
       t[v]!.length
         ? `${median(t[v]!.map((x) => x.cpu)).toFixed(1)} (${median(t[v]!.map((x) => x.wall)).toFixed(1)})`
@@ -143,8 +155,12 @@ for (const set of big) {
   const t = { two: [] as { wall: number; cpu: number }[], one: [] as { wall: number; cpu: number }[] };
   for (let r = 0; r < reps; r++)
     for (const p of [...sets['12MP']!, ...sets['12MP exif6']!, ...sets['12MP mosaic']!]) {
-      t.two.push(await timed(async () => (await renderThumbnail(p.bytes, 256), await renderPreview(p.bytes))));
-      t.one.push(await timed(async () => renderThumbnail((await renderPreview(p.bytes))!.data, 256)));
+      const two = async () =>
+        t.two.push(await timed(async () => (await renderThumbnail(p.bytes, 256), await renderPreview(p.bytes))));
+      const one = async () =>
+        t.one.push(await timed(async () => renderThumbnail((await renderPreview(p.bytes))!.data, 256)));
+      if (r % 2) await one().then(two);
+      else await two().then(one);
     }
   const m = (xs: { wall: number; cpu: number }[], k: 'wall' | 'cpu') => median(xs.map((x) => x[k]));
   console.log(
@@ -167,6 +183,7 @@ for (const dir of modelDirs) {
     VARIANTS.map((v) => [v, new ImagePreprocessor(model.images.spec, model.images.limits, { shrinkOnLoad: v })]),
   );
   for (const [set, list] of Object.entries(sets)) {
+    if (args.sets && !args.sets.split(',').includes(set)) continue;
     const embed = async (inputs: Buffer[], v: ShrinkOnLoad) =>
       model.embedPixels(await Promise.all(inputs.map((b) => pre[v]!.preprocess(b))));
     const bytes = list.map((p) => p.bytes);

@@ -1,0 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { ImagePreprocessor } from '@image-search/embedding';
+import { largePhoto, fixturePath } from '@image-search/testing';
+const SPEC = { size: 224, mode: 'shortest' as const, resizeShortest: 224, kernel: 'cubic' as const, mean: [0.5,0.5,0.5] as [number,number,number], std: [0.5,0.5,0.5] as [number,number,number], rescale: 1/255, dropAlpha: 'after' as const };
+const b = await largePhoto(readFileSync(fixturePath('images/coco/000000054718.jpg')), { seed: 2 });
+const P = { fast: new ImagePreprocessor(SPEC, undefined, { shrinkOnLoad: 'fast' }), safe: new ImagePreprocessor(SPEC, undefined, { shrinkOnLoad: 'safe' }), off: new ImagePreprocessor(SPEC, undefined, { shrinkOnLoad: 'off' }) };
+import { setFlagsFromString } from 'node:v8'; import { runInNewContext } from 'node:vm'; setFlagsFromString('--expose-gc'); const gc = runInNewContext('gc') as () => void;
+const cpu = async (f: () => Promise<unknown>) => { gc(); const c = process.cpuUsage(); await f(); const d = process.cpuUsage(c); return (d.user + d.system) / 1000; };
+const med = (x: number[]) => x.sort((a, b) => a - b)[x.length >> 1]!.toFixed(1);
+const t: Record<string, number[]> = { fast: [], safe: [], off: [] };
+const order = process.argv[2] === 'withoff' ? (['fast', 'safe', 'off'] as const) : (['fast', 'safe'] as const);
+for (let i = 0; i < 20; i++) for (const k of order) t[k]!.push(await cpu(() => P[k].preparePixels(b)));
+console.log(order.join(','), Object.entries(t).map(([k, v]) => `${k} ${v.length ? med(v) : '-'}`).join(' '));
