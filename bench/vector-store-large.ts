@@ -94,17 +94,14 @@ async function ticking<T>(label: string, work: Promise<T>): Promise<T> {
 
 const assetId = (i: number) => i.toString(16).padStart(32, '0');
 
-/** The 1M run: bulk load, index build, recall/latency over ef, filtered search, one refresh, RSS and folder size. */
-export async function runLarge(c: LargeContext): Promise<void> {
-  const { n: N, queries: Q, dim: DIM, k: K } = c;
-  const dataDir = c.dataDir ?? mkdtempSync(join(tmpdir(), 'vs-bench-1m-'));
-  let peakRss = 0;
-  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);
-  const logger = createLogger('vector-store-bench', 'warn', process.stderr);
-  // Background maintenance off: every build / refresh below is explicit and timed.
+/**
+ * The benchmarks' store: background maintenance off (no build, compaction or settling pass of its own), so every
+ * build and refresh is explicit and timed, and the load rate and the index build are measured apart.
+ */
+export async function openBenchStore(dataDir: string, dim: number) {
   const store = await LanceVectorStore.open({
     dataDir,
-    logger,
+    logger: createLogger('vector-store-bench', 'warn', process.stderr),
     policy: {
       indexThreshold: Number.MAX_SAFE_INTEGER,
       compactFragments: Number.MAX_SAFE_INTEGER,
@@ -112,8 +109,19 @@ export async function runLarge(c: LargeContext): Promise<void> {
       settleAfterMs: 0,
     },
   });
-  const schema = collectionSchema('siglip', { name: 'bench_siglip', vectorSize: DIM });
+  const schema = collectionSchema('siglip', { name: 'bench_siglip', vectorSize: dim });
   await store.ensureCollection(schema);
+  return { store, schema };
+}
+
+/** The 1M run: bulk load, index build, recall/latency over ef, filtered search, one refresh, RSS and folder size. */
+export async function runLarge(c: LargeContext): Promise<void> {
+  const { n: N, queries: Q, dim: DIM, k: K } = c;
+  const dataDir = c.dataDir ?? mkdtempSync(join(tmpdir(), 'vs-bench-1m-'));
+  let peakRss = 0;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);
+  const logger = createLogger('vector-store-bench', 'warn', process.stderr);
+  const { store, schema } = await openBenchStore(dataDir, DIM);
   console.log(`Data folder: ${dataDir}`);
 
   // 1. Generate and write in batches of 1,000; the exact top 10 of every query is kept as the points pass by.

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '@image-search/service-kit';
 import { collectionSchema } from '@image-search/collection-schema';
 import { DEFAULT_EF, DEFAULT_POLICY, LanceVectorStore, type UpsertPoint } from '@image-search/vector-store';
-import { filteredSearch, runLarge } from './vector-store-large.js';
+import { filteredSearch, openBenchStore, runLarge } from './vector-store-large.js';
 
 const { values } = parseArgs({
   options: {
@@ -144,20 +144,7 @@ async function main(): Promise<void> {
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'vs-bench-'));
   const logger = createLogger('vector-store-bench', 'warn', process.stderr);
-  // Maintenance is held back during the bulk load so the load rate and the index build are measured apart.
-  // Background maintenance is off for this store (every build / refresh below is explicit and timed).
-  const store = await LanceVectorStore.open({
-    dataDir,
-    logger,
-    policy: {
-      indexThreshold: Number.MAX_SAFE_INTEGER,
-      compactFragments: Number.MAX_SAFE_INTEGER,
-      checkIntervalMs: Number.MAX_SAFE_INTEGER,
-      settleAfterMs: 0,
-    },
-  });
-  const schema = collectionSchema('siglip', { name: 'bench_siglip', vectorSize: DIM });
-  await store.ensureCollection(schema);
+  const { store, schema } = await openBenchStore(dataDir, DIM);
 
   let t0 = performance.now();
   const points: UpsertPoint[] = [];
