@@ -1,11 +1,11 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { AppError, isAppError } from '@image-search/service-kit';
-import { FINGERPRINT_KEY, MODEL_ID_KEY } from '@image-search/vector-store';
+import { FINGERPRINT_KEY, MODEL_ID_KEY, type StoredPoint } from '@image-search/vector-store';
 import type { GatewayDeps } from '../app.types.js';
 import { requireScope } from '../http/auth.middleware.js';
 import { validate } from '../http/validate.js';
-import { toAssetView } from '../search/asset-view.js';
+import { toAssetView, type AssetView } from '../search/asset-view.js';
 import { assetIdParamsSchema, ingestIdParamsSchema, intParam, queryOf } from './params.js';
 
 /** Body of POST /api/v1/assets/ingest. */
@@ -40,6 +40,15 @@ export function assetsRouter(deps: GatewayDeps): Router {
   const r = express.Router();
   const admin = requireScope('admin', deps.auth);
   const ingestLimit = deps.limits.ingest;
+  // The embedded store hands out one payload object per kept row (its scroll blocks): the view built from it
+  // is kept as long as the row is (the asset roots are fixed for the process); other stores' payloads are new
+  // each time and simply miss.
+  const views = new WeakMap<object, AssetView>();
+  const listView = (payload: StoredPoint['payload'], id: string): AssetView => {
+    let v = views.get(payload);
+    if (!v) views.set(payload, (v = toAssetView({ ...payload, asset_id: payload.asset_id ?? id }, deps.paths)));
+    return v;
+  };
 
   r.get('/assets', async (req, res) => {
     const q = validate(listQuerySchema, queryOf(req), 'query');
@@ -71,7 +80,7 @@ export function assetsRouter(deps: GatewayDeps): Router {
     const byId = new Map(points.map((p) => [p.assetId, p]));
     const assets = page.assetIds.flatMap((id) => {
       const p = byId.get(id);
-      return p ? [toAssetView({ ...p.payload, asset_id: p.payload.asset_id ?? id }, deps.paths)] : [];
+      return p ? [listView(p.payload, id)] : [];
     });
     res.json({ assets, total, next_cursor: page.next ?? null, collection });
   });
