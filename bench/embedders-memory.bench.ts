@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EmbedderClient } from '@image-search/embedder-client';
-import { machine, printTable, progress, startServed } from './embedders-support.js';
+import { machine, printTable, progress, rssKiB, startServed, tree } from './embedders-support.js';
 import { defaultIntraOpThreads } from '@image-search/embedding';
 
 const { values: args } = parseArgs({
@@ -46,32 +46,6 @@ const files = readdirSync(cocoDir)
 const photos = Array.from({ length: Number(args.images) }, (_, i) => ({
   data: readFileSync(join(cocoDir, files[i % files.length]!)),
 }));
-
-/** Resident KiB of one process (VmRSS), 0 when it is gone. */
-function rssKiB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** The process and all its descendants (via each thread's children list). */
-function tree(pid: number): number[] {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) {
-    try {
-      for (const t of readdirSync(`/proc/${out[i]}/task`)) {
-        const kids = readFileSync(`/proc/${out[i]}/task/${t}/children`, 'utf8').trim();
-        if (kids) out.push(...kids.split(/\s+/).map(Number));
-      }
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
-}
 
 /** Samples RSS of the process tree; tracks the peak of the sum and of the main process alone. */
 function sampler(pid: number) {

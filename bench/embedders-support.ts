@@ -1,6 +1,6 @@
 // Helpers for bench/embedders.bench.ts: machine description, timing, statistics, tables, the served process.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startTsProcess, freePort, waitFor, type TestProcess } from '@image-search/testing';
 import { EmbedderClient } from '@image-search/embedder-client';
@@ -127,4 +127,30 @@ export async function startServed(family: 'clip' | 'siglip', env: Record<string,
       return proc.stop('SIGTERM', 30_000);
     },
   };
+}
+
+/** Resident KiB of one process (VmRSS), 0 when it is gone. */
+export function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The process and all its descendants (via each thread's children list). */
+export function tree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const t of readdirSync(`/proc/${out[i]}/task`)) {
+        const kids = readFileSync(`/proc/${out[i]}/task/${t}/children`, 'utf8').trim();
+        if (kids) out.push(...kids.split(/\s+/).map(Number));
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
 }

@@ -64,6 +64,10 @@ function commonShape(family: ModelFamily) {
     MAX_CONNECTION_AGE_MS: env.int(300_000, 1000, 2 ** 31 - 1),
     MAX_CONNECTION_AGE_GRACE_MS: env.int(30_000, 0, 2 ** 31 - 1),
     KEEPALIVE_TIME_MS: env.int(30_000, 1000, 2 ** 31 - 1),
+    // Seconds without calls after which a tower (image or text, each on its own) is unloaded and its
+    // memory returned; the next call loads it again (seconds for a full-size model, docs/benchmarks/memory.md).
+    // 0 = never: a server that sees steady traffic gains nothing and its first call after a pause would wait.
+    MODEL_IDLE_UNLOAD_S: env.int(0, 0, 30 * 86_400),
     LOG_LEVEL: env.logLevel(),
     SHUTDOWN_TIMEOUT_MS: env.int(20_000, 100, 600_000),
   };
@@ -155,6 +159,8 @@ export interface EmbedderSettings {
   maxConnectionAgeGraceMs: number;
   keepaliveTimeMs: number;
   shutdownTimeoutMs: number;
+  /** Unload a tower after this many seconds without calls; 0 = never. */
+  idleUnloadS: number;
 }
 
 /**
@@ -200,5 +206,6 @@ export function toEmbedderSettings(family: ModelFamily, c: EmbedderEnv): Embedde
     maxConnectionAgeGraceMs: c.MAX_CONNECTION_AGE_GRACE_MS,
     keepaliveTimeMs: c.KEEPALIVE_TIME_MS,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    idleUnloadS: c.MODEL_IDLE_UNLOAD_S,
   };
 }

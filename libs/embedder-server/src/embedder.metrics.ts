@@ -1,8 +1,10 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BatcherObserver } from './batcher.js';
+import type { Tower, TowerEvent, TowerStatus } from './tower-slot.js';
 
-/** A model tower; each has its own batcher. */
-export type Tower = 'text' | 'image';
+export type { Tower } from './tower-slot.js';
+
+const TOWER_STATES = ['loaded', 'unloaded', 'loading'] as const;
 
 /** Prometheus metrics of one embedder (its own registry, so tests can run several in a process). */
 export class EmbedderMetrics {
@@ -15,6 +17,10 @@ export class EmbedderMetrics {
   readonly items: Counter<'tower'>;
   readonly errors: Counter<'reason'>;
   readonly decodeWorkersReplaced: Counter<'why'>;
+  readonly towerUnloads: Counter<'tower'>;
+  readonly towerReloads: Counter<'tower' | 'result'>;
+  /** Where the towers' states come from (the model, once loaded); none are reported before. */
+  private towers: () => TowerStatus[] = () => [];
 
   constructor(labels: Record<string, string>, opts: { processMetrics?: boolean; maxBatch?: number } = {}) {
     this.registry.setDefaultLabels(labels);
@@ -72,10 +78,43 @@ export class EmbedderMetrics {
       labelNames: ['why'],
       registers: r,
     });
+    this.towerUnloads = new Counter({
+      name: 'embedder_tower_unloads_total',
+      help: 'Towers unloaded after MODEL_IDLE_UNLOAD_S without calls (their worker thread ended)',
+      labelNames: ['tower'],
+      registers: r,
+    });
+    this.towerReloads = new Counter({
+      name: 'embedder_tower_reloads_total',
+      help: 'Towers loaded again on demand after an idle unload, by result (ok, failed)',
+      labelNames: ['tower', 'result'],
+      registers: r,
+    });
+    const towers = () => this.towers();
+    new Gauge({
+      name: 'embedder_tower_state',
+      help: 'Where each tower is: 1 for its current state (loaded, unloaded, loading), 0 for the others',
+      labelNames: ['tower', 'state'],
+      registers: r,
+      collect() {
+        for (const t of towers()) for (const state of TOWER_STATES) this.set({ tower: t.tower, state }, +(t.state === state));
+      },
+    });
+    new Gauge({
+      name: 'embedder_tower_last_used_timestamp_seconds',
+      help: 'When each tower last finished a job (Unix seconds; 0 before its first)',
+      labelNames: ['tower'],
+      registers: r,
+      collect() {
+        for (const t of towers()) this.set({ tower: t.tower }, (t.lastUsedAt ?? 0) / 1000);
+      },
+    });
     for (const tower of ['text', 'image'] as const) {
       this.queueDepth.set({ tower }, 0);
       this.batches.inc({ tower }, 0);
       this.items.inc({ tower }, 0);
+      this.towerUnloads.inc({ tower }, 0);
+      for (const result of ['ok', 'failed']) this.towerReloads.inc({ tower, result }, 0);
     }
     // Peak RSS is what a pod's memory limit has to cover.
     new Gauge({
@@ -86,6 +125,18 @@ export class EmbedderMetrics {
         this.set(process.resourceUsage().maxRSS * 1024);
       },
     });
+  }
+
+  /** Reads the towers' states from `source` on each scrape. */
+  trackTowers(source: () => TowerStatus[]): void {
+    this.towers = source;
+  }
+
+  /** Counts a tower's unload or reload. */
+  onTowerEvent(e: TowerEvent): void {
+    if (e.event === 'unloaded') this.towerUnloads.inc({ tower: e.tower });
+    else if (e.event === 'reloaded') this.towerReloads.inc({ tower: e.tower, result: 'ok' });
+    else if (e.event === 'reload_failed') this.towerReloads.inc({ tower: e.tower, result: 'failed' });
   }
 
   /** Hooks a tower's batcher into these metrics. */

@@ -6,6 +6,7 @@ import { modelFingerprint, readModelFolder, type EmbeddingModel } from '@image-s
 import { defaultMaxBatch, type EmbedderSettings } from './embedder.config.js';
 import { EmbedderMetrics } from './embedder.metrics.js';
 import { EmbedderService } from './embedder.service.js';
+import type { TowerEvent, TowerStatus } from './tower-slot.js';
 import type { WorkerModelOptions } from './worker-model.js';
 
 /** What an EmbedderServer needs; `loadModel` is the embedding lib's loader (injected so tests can gate warm-up). */
@@ -19,9 +20,16 @@ export interface EmbedderServerOptions {
   processMetrics?: boolean;
 }
 
+/** A model that reports its towers' states (WorkerEmbeddingModel; a wrapper may pass it through). */
+type WithTowers = EmbeddingModel & { towers(): TowerStatus[] };
+const hasTowers = (m: EmbeddingModel): m is WithTowers => typeof (m as Partial<WithTowers>).towers === 'function';
+
 /**
  * One embedder: gRPC (Embedder + grpc.health.v1) and an HTTP metrics/health port. Health says
  * NOT_SERVING until the model is loaded and warmed up, and again from the start of shutdown.
+ * A tower unloaded after MODEL_IDLE_UNLOAD_S leaves health SERVING: it loads again on the next call,
+ * so the replica can still answer (later, by the load time); NOT_SERVING would take it out of the
+ * Service's endpoints, and then no call would ever come to load it. Info and the metrics say the state.
  */
 export class EmbedderServer {
   readonly health = new HealthState();
@@ -118,6 +126,8 @@ export class EmbedderServer {
             }
           : undefined,
       logger: this.opts.logger,
+      idleUnloadMs: s.idleUnloadS * 1000,
+      onTowerEvent: (e) => this.onTowerEvent(e),
       onCrash: (err) => {
         this.health.setReady(false);
         this.opts.logger.fatal({ err }, 'the model can no longer serve; NOT_SERVING');
@@ -140,7 +150,9 @@ export class EmbedderServer {
       );
     }
     await model.warmUp();
-    this.service.attach(model, await fingerprint);
+    const towers = hasTowers(model) ? () => model.towers() : undefined;
+    if (towers) this.metrics.trackTowers(towers);
+    this.service.attach(model, await fingerprint, towers);
     if (this.stopping) return;
     this.health.setReady(true);
     this.opts.logger.info(
@@ -156,6 +168,17 @@ export class EmbedderServer {
       },
       'model loaded and warmed up; SERVING',
     );
+  }
+
+  private onTowerEvent(e: TowerEvent): void {
+    this.metrics.onTowerEvent(e);
+    const log = this.opts.logger;
+    const took = e.tookMs === undefined ? {} : { took_ms: Math.round(e.tookMs) };
+    if (e.event === 'unloaded')
+      log.info({ tower: e.tower, idle_s: this.opts.settings.idleUnloadS }, 'tower idle; unloaded (MODEL_IDLE_UNLOAD_S)');
+    else if (e.event === 'loading') log.info({ tower: e.tower }, 'tower needed; loading it again');
+    else if (e.event === 'reloaded') log.info({ tower: e.tower, ...took }, 'tower loaded again');
+    else log.error({ tower: e.tower, ...took, err: e.error?.message }, 'tower could not be loaded again; the next call retries');
   }
 
   /** listen() then loadModel(). */

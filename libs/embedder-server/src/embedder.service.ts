@@ -20,6 +20,7 @@ import type {
 import { DynamicBatcher, type ItemOutcome } from './batcher.js';
 import type { EmbedderMetrics } from './embedder.metrics.js';
 import { defaultMaxBatch, type EmbedderSettings } from './embedder.config.js';
+import type { TowerStatus } from './tower-slot.js';
 
 type Call = grpc.ServerUnaryCall<unknown, unknown>;
 
@@ -58,9 +59,20 @@ export class EmbedderService {
   /** The model's fingerprint (set with the model). */
   private fingerprint = '';
 
-  /** Starts answering embed calls with a loaded, warmed-up model and its fingerprint. */
-  attach(model: EmbeddingModel, fingerprint: string): void {
+  /** Each tower's state for Info; a model without idle unload reports both loaded. */
+  private towers: () => TowerStatus[] = () =>
+    (['image', 'text'] as const).map((tower) => ({
+      tower,
+      state: 'loaded',
+      lastUsedAt: undefined,
+      reloads: 0,
+      unloads: 0,
+    }));
+
+  /** Starts answering embed calls with a loaded, warmed-up model, its fingerprint and where its towers' states come from. */
+  attach(model: EmbeddingModel, fingerprint: string, towers?: () => TowerStatus[]): void {
     this.fingerprint = fingerprint;
+    if (towers) this.towers = towers;
     const s = this.settings;
     this.model = model;
     this.maxBatch = s.maxBatchSize || defaultMaxBatch(model.info.executionProvider);
@@ -247,6 +259,12 @@ export class EmbedderService {
       maxMessageBytes: String(s.maxMessageBytes),
       maxTextChars: s.maxTextChars,
       fingerprint: this.fingerprint,
+      towers: this.towers().map((t) => ({
+        tower: t.tower,
+        state: t.state,
+        lastUsedUnixMs: String(t.lastUsedAt ?? 0),
+      })),
+      idleUnloadS: s.idleUnloadS,
     };
   }
 }

@@ -76,6 +76,10 @@ export class InferenceLane {
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
+      // A thread that dies while loading (out of memory, say) sends no 'fatal'; the load must not hang.
+      worker.once('exit', (code) =>
+        reject(new AppError('UNAVAILABLE', `inference worker (${name}) exited with code ${code} while loading`)),
+      );
     });
     return new InferenceLane(name, info, worker, hooks.onCrash);
   }

@@ -16,6 +16,7 @@ import {
   type TextTokenizer,
 } from '@image-search/embedding';
 import { InferenceLane, type LaneResult } from './inference-lane.js';
+import { TowerSlot, type TowerEvent, type TowerStatus } from './tower-slot.js';
 
 /**
  * An EmbeddingModel whose ONNX towers run in two worker threads, one per tower, while tokenizing
@@ -24,6 +25,8 @@ import { InferenceLane, type LaneResult } from './inference-lane.js';
  * Each tower runs one job at a time. A text query does not wait for the image batch that is
  * running: with both towers in one thread, a search waited for up to one whole image batch
  * (1.3 s at batch 32 for CLIP fp32 on 2 vCPUs) while re-embedding kept the image tower busy.
+ * With `idleUnloadMs`, a tower idle for that long has its thread ended and is loaded again by its next job
+ * (tower-slot.ts); the tokenizer, the image pipeline and `info` stay, so Info and health answer meanwhile.
  */
 export class WorkerEmbeddingModel implements EmbeddingModel {
   private closed = false;
@@ -34,11 +37,24 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
     readonly limits: ImageLimits,
     private readonly tokenizer: TextTokenizer,
     private readonly images: ImagePreprocessor | PooledImagePreprocessor,
-    /** The image tower's thread. */
-    readonly imageLane: InferenceLane,
-    /** The text tower's thread. */
-    readonly textLane: InferenceLane,
+    private readonly imageSlot: TowerSlot,
+    private readonly textSlot: TowerSlot,
   ) {}
+
+  /** The image tower's thread (throws while the tower is unloaded). */
+  get imageLane(): InferenceLane {
+    return running(this.imageSlot);
+  }
+
+  /** The text tower's thread (throws while the tower is unloaded). */
+  get textLane(): InferenceLane {
+    return running(this.textSlot);
+  }
+
+  /** Each tower's state: loaded, unloaded (idle) or loading, and when it last ran a job. */
+  towers(): TowerStatus[] {
+    return [this.imageSlot.status(), this.textSlot.status()];
+  }
 
   /** Loads the model: one worker thread per tower, tokenizer and image pipeline here. */
   static async load(opts: WorkerModelOptions): Promise<WorkerEmbeddingModel> {
@@ -59,7 +75,7 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
     const images = opts.decode
       ? new PooledImagePreprocessor(folder.image, limits, opts.decode)
       : new ImagePreprocessor(folder.image, limits);
-    const { logger, onCrash, decode: _decode, ...loadOpts } = opts;
+    const { logger, onCrash, onTowerEvent, idleUnloadMs, decode: _decode, ...loadOpts } = opts;
     // Either thread dying leaves the model half-served: fail both towers' work and report it once.
     const state: { model?: WorkerEmbeddingModel; broken?: AppError } = {};
     const hooks = {
@@ -93,7 +109,21 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
         executionProvider: i.executionProvider === 'cuda' && t.executionProvider === 'cuda' ? 'cuda' : 'cpu',
         maxModelBatch: Math.min(i.maxModelBatch, t.maxModelBatch),
       };
-      state.model = new WorkerEmbeddingModel(info, limits, tokenizer, images, imageLane, textLane);
+      // A reload goes where the first load landed (DEVICE=auto that fell back to CPU does not warn again).
+      const again = (d: DeviceRequest | undefined, provider: string) => (d === 'auto' && provider === 'cpu' ? 'cpu' : d);
+      const slot = (tower: 'image' | 'text', lane: InferenceLane, device: DeviceRequest | undefined) =>
+        new TowerSlot(
+          { tower, idleMs: idleUnloadMs ?? 0, start: () => start(tower, device), onEvent: onTowerEvent },
+          lane,
+        );
+      state.model = new WorkerEmbeddingModel(
+        info,
+        limits,
+        tokenizer,
+        images,
+        slot('image', imageLane, again(opts.device, i.executionProvider)),
+        slot('text', textLane, again(textDevice, t.executionProvider)),
+      );
       return state.model;
     } catch (err) {
       // No thread or decode process may outlive a failed start.
@@ -118,7 +148,7 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
     if (this.broken) throw this.broken;
     // Copy so the caller's array stays usable after the buffer is transferred.
     const own = ids.slice();
-    return split(await this.textLane.submit({ op: 'tokens', ids: own, count }, [own.buffer as ArrayBuffer]), count);
+    return split(await this.textSlot.submit({ op: 'tokens', ids: own, count }, [own.buffer as ArrayBuffer]), count);
   }
 
   embedTexts(texts: string[]): Promise<Float32Array[]> {
@@ -139,24 +169,30 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
       batch.set(p, i * len);
     });
     return split(
-      await this.imageLane.submit({ op: 'pixels', batch, count: pixels.length }, [batch.buffer]),
+      await this.imageSlot.submit({ op: 'pixels', batch, count: pixels.length }, [batch.buffer]),
       pixels.length,
     );
   }
 
   async warmUp(): Promise<void> {
-    await Promise.all([this.imageLane.submit({ op: 'warmUp' }), this.textLane.submit({ op: 'warmUp' })]);
+    await Promise.all([this.imageSlot.submit({ op: 'warmUp' }), this.textSlot.submit({ op: 'warmUp' })]);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([
-      this.imageLane.close(),
-      this.textLane.close(),
+      this.imageSlot.close(),
+      this.textSlot.close(),
       this.images instanceof PooledImagePreprocessor ? this.images.close() : undefined,
     ]);
   }
+}
+
+function running(slot: TowerSlot): InferenceLane {
+  const lane = slot.current;
+  if (!lane) throw new AppError('UNAVAILABLE', `the ${slot.status().tower} tower is ${slot.state} (MODEL_IDLE_UNLOAD_S)`);
+  return lane;
 }
 
 function split(r: LaneResult, count: number): Float32Array[] {
@@ -171,6 +207,10 @@ export type WorkerModelOptions = LoadModelOptions & {
   onCrash?: (err: Error) => void;
   /** Decode in worker processes under this per-image time budget (unset: in this process, no budget). */
   decode?: DecodeBudget;
+  /** End a tower's thread after this long without jobs and load it again on the next (0 or unset: never). */
+  idleUnloadMs?: number;
+  /** Each tower state change (unloaded, loading, reloaded, reload_failed), for logs and metrics. */
+  onTowerEvent?: (e: TowerEvent) => void;
 };
 
 /** Loads a model whose inference runs off the main thread (the embedder's default loader). */

@@ -35,7 +35,7 @@ export interface ModelGates {
 
 /** The real model with its inference calls held behind gates (everything still runs in onnxruntime). */
 export function gatedModel(m: EmbeddingModel, g: ModelGates): EmbeddingModel {
-  return {
+  const gated: EmbeddingModel & { towers?: () => unknown } = {
     get info() {
       return m.info;
     },
@@ -59,6 +59,10 @@ export function gatedModel(m: EmbeddingModel, g: ModelGates): EmbeddingModel {
     },
     close: () => m.close(),
   };
+  // The towers' states (idle unload) pass through as the worker model reports them.
+  const towers = (m as { towers?: () => unknown }).towers;
+  if (towers) gated.towers = () => towers.call(m);
+  return gated;
 }
 
 /** A logger whose JSON lines are kept for assertions. */

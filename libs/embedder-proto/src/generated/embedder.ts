@@ -10,6 +10,7 @@ import type { ImageInput as _imagesearch_embedder_v1_ImageInput, ImageInput__Out
 import type { InfoRequest as _imagesearch_embedder_v1_InfoRequest, InfoRequest__Output as _imagesearch_embedder_v1_InfoRequest__Output } from './imagesearch/embedder/v1/InfoRequest.js';
 import type { InfoResponse as _imagesearch_embedder_v1_InfoResponse, InfoResponse__Output as _imagesearch_embedder_v1_InfoResponse__Output } from './imagesearch/embedder/v1/InfoResponse.js';
 import type { ItemError as _imagesearch_embedder_v1_ItemError, ItemError__Output as _imagesearch_embedder_v1_ItemError__Output } from './imagesearch/embedder/v1/ItemError.js';
+import type { TowerStatus as _imagesearch_embedder_v1_TowerStatus, TowerStatus__Output as _imagesearch_embedder_v1_TowerStatus__Output } from './imagesearch/embedder/v1/TowerStatus.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -29,6 +30,7 @@ export interface ProtoGrpcType {
         InfoResponse: MessageTypeDefinition<_imagesearch_embedder_v1_InfoResponse, _imagesearch_embedder_v1_InfoResponse__Output>
         ItemError: MessageTypeDefinition<_imagesearch_embedder_v1_ItemError, _imagesearch_embedder_v1_ItemError__Output>
         ItemErrorReason: EnumTypeDefinition
+        TowerStatus: MessageTypeDefinition<_imagesearch_embedder_v1_TowerStatus, _imagesearch_embedder_v1_TowerStatus__Output>
       }
     }
   }

@@ -1,5 +1,6 @@
 // Original file: proto/embedder.proto
 
+import type { TowerStatus as _imagesearch_embedder_v1_TowerStatus, TowerStatus__Output as _imagesearch_embedder_v1_TowerStatus__Output } from '../../../imagesearch/embedder/v1/TowerStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface InfoResponse {
@@ -69,6 +70,15 @@ export interface InfoResponse {
    * the same fingerprint on every machine. Writers compare it with their collection's.
    */
   'fingerprint'?: (string);
+  /**
+   * Each tower's state now. With idle_unload_s > 0 a tower idle that long is unloaded (its memory
+   * returned) and the next call that needs it waits while it loads again; health stays SERVING.
+   */
+  'towers'?: (_imagesearch_embedder_v1_TowerStatus)[];
+  /**
+   * MODEL_IDLE_UNLOAD_S; 0 = towers stay loaded
+   */
+  'idleUnloadS'?: (number);
 }
 
 export interface InfoResponse__Output {
@@ -138,4 +148,13 @@ export interface InfoResponse__Output {
    * the same fingerprint on every machine. Writers compare it with their collection's.
    */
   'fingerprint': (string);
+  /**
+   * Each tower's state now. With idle_unload_s > 0 a tower idle that long is unloaded (its memory
+   * returned) and the next call that needs it waits while it loads again; health stays SERVING.
+   */
+  'towers': (_imagesearch_embedder_v1_TowerStatus__Output)[];
+  /**
+   * MODEL_IDLE_UNLOAD_S; 0 = towers stay loaded
+   */
+  'idleUnloadS': (number);
 }
