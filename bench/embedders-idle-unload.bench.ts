@@ -73,7 +73,9 @@ type Row = Record<string, string | number>;
 async function one(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'): Promise<Row[]> {
   const dir = resolve(args.models, family);
   if (!existsSync(join(dir, 'onnx'))) {
-    console.log(`## ${family} ${variant}: SKIPPED (no ${dir}: npx nx run tools:make-bench-models -- --out models/bench)`);
+    console.log(
+      `## ${family} ${variant}: SKIPPED (no ${dir}: npx nx run tools:make-bench-models -- --out models/bench)`,
+    );
     return [];
   }
   const s = await startServed(family, {
@@ -108,6 +110,17 @@ async function one(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'): Pr
       // The threads end right after the state flips; give the OS a moment to take the pages back.
       await new Promise((r) => setTimeout(r, 1000));
       await row(`cycle ${c}: both unloaded`);
+    }
+    // How long the reloads themselves took (the server's histogram), beside the first calls that waited for them.
+    for (const tower of ['image', 'text']) {
+      const [sum, count] = await Promise.all([
+        s.metric('embedder_tower_reload_seconds_sum', { tower }),
+        s.metric('embedder_tower_reload_seconds_count', { tower }),
+      ]);
+      if (count > 0)
+        console.log(
+          `  ${family} ${variant} ${tower} tower: ${count} reloads, mean ${((sum / count) * 1000).toFixed(0)} ms`,
+        );
     }
     return rows;
   } finally {

@@ -19,6 +19,7 @@ export class EmbedderMetrics {
   readonly decodeWorkersReplaced: Counter<'why'>;
   readonly towerUnloads: Counter<'tower'>;
   readonly towerReloads: Counter<'tower' | 'result'>;
+  readonly towerReloadSeconds: Histogram<'tower'>;
   /** Where the towers' states come from (the model, once loaded); none are reported before. */
   private towers: () => TowerStatus[] = () => [];
 
@@ -90,6 +91,13 @@ export class EmbedderMetrics {
       labelNames: ['tower', 'result'],
       registers: r,
     });
+    this.towerReloadSeconds = new Histogram({
+      name: 'embedder_tower_reload_seconds',
+      help: 'Time to load a tower again after an idle unload (what the first call after a quiet spell waits)',
+      labelNames: ['tower'],
+      buckets: [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64],
+      registers: r,
+    });
     const towers = () => this.towers();
     new Gauge({
       name: 'embedder_tower_state',
@@ -97,7 +105,8 @@ export class EmbedderMetrics {
       labelNames: ['tower', 'state'],
       registers: r,
       collect() {
-        for (const t of towers()) for (const state of TOWER_STATES) this.set({ tower: t.tower, state }, +(t.state === state));
+        for (const t of towers())
+          for (const state of TOWER_STATES) this.set({ tower: t.tower, state }, +(t.state === state));
       },
     });
     new Gauge({
@@ -135,8 +144,10 @@ export class EmbedderMetrics {
   /** Counts a tower's unload or reload. */
   onTowerEvent(e: TowerEvent): void {
     if (e.event === 'unloaded') this.towerUnloads.inc({ tower: e.tower });
-    else if (e.event === 'reloaded') this.towerReloads.inc({ tower: e.tower, result: 'ok' });
-    else if (e.event === 'reload_failed') this.towerReloads.inc({ tower: e.tower, result: 'failed' });
+    else if (e.event === 'reloaded') {
+      this.towerReloads.inc({ tower: e.tower, result: 'ok' });
+      if (e.tookMs !== undefined) this.towerReloadSeconds.observe({ tower: e.tower }, e.tookMs / 1000);
+    } else if (e.event === 'reload_failed') this.towerReloads.inc({ tower: e.tower, result: 'failed' });
   }
 
   /** Hooks a tower's batcher into these metrics. */

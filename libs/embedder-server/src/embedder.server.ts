@@ -175,10 +175,17 @@ export class EmbedderServer {
     const log = this.opts.logger;
     const took = e.tookMs === undefined ? {} : { took_ms: Math.round(e.tookMs) };
     if (e.event === 'unloaded')
-      log.info({ tower: e.tower, idle_s: this.opts.settings.idleUnloadS }, 'tower idle; unloaded (MODEL_IDLE_UNLOAD_S)');
+      log.info(
+        { tower: e.tower, idle_s: this.opts.settings.idleUnloadS },
+        'tower idle; unloaded (MODEL_IDLE_UNLOAD_S)',
+      );
     else if (e.event === 'loading') log.info({ tower: e.tower }, 'tower needed; loading it again');
     else if (e.event === 'reloaded') log.info({ tower: e.tower, ...took }, 'tower loaded again');
-    else log.error({ tower: e.tower, ...took, err: e.error?.message }, 'tower could not be loaded again; the next call retries');
+    else
+      log.error(
+        { tower: e.tower, ...took, err: e.error?.message },
+        'tower could not be loaded again; the next call retries',
+      );
   }
 
   /** listen() then loadModel(). */

@@ -110,7 +110,8 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
         maxModelBatch: Math.min(i.maxModelBatch, t.maxModelBatch),
       };
       // A reload goes where the first load landed (DEVICE=auto that fell back to CPU does not warn again).
-      const again = (d: DeviceRequest | undefined, provider: string) => (d === 'auto' && provider === 'cpu' ? 'cpu' : d);
+      const again = (d: DeviceRequest | undefined, provider: string) =>
+        d === 'auto' && provider === 'cpu' ? 'cpu' : d;
       const slot = (tower: 'image' | 'text', lane: InferenceLane, device: DeviceRequest | undefined) =>
         new TowerSlot(
           { tower, idleMs: idleUnloadMs ?? 0, start: () => start(tower, device), onEvent: onTowerEvent },
@@ -191,7 +192,8 @@ export class WorkerEmbeddingModel implements EmbeddingModel {
 
 function running(slot: TowerSlot): InferenceLane {
   const lane = slot.current;
-  if (!lane) throw new AppError('UNAVAILABLE', `the ${slot.status().tower} tower is ${slot.state} (MODEL_IDLE_UNLOAD_S)`);
+  if (!lane)
+    throw new AppError('UNAVAILABLE', `the ${slot.status().tower} tower is ${slot.state} (MODEL_IDLE_UNLOAD_S)`);
   return lane;
 }
 
