@@ -120,7 +120,11 @@ export class TowerSlot {
     if (!lane || this.busy > 0 || this.closed) return;
     this.lane = undefined;
     this.unloads++;
-    this.unloading = lane.close().finally(() => (this.unloading = undefined));
+    // Nobody awaits an unload: a failure to end the thread must not become an unhandled rejection.
+    this.unloading = lane
+      .close()
+      .catch(() => undefined)
+      .finally(() => (this.unloading = undefined));
     this.emit({ event: 'unloaded', state: 'unloaded' });
   }
 
