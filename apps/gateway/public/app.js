@@ -320,6 +320,7 @@ async function refreshAdmin() {
   } catch (err) {
     $('#reembed-error').textContent = `Re-embedding status unavailable: ${err.message}`;
   }
+  await refreshModels();
   await refreshShadow();
   await refreshOnline();
   $('#admin-updated').textContent = new Date().toLocaleTimeString();
@@ -358,6 +359,45 @@ async function refreshOnline() {
       : 'No interleaving (INTERLEAVE_BUCKETS unset) or no clicks on interleaved lists yet.';
   } catch (err) {
     $('#online-error').textContent = `Online metrics unavailable: ${err.message}`;
+  }
+}
+
+const ago = (ms) =>
+  ms < 60_000
+    ? `${Math.round(ms / 1000)} s`
+    : ms < 3_600_000
+      ? `${Math.round(ms / 60_000)} min`
+      : `${(ms / 3_600_000).toFixed(1)} h`;
+
+// One tower as a phrase, e.g. "image: unloaded (idle 10 min, loads on the next request)".
+function towerText(t) {
+  const idle = t.last_used_at ? ago(Math.max(0, Date.now() - Date.parse(t.last_used_at))) : null;
+  if (t.state === 'unloaded')
+    return `${t.tower}: unloaded (${idle ? `idle ${idle}` : 'not used since the start'}, loads on the next request)`;
+  if (t.state === 'loading') return `${t.tower}: loading`;
+  return `${t.tower}: ${t.state}${idle ? ` (last used ${idle} ago)` : ''}`;
+}
+
+async function refreshModels() {
+  try {
+    const { models } = await adminCall('/admin/models');
+    $('#models-error').textContent = '';
+    $('#models-table tbody').replaceChildren(
+      ...models.map((m) =>
+        el(
+          'tr',
+          {},
+          el('td', { text: m.id }),
+          el('td', { text: m.embedder ? `${m.embedder} (${m.embedder_status})` : 'none' }),
+          el('td', { text: m.towers ? m.towers.map(towerText).join(' · ') : '—' }),
+          el('td', {
+            text: m.idle_unload_s === null ? '—' : m.idle_unload_s > 0 ? `after ${ago(m.idle_unload_s * 1000)}` : 'off',
+          }),
+        ),
+      ),
+    );
+  } catch (err) {
+    $('#models-error').textContent = `Models unavailable: ${err.message}`;
   }
 }
 

@@ -53,6 +53,11 @@ describe('GET /api/v1/admin/models', () => {
       embedder_status: 'serving',
       embedder_model: 'fake-clip',
       collection_exists: true,
+      towers: [
+        { tower: 'image', state: 'loaded', last_used_at: null },
+        { tower: 'text', state: 'loaded', last_used_at: null },
+      ],
+      idle_unload_s: 0,
     });
     // Seven readable photos were ingested into CLIP; SigLIP's collection was never created.
     expect(clip!['points']).toBe(7);
@@ -72,7 +77,33 @@ describe('GET /api/v1/admin/models', () => {
       fingerprint: null,
       collection_exists: false,
       points: 0,
+      towers: null,
+      idle_unload_s: null,
     });
+  });
+
+  it("shows an idle-unloaded tower's state and last use, and the embedder's MODEL_IDLE_UNLOAD_S", async () => {
+    const usedAt = Date.UTC(2026, 11, 7, 22, 30);
+    const saved = fx.siglip.towers;
+    fx.siglip.towers = [
+      { tower: 'image', state: 'unloaded', lastUsedAt: usedAt },
+      { tower: 'text', state: 'loading' },
+    ];
+    fx.siglip.idleUnloadS = 600;
+    try {
+      const siglip = (await get(TOKEN)).body.models.find((m) => m['id'] === 'siglip-vit-b16-webli');
+      expect(siglip).toMatchObject({
+        embedder_status: 'serving',
+        towers: [
+          { tower: 'image', state: 'unloaded', last_used_at: '2026-12-07T22:30:00.000Z' },
+          { tower: 'text', state: 'loading', last_used_at: null },
+        ],
+        idle_unload_s: 600,
+      });
+    } finally {
+      fx.siglip.towers = saved;
+      fx.siglip.idleUnloadS = 0;
+    }
   });
 });
 

@@ -39,8 +39,8 @@ const procs: TestProcess[] = [];
 let gw: RunningGateway | undefined;
 let browser: Browser | undefined;
 
-async function startEmbedder(family: 'clip' | 'siglip'): Promise<string> {
-  const e = await startEmbedderProcess(family);
+async function startEmbedder(family: 'clip' | 'siglip', env: Record<string, string> = {}): Promise<string> {
+  const e = await startEmbedderProcess(family, { env });
   procs.push(e.proc);
   return e.addr;
 }
@@ -60,7 +60,11 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     await sharp({ create: { width: 50, height: 50, channels: 3, background: { r: 25, g: 55, b: 225 } } })
       .png()
       .toFile(join(root, 'query-blue.png'));
-    const [clipAddr, siglipAddr] = await Promise.all([startEmbedder('clip'), startEmbedder('siglip')]);
+    // SigLIP frees its idle towers after 1 s (its image tower is never used here): the admin view's Models panel says so.
+    const [clipAddr, siglipAddr] = await Promise.all([
+      startEmbedder('clip'),
+      startEmbedder('siglip', { MODEL_IDLE_UNLOAD_S: '1' }),
+    ]);
     gw = await startTestGateway({
       CLIP_EMBEDDER_URL: clipAddr,
       SIGLIP_EMBEDDER_URL: siglipAddr,
@@ -154,6 +158,17 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
     await onlineRow.waitFor();
     expect(Number((await onlineRow.locator('td >> nth=1').textContent()) ?? 0)).toBeGreaterThanOrEqual(1);
     expect(await onlineRow.locator('td >> nth=2').textContent()).not.toBe('0.0%');
+    // Models panel: each model's towers; SigLIP's unused image tower idled out and loads on the next request.
+    await page
+      .locator('#models-table tbody tr', { hasText: 'siglip-vit-b16-webli' })
+      .filter({ hasText: 'image: unloaded' })
+      .waitFor();
+    const siglipRow = await page.textContent('#models-table tbody tr:has-text("siglip-vit-b16-webli")');
+    expect(siglipRow).toContain('loads on the next request');
+    expect(siglipRow).toContain('after 1 s');
+    expect(await page.textContent('#models-table tbody tr:has-text("clip-vit-b32-openai")')).toMatch(
+      /image: loaded.*text: loaded.*off/,
+    );
     await page.screenshot({ path: join(OUT, 'admin.png'), fullPage: true });
     expect(errors).toEqual([]);
   });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { decodeWith, isItemFailure, itemMessage, openImage } from '@image-search/image-formats';
 import { AppError, currentCorrelationId } from '@image-search/service-kit';
-import type { CallOptions, EmbedderApi, EmbedderInfo, EmbedItemResult } from '@image-search/embedder-client';
+import type { CallOptions, EmbedderApi, EmbedderInfo, EmbedItemResult, TowerInfo } from '@image-search/embedder-client';
 
 const FAKE_LIMITS = { maxBytes: 20 * 1024 * 1024, maxPixels: 50_000_000 };
 
@@ -42,6 +42,13 @@ export class FakeEmbedder implements EmbedderApi {
 
   /** What Info reports as the model's fingerprint (a test may change it to play another model). */
   fingerprint: string;
+
+  /** What Info reports as the towers' states and MODEL_IDLE_UNLOAD_S (a test may play an idle-unloaded embedder). */
+  towers: TowerInfo[] = [
+    { tower: 'image', state: 'loaded' },
+    { tower: 'text', state: 'loaded' },
+  ];
+  idleUnloadS = 0;
 
   constructor(readonly family: 'clip' | 'siglip') {
     this.fingerprint = `sha256:${createHash('sha256').update(`fake-${family}`).digest('hex')}`;
@@ -117,6 +124,8 @@ export class FakeEmbedder implements EmbedderApi {
       layout: 'hf',
       queueCapacity: 64,
       fingerprint: this.fingerprint,
+      towers: this.towers.map((t) => ({ ...t })),
+      idleUnloadS: this.idleUnloadS,
     };
   }
 

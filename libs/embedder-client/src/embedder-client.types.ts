@@ -9,6 +9,17 @@ export type EmbedItemResult =
       message: string;
     };
 
+/** A tower's state: `unloaded` after MODEL_IDLE_UNLOAD_S idle (the next call that needs it loads it again). */
+export type TowerState = 'loaded' | 'unloaded' | 'loading' | 'unknown';
+
+/** One model tower as Info reports it (`unknown`: a state this client does not know, from a newer server). */
+export interface TowerInfo {
+  tower: 'image' | 'text';
+  state: TowerState;
+  /** When it last ran a job (ms since the epoch); undefined when not since the server started. */
+  lastUsedAt?: number;
+}
+
 /** What an embedder reports about its model and limits (the Info RPC, camelCased). */
 export interface EmbedderInfo {
   modelId: string;
@@ -34,6 +45,10 @@ export interface EmbedderInfo {
   modelDir?: string;
   /** `sha256:<hex>` over everything that changes the embeddings (older servers: absent). */
   fingerprint?: string;
+  /** Each tower's state now (older servers: absent). An unloaded tower still serves: health stays SERVING. */
+  towers?: TowerInfo[];
+  /** MODEL_IDLE_UNLOAD_S: seconds idle before a tower is unloaded; 0 = never (older servers: absent). */
+  idleUnloadS?: number;
 }
 
 /** Options for one call. */

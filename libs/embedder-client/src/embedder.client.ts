@@ -8,7 +8,14 @@ import {
   type EmbedResponse__Output,
   type InfoResponse__Output,
 } from '@image-search/embedder-proto';
-import type { CallOptions, EmbedderApi, EmbedderInfo, EmbedItemResult } from './embedder-client.types.js';
+import type {
+  CallOptions,
+  EmbedderApi,
+  EmbedderInfo,
+  EmbedItemResult,
+  TowerInfo,
+  TowerState,
+} from './embedder-client.types.js';
 import { backoffDelayMs, chunkItems, sleep } from './retry.js';
 
 /** Options of an EmbedderClient; only `address` is required. */
@@ -294,5 +301,21 @@ function toInfo(r: InfoResponse__Output): EmbedderInfo {
     ...(r.maxTextChars > 0 ? { maxTextChars: r.maxTextChars } : {}),
     modelDir: r.modelDir,
     ...(r.fingerprint ? { fingerprint: r.fingerprint } : {}),
+    // proto3 defaults: an older server sends no towers and idle_unload_s 0, so both stay absent there.
+    ...(r.towers.length > 0 ? { towers: r.towers.flatMap(toTower), idleUnloadS: r.idleUnloadS } : {}),
   };
+}
+
+const TOWER_STATES: ReadonlySet<string> = new Set(['loaded', 'unloaded', 'loading']);
+
+function toTower(t: InfoResponse__Output['towers'][number]): TowerInfo[] {
+  if (t.tower !== 'image' && t.tower !== 'text') return []; // a tower this client does not know
+  const lastUsed = Number(t.lastUsedUnixMs);
+  return [
+    {
+      tower: t.tower,
+      state: TOWER_STATES.has(t.state) ? (t.state as TowerState) : 'unknown',
+      ...(lastUsed > 0 ? { lastUsedAt: lastUsed } : {}),
+    },
+  ];
 }

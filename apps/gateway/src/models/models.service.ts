@@ -1,7 +1,16 @@
 import { isAppError } from '@image-search/service-kit';
-import type { EmbedderApi } from '@image-search/embedder-client';
+import type { EmbedderApi, EmbedderInfo } from '@image-search/embedder-client';
 import type { ModelRegistry, RegisteredModel, ServingPair } from '@image-search/model-registry';
 import type { VectorStore } from '@image-search/vector-store';
+
+/** One model tower as the admin API shows it (Info `towers`). */
+export interface TowerView {
+  tower: 'image' | 'text';
+  /** `unloaded`: freed after idle_unload_s without jobs; the next request that needs it loads it again. */
+  state: 'loaded' | 'unloaded' | 'loading' | 'unknown';
+  /** When it last ran a job (ISO 8601), or null when not since the embedder started. */
+  last_used_at: string | null;
+}
 
 /** One registered model as the admin API shows it. */
 export interface ModelView {
@@ -24,6 +33,19 @@ export interface ModelView {
   collection_exists: boolean;
   /** Points in the collection (0 when it does not exist). */
   points: number;
+  /** Each tower's state, or null while the embedder cannot be asked or does not report them (older embedders). */
+  towers: TowerView[] | null;
+  /** The embedder's MODEL_IDLE_UNLOAD_S (0: towers stay loaded), or null as for `towers`. */
+  idle_unload_s: number | null;
+}
+
+function towerViews(info: EmbedderInfo | undefined): TowerView[] | null {
+  if (!info?.towers) return null;
+  return info.towers.map((t) => ({
+    tower: t.tower,
+    state: t.state,
+    last_used_at: t.lastUsedAt === undefined ? null : new Date(t.lastUsedAt).toISOString(),
+  }));
 }
 
 /** What the models view needs: the registry, the store, and a client per model that has an embedder. */
@@ -71,6 +93,8 @@ export class ModelsService {
       embedder_model: info?.modelId ?? null,
       collection_exists: exists,
       points: exists ? await store.count(m.collection) : 0,
+      towers: towerViews(info),
+      idle_unload_s: info?.towers ? (info.idleUnloadS ?? 0) : null,
     };
   }
 }

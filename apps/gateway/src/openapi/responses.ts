@@ -340,6 +340,26 @@ export const ModelList = component(
         embedder_model: z.string().nullable(),
         collection_exists: z.boolean(),
         points: z.int().min(0),
+        towers: z
+          .array(
+            z.object({
+              tower: z.enum(['image', 'text']),
+              state: z
+                .enum(['loaded', 'unloaded', 'loading', 'unknown'])
+                .describe('unloaded: freed after idle_unload_s without jobs; the next request needing it loads it'),
+              last_used_at: z
+                .string()
+                .nullable()
+                .describe('When it last ran a job (ISO 8601); null: not since its start'),
+            }),
+          )
+          .nullable()
+          .describe("The embedder's towers (Info); null while it cannot be asked or is too old to report them"),
+        idle_unload_s: z
+          .int()
+          .min(0)
+          .nullable()
+          .describe("The embedder's MODEL_IDLE_UNLOAD_S (0: towers stay loaded); null as for towers"),
       }),
     ),
   }),
