@@ -7,7 +7,7 @@ import type { IngestFile } from '@image-search/jobs';
 import { CONTENT_HASH_KEY, contentHash, type CatalogueWrite } from '@image-search/asset-catalogue';
 import type { StoredPoint, UpsertPoint } from '@image-search/vector-store';
 import { exifDateTimeOriginal } from './exif-date.js';
-import { embedForWriter, type FileFailures } from './ingest-embed.js';
+import { embedForWriter, previewNow, type FileFailures } from './ingest-embed.js';
 import type { BatchOutcome, FileWork, IngestContext, IngestWriter } from './ingest.types.js';
 
 /** No byte or pixel limit here: the embedders apply theirs and report each file that is over. */
@@ -147,9 +147,12 @@ export async function ingestBatch(files: IngestFile[], ctx: IngestContext): Prom
       // Every readable image is an asset, whether or not each model manages to embed it; written before
       // any vector, so a re-embedding batch that checks afterwards sees the change.
       catalogueWrites.push({ assetId: id, path: w.file.path, contentHash: w.hash });
-      // Content already ingested that a collection still needs: its preview holds the same pixels, fewer of them.
-      if (sameContent && ctx.previews && w.actions.includes('embed'))
-        w.embedData = await ctx.previews.read(id, w.hash).catch(() => undefined);
+      // The embedders take the preview where there is one: the same pixels, fewer of them (content already
+      // ingested reads its preview; new or edited content gets one now, after the header checks above).
+      if (ctx.previews && w.actions.includes('embed'))
+        w.embedData = sameContent
+          ? await ctx.previews.read(id, w.hash).catch(() => undefined)
+          : await previewNow(ctx, w);
       todo.push(w);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -170,6 +173,8 @@ export async function ingestBatch(files: IngestFile[], ctx: IngestContext): Prom
       ),
     );
   const ok = todo.filter((w) => !failures.has(w.file.path));
+  // A preview stays only for content every live model embedded, as before previews were made ahead of embedding.
+  for (const w of todo) if (w.preview && failures.has(w.file.path)) await ctx.previews?.remove(w.file.assetId);
   // The re-embedding source first (see IngestContext.writers).
   for (let i = 0; i < live.length; i++) {
     const repoint = ok.filter((w) => w.actions[i] === 'repoint').map((w) => w.file.assetId);
@@ -212,10 +217,10 @@ async function makeThumbnails(ctx: IngestContext, items: FileWork[]): Promise<vo
   for (const w of items) {
     if (!w.hash) continue;
     const source = w.data ?? w.file.path;
-    let preview: Buffer | undefined;
+    let preview = w.preview;
     try {
       // Only a preview made now: one made before previews kept the ICC profile would lose the thumbnail's colours.
-      if ((await ctx.previews?.ensure(w.file.assetId, w.hash, source)) === 'made')
+      if (!preview && (await ctx.previews?.ensure(w.file.assetId, w.hash, source)) === 'made')
         preview = await ctx.previews?.read(w.file.assetId, w.hash);
     } catch (err) {
       ctx.logger.debug({ err: (err as Error).message, asset_id: w.file.assetId }, 'no preview at ingest');

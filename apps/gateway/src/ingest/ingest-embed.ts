@@ -1,3 +1,4 @@
+import { inspectImage, isItemFailure } from '@image-search/image-formats';
 import type { UpsertPoint } from '@image-search/vector-store';
 import type { FileWork, IngestContext, IngestWriter } from './ingest.types.js';
 
@@ -26,8 +27,27 @@ export async function embedForWriter(
     pinned: writer.fingerprint,
   });
   const chunk = Math.max(1, Math.min(info.maxBatchSize || 16, info.maxRequestItems || 16));
-  for (let i = 0; i < items.length; i += chunk) {
-    const part = items.slice(i, i + chunk);
+  const refuse = (w: FileWork, message: string) =>
+    failures.set(w.file.path, [...(failures.get(w.file.path) ?? []), `${writer.modelId} embedder: ${message}`]);
+  // An original sent as its preview is still held to this embedder's limits, refused in the embedder's words.
+  const limits = {
+    maxBytes: info.maxImageBytes || Number.MAX_SAFE_INTEGER,
+    maxPixels: info.maxImagePixels || Number.MAX_SAFE_INTEGER,
+  };
+  const sendable: FileWork[] = [];
+  for (const w of items) {
+    if (w.embedData && w.data)
+      try {
+        await inspectImage(w.data, limits);
+      } catch (err) {
+        if (!isItemFailure(err)) throw err;
+        refuse(w, err.message);
+        continue;
+      }
+    sendable.push(w);
+  }
+  for (let i = 0; i < sendable.length; i += chunk) {
+    const part = sendable.slice(i, i + chunk);
     const res = await api.embedImages(
       part.map((w) => ({ data: w.embedData ?? w.data!, id: w.file.assetId })),
       { deadlineMs: ctx.deadlineMs ?? 60_000 },
@@ -36,9 +56,31 @@ export async function embedForWriter(
       const w = part[j]!;
       if (r.ok)
         out.set(w.file.assetId, { assetId: w.file.assetId, vector: r.vector, payload: { ...w.payload!, ...tags } });
-      else
-        failures.set(w.file.path, [...(failures.get(w.file.path) ?? []), `${writer.modelId} embedder: ${r.message}`]);
+      else refuse(w, r.message);
     });
   }
   return out;
+}
+
+/**
+ * Makes the preview of new or edited content before it is embedded, so every model decodes 512 px
+ * instead of the original. Undefined where none is made (small, alpha, previews off) or it fails: the
+ * original is sent then, and a damaged one is refused by the embedders in their words, as without previews.
+ */
+export async function previewNow(
+  ctx: Pick<IngestContext, 'previews' | 'logger'>,
+  w: FileWork,
+): Promise<Buffer | undefined> {
+  if (!ctx.previews || !w.hash || !w.data) return undefined;
+  try {
+    const made = await ctx.previews.ensure(w.file.assetId, w.hash, w.data);
+    if (made === 'none') return undefined;
+    const preview = await ctx.previews.read(w.file.assetId, w.hash);
+    // Only one made now goes to the thumbnail: an older one may predate previews keeping the ICC profile.
+    if (made === 'made') w.preview = preview;
+    return preview;
+  } catch (err) {
+    ctx.logger.debug({ err: (err as Error).message, asset_id: w.file.assetId }, 'no preview at ingest');
+    return undefined;
+  }
 }

@@ -64,8 +64,10 @@ export interface FileWork {
   size: number;
   mtimeMs: number;
   data?: Buffer;
-  /** What the embedders get when not `data`: the preview of this very content (re-ingest of unchanged content). */
+  /** What the embedders get when not `data`: the preview of this very content (the original's checks still apply). */
   embedData?: Buffer;
+  /** The preview this batch made for the content (embedded and made into the thumbnail without decoding the original again). */
+  preview?: Buffer;
   hash?: string;
   payload?: AssetPayload;
   actions: Action[];
