@@ -1,0 +1,162 @@
+// Integration: first ingest embeds from the preview. A REAL clip-embedder process (tiny ONNX model,
+// gRPC on loopback), the REAL embedded store and catalogue, REAL Redis + BullMQ ingestion, the gateway
+// in-process. What the embedder was sent is read off the stored vector: it equals, to the last bits a
+// batch can move, the embedding of the preview file (asked of the same embedder), not that of the original.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contentHash } from '@image-search/asset-catalogue';
+import { EmbedderClient } from '@image-search/embedder-client';
+import { largePhoto, startEmbedderProcess, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
+import { call, type Res } from '../test/http.js';
+import { startTestGateway, tearDownStack, type RunningGateway } from '../test/test-gateway.js';
+import { assetIdOf } from './ingest/ingest-batch.js';
+
+const root = mkdtempSync(join(tmpdir(), 'gw-ingest-preview-'));
+const photos = join(root, 'photos');
+const previewDir = join(root, 'data', 'previews');
+const prefix = uniqueName('gw-ingest-preview');
+const TOKEN = 'ingest-preview-token';
+const procs: TestProcess[] = [];
+let gw: RunningGateway;
+let clip: EmbedderClient;
+let report: Res;
+const file = (name: string) => join(photos, 'p', name);
+
+/** Seeded colour noise: fine detail, so the preview's pixels differ visibly from the original's at the model input. */
+function noise(w: number, h: number, seed: number): Buffer {
+  const b = Buffer.alloc(w * h * 3);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < b.length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    b[i] = x & 255;
+  }
+  return b;
+}
+const jpegOf = (w: number, h: number, seed: number) =>
+  sharp(noise(w, h, seed), { raw: { width: w, height: h, channels: 3 } })
+    .jpeg({ quality: 92 })
+    .toBuffer();
+
+async function embed(data: Buffer): Promise<Float32Array> {
+  const [r] = await clip.embedImages([{ data, id: 'x' }], { deadlineMs: 60_000 });
+  if (!r?.ok) throw new Error(`embedding failed: ${r?.message}`);
+  return r.vector;
+}
+const maxDiff = (a: Float32Array, b: Float32Array) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+
+async function stored(name: string): Promise<Float32Array> {
+  const collection = gw.gw.deps.collections.clip;
+  const [p] = await gw.gw.deps.store.retrieve(collection, [assetIdOf(file(name))], { withVectors: true });
+  expect(p?.vector, `a vector for ${name}`).toBeTruthy();
+  return Float32Array.from(p!.vector!);
+}
+
+beforeAll(async () => {
+  mkdirSync(join(photos, 'p'), { recursive: true });
+  // 3 MP (short side 1500 >= 2 x 512): gets a preview. 600x400: too small for one, the original is sent.
+  writeFileSync(file('large.jpg'), await largePhoto(await jpegOf(200, 150, 7), { width: 2000, height: 1500 }));
+  writeFileSync(file('small.jpg'), await jpegOf(600, 400, 11));
+  // Over the embedder's MAX_IMAGE_PIXELS (4 MP): refused in its words, though its preview would be small.
+  writeFileSync(file('over.jpg'), await jpegOf(2400, 1800, 13));
+  // A valid header over truncated data, large enough for a preview: the decoder refuses it, so does the embedder.
+  const whole = await jpegOf(2000, 1500, 17);
+  writeFileSync(file('truncated.jpg'), whole.subarray(0, Math.floor(whole.length * 0.6)));
+  const e = await startEmbedderProcess('clip', { kind: 'random', env: { MAX_IMAGE_PIXELS: '4000000' } });
+  procs.push(e.proc);
+  clip = new EmbedderClient({ address: e.addr });
+  gw = await startTestGateway({
+    CLIP_EMBEDDER_URL: e.addr,
+    SIGLIP_EMBEDDER_URL: '',
+    ASSET_ROOTS: photos,
+    DATA_DIR: join(root, 'data'),
+    QUEUE_PREFIX: prefix,
+    ADMIN_TOKEN: TOKEN,
+    COVERAGE_REFRESH_MS: '600000',
+  });
+  const started = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
+    json: { root_path: photos },
+    token: TOKEN,
+  });
+  await waitFor(
+    'ingest',
+    async () => {
+      report = await call(gw.url, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, {
+        token: TOKEN,
+      });
+      return ['completed', 'failed'].includes(report.body.state);
+    },
+    60_000,
+    100,
+  );
+}, 180_000);
+
+afterAll(async () => {
+  clip?.close();
+  await tearDownStack({ gw, procs, prefix, root });
+});
+
+const previewOf = (name: string) => {
+  const id = assetIdOf(file(name));
+  const key = contentHash(readFileSync(file(name))).slice('sha256:'.length);
+  return join(previewDir, id.slice(0, 2), id, `${key}.jpg`);
+};
+
+describe('first ingest embeds from the preview (real clip embedder, store, catalogue, Redis)', () => {
+  it('a large photo: the embedder gets the preview (stored vector = its embedding); content hash and size are the original’s', async () => {
+    expect(report.body).toMatchObject({ state: 'completed', added: 2, failed: 2 });
+    const preview = readFileSync(previewOf('large.jpg'));
+    expect(await sharp(preview).metadata()).toMatchObject({ width: 683, height: 512 });
+    const [vec, fromPreview, fromOriginal] = [
+      await stored('large.jpg'),
+      await embed(preview),
+      await embed(readFileSync(file('large.jpg'))),
+    ];
+    // The two candidates are told apart: the preview's pixels are not the original's at the model input.
+    expect(maxDiff(fromPreview, fromOriginal)).toBeGreaterThan(1e-4);
+    expect(maxDiff(vec, fromPreview)).toBeLessThan(1e-5);
+    const [p] = await gw.gw.deps.store.retrieve(gw.gw.deps.collections.clip, [assetIdOf(file('large.jpg'))]);
+    expect(p!.payload).toMatchObject({
+      content_hash: contentHash(readFileSync(file('large.jpg'))),
+      width: 2000,
+      height: 1500,
+      file_size: readFileSync(file('large.jpg')).length,
+    });
+    const [entry] = await gw.gw.deps.catalogue.get([assetIdOf(file('large.jpg'))]);
+    expect(entry?.contentHash).toBe(contentHash(readFileSync(file('large.jpg'))));
+  });
+
+  it('a small photo gets no preview and the embedder gets the original', async () => {
+    const id = assetIdOf(file('small.jpg'));
+    expect(readdirSync(join(previewDir, id.slice(0, 2), id))).toEqual([expect.stringMatching(/\.none$/)]);
+    const [vec, fromOriginal] = [await stored('small.jpg'), await embed(readFileSync(file('small.jpg')))];
+    expect(maxDiff(vec, fromOriginal)).toBeLessThan(1e-5);
+  });
+
+  it('an original over the embedder’s pixel limit and a damaged one fail in the embedder’s words, keeping no preview', async () => {
+    const failures = await call(
+      gw.url,
+      '/api/v1/assets/ingest/{ingest_id}/failures',
+      'GET',
+      `${report.body.failures_url}?limit=100`,
+      { token: TOKEN },
+    );
+    const modelId = gw.gw.deps.registry.pair.from.id;
+    const reasonOf = (p: string) => failures.body.failures.find((f: { path: string }) => f.path === p)?.reason;
+    const [direct] = await clip.embedImages([{ data: readFileSync(file('over.jpg')), id: 'x' }]);
+    expect(direct).toMatchObject({ ok: false, message: expect.stringMatching(/^TOO_MANY_PIXELS: /) });
+    // The gateway checks the original against the limits the embedder reports, as the embedder would have.
+    expect(reasonOf('photos/p/over.jpg')).toBe(`${modelId} embedder: ${direct!.ok ? '' : direct!.message}`);
+    expect(reasonOf('photos/p/truncated.jpg')).toMatch(new RegExp(`^${modelId} embedder: CORRUPT_IMAGE`));
+    for (const name of ['over.jpg', 'truncated.jpg']) {
+      const id = assetIdOf(file(name));
+      expect(() => readdirSync(join(previewDir, id.slice(0, 2), id))).toThrow();
+    }
+  });
+});
