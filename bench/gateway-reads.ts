@@ -169,7 +169,8 @@ async function seed(o: ReadsBenchOptions, photos: string[]): Promise<{ ids: stri
   return out;
 }
 
-function catalogueEntryOf(p: UpsertPoint): CatalogueWrite {
+/** The catalogue entry ingest writes beside a point (the thumbnail routes read it). */
+export function catalogueEntryOf(p: UpsertPoint): CatalogueWrite {
   return { assetId: p.assetId, path: String(p.payload['path']), contentHash: String(p.payload['content_hash']) };
 }
 

@@ -15,7 +15,8 @@ import type { UpsertPoint } from '@image-search/vector-store';
 import { freePort, startEmbedderProcess, startTsProcess, testEnv, waitFor } from '@image-search/testing';
 import { CLIP, ReembedWorld, SIGLIP, startSiglipEmbedder } from '../apps/reembed-worker/test/harness.js';
 import { machine, printTable } from './embedders-support.js';
-import { loadRun, pointFor, type ReadsBenchOptions } from './gateway-reads.js';
+import { LanceAssetCatalogue } from '@image-search/asset-catalogue';
+import { catalogueEntryOf, loadRun, pointFor, type ReadsBenchOptions } from './gateway-reads.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -85,6 +86,10 @@ async function main(): Promise<void> {
     await world.store.ensureCollection(collectionSchema('clip', { name: CLIP, vectorSize: dim }));
     const pts: UpsertPoint[] = files.map((f, j) => pointFor(j, dim, f));
     for (let i = 0; i < pts.length; i += 500) await world.store.upsert(CLIP, pts.slice(i, i + 500));
+    // The catalogue ingest writes beside the vectors: a thumbnail not made yet is rendered from its entry.
+    const catalogue = await LanceAssetCatalogue.open({ dataDir: world.dataDir });
+    await catalogue.upsert(pts.map(catalogueEntryOf));
+    await catalogue.close();
     const ids = pts.map((p) => p.assetId);
     console.log(`Store: ${ids.length} CLIP points (${dim}-d, demo 'colour' model), each with a real JPEG`);
 
