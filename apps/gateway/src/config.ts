@@ -66,7 +66,7 @@ export const gatewayConfigSchema = z.object({
   PREVIEW_DIR: env.optStr(),
   /** Short side of a preview in pixels; 0 makes none (re-embedding then decodes every original). */
   PREVIEW_SIZE: env.int(512, 0, 4096),
-  // Thumbnails rendered on view (not made at ingest) decode in a killable process under this budget.
+  // Thumbnails rendered on view (not made at ingest) and ingest previews decode in killable processes under this budget.
   MAX_DECODE_MS: env.int(10_000, 0, 600_000),
   QUERY_CACHE_SIZE: env.int(10_000, 0, 10_000_000),
   QUERY_CACHE_TTL_MS: env.int(600_000, 0, 86_400_000),

@@ -199,11 +199,20 @@ export async function wireGateway(
     render: (bytes) => viewThumbnails.render(bytes),
   });
   const thumbnails = new ThumbnailStore({ dir: thumbnailDir, size: config.THUMBNAIL_SIZE });
+  // Ingest previews decode originals in their own killable processes (one per ingest job), under the same
+  // budget as the embedders' decodes, so an ingest never waits behind view thumbnails or holds sharp's threads.
+  const ingestDecodes = new ViewThumbnailRenderer({
+    size: config.THUMBNAIL_SIZE,
+    timeoutMs: config.MAX_DECODE_MS,
+    processes: config.INGEST_CONCURRENCY,
+    onReplace: (why, detail) => logger.warn({ why }, `${detail}; ingest decode process replaced`),
+  });
   const previews = config.PREVIEW_SIZE
     ? new PreviewStore({
         ...DEFAULT_PREVIEW_OPTIONS,
         dir: resolve(config.PREVIEW_DIR ?? join(config.DATA_DIR, 'previews')),
         shortSide: config.PREVIEW_SIZE,
+        render: (bytes, opts) => ingestDecodes.preview(bytes, opts),
       })
     : undefined;
   // Ingest writes the re-embedding source first; removals delete the serving source first, as it is at the time
@@ -339,6 +348,7 @@ export async function wireGateway(
       if (!opts.store) await store.close();
       if (!opts.catalogue) await catalogue.close();
       await viewThumbnails.close();
+      await ingestDecodes.close();
     },
   };
 }

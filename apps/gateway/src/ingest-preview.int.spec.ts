@@ -2,6 +2,7 @@
 // gRPC on loopback), the REAL embedded store and catalogue, REAL Redis + BullMQ ingestion, the gateway
 // in-process. What the embedder was sent is read off the stored vector: it equals, to the last bits a
 // batch can move, the embedding of the preview file (asked of the same embedder), not that of the original.
+// Previews render in the gateway's killable decode processes under MAX_DECODE_MS: the same bytes as in-process.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,10 +10,19 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentHash } from '@image-search/asset-catalogue';
 import { EmbedderClient } from '@image-search/embedder-client';
-import { largePhoto, startEmbedderProcess, uniqueName, waitFor, type TestProcess } from '@image-search/testing';
+import { DEFAULT_PREVIEW_OPTIONS, renderPreview } from '@image-search/image-formats';
+import {
+  largePhoto,
+  manyScanJpeg,
+  startEmbedderProcess,
+  uniqueName,
+  waitFor,
+  type TestProcess,
+} from '@image-search/testing';
 import { call, type Res } from '../test/http.js';
 import { startTestGateway, tearDownStack, type RunningGateway } from '../test/test-gateway.js';
 import { assetIdOf } from './ingest/ingest-batch.js';
+import { thumbKeyOf } from './thumbnails/thumbnail-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gw-ingest-preview-'));
 const photos = join(root, 'photos');
@@ -24,6 +34,8 @@ let gw: RunningGateway;
 let clip: EmbedderClient;
 let report: Res;
 const file = (name: string) => join(photos, 'p', name);
+// The gateway's MAX_DECODE_MS: the 3 MP photo's preview takes a small fraction of it, the many-scan JPEG's several times it.
+const BUDGET_MS = 3000;
 
 /** Seeded colour noise: fine detail, so the preview's pixels differ visibly from the original's at the model input. */
 function noise(w: number, h: number, seed: number): Buffer {
@@ -68,6 +80,8 @@ beforeAll(async () => {
   // A valid header over truncated data, large enough for a preview: the decoder refuses it, so does the embedder.
   const whole = await jpegOf(2000, 1500, 17);
   writeFileSync(file('truncated.jpg'), whole.subarray(0, Math.floor(whole.length * 0.6)));
+  // 4 MP (within the embedder's limit), 2,647 progressive scans: ~3.6 s to decode on one idle 2-vCPU core.
+  writeFileSync(file('slow.jpg'), manyScanJpeg(2000, 2000));
   const e = await startEmbedderProcess('clip', { kind: 'random', env: { MAX_IMAGE_PIXELS: '4000000' } });
   procs.push(e.proc);
   clip = new EmbedderClient({ address: e.addr });
@@ -79,6 +93,7 @@ beforeAll(async () => {
     QUEUE_PREFIX: prefix,
     ADMIN_TOKEN: TOKEN,
     COVERAGE_REFRESH_MS: '600000',
+    MAX_DECODE_MS: String(BUDGET_MS),
   });
   const started = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
     json: { root_path: photos },
@@ -110,9 +125,12 @@ const previewOf = (name: string) => {
 
 describe('first ingest embeds from the preview (real clip embedder, store, catalogue, Redis)', () => {
   it('a large photo: the embedder gets the preview (stored vector = its embedding); content hash and size are the original’s', async () => {
-    expect(report.body).toMatchObject({ state: 'completed', added: 2, failed: 2 });
+    expect(report.body).toMatchObject({ state: 'completed', added: 2, failed: 3 });
     const preview = readFileSync(previewOf('large.jpg'));
     expect(await sharp(preview).metadata()).toMatchObject({ width: 683, height: 512 });
+    // Rendered in a decode process: byte for byte what rendering in the gateway's own process gives.
+    const inProcess = await renderPreview(readFileSync(file('large.jpg')), DEFAULT_PREVIEW_OPTIONS);
+    expect(inProcess && preview.equals(inProcess.data)).toBe(true);
     const [vec, fromPreview, fromOriginal] = [
       await stored('large.jpg'),
       await embed(preview),
@@ -140,15 +158,8 @@ describe('first ingest embeds from the preview (real clip embedder, store, catal
   });
 
   it('an original over the embedder’s pixel limit and a damaged one fail in the embedder’s words, keeping no preview', async () => {
-    const failures = await call(
-      gw.url,
-      '/api/v1/assets/ingest/{ingest_id}/failures',
-      'GET',
-      `${report.body.failures_url}?limit=100`,
-      { token: TOKEN },
-    );
     const modelId = gw.gw.deps.registry.pair.from.id;
-    const reasonOf = (p: string) => failures.body.failures.find((f: { path: string }) => f.path === p)?.reason;
+    const reasonOf = await failureReasons();
     const [direct] = await clip.embedImages([{ data: readFileSync(file('over.jpg')), id: 'x' }]);
     expect(direct).toMatchObject({ ok: false, message: expect.stringMatching(/^TOO_MANY_PIXELS: /) });
     // The gateway checks the original against the limits the embedder reports, as the embedder would have.
@@ -159,4 +170,33 @@ describe('first ingest embeds from the preview (real clip embedder, store, catal
       expect(() => readdirSync(join(previewDir, id.slice(0, 2), id))).toThrow();
     }
   });
+
+  it('a many-scan JPEG over MAX_DECODE_MS fails at ingest with DECODE_TIMEOUT in the embedders’ words; nothing is stored for it', async () => {
+    const reasonOf = await failureReasons();
+    // Killed in the gateway's decode process before any embedder saw it: the embedders' message, no model prefix.
+    expect(reasonOf('photos/p/slow.jpg')).toBe(
+      `DECODE_TIMEOUT: decoding the image took longer than its time budget (over ${BUDGET_MS} ms (MAX_DECODE_MS))`,
+    );
+    const id = assetIdOf(file('slow.jpg'));
+    expect(() => readdirSync(join(previewDir, id.slice(0, 2), id))).toThrow();
+    expect(await gw.gw.deps.thumbnails.has(id, thumbKeyOf(contentHash(readFileSync(file('slow.jpg'))))!)).toBe(false);
+    expect(await gw.gw.deps.store.retrieve(gw.gw.deps.collections.clip, [id])).toEqual([]);
+    // The same ingest's other files went on (the decode process was replaced): the large photo has its thumbnail.
+    const large = assetIdOf(file('large.jpg'));
+    expect(await gw.gw.deps.thumbnails.has(large, thumbKeyOf(contentHash(readFileSync(file('large.jpg'))))!)).toBe(
+      true,
+    );
+  });
 });
+
+/** The ingest's failure reason per path relative to the asset roots' parent. */
+async function failureReasons(): Promise<(path: string) => string | undefined> {
+  const failures = await call(
+    gw.url,
+    '/api/v1/assets/ingest/{ingest_id}/failures',
+    'GET',
+    `${report.body.failures_url}?limit=100`,
+    { token: TOKEN },
+  );
+  return (p) => failures.body.failures.find((f: { path: string }) => f.path === p)?.reason;
+}

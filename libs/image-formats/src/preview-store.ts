@@ -79,7 +79,13 @@ export async function renderPreview(
 
 /** Previews made at ingest: PreviewFiles plus rendering. */
 export class PreviewStore extends PreviewFiles {
-  constructor(private readonly opts: { dir: string } & PreviewOptions) {
+  constructor(
+    private readonly opts: {
+      dir: string;
+      /** Renders the preview (default renderPreview in-process); the gateway passes its killable decode processes. */
+      render?: (bytes: Uint8Array, opts: PreviewOptions) => Promise<RenderedPreview | undefined>;
+    } & PreviewOptions,
+  ) {
     super(opts.dir);
   }
 
@@ -95,7 +101,9 @@ export class PreviewStore extends PreviewFiles {
     if (await this.has(assetId, contentHash)) return 'exists';
     if (await isFile(marker)) return 'none';
     const bytes = typeof source === 'string' ? await readFile(source) : source;
-    const preview = await renderPreview(bytes, this.opts);
+    const { shortSide, quality, shrinkOnLoad } = this.opts;
+    const options: PreviewOptions = { shortSide, quality, ...(shrinkOnLoad ? { shrinkOnLoad } : {}) };
+    const preview = await (this.opts.render ?? renderPreview)(bytes, options);
     await mkdir(this.folder(assetId), { recursive: true });
     // Temp file + rename: a reader never sees half a JPEG.
     const kept = preview ? target : marker;

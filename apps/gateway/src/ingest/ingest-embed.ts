@@ -66,6 +66,7 @@ export async function embedForWriter(
  * Makes the preview of new or edited content before it is embedded, so every model decodes 512 px
  * instead of the original. Undefined where none is made (small, alpha, previews off) or it fails: the
  * original is sent then, and a damaged one is refused by the embedders in their words, as without previews.
+ * A render over MAX_DECODE_MS (killed in the gateway's decode process) rejects with DECODE_TIMEOUT: the file fails.
  */
 export async function previewNow(
   ctx: Pick<IngestContext, 'previews' | 'logger'>,
@@ -80,6 +81,8 @@ export async function previewNow(
     if (made === 'made') w.preview = preview;
     return preview;
   } catch (err) {
+    // Over MAX_DECODE_MS: the embedders would spend their budget on it too; it fails here, in their words.
+    if (isItemFailure(err) && err.reason === 'DECODE_TIMEOUT') throw err;
     ctx.logger.debug({ err: (err as Error).message, asset_id: w.file.assetId }, 'no preview at ingest');
     return undefined;
   }

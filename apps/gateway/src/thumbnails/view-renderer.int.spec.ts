@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isItemFailure } from '@image-search/image-formats';
+import { DEFAULT_PREVIEW_OPTIONS, isItemFailure, renderPreview } from '@image-search/image-formats';
 import { ViewThumbnailRenderer } from './view-renderer.js';
 
 async function photo(width: number, height: number): Promise<Buffer> {
@@ -51,5 +51,19 @@ describe('ViewThumbnailRenderer (real decode processes, real libvips)', () => {
     expect(isItemFailure(err)).toBe(true);
     const ok = await r.render(await photo(100, 100));
     expect((await sharp(ok).metadata()).width).toBe(64);
+  });
+
+  it('renders an ingest preview in a decode process byte for byte as in-process, and fails one over budget with DECODE_TIMEOUT', async () => {
+    const bounded = new ViewThumbnailRenderer({ size: 64, timeoutMs: 60_000 });
+    const tight = new ViewThumbnailRenderer({ size: 64, timeoutMs: 1 });
+    renderers.push(bounded, tight);
+    const src = await photo(1200, 1100);
+    const [a, b] = await Promise.all([bounded.preview(src, DEFAULT_PREVIEW_OPTIONS), renderPreview(src)]);
+    expect(a && { width: a.width, height: a.height }).toEqual({ width: 559, height: 512 });
+    expect(Buffer.isBuffer(a?.data) && a!.data.equals(b!.data)).toBe(true);
+    // Too small for a preview: none, as in-process.
+    expect(await bounded.preview(await photo(300, 200), DEFAULT_PREVIEW_OPTIONS)).toBeUndefined();
+    const err = await tight.preview(await photo(3000, 2000), DEFAULT_PREVIEW_OPTIONS).catch((e: unknown) => e);
+    expect(isItemFailure(err) && err.reason).toBe('DECODE_TIMEOUT');
   });
 });
