@@ -103,7 +103,15 @@ describe('re-embedding under faults (real processes)', () => {
       REEMBED_CONCURRENCY: '2',
       SHUTDOWN_TIMEOUT_MS: '6000',
     });
-    world.startWorker(embedder, root, { REEMBED_RATE_PER_S: '40', REEMBED_CONCURRENCY: '2' });
+    const second = world.startWorker(embedder, root, { REEMBED_RATE_PER_S: '40', REEMBED_CONCURRENCY: '2' });
+    // Both up before the run: a SIGTERM that reaches a worker still starting (seconds at load 27) kills it
+    // before its shutdown handler exists (seen: 'SIGTERM' instead of exit 0, the other replica having done the 20).
+    await waitFor(
+      'both replicas started',
+      () => [first, second].every((w) => w.output().includes('reembed-worker started')),
+      90_000,
+      100,
+    );
     await world.control.start({ batchSize: 20 });
     await waitFor('some progress', async () => (await world.control.status()).done >= 20, 60_000, 100);
     const t0 = Date.now();
