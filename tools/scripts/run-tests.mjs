@@ -87,6 +87,12 @@ function runStep(cmd, args) {
   });
 }
 
+/** The first non-empty line of an error text, without colour codes. */
+function firstLine(text) {
+  const plain = (text ?? '').replace(/\u001b\[[0-9;]*m/g, '');
+  return plain.split('\n').find((l) => l.trim() !== '') ?? '(no message)';
+}
+
 /** The tasks an Nx run lists under "Failed tasks:". */
 function failedTaskNames(text) {
   const list = text.split('Failed tasks:')[1] ?? '';
@@ -138,11 +144,11 @@ if (existsSync(resultsDir)) {
       // A file can fail with every test passed (a hook timeout, a crashed fork, an unhandled error);
       // name it here, at the log's end, where CI's tail is read.
       for (const t of r.testResults ?? []) {
-        if (t.status === 'failed') {
-          failedFiles.push(
-            `${f.replace(/\.json$/, '')}: ${t.name.replace(root, '')}: ${(t.message ?? '').split('\n')[0]}`,
-          );
-        }
+        if (t.status !== 'failed') continue;
+        const file = `${f.replace(/\.json$/, '')}: ${t.name.replace(root, '')}`;
+        const failedTests = (t.assertionResults ?? []).filter((a) => a.status === 'failed');
+        if (failedTests.length === 0) failedFiles.push(`${file}: ${firstLine(t.message)}`);
+        for (const a of failedTests) failedFiles.push(`${file} > ${a.fullName}: ${firstLine(a.failureMessages?.[0])}`);
       }
       if (r.success === false && !(r.testResults ?? []).some((t) => t.status === 'failed')) {
         failedFiles.push(
