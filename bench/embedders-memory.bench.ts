@@ -6,6 +6,7 @@
 //
 //   npx tsx bench/embedders-memory.bench.ts [--models models/bench] [--family clip|siglip|both]
 //                                          [--variant fp32|quantized|both] [--images 64] [--env K=V,K=V] [--json FILE]
+//                                          [--built]   (the compiled bundle, as the Dockerfiles run it)
 //
 // Memory figures do not depend on the machine's load (timings would); the load is printed anyway.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ const { values: args } = parseArgs({
     models: { type: 'string', default: 'models/bench' },
     images: { type: 'string', default: '64' },
     env: { type: 'string', default: '' },
+    // The compiled bundle under plain node, as the Dockerfiles run it (npx nx run <family>-embedder:build).
+    built: { type: 'boolean', default: false },
     json: { type: 'string' },
     fixtures: { type: 'string', default: resolve(import.meta.dirname, '../../shared/fixtures') },
   },
@@ -103,15 +106,19 @@ async function one(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'): Pr
     return undefined;
   }
   const weights = weightsOf(dir, variant);
-  const served = await startServed(family, {
-    MODEL_DIR: dir,
-    MODEL_VARIANT: variant,
-    INTRA_OP_THREADS: String(defaultIntraOpThreads()),
-    GPU_BATCH_SIZE: '32',
-    MAX_REQUEST_ITEMS: '64',
-    QUEUE_CAPACITY: '256',
-    ...extraEnv,
-  });
+  const served = await startServed(
+    family,
+    {
+      MODEL_DIR: dir,
+      MODEL_VARIANT: variant,
+      INTRA_OP_THREADS: String(defaultIntraOpThreads()),
+      GPU_BATCH_SIZE: '32',
+      MAX_REQUEST_ITEMS: '64',
+      QUEUE_CAPACITY: '256',
+      ...extraEnv,
+    },
+    { built: args.built },
+  );
   const s = sampler(served.proc.child.pid!);
   const started = performance.now();
   try {
@@ -170,6 +177,11 @@ async function one(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'): Pr
 
 console.log(`# Embedder peak-RSS benchmark — ${new Date().toISOString()}`);
 for (const line of machine(defaultIntraOpThreads())) console.log(line);
+console.log(
+  args.built
+    ? `App: compiled bundle dist/apps/<family>-embedder/main.mjs under plain node (as the Dockerfiles run it)`
+    : `App: TypeScript sources through tsx (development; --built runs the compiled bundle as in production)`,
+);
 if (Object.keys(extraEnv).length) console.log(`Extra embedder environment: ${JSON.stringify(extraEnv)}`);
 console.log(
   `Load: one client sending batches of 1, 2, 4, 8, 16, 32 over ${photos.length} COCO photos, 32 concurrent clients with one photo each (128), 10 text queries, then a batch of 32 texts beside a batch of 32 photos; GPU_BATCH_SIZE=32`,

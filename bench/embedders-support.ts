@@ -1,6 +1,7 @@
 // Helpers for bench/embedders.bench.ts: machine description, timing, statistics, tables, the served process.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startTsProcess, freePort, waitFor, type TestProcess } from '@image-search/testing';
 import { EmbedderClient } from '@image-search/embedder-client';
@@ -86,10 +87,52 @@ export interface Served {
   stop(): Promise<number | string>;
 }
 
-export async function startServed(family: 'clip' | 'siglip', env: Record<string, string>): Promise<Served> {
+/** How the app runs: from TypeScript through tsx (the default), or its compiled bundle as the Dockerfiles run it. */
+export interface ServedOptions {
+  /** Run dist/apps/<family>-embedder/main.mjs with plain node (`npx nx run <family>-embedder:build` first). */
+  built?: boolean;
+}
+
+const REPO = resolve(import.meta.dirname, '..');
+
+/** The compiled bundle in a plain node process, as the Dockerfiles' CMD starts it (no tsx loader). */
+function startBuilt(family: 'clip' | 'siglip', env: Record<string, string>): TestProcess {
+  const entry = resolve(REPO, `dist/apps/${family}-embedder/main.mjs`);
+  if (!existsSync(entry)) throw new Error(`${entry} not found: npx nx run ${family}-embedder:build`);
+  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+    cwd: REPO,
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? -1)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    stop: async (signal = 'SIGTERM', timeoutMs = 15_000) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+export async function startServed(
+  family: 'clip' | 'siglip',
+  env: Record<string, string>,
+  opts: ServedOptions = {},
+): Promise<Served> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const F = family.toUpperCase();
-  const proc = startTsProcess(`apps/${family}-embedder/src/main.ts`, {
+  const start = opts.built
+    ? (e: Record<string, string>) => startBuilt(family, e)
+    : (e: Record<string, string>) => startTsProcess(`apps/${family}-embedder/src/main.ts`, e);
+  const proc = start({
     EMBEDDER_HOST: '127.0.0.1',
     EMBEDDER_PORT: String(port),
     METRICS_PORT: String(metricsPort),
