@@ -10,6 +10,31 @@ const port = parentPort;
 if (!port) throw new Error('inference.worker must run in a worker thread');
 const post = (msg: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 
+/**
+ * Rows per onnxruntime run on a CPU, per tower. The batcher may collect more (GPU_BATCH_SIZE); a CPU
+ * runs them in slices: throughput is flat from batch 8 to 32 there (embedder.config.ts), while a
+ * run's activations grow with its rows and are the served peak (CLIP int8, both towers at batch 32:
+ * +115 MiB over the loaded model, +31 MiB at 8; docs/benchmarks/memory.md). GPUs run the whole batch.
+ */
+export const CPU_RUN_ROWS = { image: 8, text: 8 } as const;
+
+/** Runs `count` rows of `per` values through `run` in slices of at most `rows`. */
+async function sliced<A extends Float32Array | BigInt64Array>(
+  all: A,
+  count: number,
+  rows: number,
+  run: (part: A, n: number) => Promise<Float32Array[]>,
+): Promise<Float32Array[]> {
+  if (count <= rows) return run(all, count);
+  const per = all.length / count;
+  const out: Float32Array[] = [];
+  for (let k = 0; k < count; k += rows) {
+    const n = Math.min(rows, count - k);
+    out.push(...(await run(all.subarray(k * per, (k + n) * per) as A, n)));
+  }
+  return out;
+}
+
 function pack(rows: Float32Array[]): { vectors: Float32Array | undefined; dim: number } {
   const dim = rows[0]?.length ?? 0;
   if (rows.length === 0) return { vectors: undefined, dim };
@@ -23,17 +48,23 @@ try {
     ...(workerData as LoadModelOptions),
     logger: { warn: (obj, msg) => post({ type: 'log', obj, msg }) },
   });
+  const cpu = model.info.executionProvider === 'cpu';
+  const rowsOf = (tower: 'image' | 'text') => (cpu ? CPU_RUN_ROWS[tower] : Number.MAX_SAFE_INTEGER);
   port.on('message', (req: WorkerRequest) => {
     void (async () => {
       try {
         switch (req.op) {
           case 'pixels': {
-            const { vectors, dim } = pack(await model.embedPixelBatch(req.batch, req.count));
+            const { vectors, dim } = pack(
+              await sliced(req.batch, req.count, rowsOf('image'), (b, n) => model.embedPixelBatch(b, n)),
+            );
             post({ type: 'done', id: req.id, vectors, dim }, vectors ? [vectors.buffer as ArrayBuffer] : []);
             return;
           }
           case 'tokens': {
-            const { vectors, dim } = pack(await model.embedTokens(req.ids, req.count));
+            const { vectors, dim } = pack(
+              await sliced(req.ids, req.count, rowsOf('text'), (ids, n) => model.embedTokens(ids, n)),
+            );
             post({ type: 'done', id: req.id, vectors, dim }, vectors ? [vectors.buffer as ArrayBuffer] : []);
             return;
           }

@@ -6,18 +6,26 @@ import { loadWorkerModel, WorkerEmbeddingModel } from './worker-model.js';
 import { testModelDir } from '../test/models.js';
 
 describe('WorkerEmbeddingModel', () => {
+  // 64 rows run as slices of CPU_RUN_ROWS on a CPU: rows in the first and in a later slice match their single results.
   it('embeds a batch in the worker thread and matches the in-order single results', async () => {
     const model = await loadWorkerModel({ modelDir: await testModelDir('clip') });
     try {
       const pixels = Array.from({ length: 64 }, () => new Float32Array(model.info.imageSize ** 2 * 3).fill(0.1));
       pixels[5]!.fill(0.9);
+      pixels[61]!.fill(0.5);
       const out = await model.embedPixels(pixels);
       expect(out).toHaveLength(64);
       expect(Math.hypot(...out[0]!)).toBeCloseTo(1, 4);
-      const [alone] = await model.embedPixels([pixels[5]!]);
-      alone!.forEach((x, i) => expect(out[5]![i]).toBeCloseTo(x, 5));
+      for (const k of [5, 61]) {
+        const [alone] = await model.embedPixels([pixels[k]!]);
+        alone!.forEach((x, i) => expect(out[k]![i]).toBeCloseTo(x, 5));
+      }
       const texts = await Promise.all([model.embedTexts(['red']), model.embedTexts(['blue'])]);
       expect(texts.map((t) => t.length)).toEqual([1, 1]);
+      const words = Array.from({ length: 11 }, (_, i) => `word ${i}`);
+      const many = await model.embedTexts(words);
+      const [last] = await model.embedTexts([words[10]!]);
+      last!.forEach((x, i) => expect(many[10]![i]).toBeCloseTo(x, 5));
     } finally {
       await model.close();
     }
