@@ -1,9 +1,8 @@
 // Helpers for bench/embedders.bench.ts: machine description, timing, statistics, tables, the served process.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startTsProcess, freePort, waitFor, type TestProcess } from '@image-search/testing';
+import { startNodeProcess, startTsProcess, freePort, waitFor, type TestProcess } from '@image-search/testing';
 import { EmbedderClient } from '@image-search/embedder-client';
 
 /** One line per fact about the machine and the software the figures come from. */
@@ -99,27 +98,7 @@ const REPO = resolve(import.meta.dirname, '..');
 function startBuilt(family: 'clip' | 'siglip', env: Record<string, string>): TestProcess {
   const entry = resolve(REPO, `dist/apps/${family}-embedder/main.mjs`);
   if (!existsSync(entry)) throw new Error(`${entry} not found: npx nx run ${family}-embedder:build`);
-  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
-    cwd: REPO,
-    env: { ...process.env, NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? -1)));
-  return {
-    child,
-    output: () => out,
-    exited,
-    stop: async (signal = 'SIGTERM', timeoutMs = 15_000) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
+  return startNodeProcess(['--enable-source-maps', entry], { NODE_ENV: 'production', ...env });
 }
 
 export async function startServed(

@@ -16,11 +16,11 @@ import {
   startEmbedderProcess,
   tiffWithTags,
   uniqueName,
-  waitFor,
   writeBmp,
   writeIco,
   type TestProcess,
 } from '@image-search/testing';
+import { ingest } from '../test/app-fixture.js';
 import { call, type Res } from '../test/http.js';
 import { startTestGateway, tearDownStack, type RunningGateway } from '../test/test-gateway.js';
 
@@ -85,21 +85,7 @@ beforeAll(async () => {
     RATE_LIMIT_SEARCH_PER_MIN: '0',
     RATE_LIMIT_UPLOAD_PER_MIN: '0',
   });
-  const started = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
-    json: { root_path: photos },
-    token: TOKEN,
-  });
-  await waitFor(
-    'ingest',
-    async () => {
-      report = await call(gw.url, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, {
-        token: TOKEN,
-      });
-      return ['completed', 'failed'].includes(report.body.state);
-    },
-    60_000,
-    100,
-  );
+  report = await ingest(gw.url, photos, { token: TOKEN });
 }, 180_000);
 
 afterAll(async () => {

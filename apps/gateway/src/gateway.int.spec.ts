@@ -8,7 +8,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectionSchema } from '@image-search/collection-schema';
 import { EmbedderClient } from '@image-search/embedder-client';
-import { startEmbedderProcess, type TestProcess, uniqueName, waitFor } from '@image-search/testing';
+import { startEmbedderProcess, type TestProcess, uniqueName } from '@image-search/testing';
+import { ingest as ingestAndWait } from '../test/app-fixture.js';
 import { call, type Res } from '../test/http.js';
 
 import { startTestGateway, tearDownStack, type RunningGateway } from '../test/test-gateway.js';
@@ -35,24 +36,7 @@ async function startEmbedder(family: 'clip' | 'siglip'): Promise<{ proc: TestPro
   return e;
 }
 
-async function ingest(base: string): Promise<Res> {
-  const started = await call(base, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
-    json: { root_path: photos },
-    token: TOKEN,
-  });
-  expect(started.status).toBe(202);
-  let s: Res | undefined;
-  await waitFor(
-    'ingest',
-    async () => {
-      s = await call(base, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, { token: TOKEN });
-      return ['completed', 'failed'].includes(s.body.state);
-    },
-    60_000,
-    100,
-  );
-  return s!;
-}
+const ingest = (base: string) => ingestAndWait(base, photos, { token: TOKEN });
 
 const search = (json: unknown, headers: Record<string, string> = {}) =>
   call(gw.url, '/api/v1/search', 'POST', '/api/v1/search', { json, headers });

@@ -11,14 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentHash } from '@image-search/asset-catalogue';
 import { EmbedderClient } from '@image-search/embedder-client';
 import { DEFAULT_PREVIEW_OPTIONS, renderPreview } from '@image-search/image-formats';
-import {
-  largePhoto,
-  manyScanJpeg,
-  startEmbedderProcess,
-  uniqueName,
-  waitFor,
-  type TestProcess,
-} from '@image-search/testing';
+import { largePhoto, manyScanJpeg, startEmbedderProcess, uniqueName, type TestProcess } from '@image-search/testing';
+import { ingest } from '../test/app-fixture.js';
 import { call, type Res } from '../test/http.js';
 import { startTestGateway, tearDownStack, type RunningGateway } from '../test/test-gateway.js';
 import { assetIdOf } from './ingest/ingest-batch.js';
@@ -96,21 +90,7 @@ beforeAll(async () => {
     COVERAGE_REFRESH_MS: '600000',
     MAX_DECODE_MS: String(BUDGET_MS),
   });
-  const started = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
-    json: { root_path: photos },
-    token: TOKEN,
-  });
-  await waitFor(
-    'ingest',
-    async () => {
-      report = await call(gw.url, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, {
-        token: TOKEN,
-      });
-      return ['completed', 'failed'].includes(report.body.state);
-    },
-    60_000,
-    100,
-  );
+  report = await ingest(gw.url, photos, { token: TOKEN });
 }, 180_000);
 
 afterAll(async () => {

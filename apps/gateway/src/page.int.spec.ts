@@ -13,9 +13,9 @@ import {
   testEnv,
   type TestProcess,
   uniqueName,
-  waitFor,
   waitForLoadedImages,
 } from '@image-search/testing';
+import { ingest } from '../test/app-fixture.js';
 import { call } from '../test/http.js';
 
 import { startTestGateway, tearDownStack, type RunningGateway } from '../test/test-gateway.js';
@@ -75,18 +75,7 @@ describe.skipIf(!hasChromium)('search page in headless Chromium', () => {
       QUEUE_PREFIX: prefix,
       ADMIN_TOKEN: TOKEN,
     });
-    const started = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
-      json: { root_path: photos },
-      token: TOKEN,
-    });
-    await waitFor(
-      'ingest',
-      async () =>
-        (await call(gw!.url, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, { token: TOKEN }))
-          .body.state === 'completed',
-      60_000,
-      100,
-    );
+    expect((await ingest(gw.url, photos, { token: TOKEN })).body.state).toBe('completed');
     await call(gw.url, '/api/v1/admin/rollout/refresh', 'POST', '/api/v1/admin/rollout/refresh', { token: TOKEN });
     browser = await chromium.launch({
       executablePath: testEnv.chromiumPath,

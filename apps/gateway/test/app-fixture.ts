@@ -79,21 +79,26 @@ async function png(path: string, rgb: [number, number, number]): Promise<void> {
     .toFile(path);
 }
 
-/** Starts an ingest of `rootPath` and waits until it completes or fails. */
-export async function ingest(base: string, rootPath: string): Promise<Res> {
+/** Starts an ingest of `rootPath` through the API and waits until it completes or fails; returns its last report. */
+export async function ingest(
+  base: string,
+  rootPath: string,
+  opts: { token?: string; timeoutMs?: number } = {},
+): Promise<Res> {
+  const token = opts.token ?? TOKEN;
   const started = await call(base, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
     json: { root_path: rootPath },
-    token: TOKEN,
+    token,
   });
   expect(started.status).toBe(202);
   let status: Res | undefined;
   await waitFor(
     'ingest to finish',
     async () => {
-      status = await call(base, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, { token: TOKEN });
+      status = await call(base, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, { token });
       return ['completed', 'failed'].includes(status.body.state);
     },
-    30_000,
+    opts.timeoutMs ?? 60_000,
     100,
   );
   return status!;

@@ -2,7 +2,7 @@ export { testEnv } from './env.js';
 export { uniqueName, testRedis, deleteKeys, startRedisServer, redisServerAvailable } from './redis.js';
 export { freePort, waitFor } from './ports.js';
 export { fixturesAvailable, fixturePath, announceFixtureSkip } from './fixtures.js';
-export { startTsProcess, REPO_ROOT, type TestProcess } from './process.js';
+export { startNodeProcess, startTsProcess, REPO_ROOT, type TestProcess } from './process.js';
 export { httpGet, grpcHealthCheck } from './serve.js';
 export { tinyModelDir } from './models.js';
 export { childEnv } from './child-env.js';

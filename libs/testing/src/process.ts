@@ -27,9 +27,17 @@ export function startTsProcess(
   args: string[] = [],
   nodeArgs: string[] = [],
 ): TestProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', resolve(REPO_ROOT, entry), ...args], {
+  return startNodeProcess([...nodeArgs, '--import', 'tsx', resolve(REPO_ROOT, entry), ...args], {
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+}
+
+/** Starts `node <argv>` from the repository root with `env` added to the current environment (a built bundle, a script). */
+export function startNodeProcess(argv: string[], env: Record<string, string | undefined>): TestProcess {
+  const child = spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -10,6 +10,7 @@ import { collectionSchema } from '@image-search/collection-schema';
 import { COLOUR_RGB, TINY_EMBEDDING_DIM } from '@image-search/model-builder';
 import { bucketOf } from '@image-search/rollout-router';
 import { startEmbedderProcess, type TestProcess, uniqueName, waitFor } from '@image-search/testing';
+import { ingest } from '../../test/app-fixture.js';
 import { call, type Res } from '../../test/http.js';
 import { startTestGateway, tearDownStack, type RunningGateway } from '../../test/test-gateway.js';
 
@@ -65,18 +66,7 @@ beforeAll(async () => {
   const store = gw.gw.deps.store;
   await store.ensureCollection(collectionSchema('clip', { vectorSize: TINY_EMBEDDING_DIM.clip }));
   await store.ensureCollection(collectionSchema('siglip', { vectorSize: TINY_EMBEDDING_DIM.siglip }));
-  const started = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
-    json: { root_path: photos },
-    token: TOKEN,
-  });
-  await waitFor(
-    'ingest',
-    async () =>
-      (await call(gw.url, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, { token: TOKEN })).body
-        .state === 'completed',
-    60_000,
-    100,
-  );
+  expect((await ingest(gw.url, photos, { token: TOKEN })).body.state).toBe('completed');
 }, 180_000);
 
 afterAll(() => tearDownStack({ gw, procs, prefix, root }));

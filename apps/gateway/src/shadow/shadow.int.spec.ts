@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectionSchema } from '@image-search/collection-schema';
 import { TINY_EMBEDDING_DIM, COLOUR_RGB } from '@image-search/model-builder';
-import { startEmbedderProcess, type TestProcess, uniqueName, waitFor } from '@image-search/testing';
+import { startEmbedderProcess, type TestProcess, uniqueName } from '@image-search/testing';
 import sharp from 'sharp';
 import { mkdirSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { EmbedderClient } from '@image-search/embedder-client';
+import { ingest } from '../../test/app-fixture.js';
 import { call } from '../../test/http.js';
 import { ShadowMetrics } from './shadow.metrics.js';
 import { ShadowService } from './shadow.service.js';
@@ -61,22 +62,7 @@ beforeAll(async () => {
   const store = gw.gw.deps.store;
   await store.ensureCollection(collectionSchema('clip', { vectorSize: TINY_EMBEDDING_DIM.clip }));
   await store.ensureCollection(collectionSchema('siglip', { vectorSize: TINY_EMBEDDING_DIM.siglip }));
-  const started = await call(gw.url, '/api/v1/assets/ingest', 'POST', '/api/v1/assets/ingest', {
-    json: { root_path: photos },
-    token: TOKEN,
-  });
-  expect(started.status).toBe(202);
-  await waitFor(
-    'ingest',
-    async () => {
-      const s = await call(gw.url, '/api/v1/assets/ingest/{ingest_id}', 'GET', started.body.status_url, {
-        token: TOKEN,
-      });
-      return s.body.state === 'completed';
-    },
-    60_000,
-    100,
-  );
+  expect((await ingest(gw.url, photos, { token: TOKEN })).body.state).toBe('completed');
   expect(await store.count('image_assets_siglip')).toBe(12);
 }, 180_000);
 
