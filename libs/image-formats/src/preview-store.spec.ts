@@ -55,6 +55,14 @@ describe('PreviewStore', () => {
     await expect(readdir(join(dir, 'ab', id))).rejects.toThrow(/ENOENT/);
   });
 
+  it('ensureKept hands back the bytes of a preview it made, the same as the file it wrote', async () => {
+    const id = 'cd78';
+    const kept = await store.ensureKept(id, hashOf('6'), await photo(1600, 1200));
+    expect(kept.status).toBe('made');
+    expect(kept.status === 'made' && kept.data).toEqual(await store.read(id, hashOf('6')));
+    expect(await store.ensureKept(id, hashOf('6'), Buffer.from('not read'))).toEqual({ status: 'exists' });
+  });
+
   it('marks content that gets no preview so a rescan does not decode it again; bad keys are never paths', async () => {
     const id = 'ef56';
     expect(await store.ensure(id, hashOf('3'), await photo(300, 200))).toBe('none');

@@ -94,12 +94,21 @@ export class PreviewStore extends PreviewFiles {
    * Returns what it did; a decode error propagates (the caller logs it: the original stays the source).
    */
   async ensure(assetId: string, contentHash: string, source: Buffer | string): Promise<'exists' | 'made' | 'none'> {
+    return (await this.ensureKept(assetId, contentHash, source)).status;
+  }
+
+  /** As ensure(), and a preview made now comes back with its bytes, so the caller need not read the file it wrote. */
+  async ensureKept(
+    assetId: string,
+    contentHash: string,
+    source: Buffer | string,
+  ): Promise<{ status: 'exists' | 'none' } | { status: 'made'; data: Buffer }> {
     const target = this.pathOf(assetId, contentHash);
-    if (!target) return 'none';
+    if (!target) return { status: 'none' };
     // `<key>.none` marks content that gets no preview, so a rescan does not decode it again to find out.
     const marker = target.replace(/\.jpg$/, '.none');
-    if (await this.has(assetId, contentHash)) return 'exists';
-    if (await isFile(marker)) return 'none';
+    if (await this.has(assetId, contentHash)) return { status: 'exists' };
+    if (await isFile(marker)) return { status: 'none' };
     const bytes = typeof source === 'string' ? await readFile(source) : source;
     const { shortSide, quality, shrinkOnLoad } = this.opts;
     const options: PreviewOptions = { shortSide, quality, ...(shrinkOnLoad ? { shrinkOnLoad } : {}) };
@@ -117,6 +126,6 @@ export class PreviewStore extends PreviewFiles {
         .filter((n) => n !== mine && !n.endsWith('.tmp'))
         .map((n) => rm(join(this.folder(assetId), n), { force: true })),
     );
-    return preview ? 'made' : 'none';
+    return preview ? { status: 'made', data: preview.data } : { status: 'none' };
   }
 }

@@ -220,8 +220,8 @@ async function makeThumbnails(ctx: IngestContext, items: FileWork[]): Promise<vo
     let preview = w.preview;
     try {
       // Only a preview made now: one made before previews kept the ICC profile would lose the thumbnail's colours.
-      if (!preview && (await ctx.previews?.ensure(w.file.assetId, w.hash, source)) === 'made')
-        preview = await ctx.previews?.read(w.file.assetId, w.hash);
+      const kept = preview ? undefined : await ctx.previews?.ensureKept(w.file.assetId, w.hash, source);
+      if (kept?.status === 'made') preview = kept.data;
     } catch (err) {
       ctx.logger.debug({ err: (err as Error).message, asset_id: w.file.assetId }, 'no preview at ingest');
     }

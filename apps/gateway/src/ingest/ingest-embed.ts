@@ -74,12 +74,11 @@ export async function previewNow(
 ): Promise<Buffer | undefined> {
   if (!ctx.previews || !w.hash || !w.data) return undefined;
   try {
-    const made = await ctx.previews.ensure(w.file.assetId, w.hash, w.data);
-    if (made === 'none') return undefined;
-    const preview = await ctx.previews.read(w.file.assetId, w.hash);
+    const kept = await ctx.previews.ensureKept(w.file.assetId, w.hash, w.data);
+    if (kept.status === 'none') return undefined;
     // Only one made now goes to the thumbnail: an older one may predate previews keeping the ICC profile.
-    if (made === 'made') w.preview = preview;
-    return preview;
+    if (kept.status === 'made') return (w.preview = kept.data);
+    return await ctx.previews.read(w.file.assetId, w.hash);
   } catch (err) {
     // Over MAX_DECODE_MS: the embedders would spend their budget on it too; it fails here, in their words.
     if (isItemFailure(err) && err.reason === 'DECODE_TIMEOUT') throw err;
