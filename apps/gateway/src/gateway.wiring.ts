@@ -198,14 +198,18 @@ export async function wireGateway(
     size: config.THUMBNAIL_SIZE,
     render: (bytes) => viewThumbnails.render(bytes),
   });
-  const thumbnails = new ThumbnailStore({ dir: thumbnailDir, size: config.THUMBNAIL_SIZE });
-  // Ingest previews decode originals in their own killable processes (one per ingest job), under the same
-  // budget as the embedders' decodes, so an ingest never waits behind view thumbnails or holds sharp's threads.
+  // Ingest previews and thumbnails decode originals in their own killable processes (one per ingest job), under
+  // the same budget as the embedders' decodes, so an ingest never waits behind view thumbnails or holds sharp's threads.
   const ingestDecodes = new ViewThumbnailRenderer({
     size: config.THUMBNAIL_SIZE,
     timeoutMs: config.MAX_DECODE_MS,
     processes: config.INGEST_CONCURRENCY,
     onReplace: (why, detail) => logger.warn({ why }, `${detail}; ingest decode process replaced`),
+  });
+  const thumbnails = new ThumbnailStore({
+    dir: thumbnailDir,
+    size: config.THUMBNAIL_SIZE,
+    render: (bytes) => ingestDecodes.render(bytes),
   });
   const previews = config.PREVIEW_SIZE
     ? new PreviewStore({

@@ -25,7 +25,13 @@ export function thumbnailUrl(assetId: string, contentHash: unknown): string | un
  * operation, and serving needs no store lookup: the URL names the file.
  */
 export class ThumbnailStore {
-  constructor(private readonly opts: { dir: string; size: number }) {}
+  /**
+   * `render` makes a thumbnail from image bytes; the gateway passes its killable decode processes (under
+   * MAX_DECODE_MS), so a slow-to-decode original at ingest is stopped like a preview is. Default: in-process.
+   */
+  constructor(
+    private readonly opts: { dir: string; size: number; render?: (bytes: Buffer, size: number) => Promise<Buffer> },
+  ) {}
 
   private folder(assetId: string): string {
     return join(this.opts.dir, 'c', assetId.slice(0, 2), assetId);
@@ -50,7 +56,8 @@ export class ThumbnailStore {
 
   /** Renders a JPEG thumbnail (EXIF orientation applied, longest side `size`) from the image bytes or file. */
   async render(source: Buffer | string): Promise<Buffer> {
-    return renderThumbnail(typeof source === 'string' ? await readFile(source) : source, this.opts.size);
+    const bytes = typeof source === 'string' ? await readFile(source) : source;
+    return (this.opts.render ?? renderThumbnail)(bytes, this.opts.size);
   }
 
   /**

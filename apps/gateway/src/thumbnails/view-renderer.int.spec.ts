@@ -1,6 +1,10 @@
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PREVIEW_OPTIONS, isItemFailure, renderPreview } from '@image-search/image-formats';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { thumbKeyOf, ThumbnailStore } from './thumbnail-store.js';
 import { ViewThumbnailRenderer } from './view-renderer.js';
 
 async function photo(width: number, height: number): Promise<Buffer> {
@@ -65,5 +69,26 @@ describe('ViewThumbnailRenderer (real decode processes, real libvips)', () => {
     expect(await bounded.preview(await photo(300, 200), DEFAULT_PREVIEW_OPTIONS)).toBeUndefined();
     const err = await tight.preview(await photo(3000, 2000), DEFAULT_PREVIEW_OPTIONS).catch((e: unknown) => e);
     expect(isItemFailure(err) && err.reason).toBe('DECODE_TIMEOUT');
+  });
+
+  it('makes ingest thumbnails through the decode processes: one over budget fails with DECODE_TIMEOUT and writes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'thumb-budget-'));
+    try {
+      const bounded = new ViewThumbnailRenderer({ size: 64, timeoutMs: 60_000 });
+      const tight = new ViewThumbnailRenderer({ size: 64, timeoutMs: 1 });
+      renderers.push(bounded, tight);
+      const hash = `sha256:${'ab'.repeat(32)}`;
+      const ok = new ThumbnailStore({ dir: join(dir, 'ok'), size: 64, render: (b) => bounded.render(b) });
+      const src = await photo(320, 200);
+      expect(await ok.ensure('asset-1', hash, src)).toBe(true);
+      expect((await ok.read('asset-1', thumbKeyOf(hash)!))?.equals(await bounded.render(src))).toBe(true);
+      // Small enough to get no preview, so ingest thumbnails the original itself: still under the budget.
+      const slow = new ThumbnailStore({ dir: join(dir, 'slow'), size: 64, render: (b) => tight.render(b) });
+      const err = await slow.ensure('asset-2', hash, await photo(3000, 2000)).catch((e: unknown) => e);
+      expect(isItemFailure(err) && err.reason).toBe('DECODE_TIMEOUT');
+      expect(await slow.has('asset-2', thumbKeyOf(hash)!)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
