@@ -17,6 +17,7 @@ import { createLogger } from '@image-search/service-kit';
 import { collectionSchema } from '@image-search/collection-schema';
 import { DEFAULT_EF, DEFAULT_POLICY, LanceVectorStore, type UpsertPoint } from '@image-search/vector-store';
 import { filteredSearch, openBenchStore, runLarge } from './vector-store-large.js';
+import { CLUSTERS, LATENT, createGenerator } from './vector-store-data.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +30,15 @@ const { values } = parseArgs({
     large: { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
     usearch: { type: 'string' },
+    // Index tuning (large mode): rows per IVF partition, HNSW m / ef_construction, k-means sample rate, nprobes
+    // swept, ef swept, and --no-refresh to skip the arrivals, the refresh and the clean-up.
+    'rows-per-partition': { type: 'string' },
+    m: { type: 'string' },
+    'ef-construction': { type: 'string' },
+    'sample-rate': { type: 'string' },
+    nprobes: { type: 'string' },
+    efs: { type: 'string' },
+    'no-refresh': { type: 'boolean', default: false },
   },
 });
 const QUICK = values.quick;
@@ -37,11 +47,9 @@ const N = Number(values.points ?? values.n ?? (QUICK ? 20_000 : 100_000));
 const LARGE = N > 200_000 || values.large;
 const Q = Number(values.queries ?? (QUICK ? 200 : LARGE ? 100 : 1_000));
 const DIM = Number(values.dim ?? 768);
-const LATENT = 48;
-const CLUSTERS = 200;
 const K = 10;
-/** Per-dimension noise std: about 10% of the total variance, the rest in the latent subspace. */
-const NOISE = 0.3;
+/** Comma-separated numbers of an option. */
+const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map(Number));
 const EFS = QUICK ? [16, 48, 96, 128, 192] : [16, 32, 48, 64, 96, 128, 160, 192, 256];
 
 function machine(): string[] {
@@ -66,42 +74,7 @@ function machine(): string[] {
   ];
 }
 
-// Seeded generator, so every run (and every engine compared) sees the same data.
-let seed = 20261124;
-const rand = () => {
-  seed = (seed * 1664525 + 1013904223) >>> 0;
-  return seed / 2 ** 32;
-};
-const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
-
-/**
- * Realistic structure: points come from CLUSTERS topics in a LATENT-dim space, mapped linearly to DIM dims,
- * plus isotropic noise, then L2-normalised (as embeddings are). Pure Gaussian vectors have no neighbourhood
- * structure and make every approximate index look broken.
- */
-// Decaying spectrum over the latent dims (a few strong directions, a long tail), as in real embedding models.
-const W = Array.from({ length: LATENT }, (_, l) =>
-  Float32Array.from({ length: DIM }, () => (gauss() / Math.sqrt(LATENT)) * Math.sqrt(2 / (1 + l / 8))),
-);
-const centres = Array.from({ length: CLUSTERS }, () => Float32Array.from({ length: LATENT }, gauss));
-function sample(): { v: Float32Array; cluster: number } {
-  const cluster = Math.floor(rand() * CLUSTERS);
-  const c = centres[cluster]!;
-  const v = new Float32Array(DIM);
-  for (let l = 0; l < LATENT; l++) {
-    const z = c[l]! * 0.8 + gauss() * 0.6;
-    const w = W[l]!;
-    for (let d = 0; d < DIM; d++) v[d]! += z * w[d]!;
-  }
-  let n = 0;
-  for (let d = 0; d < DIM; d++) {
-    v[d]! += gauss() * NOISE;
-    n += v[d]! * v[d]!;
-  }
-  n = Math.sqrt(n);
-  for (let d = 0; d < DIM; d++) v[d]! /= n;
-  return { v, cluster };
-}
+const sample = createGenerator(DIM);
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
@@ -132,7 +105,16 @@ async function main(): Promise<void> {
       queries: Q,
       dim: DIM,
       k: K,
-      efs: [32, 64, 96, 128, 192, 256],
+      efs: list(values.efs) ?? [32, 64, 96, 128, 192, 256],
+      nprobes: list(values.nprobes) ?? [],
+      noRefresh: values['no-refresh'],
+      ...(values.m || values['ef-construction']
+        ? { hnsw: { m: Number(values.m ?? 16), efConstruct: Number(values['ef-construction'] ?? 100) } }
+        : {}),
+      policy: {
+        ...(values['rows-per-partition'] ? { rowsPerPartition: Number(values['rows-per-partition']) } : {}),
+        ...(values['sample-rate'] ? { indexSampleRate: Number(values['sample-rate']) } : {}),
+      },
       keep: values.keep,
       dataDir: values['data-dir'],
       sample,

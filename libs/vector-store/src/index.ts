@@ -2,7 +2,7 @@ export type * from './vector-store.port.js';
 /** Opens Qdrant (QDRANT_URL set) or the embedded engine (DATA_DIR); where the data lives. */
 export { createVectorStore, storeLocation, type VectorStoreConfig } from './create-vector-store.js';
 /** The embedded engine (LanceDB, one table per collection in a data folder). */
-export { LanceVectorStore, DEFAULT_EF, type LanceVectorStoreOptions } from './lance-vector-store.js';
+export { LanceVectorStore, DEFAULT_EF, DEFAULT_NPROBES, type LanceVectorStoreOptions } from './lance-vector-store.js';
 /** When the embedded engine builds and refreshes its HNSW index. */
 export { DEFAULT_POLICY, type MaintenancePolicy, type MaintenanceResult } from './lance-maintenance.js';
 /** The Qdrant adapter (REST, retries on transient failures). */

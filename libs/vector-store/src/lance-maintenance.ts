@@ -40,6 +40,10 @@ export interface MaintenancePolicy {
    * at 100k x 768 on 2 vCPUs, once, after the writes stopped); each segment is searched separately.
    */
   settleMergeMaxRows: number;
+  /** Rows per IVF partition of the vector index (each partition is its own HNSW graph, built separately). */
+  rowsPerPartition: number;
+  /** Training vectors per IVF partition for the k-means (LanceDB's sample_rate). */
+  indexSampleRate: number;
 }
 
 /** Defaults chosen from the benchmark (docs/benchmarks/vector-store.md). */
@@ -63,6 +67,8 @@ export const DEFAULT_POLICY: MaintenancePolicy = {
   settleAfterMs: 10_000,
   // Three segments searched 2x slower than one at 10k (5.1 vs 2.6 ms CPU a search, docs/benchmarks/gateway.md).
   settleMergeMaxRows: 200_000,
+  rowsPerPartition: 1_000_000,
+  indexSampleRate: 256,
 };
 
 /** Scalar indexes on the point id (the upsert join key) and on the filter fields the API uses. */
@@ -318,8 +324,8 @@ export class LanceMaintenance {
         distanceType: 'cosine',
         m: config.hnsw.m,
         efConstruction: config.hnsw.efConstruct,
-        // One HNSW graph per million rows bounds the memory one graph build needs.
-        numPartitions: Math.max(1, Math.ceil(rows / 1_000_000)),
+        numPartitions: Math.max(1, Math.ceil(rows / this.policy.rowsPerPartition)),
+        sampleRate: this.policy.indexSampleRate,
       }),
     });
   }

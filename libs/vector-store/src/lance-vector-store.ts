@@ -43,6 +43,8 @@ export interface LanceVectorStoreOptions {
   policy?: Partial<MaintenancePolicy>;
   /** HNSW search breadth when a search gives none (recall/latency curve in docs/benchmarks/vector-store.md). */
   defaultEf?: number;
+  /** IVF partitions searched when a search gives none (the index has one partition per `rowsPerPartition` rows). */
+  defaultNprobes?: number;
   /**
    * How stale a read may be with respect to other processes' writes, in ms, 0 to 1000 (0, the default:
    * every read first checks for a newer version). This process's own writes are visible at once either way.
@@ -61,6 +63,8 @@ export const MAX_READ_CONSISTENCY_MS = 1000;
 
 /** Default HNSW `ef`: recall@10 >= 0.95 at 100k x 768 in the benchmark. */
 export const DEFAULT_EF = 128;
+/** Default IVF partitions probed: TUNED_BELOW. */
+export const DEFAULT_NPROBES = 20;
 
 interface OpenTable {
   table: Table;
@@ -94,6 +98,7 @@ export class LanceVectorStore implements VectorStore {
   private readonly tables = new Map<string, Promise<OpenTable>>();
   private readonly pinned = new Map<string, Promise<Table>>();
   private readonly defaultEf: number;
+  private readonly defaultNprobes: number;
   private readonly consistencyMs: number;
   /** Collections found missing, and when: within the bound a read of one answers NOT_FOUND without a listing. */
   private readonly missing = new Map<string, number>();
@@ -105,6 +110,7 @@ export class LanceVectorStore implements VectorStore {
   ) {
     this.maintenance = new LanceMaintenance({ ...DEFAULT_POLICY, ...opts.policy }, opts.logger, opts.dataDir);
     this.defaultEf = opts.defaultEf ?? DEFAULT_EF;
+    this.defaultNprobes = opts.defaultNprobes ?? DEFAULT_NPROBES;
     this.consistencyMs = opts.readConsistencyMs ?? 0;
   }
 
@@ -206,7 +212,10 @@ export class LanceVectorStore implements VectorStore {
         .select(['asset_id', 'payload', '_distance'])
         .limit(window);
       if (where) q = q.where(where);
-      q = params.exact ? q.bypassVectorIndex() : q.ef(Math.max(params.ef ?? this.defaultEf, window));
+      // minimumNprobes: a narrow filter that leaves too few hits in the probed partitions searches more of them.
+      q = params.exact
+        ? q.bypassVectorIndex()
+        : q.ef(Math.max(params.ef ?? this.defaultEf, window)).minimumNprobes(this.defaultNprobes);
       const rows = (await q.toArray()) as { asset_id: string; payload: string; _distance: number }[];
       const hits: SearchHit[] = [];
       for (const r of rows.slice(offset)) {
