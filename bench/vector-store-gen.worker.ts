@@ -73,7 +73,7 @@ parentPort!.postMessage({ type: 'queries', flat: qflat } satisfies GenMessage);
 parentPort!.on('message', (m: 'next' | 'truth') => {
   if (m === 'next') {
     const msg = makeBatch() as Extract<GenMessage, { type: 'batch' }>;
-    parentPort!.postMessage(msg, [msg.flat.buffer, msg.clusters.buffer]);
+    parentPort!.postMessage(msg, [msg.flat.buffer as ArrayBuffer, msg.clusters.buffer as ArrayBuffer]);
   } else {
     parentPort!.postMessage({ type: 'truth', ids: topIds, truthMs } satisfies GenMessage);
     parentPort!.close();

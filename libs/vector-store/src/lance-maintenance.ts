@@ -21,8 +21,16 @@ export interface MaintenancePolicy {
   versionRetentionMs: number;
   /** The least time between two maintenance checks of one table in one process. */
   checkIntervalMs: number;
-  /** Incremental refreshes add index segments (each searched separately); past this many the index is rebuilt. */
+  /**
+   * Incremental refreshes add index segments (each searched separately); past this many the index is rebuilt,
+   * at once up to `segmentRebuildMaxRows` rows, above that only once the rows added since the last full build
+   * reach `rebuildFraction` of it (or past `maxIndexSegmentsLarge` segments): a rebuild costs in proportion to the
+   * table, so the rebuild cost per new row stays the same at any size.
+   */
   maxIndexSegments: number;
+  segmentRebuildMaxRows: number;
+  rebuildFraction: number;
+  maxIndexSegmentsLarge: number;
   /**
    * The largest share of wall time background maintenance may take: after a pass of d ms the next one waits
    * d x (1 / share - 1). Rebuilds grow with the table; this keeps a bulk load from spending its CPU on them.
@@ -61,6 +69,11 @@ export const DEFAULT_POLICY: MaintenancePolicy = {
   checkIntervalMs: 2_000,
   // Measured at 100k x 768: p50 ~2.6 ms with one segment, ~5 ms with three, ~6.5 ms with seven.
   maxIndexSegments: 3,
+  // A rebuild takes ~30 s at 100k-200k; at 1M minutes (docs/benchmarks/vector-store.md): there a rebuild every
+  // ~4,000 new rows (3 segments of 1,000) would spend the machine on rebuilds.
+  segmentRebuildMaxRows: 200_000,
+  rebuildFraction: 0.1,
+  maxIndexSegmentsLarge: 24,
   maxDutyCycle: 0.25,
   // An ingest-filled table left unsettled looked ids up 11x slower than a compacted one (43 vs 3.8 ms CPU,
   // docs/benchmarks/gateway.md); 10 s of quiet is well past the gap between two ingest batches.
@@ -101,6 +114,8 @@ export class LanceMaintenance {
   private readonly running = new Map<string, Promise<MaintenanceResult>>();
   private readonly lastCheck = new Map<string, number>();
   private readonly notBefore = new Map<string, number>();
+  /** Rows covered by each table's last full index build (seen as a one-segment index), for `rebuildFraction`. */
+  private readonly baseRows = new Map<string, number>();
   /** Settling passes waiting for writes to stop, by table: the timer, and what waits for the pass. */
   private readonly settling = new Map<string, { timer: NodeJS.Timeout; done: () => void; waited: Promise<void> }>();
 
@@ -218,10 +233,22 @@ export class LanceMaintenance {
   }
 
   /** Whether the table needs work, for the status colour. */
-  async pending(table: Table): Promise<boolean> {
+  async pending(name: string, table: Table): Promise<boolean> {
     const stats = await vectorIndex(table);
     if (!stats) return (await table.countRows()) >= this.policy.indexThreshold;
-    return stats.unindexed >= this.reindexAt(stats.indexed) || stats.segments > this.policy.maxIndexSegments;
+    return stats.unindexed >= this.reindexAt(stats.indexed) || this.rebuildDue(name, stats);
+  }
+
+  /** Whether the index's delta segments call for a full rebuild (see `maxIndexSegments`). */
+  private rebuildDue(name: string, x: { segments: number; indexed: number; unindexed: number }): boolean {
+    const rows = x.indexed + x.unindexed;
+    if (x.segments === 1) this.baseRows.set(name, x.indexed);
+    if (x.segments <= this.policy.maxIndexSegments) return false;
+    if (rows <= this.policy.segmentRebuildMaxRows || x.segments > this.policy.maxIndexSegmentsLarge) return true;
+    // Not seen since this process started (built elsewhere), or the table was dropped and refilled: rebuild once.
+    const base = this.baseRows.get(name);
+    if (base === undefined || base > rows) return true;
+    return rows - base >= this.policy.rebuildFraction * base;
   }
 
   /** Whether the vector index exists. */
@@ -279,7 +306,7 @@ export class LanceMaintenance {
       this.logger.info({ collection: name, rows }, 'building the HNSW (int8) vector index');
       // Compact first: one write per batch leaves many small fragments, and the index is built over what is there.
       if (small > 1) await table.optimize({ cleanupOlderThan });
-      await this.buildVectorIndex(table, config, rows);
+      await this.buildVectorIndex(name, table, config, rows);
       const existing = new Set((await table.listIndices()).map((i) => i.columns[0]));
       for (const col of SCALAR_INDEXED) {
         if (!existing.has(col)) await table.createIndex(col, { config: Index.btree(), replace: true });
@@ -287,14 +314,14 @@ export class LanceMaintenance {
       this.logger.info({ collection: name, rows }, 'vector index built');
       return 'build-index';
     }
-    if (stats.segments > this.policy.maxIndexSegments) {
+    if (this.rebuildDue(name, stats)) {
       // Many delta segments slow every search; one rebuild folds them (and any unindexed rows) into one graph.
       this.logger.info(
         { collection: name, segments: stats.segments },
         'rebuilding the vector index to merge its segments',
       );
       await table.optimize({ cleanupOlderThan });
-      await this.buildVectorIndex(table, config, await table.countRows());
+      await this.buildVectorIndex(name, table, config, await table.countRows());
       return 'rebuild-index';
     }
     // Settling folds in every unindexed row (each is scanned exactly by every search), not only past the threshold.
@@ -306,17 +333,18 @@ export class LanceMaintenance {
     await table.optimize({ cleanupOlderThan });
     this.logger.debug({ collection: name, unindexed: stats.unindexed }, 'vector index refreshed');
     const after = settle ? await vectorIndex(table) : undefined;
-    if (after && (after.segments > this.policy.maxIndexSegments || mergeable(after))) {
+    if (after && (this.rebuildDue(name, after) || mergeable(after))) {
       // No later write will come to merge the segment this pass added: merge now, while the table is quiet.
       // Compaction merges only fragments under the same index segments; once one index covers all, it can.
-      await this.buildVectorIndex(table, config, await table.countRows());
+      await this.buildVectorIndex(name, table, config, await table.countRows());
       await table.optimize({ cleanupOlderThan });
       return 'rebuild-index';
     }
     return 'optimize';
   }
 
-  private async buildVectorIndex(table: Table, config: StoredConfig, rows: number): Promise<void> {
+  private async buildVectorIndex(name: string, table: Table, config: StoredConfig, rows: number): Promise<void> {
+    this.baseRows.set(name, rows);
     await table.createIndex('vector', {
       name: VECTOR_INDEX,
       replace: true,

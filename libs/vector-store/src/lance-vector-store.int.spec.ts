@@ -103,6 +103,38 @@ describe('embedded engine: index, persistence', () => {
     await store.close();
   });
 
+  it('above segmentRebuildMaxRows rebuilds only once the rows since the last build reach rebuildFraction of it', async () => {
+    // The large-table rule at a small scale: 150 rows count as large, a rebuild waits for 60% (90) new rows.
+    const store = await LanceVectorStore.open({
+      dataDir: tempDir(),
+      logger,
+      policy: {
+        indexThreshold: 100,
+        reindexMinRows: 10,
+        maxIndexSegments: 2,
+        segmentRebuildMaxRows: 100,
+        rebuildFraction: 0.6,
+        checkIntervalMs: 3_600_000,
+      },
+    });
+    const schema = testSchema('large-rule');
+    await store.ensureCollection(schema);
+    await store.upsert(schema.name, makePoints(150, 3));
+    await store.optimize(schema.name);
+    const actions: string[] = [];
+    for (let r = 0; r < 4; r++) {
+      await store.upsert(schema.name, makePoints(20, 10 + r, `r${r}`));
+      actions.push((await store.optimize(schema.name)).action);
+    }
+    // Past the 2-segment cap with 60 and 80 new rows: still deltas; at 100 new rows the rebuild comes.
+    expect(actions).toEqual(['optimize', 'optimize', 'optimize', 'optimize']);
+    expect((await store.storageStats(schema.name)).indexSegments).toBeGreaterThan(2);
+    await store.upsert(schema.name, makePoints(20, 20, 'r4'));
+    expect((await store.optimize(schema.name)).action).toBe('rebuild-index');
+    expect(await store.storageStats(schema.name)).toMatchObject({ numRows: 250, indexSegments: 1 });
+    await store.close();
+  });
+
   it('settles a table filled by many small writes once the writes stop: one fragment, one index segment, every row indexed', async () => {
     // Checks once an hour: only the settling pass can compact or index here (no timings are asserted).
     const policy = { indexThreshold: 100, checkIntervalMs: 3_600_000 };

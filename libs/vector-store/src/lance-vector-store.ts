@@ -167,7 +167,7 @@ export class LanceVectorStore implements VectorStore {
     return this.guard(collection, async () => {
       const [pointCount, pending, indexed] = await Promise.all([
         table.countRows(),
-        this.maintenance.pending(table),
+        this.maintenance.pending(collection, table),
         this.maintenance.indexed(table),
       ]);
       return {
