@@ -80,7 +80,9 @@ export const DEFAULT_POLICY: MaintenancePolicy = {
   settleAfterMs: 10_000,
   // Three segments searched 2x slower than one at 10k (5.1 vs 2.6 ms CPU a search, docs/benchmarks/gateway.md).
   settleMergeMaxRows: 200_000,
-  rowsPerPartition: 1_000_000,
+  // Built at 200k x 768 on 2 vCPUs (load 13-18, priority): one 200k graph 36 s, two of 100k 28 s, four of 50k 23 s,
+  // recall@10 0.99 each; at 1M four graphs of 250k (docs/benchmarks/vector-store.md), searched all (DEFAULT_NPROBES).
+  rowsPerPartition: 250_000,
   indexSampleRate: 256,
 };
 
