@@ -347,6 +347,8 @@ export async function wireGateway(
       await control.close();
       await queue.close();
       embedders.close();
+      // The last counts summed in memory (at most ONLINE_FLUSH_MS of searches) go out before Redis closes.
+      await tracking.online.flush().catch(() => undefined);
       redisConnections.close();
       rateLimits.close();
       if (!opts.store) await store.close();

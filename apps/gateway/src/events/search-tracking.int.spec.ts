@@ -64,4 +64,23 @@ describe('search tracking with real Redis', () => {
     expect(await overall(SIGLIP)).toMatchObject({ searches: 4, errors: 2, error_rate: 0.5 });
     expect(await overall(CLIP)).toMatchObject({ searches: 3, errors: 1 });
   });
+
+  it('sums counts in memory and writes them together: this process reads them at once, another after the flush', async () => {
+    const own = uniqueName('tracking-sums');
+    // A long flush window, so nothing is written before the reads below ask.
+    const writer = new OnlineMetrics(redis, own, 1, 60_000, 60_000);
+    const reader = new OnlineMetrics(redis, own, 1, 60_000);
+    try {
+      const written = [1, 2, 3].map((i) => writer.recordSearch({ model: CLIP, bucket: 7, results: i, latencyMs: 4 }));
+      // Another process's view: nothing yet.
+      expect((await reader.totals(1)).get(`s|${CLIP}|7`)).toBeUndefined();
+      // This process's own read sends the pending sums first.
+      expect((await writer.totals(1)).get(`s|${CLIP}|7`)).toBe(3);
+      await Promise.all(written);
+      const t = await reader.totals(1);
+      expect([t.get(`s|${CLIP}|7`), t.get(`l|${CLIP}|7`), t.get(`z|${CLIP}|7`)]).toEqual([3, 12, 0]);
+    } finally {
+      await deleteKeys(redis, own);
+    }
+  });
 });
