@@ -8,7 +8,7 @@ import http from 'node:http';
 
 /** Which read a run sends; `mixed` is the soak's 60 % searches, 30 % thumbnails, 10 % asset views. */
 export type ReadEndpoint =
-  'health' | 'asset' | 'thumbnail' | 'list' | 'list-distinct' | 'list-pages' | 'similar' | 'search' | 'mixed';
+  'health' | 'asset' | 'thumbnail' | 'list' | 'list-distinct' | 'list-pages' | 'similar' | 'search' | 'mixed' | 'path';
 
 interface LoadArgs {
   url: string;
@@ -19,6 +19,8 @@ interface LoadArgs {
   idsFile: string;
   seed?: string;
   categories?: number;
+  /** For `path`: one fixed GET path (probing what a route costs over /health). */
+  path?: string;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as LoadArgs;
@@ -40,6 +42,8 @@ function next(endpoint: ReadEndpoint, st: ClientState): { method: string; path: 
   switch (endpoint) {
     case 'health':
       return { method: 'GET', path: '/health' };
+    case 'path':
+      return { method: 'GET', path: args.path ?? '/health' };
     case 'asset':
       return { method: 'GET', path: `/api/v1/assets/${pick(ids)}` };
     case 'thumbnail':
@@ -131,7 +135,7 @@ const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 lat.sort((a, b) => a - b);
 const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] ?? 0;
-const ok = [...statuses].filter(([s]) => s === 200 || s === 304).reduce((a, [, c]) => a + c, 0);
+const ok = [...statuses].filter(([s]) => s === 200 || s === 304 || args.endpoint === 'path').reduce((a, [, c]) => a + c, 0);
 agent.destroy();
 process.stdout.write(
   JSON.stringify({
