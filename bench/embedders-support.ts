@@ -90,13 +90,15 @@ export interface Served {
 export interface ServedOptions {
   /** Run dist/apps/<family>-embedder/main.mjs with plain node (`npx nx run <family>-embedder:build` first). */
   built?: boolean;
+  /** The folder holding apps/<family>-embedder when built (default dist), e.g. a copy of another build to compare. */
+  dist?: string;
 }
 
 const REPO = resolve(import.meta.dirname, '..');
 
 /** The compiled bundle in a plain node process, as the Dockerfiles' CMD starts it (no tsx loader). */
-function startBuilt(family: 'clip' | 'siglip', env: Record<string, string>): TestProcess {
-  const entry = resolve(REPO, `dist/apps/${family}-embedder/main.mjs`);
+function startBuilt(family: 'clip' | 'siglip', env: Record<string, string>, dist = 'dist'): TestProcess {
+  const entry = resolve(REPO, `${dist}/apps/${family}-embedder/main.mjs`);
   if (!existsSync(entry)) throw new Error(`${entry} not found: npx nx run ${family}-embedder:build`);
   return startNodeProcess(['--enable-source-maps', entry], { NODE_ENV: 'production', ...env });
 }
@@ -109,7 +111,7 @@ export async function startServed(
   const [port, metricsPort] = [await freePort(), await freePort()];
   const F = family.toUpperCase();
   const start = opts.built
-    ? (e: Record<string, string>) => startBuilt(family, e)
+    ? (e: Record<string, string>) => startBuilt(family, e, opts.dist)
     : (e: Record<string, string>) => startTsProcess(`apps/${family}-embedder/src/main.ts`, e);
   const proc = start({
     EMBEDDER_HOST: '127.0.0.1',
