@@ -5,6 +5,11 @@
 //
 //   npx tsx bench/embedders.bench.ts [--quick] [--mini] [--no-light] [--family clip|siglip|both] [--variant fp32|quantized|both]
 //                                    [--models models/bench] [--images N] [--passes N] [--threads N] [--server-batch 32] [--json FILE]
+//                                    [--batches 1,8,32] [--run-rows 8,0]
+//
+// --run-rows starts one served process per CPU_RUN_ROWS value (0: the whole batch in one onnxruntime run) and measures
+// them in the same alternating passes as the ceiling, so their ratios to the bound are side by side; the concurrent-client
+// and text figures are the first value's.
 //
 // Full-size models: `npx nx run tools:make-bench-models -- --out models/bench`. Without them (or with
 // --quick and no --models, or --mini) it uses the reference fixtures' mini models, only good for checking the script.
@@ -41,6 +46,8 @@ const { values: args } = parseArgs({
     threads: { type: 'string' },
     'server-batch': { type: 'string', default: '32' },
     json: { type: 'string' },
+    batches: { type: 'string' },
+    'run-rows': { type: 'string' },
     fixtures: { type: 'string', default: resolve(import.meta.dirname, '../../shared/fixtures') },
   },
 });
@@ -49,7 +56,11 @@ const quick = args.quick;
 const threads = args.threads ? Number(args.threads) : defaultIntraOpThreads();
 const families = (args.family === 'both' ? ['clip', 'siglip'] : [args.family]) as ('clip' | 'siglip')[];
 const variants = (args.variant === 'both' ? ['fp32', 'quantized'] : [args.variant]) as ('fp32' | 'quantized')[];
-const BATCHES = quick ? [1, 8, 32] : [1, 2, 4, 8, 16, 32];
+const BATCHES = args.batches ? args.batches.split(',').map(Number) : quick ? [1, 8, 32] : [1, 2, 4, 8, 16, 32];
+if (!BATCHES.includes(32)) throw new Error('--batches must include 32 (the targets are checked at batch 32)');
+// CPU_RUN_ROWS of each served process; undefined = the app's default (not set).
+const RUN_ROWS: (number | undefined)[] = args['run-rows'] ? args['run-rows'].split(',').map(Number) : [undefined];
+const rowsLabel = (r: number | undefined) => (r === undefined ? 'default' : r === 0 ? 'whole' : String(r));
 // Throughputs are the median of several passes over the photos: one pass of a few batches moved by ±20 %.
 const PASSES = Number(args.passes ?? (quick ? 1 : 3));
 const passes = async (fn: () => Promise<number>): Promise<number> => {
@@ -98,6 +109,9 @@ interface Result {
   ceiling: Record<number, number>;
   textTowerB1Ms: number;
   served: Record<number, number>;
+  /** Served img/s per CPU_RUN_ROWS label (--run-rows), measured in the same passes; `served` is the first. */
+  servedByRows: Record<string, Record<number, number>>;
+  peakRssByRows: Record<string, number>;
   concurrent32: number;
   concurrentMeanBatch: number;
   textServedMs: number;
@@ -131,6 +145,8 @@ async function benchOne(
     images: photos.length,
     ceiling: {},
     served: {},
+    servedByRows: {},
+    peakRssByRows: {},
     peer: {},
   } as Result;
 
@@ -143,33 +159,49 @@ async function benchOne(
   r.prepMsPerImage = median(seq);
   const [pixels, concMs] = await timed(() => Promise.all(photos.map((p) => model.preprocessImage(p))));
   r.prepConcurrentPerS = photos.length / (concMs / 1000);
-  const started = performance.now();
-  for (const [i, b] of BATCHES.entries()) {
-    await model.embedPixels(pixels.slice(0, b)); // warm this batch shape
-    r.ceiling[b] = await passes(() => throughput(pixels, b, (s) => model.embedPixels(s)));
-    progress('ceiling', i + 1, BATCHES.length, started);
-  }
+  for (const b of BATCHES) await model.embedPixels(pixels.slice(0, b)); // warm each batch shape
   const ids = model.tokenize([TEXT]);
   for (let i = 0; i < 3; i++) await model.embedTokens(ids, 1);
   const ours = (await model.embedPixels([pixels[0]!]))[0]!;
 
   // 2. Served: the real app process over gRPC on loopback.
-  const served = await startServed(family, {
-    MODEL_DIR: dir,
-    MODEL_VARIANT: variant,
-    INTRA_OP_THREADS: String(threads),
-    GPU_BATCH_SIZE: args['server-batch'],
-    MAX_REQUEST_ITEMS: '64',
-    QUEUE_CAPACITY: '256',
-  });
+  // The ceiling and every served process in the same passes (ceiling, served…, ceiling, served…), so
+  // that the machine's drift hits the bound and the served figures alike.
+  const fleet = [];
+  try {
+    for (const rows of RUN_ROWS)
+      fleet.push(
+        await startServed(family, {
+          MODEL_DIR: dir,
+          MODEL_VARIANT: variant,
+          INTRA_OP_THREADS: String(threads),
+          GPU_BATCH_SIZE: args['server-batch'],
+          MAX_REQUEST_ITEMS: '64',
+          QUEUE_CAPACITY: '256',
+          ...(rows === undefined ? {} : { CPU_RUN_ROWS: String(rows) }),
+        }),
+      );
+  } catch (err) {
+    await Promise.all(fleet.map((f) => f.stop()));
+    throw err;
+  }
+  const served = fleet[0]!;
   try {
     const c = served.client;
     const imgs = photos.map((data) => ({ data }));
-    await c.embedImages(imgs.slice(0, 32));
+    for (const f of fleet) await f.client.embedImages(imgs.slice(0, 32));
     const s2 = performance.now();
     for (const [i, b] of BATCHES.entries()) {
-      r.served[b] = await passes(() => throughput(imgs, b, (s) => c.embedImages(s)));
-      progress('served, one client', i + 1, BATCHES.length, s2);
+      const ceil: number[] = [];
+      const by: number[][] = RUN_ROWS.map(() => []);
+      for (let p = 0; p < PASSES; p++) {
+        ceil.push(await throughput(pixels, b, (s) => model.embedPixels(s)));
+        for (const [k, f] of fleet.entries()) by[k]!.push(await throughput(imgs, b, (s) => f.client.embedImages(s)));
+      }
+      r.ceiling[b] = median(ceil);
+      for (const [k, rows] of RUN_ROWS.entries()) (r.servedByRows[rowsLabel(rows)] ??= {})[b] = median(by[k]!);
+      r.served[b] = median(by[0]!);
+      progress('ceiling and served, one client', i + 1, BATCHES.length, s2);
     }
     const [sumBefore, countBefore] = [
       await served.metric('embedder_batch_size_sum', { tower: 'image' }),
@@ -220,9 +252,13 @@ async function benchOne(
     r.textServedMs = median(ql);
     r.textServedP90Ms = percentile(ql, 90);
     r.peakRssMiB = (await served.metric('embedder_process_peak_rss_bytes')) / 2 ** 20;
+    for (const [k, rows] of RUN_ROWS.entries())
+      r.peakRssByRows[rowsLabel(rows)] = (await fleet[k]!.metric('embedder_process_peak_rss_bytes')) / 2 ** 20;
   } finally {
-    const code = await served.stop();
-    if (code !== 0) console.log(`  (embedder exited with ${code})`);
+    for (const f of fleet) {
+      const code = await f.stop();
+      if (code !== 0) console.log(`  (embedder exited with ${code})`);
+    }
     await model.close();
   }
 
@@ -268,11 +304,24 @@ function report(r: Result): void {
       batch: b,
       'ceiling img/s': r.ceiling[b]!,
       'bound img/s': bound(b),
-      'served img/s': r.served[b]!,
-      'served/bound': r.served[b]! / bound(b),
+      ...(RUN_ROWS.length > 1 ? {} : { 'served img/s': r.served[b]!, 'served/bound': r.served[b]! / bound(b) }),
+      ...(RUN_ROWS.length > 1
+        ? Object.fromEntries(
+            Object.entries(r.servedByRows).flatMap(([k, v]) => [
+              [`rows ${k} img/s`, v[b]!],
+              [`rows ${k}/bound`, v[b]! / bound(b)],
+            ]),
+          )
+        : {}),
       'transformers.js img/s': r.peer[b] ?? '',
     })),
   );
+  if (RUN_ROWS.length > 1)
+    console.log(
+      `  served peak RSS by CPU_RUN_ROWS: ${Object.entries(r.peakRssByRows)
+        .map(([k, v]) => `${k} ${v.toFixed(0)} MiB`)
+        .join(', ')} (two served processes were up at once; each figure is its own process)`,
+    );
   const b32 = r.served[32]!;
   const checks = [
     [`served batch 32 ≥ 0.9 × 1/(1/ceiling + prep)`, b32 / bound(32), 0.9],
@@ -324,13 +373,28 @@ console.log(
 printTable(
   results.map((r) => ({
     model: `${r.family} ${r.variant}${r.fullSize ? '' : ' (mini)'}`,
-    'served/bound': r.served[32]! / (1 / (1 / r.ceiling[32]! + r.prepMsPerImage / 1000)),
+    ...(RUN_ROWS.length > 1
+      ? {}
+      : { 'served/bound': r.served[32]! / (1 / (1 / r.ceiling[32]! + r.prepMsPerImage / 1000)) }),
+    ...(RUN_ROWS.length > 1
+      ? Object.fromEntries(
+          Object.entries(r.servedByRows).map(([k, v]) => [
+            `rows ${k}/bound`,
+            v[32]! / (1 / (1 / r.ceiling[32]! + r.prepMsPerImage / 1000)),
+          ]),
+        )
+      : {}),
     '32 clients/batch 32': r.concurrent32 / r.served[32]!,
     'vs transformers.js': r.served[32]! / r.peer[32]!,
     'ceiling/transformers.js': r.ceiling[32]! / r.peer[32]!,
     'text ms (limit)': `${r.textServedMs.toFixed(1)} (${(1.2 * r.textTowerB1Ms + 1).toFixed(1)})`,
     'peak RSS MiB': Math.round(r.peakRssMiB),
   })),
+);
+console.log(
+  `\nload average at the end: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
 );
 if (args.json)
   writeFileSync(

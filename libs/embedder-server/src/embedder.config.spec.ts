@@ -14,6 +14,7 @@ describe('embedder config', () => {
       device: 'cpu',
       variant: 'fp32',
       maxBatchSize: 0,
+      cpuRunRows: 8,
     });
     expect(clip.modelDir).toMatch(/models\/ViT-B-32__openai$/);
     expect(siglip).toMatchObject({
@@ -33,9 +34,10 @@ describe('embedder config', () => {
       SIGLIP_EMBEDDING_DIM: '0',
       DEVICE: 'cuda:1',
       GPU_BATCH_SIZE: '8',
+      CPU_RUN_ROWS: '0',
     });
     const s = toEmbedderSettings('siglip', c);
-    expect(s).toMatchObject({ expectedDim: 0, device: 'cuda:1', maxBatchSize: 8 });
+    expect(s).toMatchObject({ expectedDim: 0, device: 'cuda:1', maxBatchSize: 8, cpuRunRows: 0 });
     expect(s.modelDir).toMatch(/ViT-B-16-SigLIP-384__webli$/);
     expect(
       toEmbedderSettings('siglip', parseConfig(embedderConfigSchema('siglip'), { MODEL_DIR: '/opt/m' })),

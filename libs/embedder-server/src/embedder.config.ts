@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { env } from '@image-search/service-kit';
 import type { ModelFamily } from '@image-search/collection-schema';
 import { DEFAULT_MODELS, resolveModelDir, type DeviceRequest } from '@image-search/embedding';
+import { DEFAULT_CPU_RUN_ROWS } from './inference.protocol.js';
 
 /** What differs between the two embedder apps; everything else is shared. */
 export const FAMILY_DEFAULTS: Record<ModelFamily, { grpcPort: number; metricsPort: number; dim: number }> = {
@@ -38,6 +39,9 @@ function commonShape(family: ModelFamily) {
     DEVICE: device(),
     // 0 = by device (defaultMaxBatch): large batches pay on a GPU, not on a CPU.
     GPU_BATCH_SIZE: env.int(0, 0, 1024),
+    // Rows per onnxruntime run on a CPU (a collected batch runs in slices of this many); 0 = the whole
+    // batch. A run's activations grow with its rows and are the served peak (docs/benchmarks/memory.md).
+    CPU_RUN_ROWS: env.int(DEFAULT_CPU_RUN_ROWS, 0, 1024),
     MAX_BATCH_WAIT_MS: env.int(10, 0, 10_000),
     // Text queries are latency-bound (a person waits): by default they dispatch as soon as the
     // text tower is idle and only batch up while it is busy.
@@ -139,6 +143,8 @@ export interface EmbedderSettings {
   device: DeviceRequest;
   /** The most items in one inference batch; 0 = by device (defaultMaxBatch). */
   maxBatchSize: number;
+  /** Rows per onnxruntime run on a CPU; 0 = the whole batch in one run. */
+  cpuRunRows: number;
   maxBatchWaitMs: number;
   textBatchWaitMs: number;
   variant: 'fp32' | 'fp16' | 'quantized';
@@ -189,6 +195,7 @@ export function toEmbedderSettings(family: ModelFamily, c: EmbedderEnv): Embedde
     dimVariable: `${F}_EMBEDDING_DIM`,
     device: c.DEVICE,
     maxBatchSize: c.GPU_BATCH_SIZE,
+    cpuRunRows: c.CPU_RUN_ROWS,
     maxBatchWaitMs: c.MAX_BATCH_WAIT_MS,
     textBatchWaitMs: c.TEXT_BATCH_WAIT_MS,
     variant: c.MODEL_VARIANT,

@@ -113,6 +113,7 @@ export class EmbedderServer {
       variant: s.variant,
       device: s.device,
       intraOpThreads: s.intraOpThreads,
+      cpuRunRows: s.cpuRunRows,
       limits: { maxBytes: s.maxImageBytes, maxPixels: s.maxImagePixels },
       decode:
         s.maxDecodeMs > 0

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '@image-search/service-kit';
-import type { LoadModelOptions, ModelInfo } from '@image-search/embedding';
-import type { WorkerReply, WorkerRequest } from './inference.protocol.js';
+import type { ModelInfo } from '@image-search/embedding';
+import type { InferenceWorkerData, WorkerReply, WorkerRequest } from './inference.protocol.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A request without its id (the lane numbers them). */
@@ -56,7 +56,7 @@ export class InferenceLane {
   /** Starts a worker thread that loads the model with `opts` and resolves once it is ready. */
   static async start(
     name: string,
-    opts: LoadModelOptions,
+    opts: InferenceWorkerData,
     hooks: { onLog?: (obj: object, msg: string) => void; onCrash: (err: AppError) => void },
   ): Promise<InferenceLane> {
     const worker = new Worker(workerEntry(), { workerData: opts });

@@ -3,20 +3,17 @@
 // (no gRPC traffic, no image decoding, no health checks) for the length of every batch.
 import { parentPort, workerData } from 'node:worker_threads';
 import { isAppError } from '@image-search/service-kit';
-import { loadEmbeddingModel, type LoadModelOptions } from '@image-search/embedding';
-import type { WorkerReply, WorkerRequest } from './inference.protocol.js';
+import { loadEmbeddingModel } from '@image-search/embedding';
+import {
+  DEFAULT_CPU_RUN_ROWS,
+  type InferenceWorkerData,
+  type WorkerReply,
+  type WorkerRequest,
+} from './inference.protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('inference.worker must run in a worker thread');
 const post = (msg: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
-
-/**
- * Rows per onnxruntime run on a CPU, per tower. The batcher may collect more (GPU_BATCH_SIZE); a CPU
- * runs them in slices: throughput is flat from batch 8 to 32 there (embedder.config.ts), while a
- * run's activations grow with its rows and are the served peak (CLIP int8, both towers at batch 32:
- * +115 MiB over the loaded model, +31 MiB at 8; docs/benchmarks/memory.md). GPUs run the whole batch.
- */
-export const CPU_RUN_ROWS = { image: 8, text: 8 } as const;
 
 /** Runs `count` rows of `per` values through `run` in slices of at most `rows`. */
 async function sliced<A extends Float32Array | BigInt64Array>(
@@ -44,26 +41,27 @@ function pack(rows: Float32Array[]): { vectors: Float32Array | undefined; dim: n
 }
 
 try {
+  const { cpuRunRows = DEFAULT_CPU_RUN_ROWS, ...loadOpts } = workerData as InferenceWorkerData;
   const model = await loadEmbeddingModel({
-    ...(workerData as LoadModelOptions),
+    ...loadOpts,
     logger: { warn: (obj, msg) => post({ type: 'log', obj, msg }) },
   });
   const cpu = model.info.executionProvider === 'cpu';
-  const rowsOf = (tower: 'image' | 'text') => (cpu ? CPU_RUN_ROWS[tower] : Number.MAX_SAFE_INTEGER);
+  const rows = cpu && cpuRunRows > 0 ? cpuRunRows : Number.MAX_SAFE_INTEGER;
   port.on('message', (req: WorkerRequest) => {
     void (async () => {
       try {
         switch (req.op) {
           case 'pixels': {
             const { vectors, dim } = pack(
-              await sliced(req.batch, req.count, rowsOf('image'), (b, n) => model.embedPixelBatch(b, n)),
+              await sliced(req.batch, req.count, rows, (b, n) => model.embedPixelBatch(b, n)),
             );
             post({ type: 'done', id: req.id, vectors, dim }, vectors ? [vectors.buffer as ArrayBuffer] : []);
             return;
           }
           case 'tokens': {
             const { vectors, dim } = pack(
-              await sliced(req.ids, req.count, rowsOf('text'), (ids, n) => model.embedTokens(ids, n)),
+              await sliced(req.ids, req.count, rows, (ids, n) => model.embedTokens(ids, n)),
             );
             post({ type: 'done', id: req.id, vectors, dim }, vectors ? [vectors.buffer as ArrayBuffer] : []);
             return;

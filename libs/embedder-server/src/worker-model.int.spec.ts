@@ -6,7 +6,7 @@ import { loadWorkerModel, WorkerEmbeddingModel } from './worker-model.js';
 import { testModelDir } from '../test/models.js';
 
 describe('WorkerEmbeddingModel', () => {
-  // 64 rows run as slices of CPU_RUN_ROWS on a CPU: rows in the first and in a later slice match their single results.
+  // 64 rows run as slices of CPU_RUN_ROWS (default 8) on a CPU: rows in the first and in a later slice match their single results.
   it('embeds a batch in the worker thread and matches the in-order single results', async () => {
     const model = await loadWorkerModel({ modelDir: await testModelDir('clip') });
     try {
@@ -29,6 +29,25 @@ describe('WorkerEmbeddingModel', () => {
     } finally {
       await model.close();
     }
+  });
+
+  it('CPU_RUN_ROWS 0 (one run) and 5 (uneven slices) give the same vectors, in order', async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => i);
+    const run = async (cpuRunRows?: number) => {
+      const model = await loadWorkerModel({ modelDir: await testModelDir('clip'), cpuRunRows });
+      try {
+        const len = model.info.imageSize ** 2 * 3;
+        const img = await model.embedPixels(rows.map((i) => new Float32Array(len).fill(i / 12)));
+        const txt = await model.embedTexts(rows.map((i) => `word ${i}`));
+        return [...img, ...txt];
+      } finally {
+        await model.close();
+      }
+    };
+    const [whole, five] = [await run(0), await run(5)];
+    expect(five).toHaveLength(24);
+    five.forEach((v, k) => v.forEach((x, i) => expect(x).toBeCloseTo(whole[k]![i]!, 5)));
+    expect(five[0]).not.toEqual(five[11]);
   });
 
   it('runs each tower in its own thread, so a text query need not wait for a running image batch', async () => {

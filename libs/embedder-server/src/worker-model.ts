@@ -213,6 +213,8 @@ export type WorkerModelOptions = LoadModelOptions & {
   idleUnloadMs?: number;
   /** Each tower state change (unloaded, loading, reloaded, reload_failed), for logs and metrics. */
   onTowerEvent?: (e: TowerEvent) => void;
+  /** Rows per onnxruntime run on a CPU (CPU_RUN_ROWS; unset: DEFAULT_CPU_RUN_ROWS, 0: the whole batch). */
+  cpuRunRows?: number;
 };
 
 /** Loads a model whose inference runs off the main thread (the embedder's default loader). */
