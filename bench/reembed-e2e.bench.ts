@@ -6,6 +6,7 @@
 //
 //   npx tsx bench/reembed-e2e.bench.ts [--models models/bench] [--family clip|siglip|both] [--variant fp32|quantized|both]
 //                                      [--coco N] [--large N] [--passes N] [--batch 8] [--threads N] [--json FILE]
+//                                      [--served-env MALLOC_MMAP_THRESHOLD_=unset,CPU_RUN_ROWS=0]
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, loadavg } from 'node:os';
@@ -27,6 +28,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '8' },
     threads: { type: 'string' },
     json: { type: 'string' },
+    // Extra environment of the served app, K=V,K=V (`unset` removes one the bench sets, e.g. MALLOC_MMAP_THRESHOLD_=unset).
+    'served-env': { type: 'string', default: '' },
     fixtures: { type: 'string', default: resolve(import.meta.dirname, '../../shared/fixtures') },
   },
 });
@@ -34,6 +37,13 @@ const threads = args.threads ? Number(args.threads) : defaultIntraOpThreads();
 const families = (args.family === 'both' ? ['clip', 'siglip'] : [args.family]) as ('clip' | 'siglip')[];
 const variants = (args.variant === 'both' ? ['fp32', 'quantized'] : [args.variant]) as ('fp32' | 'quantized')[];
 const PASSES = Number(args.passes);
+const servedEnv = Object.fromEntries(
+  args['served-env']
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => kv.split('='))
+    .map(([k, v]) => [k!, v === 'unset' ? undefined : v]),
+) as Record<string, string>; // Node's spawn leaves out undefined values.
 const BATCH = Number(args.batch);
 const cocoDir = join(args.fixtures, 'images/coco');
 if (!existsSync(cocoDir)) {
@@ -125,6 +135,7 @@ async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'
     MODEL_DIR: dir,
     MODEL_VARIANT: variant,
     INTRA_OP_THREADS: String(threads),
+    ...servedEnv,
   });
   // The peer: transformers.js, same ONNX file, the originals.
   const tf = await import('@huggingface/transformers');
@@ -194,7 +205,9 @@ async function benchOne(family: 'clip' | 'siglip', variant: 'fp32' | 'quantized'
 
 console.log('# End-to-end re-embedding: previews (ours) vs transformers.js on the originals\n');
 for (const l of machine(threads)) console.log(l);
-console.log(`batch ${BATCH}, ${PASSES} alternating passes (medians)\n`);
+console.log(
+  `batch ${BATCH}, ${PASSES} alternating passes (medians)${args['served-env'] ? `; served app environment: ${args['served-env']}` : ''}\n`,
+);
 try {
   for (const f of families) for (const v of variants) await benchOne(f, v);
 } finally {
