@@ -69,8 +69,12 @@ export const gatewayConfigSchema = z.object({
   // Thumbnails rendered on view (not made at ingest) and ingest previews decode in killable processes under this budget.
   MAX_DECODE_MS: env.int(10_000, 0, 600_000),
   QUERY_CACHE_SIZE: env.int(10_000, 0, 10_000_000),
+  // The caches are bounded by bytes too, so a warmed-up gateway's heap has a ceiling whatever the model's width
+  // or the answers' size (the entry bound alone let 5,000 answers of 50 hits hold ~130 MB).
+  QUERY_CACHE_MAX_BYTES: env.int(64 * 2 ** 20, 0, 2 ** 40),
   QUERY_CACHE_TTL_MS: env.int(600_000, 0, 86_400_000),
   RESULT_CACHE_SIZE: env.int(5_000, 0, 1_000_000),
+  RESULT_CACHE_MAX_BYTES: env.int(32 * 2 ** 20, 0, 2 ** 40),
   RESULT_CACHE_TTL_MS: env.int(30_000, 0, 3_600_000),
   RATE_LIMIT_SEARCH_PER_MIN: env.int(600, 0, 10_000_000),
   RATE_LIMIT_UPLOAD_PER_MIN: env.int(60, 0, 10_000_000),

@@ -142,7 +142,11 @@ export async function wireGateway(
     pair,
     coverageMode: () => config.COVERAGE_MODE,
   });
-  const queryCache = new QueryCache({ max: config.QUERY_CACHE_SIZE, ttlMs: config.QUERY_CACHE_TTL_MS });
+  const queryCache = new QueryCache({
+    max: config.QUERY_CACHE_SIZE,
+    maxBytes: config.QUERY_CACHE_MAX_BYTES,
+    ttlMs: config.QUERY_CACHE_TTL_MS,
+  });
   const embedding = new EmbeddingService({
     embedders: (id) => modelEmbedders.get(id),
     breakers,
@@ -152,7 +156,12 @@ export async function wireGateway(
     logger,
     deadlineMs: config.EMBEDDER_DEADLINE_MS,
   });
-  const results = new ResultCache<SearchResponse>({ max: config.RESULT_CACHE_SIZE, ttlMs: config.RESULT_CACHE_TTL_MS });
+  const results = new ResultCache<SearchResponse>({
+    max: config.RESULT_CACHE_SIZE,
+    maxBytes: config.RESULT_CACHE_MAX_BYTES,
+    ttlMs: config.RESULT_CACHE_TTL_MS,
+  });
+  metrics.cacheBytes = () => ({ result: results.bytes, query: queryCache.bytes });
   const { roots, missing } = await AssetRoots.resolve(config.ASSET_ROOTS);
   if (missing.length) logger.warn({ missing }, 'some ASSET_ROOTS do not exist; they are ignored');
   const paths = new AssetPaths(roots.roots);

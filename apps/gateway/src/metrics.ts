@@ -122,6 +122,27 @@ export class GatewayMetrics {
     },
   });
 
+  /** What reads the search caches' estimated bytes (set once they exist). */
+  cacheBytes: () => { result: number; query: number } = () => ({ result: 0, query: 0 });
+  readonly searchCacheBytes = new Gauge({
+    name: 'gateway_search_cache_bytes',
+    help: 'Estimated bytes held by the search caches (bounded by RESULT_CACHE_MAX_BYTES / QUERY_CACHE_MAX_BYTES)',
+    labelNames: ['cache'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const b = this.cacheBytes();
+      this.searchCacheBytes.set({ cache: 'result' }, b.result);
+      this.searchCacheBytes.set({ cache: 'query' }, b.query);
+    },
+  });
+  // The default metrics give heap and external memory but not the ArrayBuffers inside external (Buffers, Arrow).
+  readonly arrayBuffers: Gauge = new Gauge({
+    name: 'gateway_nodejs_array_buffers_bytes',
+    help: 'Bytes of ArrayBuffers and Buffers (part of external memory), from process.memoryUsage()',
+    registers: [this.registry],
+    collect: () => this.arrayBuffers.set(process.memoryUsage().arrayBuffers),
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
   }

@@ -1,4 +1,15 @@
 import { LRUCache } from 'lru-cache';
+import { approxBytes } from './approx-bytes.js';
+
+/** Heap bytes of one cache entry beyond its key and value (the LRU's slots, a typed array's wrapper objects). */
+const ENTRY_OVERHEAD = 200;
+
+/** Bounds of a cache: the most entries and the most bytes (key and value, estimated); either 0 disables it. */
+export interface CacheBounds {
+  max: number;
+  maxBytes: number;
+  ttlMs: number;
+}
 
 /**
  * Normalises a query for the cache key: Unicode NFKC, trimmed, inner whitespace collapsed.
@@ -12,13 +23,21 @@ export function normaliseQuery(family: string, query: string): string {
 /**
  * LRU of query embeddings with a TTL, keyed by registry model id + query text normalised for the
  * model's family (`family` defaults to the id, so the seed's `clip` key folds case as before).
+ * Bounded by entries and by bytes: an entry's size is its vector's bytes, so a wide model's cache holds fewer.
  */
 export class QueryCache {
   private readonly lru: LRUCache<string, Float32Array> | undefined;
 
-  constructor(opts: { max: number; ttlMs: number }) {
+  constructor(opts: CacheBounds) {
     this.lru =
-      opts.max > 0 ? new LRUCache({ max: opts.max, ...(opts.ttlMs > 0 ? { ttl: opts.ttlMs } : {}) }) : undefined;
+      opts.max > 0 && opts.maxBytes > 0
+        ? new LRUCache<string, Float32Array>({
+            max: opts.max,
+            maxSize: opts.maxBytes,
+            sizeCalculation: (v, k) => v.byteLength + 2 * k.length + ENTRY_OVERHEAD,
+            ...(opts.ttlMs > 0 ? { ttl: opts.ttlMs } : {}),
+          })
+        : undefined;
   }
 
   private key(model: string, query: string, family: string): string {
@@ -37,6 +56,11 @@ export class QueryCache {
     return this.lru?.size ?? 0;
   }
 
+  /** Estimated bytes held (the sum its byte bound limits). */
+  get bytes(): number {
+    return this.lru?.calculatedSize ?? 0;
+  }
+
   clear(): void {
     this.lru?.clear();
   }
@@ -47,12 +71,23 @@ export class QueryCache {
  * still pays a vector search (~2 ms of store CPU each), which caps the cached path at a few hundred
  * requests per second on 2 vCPUs. The key holds the collection's cached point count, so an ingest
  * or re-embedding changes the key within one coverage refresh; the TTL bounds staleness otherwise.
+ * Bounded by bytes as well as entries: an answer of 50 hits keeps ~27 KB of heap, so 5,000 of them
+ * (the entry bound alone) held ~130 MB and the soak's gateway heap grew until the cache was full.
+ * Expired answers stay until pushed out (no timers), so the bytes bound what it holds, not the TTL.
  */
-export class ResultCache<T> {
+export class ResultCache<T extends object> {
   private readonly lru: LRUCache<string, { value: T }> | undefined;
 
-  constructor(opts: { max: number; ttlMs: number }) {
-    this.lru = opts.max > 0 && opts.ttlMs > 0 ? new LRUCache({ max: opts.max, ttl: opts.ttlMs }) : undefined;
+  constructor(opts: CacheBounds) {
+    this.lru =
+      opts.max > 0 && opts.maxBytes > 0 && opts.ttlMs > 0
+        ? new LRUCache<string, { value: T }>({
+            max: opts.max,
+            ttl: opts.ttlMs,
+            maxSize: opts.maxBytes,
+            sizeCalculation: (v, k) => approxBytes(v.value) + 2 * k.length + ENTRY_OVERHEAD,
+          })
+        : undefined;
   }
 
   /** The cache key of one search (model, collection, its point count, normalised query, page, filters). */
@@ -90,5 +125,15 @@ export class ResultCache<T> {
 
   get enabled(): boolean {
     return this.lru !== undefined;
+  }
+
+  /** Answers held (expired ones included until pushed out). */
+  get size(): number {
+    return this.lru?.size ?? 0;
+  }
+
+  /** Estimated bytes held (the sum its byte bound limits). */
+  get bytes(): number {
+    return this.lru?.calculatedSize ?? 0;
   }
 }

@@ -37,12 +37,12 @@ describe('QueryCache', () => {
     expect(normaliseQuery('clip', '  Red\t\nCAR ')).toBe('red car');
     expect(normaliseQuery('siglip', '  Red\t\nCAR ')).toBe('Red CAR');
     expect(normaliseQuery('clip', 'ｒｅｄ')).toBe('red');
-    const c = new QueryCache({ max: 10, ttlMs: 0 });
+    const c = new QueryCache({ max: 10, maxBytes: 2 ** 20, ttlMs: 0 });
     const v = new Float32Array([1, 0]);
     c.set('clip', 'Red car', v);
     expect(c.get('clip', 'red   CAR')).toBe(v);
     expect(c.get('siglip', 'Red car')).toBeUndefined();
-    expect(new QueryCache({ max: 0, ttlMs: 0 }).get('clip', 'x')).toBeUndefined();
+    expect(new QueryCache({ max: 0, maxBytes: 2 ** 20, ttlMs: 0 }).get('clip', 'x')).toBeUndefined();
   });
 });
 
