@@ -4,9 +4,9 @@
 // Prints per-minute req/s, p50/p99, errors, the gateway's RSS and the run's progress; the targets are
 // 0 errors and the gateway's RSS growing at most 10 % after the warm-up minute.
 //   npx tsx bench/gateway-soak.ts [--minutes 10] [--photos 1500] [--connections 32] [--warmup 1]
-import { writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { collectionSchema } from '@image-search/collection-schema';
@@ -24,11 +24,15 @@ const { values: args } = parseArgs({
     photos: { type: 'string', default: '1500' },
     connections: { type: 'string', default: '32' },
     warmup: { type: 'string', default: '1' },
+    // Minutes after which the gateway writes a V8 heap snapshot (SIGUSR2), e.g. 3,9; into tmp/soak-heap.
+    'heap-snapshots': { type: 'string', default: '' },
   },
 });
 const MINUTES = Number(args.minutes);
 const PHOTOS = Number(args.photos);
 const WARMUP = Number(args.warmup);
+const SNAPSHOT_AT = new Set(args['heap-snapshots'] ? args['heap-snapshots'].split(',').map(Number) : []);
+const SNAPSHOT_DIR = resolve('tmp/soak-heap');
 
 /** Small photo-like JPEGs (noise over a colour) the worker really reads and embeds. */
 async function photos(dir: string, n: number): Promise<string[]> {
@@ -58,16 +62,47 @@ function rssMiB(pid: number | undefined): number {
   }
 }
 
-/** Where the gateway's memory is (MiB), from its /metrics: the JS heap, memory outside it, the engine's caches. */
-async function memoryMiB(url: string): Promise<{ heap: number; external: number; storeCache: number }> {
+/** Where the gateway's memory is (MiB), from its /metrics: the JS heap (used and committed), memory outside it, the caches. */
+async function memoryMiB(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text().catch(() => '');
   const g = (name: string) =>
-    Math.round(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20);
+    Math.round(Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20);
   return {
     heap: g('gateway_nodejs_heap_size_used_bytes'),
+    heapTotal: g('gateway_nodejs_heap_size_total_bytes'),
     external: g('gateway_nodejs_external_memory_bytes'),
+    arrayBuffers: g('gateway_nodejs_array_buffers_bytes'),
+    resultCache: g('gateway_search_cache_bytes\\{cache="result"\\}'),
+    queryCache: g('gateway_search_cache_bytes\\{cache="query"\\}'),
     storeCache: g('gateway_vector_store_cache_bytes'),
   };
+}
+
+/** Makes the gateway write a heap snapshot (its main thread stops meanwhile) and waits until it is written. */
+async function heapSnapshot(pid: number, url: string, label: string): Promise<string> {
+  const before = new Set(readdirSync(SNAPSHOT_DIR));
+  process.kill(pid, 'SIGUSR2');
+  let file: string | undefined;
+  await waitFor(
+    'heap snapshot started',
+    async () => {
+      file = readdirSync(SNAPSHOT_DIR).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+      return file !== undefined;
+    },
+    120_000,
+    200,
+  );
+  // Written synchronously on the gateway's main thread: /health answers once it is done (a kept-alive
+  // connection the gateway closed meanwhile fails: asked again).
+  await waitFor(
+    'heap snapshot written',
+    async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok === true,
+    600_000,
+    500,
+  );
+  const named = join(SNAPSHOT_DIR, `${label}.heapsnapshot`);
+  renameSync(join(SNAPSHOT_DIR, file!), named);
+  return named;
 }
 
 async function main(): Promise<void> {
@@ -94,23 +129,29 @@ async function main(): Promise<void> {
     console.log(`Store: ${ids.length} CLIP points (${dim}-d, demo 'colour' model), each with a real JPEG`);
 
     const port = await freePort();
-    const gw = startTsProcess('apps/gateway/src/main.ts', {
-      GATEWAY_PORT: String(port),
-      CLIP_EMBEDDER_URL: clipEmb.addr,
-      SIGLIP_EMBEDDER_URL: siglip.address,
-      DATA_DIR: world.dataDir,
-      CLIP_COLLECTION: CLIP,
-      SIGLIP_COLLECTION: SIGLIP,
-      CLIP_EMBEDDING_DIM: '0',
-      SIGLIP_EMBEDDING_DIM: '0',
-      ASSET_ROOTS: root,
-      RATE_LIMIT_SEARCH_PER_MIN: '0',
-      RATE_LIMIT_UPLOAD_PER_MIN: '0',
-      REDIS_URL: testEnv.redisUrl,
-      QUEUE_PREFIX: world.prefix,
-      INGEST_WORKER: 'false',
-      LOG_LEVEL: 'warn',
-    });
+    if (SNAPSHOT_AT.size) mkdirSync(SNAPSHOT_DIR, { recursive: true });
+    const gw = startTsProcess(
+      'apps/gateway/src/main.ts',
+      {
+        GATEWAY_PORT: String(port),
+        CLIP_EMBEDDER_URL: clipEmb.addr,
+        SIGLIP_EMBEDDER_URL: siglip.address,
+        DATA_DIR: world.dataDir,
+        CLIP_COLLECTION: CLIP,
+        SIGLIP_COLLECTION: SIGLIP,
+        CLIP_EMBEDDING_DIM: '0',
+        SIGLIP_EMBEDDING_DIM: '0',
+        ASSET_ROOTS: root,
+        RATE_LIMIT_SEARCH_PER_MIN: '0',
+        RATE_LIMIT_UPLOAD_PER_MIN: '0',
+        REDIS_URL: testEnv.redisUrl,
+        QUEUE_PREFIX: world.prefix,
+        INGEST_WORKER: 'false',
+        LOG_LEVEL: 'warn',
+      },
+      [],
+      SNAPSHOT_AT.size ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : [],
+    );
     procs.push({ stop: () => gw.stop('SIGTERM', 20_000) });
     const url = `http://127.0.0.1:${port}`;
     try {
@@ -158,12 +199,18 @@ async function main(): Promise<void> {
         'p50 ms': f.p50,
         'p99 ms': f.p99,
         errors: f.errors,
-        'gateway RSS MiB': rss.at(-1) ?? Number.NaN,
-        'JS heap MiB': mem.heap,
-        'external MiB': mem.external,
+        'RSS MiB': rss.at(-1) ?? Number.NaN,
+        'heap used/total MiB': `${mem.heap}/${mem.heapTotal}`,
+        'external (array buffers) MiB': `${mem.external} (${mem.arrayBuffers})`,
+        'native other MiB': (rss.at(-1) ?? Number.NaN) - mem.heapTotal - mem.external,
+        'result/query cache MiB': `${mem.resultCache}/${mem.queryCache}`,
         'store cache MiB': mem.storeCache,
         'run done/total': `${s.done}/${s.total} (${s.state})`,
       });
+      if (SNAPSHOT_AT.has(m) && gw.child.pid) {
+        const file = await heapSnapshot(gw.child.pid, url, `minute-${m}`);
+        console.log(`  heap snapshot after minute ${m}: ${file}`);
+      }
       console.log(
         `  minute ${m}/${MINUTES}: ${f.rps.toFixed(0)} req/s, p99 ${f.p99.toFixed(0)} ms, ${f.errors} errors, RSS ${rss.at(-1)} MiB, run ${s.done}/${s.total}, ETA ${MINUTES - m} min`,
       );
