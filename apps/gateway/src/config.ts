@@ -41,6 +41,9 @@ export const gatewayConfigSchema = z.object({
   DATA_DIR: env.str('./data'),
   /** How soon reads of the embedded store see other processes' writes (ms); 0 checks on every read. */
   READ_CONSISTENCY_MS: env.int(500, 0, 1000),
+  // The embedded engine's in-memory caches; LanceDB's own defaults (6 GiB / 1 GiB), settable for small machines.
+  STORE_INDEX_CACHE_BYTES: env.int(6 * 2 ** 30, 0, 2 ** 42),
+  STORE_METADATA_CACHE_BYTES: env.int(2 ** 30, 0, 2 ** 42),
   QDRANT_URL: env.optStr(),
   QDRANT_API_KEY: env.optStr(),
   /** PostgreSQL URL of the asset catalogue; unset keeps it in the embedded engine under DATA_DIR. */

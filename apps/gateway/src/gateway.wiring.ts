@@ -70,7 +70,10 @@ export async function wireGateway(
       qdrantApiKey: config.QDRANT_API_KEY,
       dataDir: resolve(config.DATA_DIR),
       logger,
-      lance: { readConsistencyMs: config.READ_CONSISTENCY_MS },
+      lance: {
+        readConsistencyMs: config.READ_CONSISTENCY_MS,
+        cacheBytes: { index: config.STORE_INDEX_CACHE_BYTES, metadata: config.STORE_METADATA_CACHE_BYTES },
+      },
     }));
   if (store instanceof LanceVectorStore) metrics.storeCacheBytes = () => store.cacheBytes();
   const collections = { clip: config.CLIP_COLLECTION, siglip: config.SIGLIP_COLLECTION };
