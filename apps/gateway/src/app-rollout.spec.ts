@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectionSchema } from '@image-search/collection-schema';
 import { waitFor } from '@image-search/testing';
 import { AppFixture, ingest, search, TOKEN } from '../test/app-fixture.js';
 import { call } from '../test/http.js';
@@ -42,7 +43,7 @@ describe('rollout and fallback (fake embedders, real store)', () => {
       expect(before.body.results).toHaveLength(7);
       // Create the SigLIP collection (empty): still not ready (coverage 0 < 1).
       await g.gw.deps.store.ensureCollection({
-        ...(await import('@image-search/collection-schema')).collectionSchema('siglip', {
+        ...collectionSchema('siglip', {
           name: 'siglip_t',
           vectorSize: 4,
         }),

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { loadModelRegistry } from '@image-search/model-registry';
+import { PairSearch } from './pair-search.js';
 import { overlapAt, rankBiasedOverlap } from './list-overlap.js';
 import { ShadowStats } from './shadow-stats.js';
 
@@ -47,8 +49,6 @@ describe('ShadowStats', () => {
 
 describe('PairSearch arms follow the serving pair', () => {
   it('takes the arms from the pair in effect at each call: none between migrations, the new pair after a move', async () => {
-    const { loadModelRegistry } = await import('@image-search/model-registry');
-    const { PairSearch } = await import('./pair-search.js');
     const registry = loadModelRegistry();
     const { from, to } = registry.pair;
     let pair: { from: typeof from; to?: typeof to } = { from, to };
