@@ -44,8 +44,24 @@ export async function waitForLoadedImages(
       count,
     );
     if (loaded) return;
-    if (Date.now() > deadline)
-      throw new Error(`the first ${count} images of ${selector} did not load in ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      // Say what the page showed: too few results, images still loading, or broken ones (and which).
+      const seen = await page.$$eval(selector, (imgs) =>
+        imgs.map((i) => {
+          const img = i as unknown as { complete: boolean; naturalWidth: number; src: string };
+          return { complete: img.complete, ok: img.complete && img.naturalWidth > 0, src: img.src };
+        }),
+      );
+      const status = await page
+        .$eval('#status', (e) => (e as unknown as { textContent: string | null }).textContent ?? '')
+        .catch(() => '');
+      const broken = seen.filter((i) => i.complete && !i.ok);
+      throw new Error(
+        `the first ${count} images of ${selector} did not load in ${timeoutMs} ms: ${seen.length} found, ` +
+          `${seen.filter((i) => i.ok).length} loaded, ${broken.length} broken${broken[0] ? ` (first ${broken[0].src})` : ''}; ` +
+          `status "${status.trim().slice(0, 200)}"`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
