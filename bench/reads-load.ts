@@ -135,7 +135,9 @@ const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 lat.sort((a, b) => a - b);
 const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] ?? 0;
-const ok = [...statuses].filter(([s]) => s === 200 || s === 304 || args.endpoint === 'path').reduce((a, [, c]) => a + c, 0);
+const ok = [...statuses]
+  .filter(([s]) => s === 200 || s === 304 || args.endpoint === 'path')
+  .reduce((a, [, c]) => a + c, 0);
 agent.destroy();
 process.stdout.write(
   JSON.stringify({
